@@ -1,0 +1,593 @@
+package modelreg
+
+import (
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Model statuses, lower case on the wire.
+const (
+	ModelPublishing     = "publishing"
+	ModelPublished      = "published"
+	ModelFailed         = "failed"
+	ModelBuilding       = "building"
+	ModelBuildingFailed = "building_failed"
+)
+
+// ModelStatuses lists every model status a filter may name.
+var ModelStatuses = []string{ModelPublishing, ModelPublished, ModelFailed, ModelBuilding, ModelBuildingFailed}
+
+// ModelTypes lists the accepted model_type values in their canonical
+// spelling. Input is matched case-insensitively and stored canonically.
+var ModelTypes = []string{"TensorFlow", "MXNet", "Caffe", "Spark_MLlib", "Scikit_Learn", "XGBoost", "Image", "PyTorch", "Template", "MindSpore", "Custom"}
+
+// InstallTypes lists the accepted install_type values.
+var InstallTypes = []string{"real-time", "batch"}
+
+// Sort keys of the model list.
+const (
+	ModelSortCreateAt = "create_at"
+	ModelSortVersion  = "model_version"
+	ModelSortSize     = "model_size"
+)
+
+// List limits.
+const (
+	DefaultModelLimit   = 100
+	DefaultServiceLimit = 1000
+	MaxListLimit        = 1000
+)
+
+// ModelSummary is a model as the list API returns it.
+type ModelSummary struct {
+	ID              string        `json:"model_id"`
+	Name            string        `json:"model_name"`
+	Version         string        `json:"model_version"`
+	Status          string        `json:"model_status"`
+	Type            string        `json:"model_type"`
+	Size            int64         `json:"model_size"`
+	Tenant          string        `json:"tenant"`
+	ProjectID       string        `json:"project"`
+	Owner           string        `json:"owner"`
+	CreateAt        int64         `json:"create_at"` // ms since the epoch
+	Description     string        `json:"description"`
+	SourceType      string        `json:"source_type"`
+	WorkspaceID     string        `json:"workspace_id"`
+	ModelSource     string        `json:"model_source"`
+	Tunable         bool          `json:"tunable"`
+	MarketFlag      bool          `json:"market_flag"`
+	PublishableFlag bool          `json:"publishable_flag"`
+	InstallType     []string      `json:"install_type"`
+	Specification   Specification `json:"specification"`
+	// FailureReason says why a failed import failed (modelreg extension).
+	FailureReason string `json:"failure_reason,omitempty"`
+}
+
+// Model is a model with every detail the show API returns.
+type Model struct {
+	ModelSummary
+	SourceLocation   string       `json:"source_location"`
+	SourceJobID      string       `json:"source_job_id"`
+	SourceJobVersion string       `json:"source_job_version"`
+	Runtime          string       `json:"runtime"`
+	ExecutionCode    string       `json:"execution_code"`
+	SchemaDoc        string       `json:"schema_doc"`
+	ImageAddress     string       `json:"image_address"`
+	InputParams      []Param      `json:"input_params"`
+	OutputParams     []Param      `json:"output_params"`
+	Dependencies     []Dependency `json:"dependencies"`
+	ModelMetrics     string       `json:"model_metrics"`
+	APIs             string       `json:"apis"` // a JSON document, as the details page types it
+	ModelDocs        []ModelDoc   `json:"model_docs"`
+	ModelAlgorithm   string       `json:"model_algorithm"`
+	ModelLabels      []string     `json:"model_labels"`
+	LabelsMap        LabelsMap    `json:"labels_map"`
+	Config           string       `json:"config"` // the model's config.json, when it has one
+	Template         *Template    `json:"template,omitempty"`
+	UpdateAt         int64        `json:"update_at"` // modelreg extension
+}
+
+// Specification is the minimum resources a model needs.
+type Specification struct {
+	MinCPU    string `json:"min_cpu,omitempty"`
+	MinGPU    string `json:"min_gpu,omitempty"`
+	MinMemory string `json:"min_memory,omitempty"`
+	MinAscend string `json:"min_ascend,omitempty"`
+}
+
+// LabelsMap is the labels_map object of the details page.
+type LabelsMap struct {
+	Labels []string `json:"labels"`
+}
+
+// Param is an input or output parameter of a model API.
+type Param struct {
+	URL       string   `json:"url"`
+	Method    string   `json:"method"`
+	Protocol  string   `json:"protocol"`
+	ParamName string   `json:"param_name"`
+	ParamType string   `json:"param_type"`
+	Min       *float64 `json:"min,omitempty"`
+	Max       *float64 `json:"max,omitempty"`
+	ParamDesc string   `json:"param_desc,omitempty"`
+}
+
+// Dependency is a set of packages installed by one installer.
+type Dependency struct {
+	Installer string    `json:"installer"`
+	Packages  []Package `json:"packages"`
+}
+
+// Package is one dependency package.
+type Package struct {
+	Name      string `json:"package_name"`
+	Version   string `json:"package_version,omitempty"`
+	Restraint string `json:"restraint,omitempty"`
+}
+
+// ModelDoc is a link to a document about the model.
+type ModelDoc struct {
+	Name string `json:"doc_name"`
+	URL  string `json:"doc_url"`
+}
+
+// Template configures a model built from a template.
+type Template struct {
+	TemplateID  string          `json:"template_id"`
+	InferFormat string          `json:"infer_format,omitempty"`
+	Inputs      []TemplateInput `json:"template_inputs"`
+}
+
+// TemplateInput is one input of a template.
+type TemplateInput struct {
+	InputID string `json:"input_id"`
+	Input   string `json:"input"`
+}
+
+// ModelImport is the body of POST /v1/{project_id}/models.
+type ModelImport struct {
+	Name             string            `json:"model_name"`
+	Version          string            `json:"model_version"`
+	SourceLocation   string            `json:"source_location"`
+	SourceJobID      string            `json:"source_job_id,omitempty"`
+	SourceJobVersion string            `json:"source_job_version,omitempty"`
+	SourceType       string            `json:"source_type,omitempty"`
+	Type             string            `json:"model_type"`
+	Runtime          string            `json:"runtime,omitempty"`
+	Description      string            `json:"description,omitempty"`
+	ModelAlgorithm   string            `json:"model_algorithm,omitempty"`
+	ExecutionCode    string            `json:"execution_code,omitempty"`
+	InputParams      []Param           `json:"input_params,omitempty"`
+	OutputParams     []Param           `json:"output_params,omitempty"`
+	Dependencies     []Dependency      `json:"dependencies,omitempty"`
+	ModelMetrics     string            `json:"model_metrics,omitempty"`
+	APIs             []json.RawMessage `json:"apis,omitempty"`
+	InitialConfig    string            `json:"initial_config,omitempty"`
+	WorkspaceID      string            `json:"workspace_id,omitempty"`
+	ModelDocs        []ModelDoc        `json:"model_docs,omitempty"`
+	InstallType      []string          `json:"install_type,omitempty"`
+	Template         *Template         `json:"template,omitempty"`
+}
+
+// ModelImportResult is the response of an import.
+type ModelImportResult struct {
+	ModelID string `json:"model_id"`
+}
+
+var (
+	reModelName  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	reVersion    = regexp.MustCompile(`^(0|[1-9][0-9]?)\.(0|[1-9][0-9]?)\.(0|[1-9][0-9]?)$`)
+	reDocName    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,47}$`)
+	reAlgorithm  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,35}$`)
+	reWorkspace  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	reProjectID  = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	reUUID       = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	descForbid   = "&!'\"<>="
+	paramTypes   = []string{"int", "string", "float", "timestamp", "date", "file"}
+	restraints   = []string{"EXACT", "ATLEAST", "ATMOST"}
+	maxTextField = 1024
+)
+
+// ValidProjectID reports whether id is a project id (32 lower-case hex).
+func ValidProjectID(id string) bool { return reProjectID.MatchString(id) }
+
+// ValidID reports whether id is a model or service id (a lower-case UUID v4).
+func ValidID(id string) bool { return reUUID.MatchString(id) }
+
+// ValidModelName reports whether name is a valid model name.
+func ValidModelName(name string) bool { return reModelName.MatchString(name) }
+
+// ValidVersion reports whether v is N.N.N with parts 0–99 and no leading zeros.
+func ValidVersion(v string) bool { return reVersion.MatchString(v) }
+
+// VersionKey returns a sortable integer for a valid version (major*10000 +
+// minor*100 + patch), or -1 for an invalid one.
+func VersionKey(v string) int {
+	m := reVersion.FindStringSubmatch(v)
+	if m == nil {
+		return -1
+	}
+	key := 0
+	for _, p := range m[1:] {
+		n := 0
+		for _, c := range p {
+			n = n*10 + int(c-'0')
+		}
+		key = key*100 + n
+	}
+	return key
+}
+
+// CanonicalModelType returns the canonical spelling of a model type and
+// whether it is known.
+func CanonicalModelType(t string) (string, bool) {
+	for _, known := range ModelTypes {
+		if strings.EqualFold(t, known) {
+			return known, true
+		}
+	}
+	return "", false
+}
+
+// ValidDescription reports why a description is invalid, or "" when it is fine.
+func ValidDescription(s string) string {
+	if utf8.RuneCountInString(s) > 100 {
+		return "longer than 100 characters"
+	}
+	if strings.ContainsAny(s, descForbid) {
+		return "contains one of " + descForbid
+	}
+	if strings.ContainsFunc(s, isControl) {
+		return "contains a control character"
+	}
+	return ""
+}
+
+func isControl(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }
+
+func oneOf(s string, set []string, fold bool) (string, bool) {
+	for _, v := range set {
+		if s == v || fold && strings.EqualFold(s, v) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// Normalize fills defaults and canonical spellings. Call it after Validate.
+func (m *ModelImport) Normalize() {
+	m.Type, _ = CanonicalModelType(m.Type)
+	if m.WorkspaceID == "" {
+		m.WorkspaceID = "0"
+	}
+	if len(m.InstallType) == 0 {
+		m.InstallType = append([]string(nil), InstallTypes...)
+	}
+	for i := range m.InputParams {
+		m.InputParams[i].Method = strings.ToLower(m.InputParams[i].Method)
+	}
+	for i := range m.OutputParams {
+		m.OutputParams[i].Method = strings.ToLower(m.OutputParams[i].Method)
+	}
+}
+
+// Validate checks every field of an import request. It returns an EINVALID
+// *Error with code ModelArts.3036 for a missing field and ModelArts.3037 for a
+// bad one, naming the field.
+func (m *ModelImport) Validate() error {
+	switch {
+	case m.Name == "":
+		return ParamRequired("model_name")
+	case !ValidModelName(m.Name):
+		return ParamInvalid("model_name", m.Name)
+	case m.Version == "":
+		return ParamRequired("model_version")
+	case !ValidVersion(m.Version):
+		return ParamInvalid("model_version", m.Version)
+	case m.Type == "":
+		return ParamRequired("model_type")
+	}
+	typ, ok := CanonicalModelType(m.Type)
+	if !ok {
+		return ParamInvalid("model_type", m.Type)
+	}
+	if m.SourceLocation == "" && typ != "Template" {
+		return ParamRequired("source_location")
+	}
+	if err := checkText("source_location", m.SourceLocation, maxTextField); err != nil {
+		return err
+	}
+	for field, v := range map[string]string{"source_job_id": m.SourceJobID, "source_job_version": m.SourceJobVersion, "runtime": m.Runtime, "execution_code": m.ExecutionCode} {
+		if err := checkText(field, v, maxTextField); err != nil {
+			return err
+		}
+	}
+	if m.SourceType != "" && m.SourceType != "auto" {
+		return ParamInvalid("source_type", m.SourceType)
+	}
+	if why := ValidDescription(m.Description); why != "" {
+		return ParamInvalid("description", why)
+	}
+	if m.ModelAlgorithm != "" && !reAlgorithm.MatchString(m.ModelAlgorithm) {
+		return ParamInvalid("model_algorithm", m.ModelAlgorithm)
+	}
+	if m.WorkspaceID != "" && !reWorkspace.MatchString(m.WorkspaceID) {
+		return ParamInvalid("workspace_id", m.WorkspaceID)
+	}
+	if err := validateParams("input_params", m.InputParams); err != nil {
+		return err
+	}
+	if err := validateParams("output_params", m.OutputParams); err != nil {
+		return err
+	}
+	if err := validateDependencies(m.Dependencies); err != nil {
+		return err
+	}
+	if m.ModelMetrics != "" && !isJSONObject(m.ModelMetrics) {
+		return ParamInvalid("model_metrics", "not a JSON object")
+	}
+	if m.InitialConfig != "" && !isJSONObject(m.InitialConfig) {
+		return ParamInvalid("initial_config", "not a JSON object")
+	}
+	for i, api := range m.APIs {
+		var a struct {
+			Method string `json:"method"`
+		}
+		if json.Unmarshal(api, &a) != nil || !isJSONObject(string(api)) {
+			return ParamInvalid(indexed("apis", i), "not an object")
+		}
+		if _, ok := oneOf(a.Method, []string{"", "POST", "GET"}, true); !ok {
+			return ParamInvalid(indexed("apis", i)+".method", a.Method)
+		}
+	}
+	if len(m.ModelDocs) > 3 {
+		return ParamInvalid("model_docs", "more than 3 documents")
+	}
+	for i, d := range m.ModelDocs {
+		if d.Name == "" {
+			return ParamRequired(indexed("model_docs", i) + ".doc_name")
+		}
+		if !reDocName.MatchString(d.Name) {
+			return ParamInvalid(indexed("model_docs", i)+".doc_name", d.Name)
+		}
+		if d.URL == "" {
+			return ParamRequired(indexed("model_docs", i) + ".doc_url")
+		}
+		if u, err := url.Parse(d.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return ParamInvalid(indexed("model_docs", i)+".doc_url", "not an http(s) URL")
+		}
+	}
+	seen := map[string]bool{}
+	for _, t := range m.InstallType {
+		if _, ok := oneOf(t, InstallTypes, false); !ok || seen[t] {
+			return ParamInvalid("install_type", t)
+		}
+		seen[t] = true
+	}
+	if typ == "Template" || m.Template != nil {
+		if m.Template == nil {
+			return ParamRequired("template")
+		}
+		if m.Template.TemplateID == "" {
+			return ParamRequired("template.template_id")
+		}
+		if len(m.Template.Inputs) == 0 {
+			return ParamRequired("template.template_inputs")
+		}
+		ids := map[string]bool{}
+		for i, in := range m.Template.Inputs {
+			f := indexed("template.template_inputs", i)
+			if in.InputID == "" {
+				return ParamRequired(f + ".input_id")
+			}
+			if in.Input == "" {
+				return ParamRequired(f + ".input")
+			}
+			if ids[in.InputID] {
+				return ParamInvalid(f+".input_id", "duplicate")
+			}
+			ids[in.InputID] = true
+		}
+	}
+	return nil
+}
+
+func validateParams(field string, ps []Param) error {
+	for i, p := range ps {
+		f := indexed(field, i)
+		switch {
+		case p.URL == "":
+			return ParamRequired(f + ".url")
+		case p.Method == "":
+			return ParamRequired(f + ".method")
+		case p.Protocol == "":
+			return ParamRequired(f + ".protocol")
+		case p.ParamName == "":
+			return ParamRequired(f + ".param_name")
+		case p.ParamType == "":
+			return ParamRequired(f + ".param_type")
+		}
+		if _, ok := oneOf(p.Method, []string{"post", "get"}, true); !ok {
+			return ParamInvalid(f+".method", p.Method)
+		}
+		if _, ok := oneOf(p.ParamType, paramTypes, false); !ok {
+			return ParamInvalid(f+".param_type", p.ParamType)
+		}
+		if utf8.RuneCountInString(p.ParamName) > 64 {
+			return ParamInvalid(f+".param_name", "longer than 64 characters")
+		}
+		if utf8.RuneCountInString(p.ParamDesc) > 100 {
+			return ParamInvalid(f+".param_desc", "longer than 100 characters")
+		}
+		numeric := p.ParamType == "int" || p.ParamType == "float"
+		if !numeric && (p.Min != nil || p.Max != nil) {
+			return ParamInvalid(f+".min", "min and max apply to int and float only")
+		}
+		if p.Min != nil && p.Max != nil && *p.Min > *p.Max {
+			return ParamInvalid(f+".min", "greater than max")
+		}
+		for name, v := range map[string]string{".url": p.URL, ".protocol": p.Protocol} {
+			if err := checkText(f+name, v, maxTextField); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func validateDependencies(deps []Dependency) error {
+	for i, d := range deps {
+		f := indexed("dependencies", i)
+		if d.Installer == "" {
+			return ParamRequired(f + ".installer")
+		}
+		if d.Installer != "pip" {
+			return ParamInvalid(f+".installer", d.Installer)
+		}
+		if len(d.Packages) == 0 {
+			return ParamRequired(f + ".packages")
+		}
+		for j, p := range d.Packages {
+			pf := indexed(f+".packages", j)
+			if p.Name == "" {
+				return ParamRequired(pf + ".package_name")
+			}
+			if err := checkText(pf+".package_name", p.Name, 128); err != nil {
+				return err
+			}
+			if err := checkText(pf+".package_version", p.Version, 64); err != nil {
+				return err
+			}
+			if p.Version != "" && p.Restraint == "" {
+				return ParamRequired(pf + ".restraint")
+			}
+			if _, ok := oneOf(p.Restraint, restraints, false); p.Restraint != "" && !ok {
+				return ParamInvalid(pf+".restraint", p.Restraint)
+			}
+		}
+	}
+	return nil
+}
+
+func checkText(field, v string, max int) error {
+	if len(v) > max {
+		return ParamInvalid(field, "too long")
+	}
+	if !utf8.ValidString(v) || strings.ContainsFunc(v, isControl) {
+		return ParamInvalid(field, "contains a control character or invalid UTF-8")
+	}
+	return nil
+}
+
+func indexed(field string, i int) string {
+	return field + "[" + itoa(i) + "]"
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b [20]byte
+	n := len(b)
+	for ; i > 0; i /= 10 {
+		n--
+		b[n] = byte('0' + i%10)
+	}
+	return string(b[n:])
+}
+
+func isJSONObject(s string) bool {
+	var v map[string]any
+	return json.Unmarshal([]byte(s), &v) == nil && v != nil
+}
+
+// ModelFilter selects models for FindModels. Empty strings mean "no filter".
+type ModelFilter struct {
+	ProjectID   string
+	Name        string // substring, or exact when ExactMatch
+	ExactMatch  bool
+	Version     string // exact
+	Description string // substring
+	Status      string // lower case
+	Type        string // canonical spelling
+	NotType     string // canonical spelling
+	WorkspaceID string
+	Offset      int // page index: records skipped = Offset × Limit
+	Limit       int
+	SortBy      string // create_at, model_version, model_size
+	Order       string // asc, desc
+}
+
+// Validate checks and normalises the filter: defaults, enums, case. It
+// returns EINVALID ModelArts.0101 naming the parameter.
+func (f *ModelFilter) Validate() error {
+	if f.Type != "" && f.NotType != "" {
+		return Invalid("Parameters model_type and not_model_type cannot be used together.")
+	}
+	if f.Status != "" {
+		s, ok := oneOf(strings.ToLower(f.Status), ModelStatuses, false)
+		if !ok {
+			return Invalid("Invalid parameter model_status: %q.", f.Status)
+		}
+		f.Status = s
+	}
+	for _, t := range []*string{&f.Type, &f.NotType} {
+		if *t == "" {
+			continue
+		}
+		c, ok := CanonicalModelType(*t)
+		if !ok {
+			name := "model_type"
+			if t == &f.NotType {
+				name = "not_model_type"
+			}
+			return Invalid("Invalid parameter %s: %q.", name, *t)
+		}
+		*t = c
+	}
+	if f.Offset < 0 {
+		return Invalid("Invalid parameter offset: must be 0 or more.")
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultModelLimit
+	}
+	if f.Limit < 1 || f.Limit > MaxListLimit {
+		return Invalid("Invalid parameter limit: must be between 1 and %d.", MaxListLimit)
+	}
+	if f.SortBy == "" {
+		f.SortBy = ModelSortCreateAt
+	}
+	if _, ok := oneOf(f.SortBy, []string{ModelSortCreateAt, ModelSortVersion, ModelSortSize}, false); !ok {
+		return Invalid("Invalid parameter sort_by: %q.", f.SortBy)
+	}
+	if f.Order == "" {
+		f.Order = "desc"
+	}
+	o, ok := oneOf(strings.ToLower(f.Order), []string{"asc", "desc"}, false)
+	if !ok {
+		return Invalid("Invalid parameter order: %q.", f.Order)
+	}
+	f.Order = o
+	if f.Offset > (1<<31)/f.Limit {
+		return Invalid("Invalid parameter offset: too large.")
+	}
+	return nil
+}
+
+// ModelList is the response of the model list.
+type ModelList struct {
+	TotalCount int             `json:"total_count"`
+	Count      int             `json:"count"`
+	Models     []*ModelSummary `json:"models"`
+}
+
+// ModelFile is one file of a model's artifact: its path inside the model
+// folder and the content-addressed blob holding it.
+type ModelFile struct {
+	Path   string `json:"path"`
+	Digest string `json:"digest"` // hex sha256
+	Size   int64  `json:"size"`
+}
