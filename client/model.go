@@ -1,0 +1,102 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/modelreg/modelreg"
+)
+
+// ImportModel starts importing a model and returns its id. The model is
+// publishing until the server's import job finishes; see WaitModel.
+func (c *Client) ImportModel(ctx context.Context, m *modelreg.ModelImport) (string, error) {
+	var res modelreg.ModelImportResult
+	if err := c.Do(ctx, http.MethodPost, "models", nil, m, &res); err != nil {
+		return "", err
+	}
+	return res.ModelID, nil
+}
+
+// ModelQuery returns the query string of a model list filter. Zero fields
+// are left out, so the server applies its defaults.
+func ModelQuery(f modelreg.ModelFilter) url.Values {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("model_name", f.Name)
+	if f.ExactMatch {
+		q.Set("exact_match", "true")
+	}
+	set("model_version", f.Version)
+	set("description", f.Description)
+	set("model_status", f.Status)
+	set("model_type", f.Type)
+	set("not_model_type", f.NotType)
+	set("workspace_id", f.WorkspaceID)
+	if f.Offset != 0 {
+		q.Set("offset", strconv.Itoa(f.Offset))
+	}
+	if f.Limit != 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	set("sort_by", f.SortBy)
+	set("order", f.Order)
+	return q
+}
+
+// ListModels returns one page of the project's models. f.ProjectID is ignored.
+func (c *Client) ListModels(ctx context.Context, f modelreg.ModelFilter) (*modelreg.ModelList, error) {
+	var res modelreg.ModelList
+	if err := c.Do(ctx, http.MethodGet, "models", ModelQuery(f), nil, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// GetModel returns a model with its details.
+func (c *Client) GetModel(ctx context.Context, id string) (*modelreg.Model, error) {
+	var res modelreg.Model
+	if err := c.Do(ctx, http.MethodGet, "models/"+url.PathEscape(id), nil, nil, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// DeleteModel deletes a model, and with cascade the other versions of its
+// name. A model that cannot be deleted is listed in the result, not
+// returned as an error.
+func (c *Client) DeleteModel(ctx context.Context, id string, cascade bool) (*modelreg.DeleteResult, error) {
+	var q url.Values
+	if cascade {
+		q = url.Values{"cascade": {"true"}}
+	}
+	var res modelreg.DeleteResult
+	if err := c.Do(ctx, http.MethodDelete, "models/"+url.PathEscape(id), q, nil, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// WaitModel polls a model every interval until it is no longer publishing,
+// and returns it. It stops with ctx.
+func (c *Client) WaitModel(ctx context.Context, id string, interval time.Duration) (*modelreg.Model, error) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		m, err := c.GetModel(ctx, id)
+		if err != nil || m.Status != modelreg.ModelPublishing {
+			return m, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, modelreg.Internal("client.WaitModel", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
