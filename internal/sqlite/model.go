@@ -1,0 +1,380 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/modelreg/modelreg"
+)
+
+// CreateModel stores m as publishing, with its import job, in one
+// transaction. It assigns m.ID (when empty), m.Status, m.CreateAt and
+// m.UpdateAt; m is left unchanged when it fails. Returns ECONFLICT
+// ModelArts.3002 when the project has m.Name at m.Version already.
+func (db *DB) CreateModel(ctx context.Context, m *modelreg.Model) error {
+	c := *m
+	if c.ID == "" {
+		c.ID = modelreg.NewID()
+	}
+	err := db.update(ctx, "sqlite.CreateModel", func(tx *Tx) error {
+		return createModel(ctx, tx, &c)
+	})
+	if err != nil {
+		return err
+	}
+	*m = c
+	return nil
+}
+
+func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM models WHERE project_id = ? AND name = ? AND version = ?`,
+		m.ProjectID, m.Name, m.Version).Scan(&one)
+	if err == nil {
+		return modelExists(m.Name, m.Version)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+
+	m.Status = modelreg.ModelPublishing
+	m.FailureReason = ""
+	m.CreateAt = tx.ms()
+	m.UpdateAt = m.CreateAt
+	summary, details, err := encodeModel(m)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO models (id, project_id, name, version, version_key, type, status,
+		description, size, workspace_id, owner, tenant, create_at, update_at, failure_reason, config, summary, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.ProjectID, m.Name, m.Version, modelreg.VersionKey(m.Version), m.Type, m.Status,
+		m.Description, m.Size, m.WorkspaceID, m.Owner, m.Tenant, m.CreateAt, m.UpdateAt, m.FailureReason, m.Config,
+		summary, details)
+	if isUniqueViolation(err) {
+		// Only the id can collide here: the name and version were checked
+		// in this transaction.
+		return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeModelExists, "Model (%s) already exists.", m.ID)
+	} else if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO import_jobs (model_id, project_id, source_location, attempts, not_before, created_at)
+		VALUES (?, ?, ?, 0, ?, ?)`, m.ID, m.ProjectID, m.SourceLocation, m.CreateAt, m.CreateAt)
+	return err
+}
+
+func modelExists(name, version string) *modelreg.Error {
+	return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeModelExists, "Model (%s, %s) already exists.", name, version)
+}
+
+// FindModelByID returns a model with all its details.
+// Returns ENOTFOUND ModelArts.3001.
+func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelreg.Model, error) {
+	var m *modelreg.Model
+	err := db.view(ctx, "sqlite.FindModelByID", func(tx *Tx) (err error) {
+		m, err = findModelByID(ctx, tx, projectID, id)
+		return err
+	})
+	return m, err
+}
+
+const modelColumns = `id, project_id, name, version, type, status, description, size, workspace_id,
+	owner, tenant, create_at, update_at, failure_reason, config, summary, details`
+
+func findModelByID(ctx context.Context, tx *Tx, projectID, id string) (*modelreg.Model, error) {
+	row := tx.QueryRowContext(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ? AND project_id = ?`, id, projectID)
+	m, err := scanModel(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, modelreg.ModelNotFound(id)
+	}
+	return m, err
+}
+
+func scanModel(row interface{ Scan(...any) error }) (*modelreg.Model, error) {
+	var m modelreg.Model
+	var summary, details string
+	var cols modelreg.ModelSummary
+	if err := row.Scan(&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
+		&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
+		&m.UpdateAt, &cols.FailureReason, &m.Config, &summary, &details); err != nil {
+		return nil, err
+	}
+	updateAt, config := m.UpdateAt, m.Config
+	if err := json.Unmarshal([]byte(details), &m); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(summary), &m.ModelSummary); err != nil {
+		return nil, err
+	}
+	m.UpdateAt, m.Config = updateAt, config
+	setSummaryColumns(&m.ModelSummary, &cols)
+	return &m, nil
+}
+
+// setSummaryColumns copies the summary fields that have a column from src.
+func setSummaryColumns(dst, src *modelreg.ModelSummary) {
+	dst.ID, dst.ProjectID, dst.Name, dst.Version = src.ID, src.ProjectID, src.Name, src.Version
+	dst.Type, dst.Status, dst.Description, dst.Size = src.Type, src.Status, src.Description, src.Size
+	dst.WorkspaceID, dst.Owner, dst.Tenant, dst.CreateAt = src.WorkspaceID, src.Owner, src.Tenant, src.CreateAt
+	dst.FailureReason = src.FailureReason
+}
+
+// encodeModel returns the JSON documents holding the fields of m that have
+// no column: summary for the list fields, details for the rest. Fields with
+// a column are zeroed in them, so any field added to modelreg.Model later is
+// kept without a schema change.
+func encodeModel(m *modelreg.Model) (summary, details string, err error) {
+	s := m.ModelSummary
+	setSummaryColumns(&s, &modelreg.ModelSummary{})
+	d := *m
+	d.ModelSummary = modelreg.ModelSummary{}
+	d.UpdateAt, d.Config = 0, ""
+	sb, err := json.Marshal(&s)
+	if err != nil {
+		return "", "", err
+	}
+	dj, err := json.Marshal(&d)
+	if err != nil {
+		return "", "", err
+	}
+	return string(sb), string(dj), nil
+}
+
+// FindModels returns one page of the models matching f and the number of
+// all matches, in the order of f.SortBy then id, both in f.Order.
+func (db *DB) FindModels(ctx context.Context, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
+	var models []*modelreg.ModelSummary
+	var n int
+	err := db.view(ctx, "sqlite.FindModels", func(tx *Tx) (err error) {
+		models, n, err = findModels(ctx, tx, f)
+		return err
+	})
+	return models, n, err
+}
+
+func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
+	where, args := []string{"project_id = ?"}, []any{f.ProjectID}
+	if f.Name != "" {
+		if f.ExactMatch {
+			where, args = append(where, "name = ?"), append(args, f.Name)
+		} else {
+			where, args = append(where, `name LIKE ? ESCAPE '\'`), append(args, likePattern(f.Name))
+		}
+	}
+	if f.Description != "" {
+		where, args = append(where, `description LIKE ? ESCAPE '\'`), append(args, likePattern(f.Description))
+	}
+	for _, c := range []struct {
+		expr, v string
+	}{
+		{"version = ?", f.Version},
+		{"status = ?", f.Status},
+		{"type = ?", f.Type},
+		{"type <> ?", f.NotType},
+		{"workspace_id = ?", f.WorkspaceID},
+	} {
+		if c.v != "" {
+			where, args = append(where, c.expr), append(args, c.v)
+		}
+	}
+	var sortCol string
+	switch f.SortBy {
+	case "", modelreg.ModelSortCreateAt:
+		sortCol = "create_at"
+	case modelreg.ModelSortVersion:
+		sortCol = "version_key"
+	case modelreg.ModelSortSize:
+		sortCol = "size"
+	default:
+		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
+	}
+	order, err := sqlOrder(f.Order)
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
+	if err != nil {
+		return nil, 0, err
+	}
+	cond := strings.Join(where, " AND ")
+
+	var total int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM models WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	models := []*modelreg.ModelSummary{}
+	if total == 0 || offset >= total {
+		return models, total, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, project_id, name, version, type, status, description, size,
+		workspace_id, owner, tenant, create_at, failure_reason, summary
+		FROM models WHERE `+cond+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT ? OFFSET ?`,
+		append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m, cols modelreg.ModelSummary
+		var summary string
+		if err := rows.Scan(&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
+			&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
+			&cols.FailureReason, &summary); err != nil {
+			return nil, 0, err
+		}
+		if err := json.Unmarshal([]byte(summary), &m); err != nil {
+			return nil, 0, err
+		}
+		setSummaryColumns(&m, &cols)
+		models = append(models, &m)
+	}
+	return models, total, rows.Err()
+}
+
+// sqlOrder returns the SQL direction of a validated order ("" is desc).
+func sqlOrder(order string) (string, error) {
+	switch strings.ToLower(order) {
+	case "", "desc":
+		return "DESC", nil
+	case "asc":
+		return "ASC", nil
+	}
+	return "", modelreg.Invalid("Invalid parameter order: %q.", order)
+}
+
+// page returns the LIMIT and OFFSET of page index offset of size limit.
+func page(limit, offset, defaultLimit int) (int, int, error) {
+	if limit == 0 {
+		limit = defaultLimit
+	}
+	if limit < 1 || limit > modelreg.MaxListLimit {
+		return 0, 0, modelreg.Invalid("Invalid parameter limit: must be between 1 and %d.", modelreg.MaxListLimit)
+	}
+	if offset < 0 || offset > (1<<31)/limit {
+		return 0, 0, modelreg.Invalid("Invalid parameter offset: %d.", offset)
+	}
+	return limit, offset * limit, nil
+}
+
+// FindCascadeSet returns the models a cascade delete of id works on: id
+// first, then the other versions of its name oldest first (ties by id), at
+// most limit in all (DefaultCascadeLimit when limit < 1), and how many
+// versions it left out. Returns ENOTFOUND ModelArts.3001.
+func (db *DB) FindCascadeSet(ctx context.Context, projectID, id string, limit int) (modelreg.CascadeSet, error) {
+	var set modelreg.CascadeSet
+	err := db.view(ctx, "sqlite.FindCascadeSet", func(tx *Tx) (err error) {
+		set, err = findCascadeSet(ctx, tx, projectID, id, limit)
+		return err
+	})
+	return set, err
+}
+
+func findCascadeSet(ctx context.Context, tx *Tx, projectID, id string, limit int) (modelreg.CascadeSet, error) {
+	if limit < 1 {
+		limit = modelreg.DefaultCascadeLimit
+	}
+	var name string
+	err := tx.QueryRowContext(ctx, `SELECT name FROM models WHERE id = ? AND project_id = ?`, id, projectID).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return modelreg.CascadeSet{}, modelreg.ModelNotFound(id)
+	} else if err != nil {
+		return modelreg.CascadeSet{}, err
+	}
+	set := modelreg.CascadeSet{IDs: []string{id}}
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM models WHERE project_id = ? AND name = ? AND id <> ?
+		ORDER BY create_at, id LIMIT ?`, projectID, name, id, limit-1)
+	if err != nil {
+		return modelreg.CascadeSet{}, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var other string
+		if err := rows.Scan(&other); err != nil {
+			return modelreg.CascadeSet{}, err
+		}
+		set.IDs = append(set.IDs, other)
+	}
+	if err := rows.Err(); err != nil {
+		return modelreg.CascadeSet{}, err
+	}
+	var others int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM models WHERE project_id = ? AND name = ? AND id <> ?`,
+		projectID, name, id).Scan(&others); err != nil {
+		return modelreg.CascadeSet{}, err
+	}
+	set.Remaining = others - (len(set.IDs) - 1)
+	return set, nil
+}
+
+// DeleteModel deletes one model in one transaction: its row, files and
+// import job, queueing each of its blobs that no other model references.
+// Returns ENOTFOUND ModelArts.3001 and ECONFLICT ModelArts.3009 when a
+// service references it.
+func (db *DB) DeleteModel(ctx context.Context, projectID, id string) error {
+	return db.update(ctx, "sqlite.DeleteModel", func(tx *Tx) error {
+		return deleteModel(ctx, tx, projectID, id)
+	})
+}
+
+func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM models WHERE id = ? AND project_id = ?`, id, projectID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return modelreg.ModelNotFound(id)
+	} else if err != nil {
+		return err
+	}
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM service_models WHERE model_id = ? LIMIT 1`, id).Scan(&one)
+	if err == nil {
+		return modelreg.ModelDeployed(id)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	// Queue the blobs only this model references, then delete it (its files
+	// and job go with it through ON DELETE CASCADE).
+	if err := queueModelBlobs(ctx, tx, id); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM models WHERE id = ?`, id)
+	if sqliteCode(err) == sqliteConstraintForeignKey {
+		return modelreg.ModelDeployed(id) // the database's own guard
+	}
+	return err
+}
+
+// FindModelFiles returns the files of a model ordered by path.
+// Returns ENOTFOUND ModelArts.3001.
+func (db *DB) FindModelFiles(ctx context.Context, projectID, id string) ([]modelreg.ModelFile, error) {
+	var files []modelreg.ModelFile
+	err := db.view(ctx, "sqlite.FindModelFiles", func(tx *Tx) (err error) {
+		files, err = findModelFiles(ctx, tx, projectID, id)
+		return err
+	})
+	return files, err
+}
+
+func findModelFiles(ctx context.Context, tx *Tx, projectID, id string) ([]modelreg.ModelFile, error) {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM models WHERE id = ? AND project_id = ?`, id, projectID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, modelreg.ModelNotFound(id)
+	} else if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT path, digest, size FROM model_files WHERE model_id = ? ORDER BY path`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	files := []modelreg.ModelFile{}
+	for rows.Next() {
+		var f modelreg.ModelFile
+		if err := rows.Scan(&f.Path, &f.Digest, &f.Size); err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, rows.Err()
+}

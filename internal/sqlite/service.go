@@ -1,0 +1,544 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/modelreg/modelreg"
+)
+
+// Config entry statuses, computed when a service is read.
+const (
+	entryReady    = "ready"
+	entryNotReady = "notReady"
+)
+
+func serviceExists(name string) *modelreg.Error {
+	return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeServiceExists, "Service %s already exists.", name)
+}
+
+func serviceModelGone(id string) *modelreg.Error {
+	return modelreg.Errorf(modelreg.ENOTFOUND, modelreg.CodeServiceModelGone, "Model %s does not exist.", id)
+}
+
+func duplicateVersion() *modelreg.Error {
+	return modelreg.Errorf(modelreg.EINVALID, modelreg.CodeDuplicateVersion,
+		"Failed to deploy services because the version of the model that is used for deploying services is the same.")
+}
+
+// CreateService stores s as deploying with a first event, in one
+// transaction. It fills s.ID (when empty), Status, PublishAt, UpdateTime,
+// TransitionAt and each config entry's model name, version and status; s is
+// left unchanged when it fails. Returns ECONFLICT ModelArts.3503 when the
+// name is taken in the project, ENOTFOUND ModelArts.3507 when a config model
+// does not exist in the project, ESTATE ModelArts.3515 when one is still
+// publishing and ModelArts.3078 when one failed, and EINVALID ModelArts.3516
+// when the config names a model twice.
+func (db *DB) CreateService(ctx context.Context, s *modelreg.Service) error {
+	c := *s
+	c.Config = slices.Clone(s.Config)
+	if c.ID == "" {
+		c.ID = modelreg.NewID()
+	}
+	err := db.update(ctx, "sqlite.CreateService", func(tx *Tx) error {
+		return createService(ctx, tx, &c)
+	})
+	if err != nil {
+		return err
+	}
+	*s = c
+	return nil
+}
+
+func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM services WHERE project_id = ? AND name = ?`, s.ProjectID, s.Name).Scan(&one)
+	if err == nil {
+		return serviceExists(s.Name)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if err := checkConfigModels(ctx, tx, s.ProjectID, s.Config); err != nil {
+		return err
+	}
+	s.Status = modelreg.ServiceDeploying
+	s.PublishAt, s.UpdateTime, s.TransitionAt = tx.ms(), tx.ms(), tx.ms()
+	details, err := encodeService(s)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO services (id, project_id, name, status, infer_type, workspace_id,
+		cluster_id, description, publish_at, update_time, transition_at, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.ProjectID, s.Name, s.Status, s.InferType, s.WorkspaceID,
+		s.ClusterID, s.Description, s.PublishAt, s.UpdateTime, s.TransitionAt, details)
+	if isUniqueViolation(err) {
+		// Only the id can collide here: the name was checked above.
+		return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeServiceExists, "Service %s already exists.", s.ID)
+	} else if err != nil {
+		return err
+	}
+	if err := insertConfig(ctx, tx, s.ID, s.Config); err != nil {
+		return err
+	}
+	setEntryStatus(s)
+	return addEvent(ctx, tx, s.ID, modelreg.ServiceEvent{EventType: modelreg.EventNormal,
+		EventInfo: "[" + s.Name + "] start to deploy service"})
+}
+
+// checkConfigModels checks that every model of cfg exists in the project and
+// is published, and fills in its name and version.
+func checkConfigModels(ctx context.Context, tx *Tx, projectID string, cfg []modelreg.ServiceConfig) error {
+	seen := make(map[string]bool, len(cfg))
+	for _, e := range cfg {
+		if seen[e.ModelID] {
+			return duplicateVersion()
+		}
+		seen[e.ModelID] = true
+	}
+	for i := range cfg {
+		e := &cfg[i]
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT name, version, status FROM models WHERE id = ? AND project_id = ?`,
+			e.ModelID, projectID).Scan(&e.ModelName, &e.ModelVersion, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return serviceModelGone(e.ModelID)
+		} else if err != nil {
+			return err
+		}
+		switch status {
+		case modelreg.ModelPublished:
+		case modelreg.ModelPublishing:
+			return modelreg.Errorf(modelreg.ESTATE, modelreg.CodeModelPublishing,
+				"The model %s cannot be used for deploying services because it is still being published.", e.ModelID)
+		default:
+			return modelreg.Errorf(modelreg.ESTATE, modelreg.CodeModelAbnormal,
+				"The model %s status (%s) is not normal and it cannot be deployed.", e.ModelID, status)
+		}
+	}
+	return nil
+}
+
+// storedEntry is a config entry as stored in service_models.entry. The
+// model id, name and version and the status are not stored there; Extra,
+// which the API never shows, is.
+type storedEntry struct {
+	modelreg.ServiceConfig
+	Extra map[string]string `json:"extra,omitempty"`
+}
+
+func insertConfig(ctx context.Context, tx *Tx, serviceID string, cfg []modelreg.ServiceConfig) error {
+	for i, e := range cfg {
+		se := storedEntry{ServiceConfig: e, Extra: e.Extra}
+		se.ModelID, se.ModelName, se.ModelVersion, se.Status = "", "", "", ""
+		b, err := json.Marshal(&se)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO service_models (service_id, position, model_id, entry) VALUES (?, ?, ?, ?)`,
+			serviceID, i, e.ModelID, string(b)); err != nil {
+			if isUniqueViolation(err) {
+				return duplicateVersion()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// setEntryStatus sets each config entry's status from the service's: its
+// instances are all up when the service runs, none otherwise.
+func setEntryStatus(s *modelreg.Service) {
+	st := entryNotReady
+	if s.Status == modelreg.ServiceRunning {
+		st = entryReady
+	}
+	for i := range s.Config {
+		s.Config[i].Status = st
+	}
+}
+
+// encodeService returns the JSON document holding the fields of s that have
+// no column (and not its config, which has its own table).
+func encodeService(s *modelreg.Service) (string, error) {
+	d := *s
+	d.ID, d.ProjectID, d.Name, d.Status, d.InferType, d.WorkspaceID = "", "", "", "", "", ""
+	d.ClusterID, d.Description = "", ""
+	d.PublishAt, d.UpdateTime, d.TransitionAt = 0, 0, 0
+	d.Config = nil
+	b, err := json.Marshal(&d)
+	return string(b), err
+}
+
+func addEvent(ctx context.Context, tx *Tx, serviceID string, ev modelreg.ServiceEvent) error {
+	if ev.OccurTime == 0 {
+		ev.OccurTime = tx.ms()
+	}
+	if ev.EventType == "" {
+		ev.EventType = modelreg.EventNormal
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO service_events (service_id, occur_time, event_type, event_info) VALUES (?, ?, ?, ?)`,
+		serviceID, ev.OccurTime, ev.EventType, ev.EventInfo)
+	return err
+}
+
+const serviceColumns = `id, project_id, name, status, infer_type, workspace_id, cluster_id, description,
+	publish_at, update_time, transition_at, details`
+
+func scanService(row interface{ Scan(...any) error }) (*modelreg.Service, error) {
+	var c modelreg.Service
+	var details string
+	if err := row.Scan(&c.ID, &c.ProjectID, &c.Name, &c.Status, &c.InferType, &c.WorkspaceID, &c.ClusterID,
+		&c.Description, &c.PublishAt, &c.UpdateTime, &c.TransitionAt, &details); err != nil {
+		return nil, err
+	}
+	var s modelreg.Service
+	if err := json.Unmarshal([]byte(details), &s); err != nil {
+		return nil, err
+	}
+	s.ID, s.ProjectID, s.Name, s.Status, s.InferType, s.WorkspaceID = c.ID, c.ProjectID, c.Name, c.Status, c.InferType, c.WorkspaceID
+	s.ClusterID, s.Description = c.ClusterID, c.Description
+	s.PublishAt, s.UpdateTime, s.TransitionAt = c.PublishAt, c.UpdateTime, c.TransitionAt
+	s.Config = nil
+	return &s, nil
+}
+
+// FindServiceByID returns a service with its config.
+// Returns ENOTFOUND ModelArts.3502.
+func (db *DB) FindServiceByID(ctx context.Context, projectID, id string) (*modelreg.Service, error) {
+	var s *modelreg.Service
+	err := db.view(ctx, "sqlite.FindServiceByID", func(tx *Tx) (err error) {
+		s, err = findServiceByID(ctx, tx, projectID, id)
+		return err
+	})
+	return s, err
+}
+
+func findServiceByID(ctx context.Context, tx *Tx, projectID, id string) (*modelreg.Service, error) {
+	s, err := scanService(tx.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = ? AND project_id = ?`, id, projectID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, modelreg.ServiceNotFound(id)
+	} else if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT sm.model_id, m.name, m.version, sm.entry
+		FROM service_models sm JOIN models m ON m.id = sm.model_id
+		WHERE sm.service_id = ? ORDER BY sm.position`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	s.Config = []modelreg.ServiceConfig{}
+	for rows.Next() {
+		var modelID, name, version, entry string
+		if err := rows.Scan(&modelID, &name, &version, &entry); err != nil {
+			return nil, err
+		}
+		var se storedEntry
+		if err := json.Unmarshal([]byte(entry), &se); err != nil {
+			return nil, err
+		}
+		e := se.ServiceConfig
+		e.Extra = se.Extra
+		e.ModelID, e.ModelName, e.ModelVersion = modelID, name, version
+		s.Config = append(s.Config, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	setEntryStatus(s)
+	return s, nil
+}
+
+// FindServices returns one page of the services matching f and the number
+// of all matches, without config, in the order of f.SortBy then id.
+func (db *DB) FindServices(ctx context.Context, f modelreg.ServiceFilter) ([]*modelreg.Service, int, error) {
+	var services []*modelreg.Service
+	var n int
+	err := db.view(ctx, "sqlite.FindServices", func(tx *Tx) (err error) {
+		services, n, err = findServices(ctx, tx, f)
+		return err
+	})
+	return services, n, err
+}
+
+func findServices(ctx context.Context, tx *Tx, f modelreg.ServiceFilter) ([]*modelreg.Service, int, error) {
+	where, args := []string{"project_id = ?"}, []any{f.ProjectID}
+	if f.Name != "" {
+		where, args = append(where, `name LIKE ? ESCAPE '\'`), append(args, likePattern(f.Name))
+	}
+	if f.ModelID != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM service_models sm WHERE sm.service_id = services.id AND sm.model_id = ?)`)
+		args = append(args, f.ModelID)
+	}
+	for _, c := range []struct {
+		expr, v string
+	}{
+		{"id = ?", f.ServiceID},
+		{"cluster_id = ?", f.ClusterID},
+		{"workspace_id = ?", f.WorkspaceID},
+		{"infer_type = ?", f.InferType},
+		{"status = ?", f.Status},
+	} {
+		if c.v != "" {
+			where, args = append(where, c.expr), append(args, c.v)
+		}
+	}
+	var sortCol string
+	switch f.SortBy {
+	case "", modelreg.ServiceSortPublishAt:
+		sortCol = "publish_at"
+	case modelreg.ServiceSortName:
+		sortCol = "name"
+	default:
+		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
+	}
+	order, err := sqlOrder(f.Order)
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultServiceLimit)
+	if err != nil {
+		return nil, 0, err
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM services WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	services := []*modelreg.Service{}
+	if total == 0 || offset >= total {
+		return services, total, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE `+cond+
+		` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		s, err := scanService(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		services = append(services, s)
+	}
+	return services, total, rows.Err()
+}
+
+// UpdateService applies u in one transaction and returns the service as it
+// is afterwards. A status of stopped stops a running, deploying, concerning
+// or failed service; running restarts a stopped or failed one, which then
+// is deploying; asking for the current status changes nothing. When Status
+// is set, Config is ignored. A new config is accepted when the service is
+// running, stopped, failed or concerning, and its models are checked as by
+// CreateService. Each change records an event. Returns ENOTFOUND
+// ModelArts.3502, ESTATE ModelArts.3519 when the state forbids the change,
+// and the CreateService model codes.
+func (db *DB) UpdateService(ctx context.Context, projectID, id string, u modelreg.ServiceUpdate) (*modelreg.Service, error) {
+	var s *modelreg.Service
+	err := db.update(ctx, "sqlite.UpdateService", func(tx *Tx) (err error) {
+		s, err = updateService(ctx, tx, projectID, id, u)
+		return err
+	})
+	return s, err
+}
+
+func serviceState(id, status, change string) *modelreg.Error {
+	return modelreg.Errorf(modelreg.ESTATE, modelreg.CodeServiceState,
+		"Service %s is %s: it cannot be %s.", id, status, change)
+}
+
+func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg.ServiceUpdate) (*modelreg.Service, error) {
+	s, err := findServiceByID(ctx, tx, projectID, id)
+	if err != nil {
+		return nil, err
+	}
+	var events []string
+	changed := false
+	if u.Status != nil {
+		to := *u.Status
+		switch {
+		case to != modelreg.ServiceRunning && to != modelreg.ServiceStopped:
+			return nil, modelreg.ParamInvalid("status", to)
+		case to == s.Status:
+			// Asking for the current status changes nothing.
+		case to == modelreg.ServiceStopped:
+			switch s.Status {
+			case modelreg.ServiceRunning, modelreg.ServiceDeploying, modelreg.ServiceConcerning, modelreg.ServiceFailed:
+				s.Status, s.TransitionAt, changed = modelreg.ServiceStopped, tx.ms(), true
+				events = append(events, "["+s.Name+"] service stopped")
+			default:
+				return nil, serviceState(id, s.Status, "stopped")
+			}
+		default: // running
+			switch s.Status {
+			case modelreg.ServiceStopped, modelreg.ServiceFailed:
+				s.Status, s.TransitionAt, changed = modelreg.ServiceDeploying, tx.ms(), true
+				events = append(events, "["+s.Name+"] start to deploy service")
+			default:
+				return nil, serviceState(id, s.Status, "started")
+			}
+		}
+	} else if u.Config != nil {
+		switch s.Status {
+		case modelreg.ServiceRunning, modelreg.ServiceStopped, modelreg.ServiceFailed, modelreg.ServiceConcerning:
+		default:
+			return nil, serviceState(id, s.Status, "updated")
+		}
+		cfg := slices.Clone(u.Config)
+		if err := checkConfigModels(ctx, tx, projectID, cfg); err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM service_models WHERE service_id = ?`, id); err != nil {
+			return nil, err
+		}
+		if err := insertConfig(ctx, tx, id, cfg); err != nil {
+			return nil, err
+		}
+		s.UpdateTime, changed = tx.ms(), true
+		events = append(events, "["+s.Name+"] service configuration updated")
+	}
+	if u.Description != nil && *u.Description != s.Description {
+		s.Description, changed = *u.Description, true
+		events = append(events, "["+s.Name+"] service description updated")
+	}
+	if u.Schedule != nil {
+		s.Schedule, changed = slices.Clone(u.Schedule), true
+		events = append(events, "["+s.Name+"] service schedule updated")
+	}
+	if !changed {
+		return s, nil
+	}
+	details, err := encodeService(s)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE services SET status = ?, description = ?, update_time = ?, transition_at = ?, details = ?
+		WHERE id = ?`, s.Status, s.Description, s.UpdateTime, s.TransitionAt, details, id); err != nil {
+		return nil, err
+	}
+	for _, info := range events {
+		if err := addEvent(ctx, tx, id, modelreg.ServiceEvent{EventType: modelreg.EventNormal, EventInfo: info}); err != nil {
+			return nil, err
+		}
+	}
+	return findServiceByID(ctx, tx, projectID, id)
+}
+
+// TransitionService moves a service from status from to status to and
+// records event (at the transaction's time when its OccurTime is 0, as
+// normal when its type is empty). Returns ENOTFOUND ModelArts.3502 and
+// ESTATE ModelArts.3519 when the service is not in status from.
+func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to string, event modelreg.ServiceEvent) error {
+	return db.update(ctx, "sqlite.TransitionService", func(tx *Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM services WHERE id = ? AND project_id = ?`, id, projectID).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return modelreg.ServiceNotFound(id)
+		} else if err != nil {
+			return err
+		}
+		if status != from {
+			return modelreg.Errorf(modelreg.ESTATE, modelreg.CodeServiceState,
+				"Service %s is %s, not %s: it cannot become %s.", id, status, from, to)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE services SET status = ?, transition_at = ? WHERE id = ?`, to, tx.ms(), id); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, id, event)
+	})
+}
+
+// DeleteServices deletes the given services, with their configs and events,
+// in one transaction, or none of them: ENOTFOUND ModelArts.3502 names the
+// first unknown id. An id given twice is deleted once.
+func (db *DB) DeleteServices(ctx context.Context, projectID string, ids []string) error {
+	return db.update(ctx, "sqlite.DeleteServices", func(tx *Tx) error {
+		seen := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			res, err := tx.ExecContext(ctx, `DELETE FROM services WHERE id = ? AND project_id = ?`, id, projectID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				return modelreg.ServiceNotFound(id)
+			}
+		}
+		return nil
+	})
+}
+
+// FindServiceEvents returns one page of a service's events, ordered by
+// occur_time then insertion, and the number of all matches.
+// Returns ENOTFOUND ModelArts.3502.
+func (db *DB) FindServiceEvents(ctx context.Context, f modelreg.EventFilter) ([]*modelreg.ServiceEvent, int, error) {
+	var events []*modelreg.ServiceEvent
+	var n int
+	err := db.view(ctx, "sqlite.FindServiceEvents", func(tx *Tx) (err error) {
+		events, n, err = findServiceEvents(ctx, tx, f)
+		return err
+	})
+	return events, n, err
+}
+
+func findServiceEvents(ctx context.Context, tx *Tx, f modelreg.EventFilter) ([]*modelreg.ServiceEvent, int, error) {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM services WHERE id = ? AND project_id = ?`, f.ServiceID, f.ProjectID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, modelreg.ServiceNotFound(f.ServiceID)
+	} else if err != nil {
+		return nil, 0, err
+	}
+	where, args := []string{"service_id = ?"}, []any{f.ServiceID}
+	if f.EventType != "" {
+		where, args = append(where, "event_type = ?"), append(args, f.EventType)
+	}
+	if f.StartTime > 0 {
+		where, args = append(where, "occur_time >= ?"), append(args, f.StartTime)
+	}
+	if f.EndTime > 0 {
+		where, args = append(where, "occur_time <= ?"), append(args, f.EndTime)
+	}
+	order, err := sqlOrder(f.Order)
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultServiceLimit)
+	if err != nil {
+		return nil, 0, err
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM service_events WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	events := []*modelreg.ServiceEvent{}
+	if total == 0 || offset >= total {
+		return events, total, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT occur_time, event_type, event_info FROM service_events WHERE `+cond+
+		` ORDER BY occur_time `+order+`, id `+order+` LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e modelreg.ServiceEvent
+		if err := rows.Scan(&e.OccurTime, &e.EventType, &e.EventInfo); err != nil {
+			return nil, 0, err
+		}
+		events = append(events, &e)
+	}
+	return events, total, rows.Err()
+}

@@ -1,0 +1,406 @@
+// Package sqlite implements modelreg.Store over an embedded SQLite database
+// (modernc.org/sqlite, pure Go).
+//
+// The database runs in WAL mode with foreign keys on. All writes go through
+// one connection, in BEGIN IMMEDIATE transactions, so they are serialized:
+// every read-check-write of a Store method happens inside one write
+// transaction and no two of them interleave. Reads use a separate pool of
+// query-only connections and see every committed write.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/modelreg/modelreg"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// busyTimeout is how long a connection waits for a lock held by another
+// process (another modelreg, or the sqlite3 shell) before giving up.
+const busyTimeout = 10 * time.Second
+
+// Options configures a DB.
+type Options struct {
+	// Synchronous is the PRAGMA synchronous level: "FULL" (the default), so
+	// an acknowledged write survives a power cut, or "NORMAL", which only
+	// survives a process crash but commits faster.
+	Synchronous string
+	// Now returns the current time; nil means time.Now. Tests replace it.
+	Now func() time.Time
+	// Logger receives migration and lifecycle messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// DB is a modelreg.Store backed by one SQLite database file.
+type DB struct {
+	writer *sql.DB // one connection: every write transaction, serialized
+	reader *sql.DB // query-only connections for reads
+	path   string
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+var _ modelreg.Store = (*DB)(nil)
+
+// Open opens the database at path, creating the file and its parent
+// directory when missing, and applies the pending migrations.
+func Open(ctx context.Context, path string, opt Options) (*DB, error) {
+	const op = "sqlite.Open"
+	if path == "" || strings.ContainsAny(path, "?#") || path == ":memory:" {
+		return nil, modelreg.Errorf(modelreg.EINVALID, modelreg.CodeInvalidArgument, "Invalid database path %q.", path)
+	}
+	syncMode := strings.ToUpper(opt.Synchronous)
+	switch syncMode {
+	case "":
+		syncMode = "FULL"
+	case "FULL", "NORMAL":
+	default:
+		return nil, modelreg.Errorf(modelreg.EINVALID, modelreg.CodeInvalidArgument, "Invalid SQLite synchronous mode %q: want FULL or NORMAL.", opt.Synchronous)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, modelreg.Internal(op, err)
+		}
+	}
+	db := &DB{path: path, now: opt.Now, log: opt.Logger}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.log == nil {
+		db.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+
+	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busyTimeout.Milliseconds())
+	var err error
+	db.writer, err = sql.Open("sqlite", path+"?"+common+
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous("+syncMode+")&_txlock=immediate")
+	if err != nil {
+		return nil, modelreg.Internal(op, err)
+	}
+	db.writer.SetMaxOpenConns(1)
+	db.writer.SetMaxIdleConns(1)
+	db.writer.SetConnMaxLifetime(0)
+	db.writer.SetConnMaxIdleTime(0)
+	// Connecting the writer first creates the file and switches it to WAL
+	// before any reader opens it.
+	if err := db.writer.PingContext(ctx); err != nil {
+		db.writer.Close()
+		return nil, modelreg.Internal(op, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.writer.Close()
+		return nil, modelreg.Internal(op, err)
+	}
+
+	db.reader, err = sql.Open("sqlite", path+"?"+common+"&_query_only=1")
+	if err != nil {
+		db.writer.Close()
+		return nil, modelreg.Internal(op, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	db.reader.SetMaxOpenConns(n)
+	db.reader.SetMaxIdleConns(n)
+	if err := db.reader.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, modelreg.Internal(op, err)
+	}
+	db.log.Debug("sqlite database open", "path", path, "synchronous", syncMode)
+	return db, nil
+}
+
+// Close closes the database. It waits for running transactions to end.
+func (db *DB) Close() error {
+	var errs []error
+	if db.reader != nil {
+		errs = append(errs, db.reader.Close())
+	}
+	if db.writer != nil {
+		errs = append(errs, db.writer.Close())
+	}
+	return modelreg.Internal("sqlite.Close", errors.Join(errs...))
+}
+
+// Ping reports whether the database answers. Returns EUNAVAILABLE.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.reader.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return &modelreg.Error{Code: modelreg.EUNAVAILABLE, APICode: modelreg.CodeInternal,
+			Message: "The database is unavailable.", Op: "sqlite.Ping", Err: err}
+	}
+	return nil
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and PRAGMA foreign_key_check
+// and returns an EINTERNAL error describing the first problems found.
+func (db *DB) IntegrityCheck(ctx context.Context) error {
+	const op = "sqlite.IntegrityCheck"
+	rows, err := db.reader.QueryContext(ctx, `PRAGMA integrity_check`)
+	if err != nil {
+		return formatError(op, err)
+	}
+	var problems []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return formatError(op, err)
+		}
+		if s != "ok" {
+			problems = append(problems, s)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return formatError(op, err)
+	}
+	rows.Close()
+
+	rows, err = db.reader.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return formatError(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fkid int
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return formatError(op, err)
+		}
+		problems = append(problems, fmt.Sprintf("foreign key violation: %s row %d references a missing %s row", table, rowid.Int64, parent))
+	}
+	if err := rows.Err(); err != nil {
+		return formatError(op, err)
+	}
+	if len(problems) > 0 {
+		if len(problems) > 10 {
+			problems = append(problems[:10], fmt.Sprintf("and %d more", len(problems)-10))
+		}
+		return modelreg.Internal(op, errors.New("integrity check failed: "+strings.Join(problems, "; ")))
+	}
+	return nil
+}
+
+// ReleaseAllLeases clears every import job and blob collection lease. A
+// single-process server calls it at startup: since SQLite is used by one
+// process, any lease found then belongs to a worker that died with the
+// previous process, and waiting for it to expire would only delay the work.
+func (db *DB) ReleaseAllLeases(ctx context.Context) error {
+	return db.update(ctx, "sqlite.ReleaseAllLeases", func(tx *Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE import_jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE blob_gc SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`)
+		return err
+	})
+}
+
+// Tx is a database transaction with the time fixed at its start, so that
+// every row it writes carries the same timestamp.
+type Tx struct {
+	*sql.Tx
+	db  *DB
+	now time.Time
+}
+
+// ms returns the transaction's time in milliseconds since the epoch.
+func (tx *Tx) ms() int64 { return modelreg.Millis(tx.now) }
+
+// BeginTx starts a transaction. A read-only transaction (opts.ReadOnly) runs
+// on the reader pool and sees a consistent snapshot; any other transaction
+// takes the single writer connection with BEGIN IMMEDIATE, waiting for the
+// previous write transaction to end.
+func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
+	pool := db.writer
+	if opts != nil && opts.ReadOnly {
+		pool = db.reader
+	}
+	tx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{Tx: tx, db: db, now: db.now()}, nil
+}
+
+// update runs fn in a write transaction and commits it when fn succeeds.
+// Errors come back translated by formatError.
+func (db *DB) update(ctx context.Context, op string, fn func(tx *Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return formatError(op, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return formatError(op, err)
+	}
+	return formatError(op, tx.Commit())
+}
+
+// view runs fn in a read-only transaction.
+func (db *DB) view(ctx context.Context, op string, fn func(tx *Tx) error) error {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return formatError(op, err)
+	}
+	defer tx.Rollback()
+	return formatError(op, fn(tx))
+}
+
+// formatError translates err to a *modelreg.Error: an *Error keeps its codes
+// (gaining op), sql.ErrNoRows becomes ENOTFOUND, a unique violation
+// ECONFLICT, a lock held by another process EUNAVAILABLE, and anything else
+// EINTERNAL. Driver errors never leave the package.
+func formatError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *modelreg.Error
+	if errors.As(err, &e) {
+		if e.Op == "" {
+			e.Op = op
+		}
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &modelreg.Error{Code: modelreg.ENOTFOUND, Message: "Not found.", Op: op, Err: err}
+	}
+	switch code := sqliteCode(err); {
+	case isUniqueViolation(err):
+		return &modelreg.Error{Code: modelreg.ECONFLICT, Message: "Conflict.", Op: op, Err: err}
+	case code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED:
+		return &modelreg.Error{Code: modelreg.EUNAVAILABLE, APICode: modelreg.CodeInternal,
+			Message: "The database is busy, retry later.", Op: op, Err: err}
+	}
+	return modelreg.Internal(op, err)
+}
+
+// sqliteCode returns the extended SQLite result code of err, or 0.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()
+	}
+	return 0
+}
+
+// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUniqueViolation(err error) bool {
+	code := sqliteCode(err)
+	return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// migrate applies the embedded migrations that the database has not
+// recorded yet, in name order, each in its own transaction.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (
+		name       TEXT    NOT NULL PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	known := make(map[string]bool, len(names))
+	for _, name := range names {
+		known[filepath.Base(name)] = true
+	}
+	// Forward only: a database migrated by a newer binary is refused rather
+	// than used with a schema this code does not know.
+	applied, err := db.appliedMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range applied {
+		if !known[name] {
+			return fmt.Errorf("database has migration %s, unknown to this version of modelreg", name)
+		}
+	}
+	for _, name := range names {
+		if err := db.migrateFile(ctx, name); err != nil {
+			return fmt.Errorf("migration %s: %w", filepath.Base(name), err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) appliedMigrations(ctx context.Context) ([]string, error) {
+	rows, err := db.writer.QueryContext(ctx, `SELECT name FROM migrations ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	return names, rows.Err()
+}
+
+// migrateFile applies one migration unless it is recorded already. The check
+// and the change share one IMMEDIATE transaction, so two processes starting
+// at once cannot both apply it.
+func (db *DB) migrateFile(ctx context.Context, path string) error {
+	name := filepath.Base(path)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	src, err := fs.ReadFile(migrationFS, path)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(src)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, tx.ms()); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	db.log.Info("applied migration", "name", name, "path", db.path)
+	return nil
+}
+
+// likePattern returns a LIKE pattern matching s anywhere, with the LIKE
+// wildcards in s escaped by a backslash (use ESCAPE '\').
+func likePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}
+
+// sqliteConstraintForeignKey is the extended result code of a foreign key
+// violation.
+const sqliteConstraintForeignKey = sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
