@@ -1,0 +1,226 @@
+// Package httpapi serves the ModelArts v1 model-management API (models and
+// services) over HTTP, plus /healthz, /readyz and /metrics.
+//
+// Handlers are methods on *Server: each parses its input, calls the store
+// or the domain, and encodes the result. Every failure goes through
+// Server.error, which owns the internal code → HTTP status map.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/modelreg/modelreg"
+)
+
+// DefaultMaxBodyBytes is the largest request body accepted when
+// Config.MaxBodyBytes is zero.
+const DefaultMaxBodyBytes = 1 << 20
+
+// readyTimeout bounds the store ping of /readyz.
+const readyTimeout = 2 * time.Second
+
+// Config configures a Server. Only Store is required.
+type Config struct {
+	// Store is the database. Required.
+	Store modelreg.Store
+	// Deployer brings new and restarted services up. Nil means
+	// &modelreg.InstantDeployer{Services: Store}.
+	Deployer modelreg.Deployer
+	// CheckSource validates a model's source_location before the model is
+	// created; a *modelreg.Error it returns reaches the client as is. Nil
+	// accepts every location.
+	CheckSource func(loc string) error
+	// OnModelCreated is called after a model (and its import job) is
+	// stored, to wake the importer. Nil does nothing.
+	OnModelCreated func()
+	// CascadeLimit is the most models one delete call removes. Zero means
+	// modelreg.DefaultCascadeLimit.
+	CascadeLimit int
+	// MaxBodyBytes is the largest request body accepted; larger ones get
+	// 413. Zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Logger receives access logs and internal errors. Nil discards them.
+	Logger *slog.Logger
+	// Registry receives the server's metrics and is served at /metrics.
+	// Nil means a new registry with the Go and process collectors.
+	Registry *prometheus.Registry
+}
+
+// Server is the HTTP API. It implements http.Handler.
+type Server struct {
+	store          modelreg.Store
+	deployer       modelreg.Deployer
+	checkSource    func(string) error
+	onModelCreated func()
+	cascadeLimit   int
+	maxBody        int64
+	logger         *slog.Logger
+	registry       *prometheus.Registry
+	metrics        *metrics
+
+	mux      *http.ServeMux
+	patterns map[string]bool // every pattern registered on mux
+	handler  http.Handler    // mux behind the middleware
+}
+
+// NewServer returns a Server for cfg with its routes and middleware in place.
+func NewServer(cfg Config) *Server {
+	s := &Server{
+		store:          cfg.Store,
+		deployer:       cfg.Deployer,
+		checkSource:    cfg.CheckSource,
+		onModelCreated: cfg.OnModelCreated,
+		cascadeLimit:   cfg.CascadeLimit,
+		maxBody:        cfg.MaxBodyBytes,
+		logger:         cfg.Logger,
+		registry:       cfg.Registry,
+		mux:            http.NewServeMux(),
+		patterns:       map[string]bool{},
+	}
+	if s.deployer == nil {
+		s.deployer = &modelreg.InstantDeployer{Services: cfg.Store}
+	}
+	if s.checkSource == nil {
+		s.checkSource = func(string) error { return nil }
+	}
+	if s.onModelCreated == nil {
+		s.onModelCreated = func() {}
+	}
+	if s.cascadeLimit <= 0 {
+		s.cascadeLimit = modelreg.DefaultCascadeLimit
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+		s.register(collectors.NewGoCollector())
+		s.register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	s.metrics = newMetrics(s)
+	s.routes()
+
+	var h http.Handler = http.HandlerFunc(s.dispatch)
+	h = s.recoverer(h)
+	h = s.instrument(h)
+	h = s.accessLog(h)
+	h = requestID(h)
+	s.handler = h
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Registry returns the registry served at /metrics, so that callers can
+// register more collectors.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// handle registers one route on the mux and remembers its pattern.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, h)
+	s.patterns[pattern] = true
+}
+
+// dispatch routes r. Requests matching a registered pattern go to the mux;
+// the others get the mux's answer (404, 405 or a redirect to the clean
+// path), with 404 and 405 rewritten as ModelArts error bodies.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if s.patterns[pattern] {
+		if info := infoFrom(r.Context()); info != nil {
+			info.route = pattern
+		}
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	cw := &captureWriter{header: http.Header{}}
+	h.ServeHTTP(cw, r)
+	switch cw.status {
+	case http.StatusNotFound:
+		s.error(w, r, errRouteNotFound())
+	case http.StatusMethodNotAllowed:
+		s.methodNotAllowed(w, r, cw.header.Get("Allow"))
+	default:
+		for k, v := range cw.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(cw.status)
+		_, _ = w.Write(cw.body)
+	}
+}
+
+// captureWriter records what the mux's own handlers (not found, method not
+// allowed, redirect) write, so dispatch can answer in its place.
+type captureWriter struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (c *captureWriter) Header() http.Header { return c.header }
+
+func (c *captureWriter) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+
+func (c *captureWriter) Write(b []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	c.body = append(c.body, b...)
+	return len(b), nil
+}
+
+// respond writes v as a 200 JSON response.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.error(w, r, modelreg.Internal("httpapi.respond", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+// writeJSON writes a JSON body with status.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=UTF-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// status is the body of /healthz and of a ready /readyz.
+type status struct {
+	Status string `json:"status"`
+}
+
+// handleHealth reports that the process is alive. It checks nothing else.
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	s.respond(w, r, status{Status: "ok"})
+}
+
+// handleReady reports whether the store answers: 200, or 503 when it does not.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.error(w, r, &modelreg.Error{Code: modelreg.EUNAVAILABLE, APICode: codeBusy,
+			Message: "The store is unavailable. Please try again later.", Op: "httpapi.ready", Err: err})
+		return
+	}
+	s.respond(w, r, status{Status: "ok"})
+}
