@@ -1,0 +1,54 @@
+// Package importer runs model import jobs: it copies the files at a model's
+// source_location into the blob store, validates the model's config.json,
+// and marks the model published or failed.
+//
+// # Sources
+//
+// Only file:///abs/path URLs under configured import roots are importable
+// (see Sources). obs://, s3://, http(s):// and OBS-style /bucket/path are
+// recognised and refused as "not configured in this server". A path with a
+// ".." element is refused outright, even if it would stay under a root. The
+// source is checked lexically, then again after resolving symlinks, both when
+// the model is created (Sources.Check) and when the job runs.
+//
+// A source is a single regular file (imported under its base name) or a
+// directory (every regular file under it, at its slash-separated path
+// relative to the directory). While walking a directory, files are opened
+// through an os.Root on the import root holding the source: a symbolic link
+// is followed only when its target lies in that same root — a link to
+// anything else (another root included) or to nothing fails the import, so a
+// model is never silently missing a file. Symbolic link loops fail the
+// import; sockets, pipes and devices are skipped. File names must be valid
+// UTF-8 without control characters. A source holds at most MaxFiles files.
+//
+// # config.json
+//
+// When the source has a top-level directory named model (the ModelArts
+// layout: source_location points at the folder holding model/), the
+// configuration is model/config.json; otherwise it is config.json at the top
+// of the source. Either way it is optional. When present it must be a JSON
+// object of at most 1 MiB (else ModelArts.3015) whose known fields have the
+// right JSON types: model_type, runtime and model_algorithm strings, apis and
+// dependencies arrays, metrics an object (else ModelArts.3016); null counts
+// as absent. Its text becomes the model's config. It is staged first, so a
+// bad config fails the import before anything large is copied.
+//
+// # Protocol and failure handling
+//
+// Each file is staged (hashed on the way), attached to the model in the
+// database, then committed to the blob store: the database references a blob
+// before the blob is visible, so a crash leaves at worst an unreferenced blob
+// that the collector's startup sweep finds. When the model is deleted while
+// its import runs (any store call says ENOTFOUND), the job discards what it
+// staged, queues every blob it committed with TrackBlob (the store ignores
+// those still referenced) and stops quietly.
+//
+// Problems with the source (missing, unreadable, empty, a file over the size
+// limit, a bad config.json) fail the model with a reason a user can read:
+// a ModelArts code and the source-relative file name, never a server path
+// beyond the source_location the user gave. Database and blob store errors
+// are retried with exponential backoff (RetryImport) and fail the model after
+// MaxAttempts attempts. When the process shuts down mid-import the job stays
+// leased; once the lease expires any replica resumes it from the start,
+// re-attaching each path (which replaces the earlier record).
+package importer

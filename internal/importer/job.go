@@ -1,0 +1,372 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/modelreg/modelreg"
+)
+
+// errGone says the model was deleted, or the job is no longer ours.
+var errGone = errors.New("import job gone")
+
+// failure is a problem with the source that retrying will not fix. Its
+// reason is for users: "ModelArts.NNNN: message".
+type failure struct{ reason string }
+
+func (f *failure) Error() string { return f.reason }
+
+func failf(apiCode, format string, args ...any) *failure {
+	return &failure{reason: apiCode + ": " + fmt.Sprintf(format, args...)}
+}
+
+// Retry behaviour of AttachModelFile while the collector deletes the same
+// digest (EUNAVAILABLE): about 40 seconds in all.
+const (
+	attachRetries  = 45
+	attachDelay    = 25 * time.Millisecond
+	attachMaxDelay = time.Second
+	// finishTimeout bounds the store calls that end a job once the
+	// runner's context is done.
+	finishTimeout = 10 * time.Second
+)
+
+// job is one run of one import job.
+type job struct {
+	*modelreg.ImportJob
+	r         *Runner
+	log       *slog.Logger
+	committed []string // digests this run committed
+}
+
+// process runs one claimed job to its end: published, failed, retried,
+// cancelled (model deleted) or abandoned (ctx done: the lease expires).
+func (r *Runner) process(ctx context.Context, ij *modelreg.ImportJob) {
+	j := &job{ImportJob: ij, r: r, log: r.log.With("model_id", ij.ModelID, "attempt", ij.Attempts)}
+	j.log.Info("import started", "source_location", ij.SourceLocation)
+
+	jctx, cancel := context.WithCancelCause(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { j.renew(jctx, cancel) })
+	res, err := j.run(jctx)
+	gone := errors.Is(context.Cause(jctx), errGone) || errors.Is(err, errGone)
+	cancel(nil)
+	wg.Wait()
+
+	var f *failure
+	switch {
+	case gone:
+		j.cancelled(ctx)
+	case ctx.Err() != nil:
+		j.log.Info("import interrupted; it resumes when its lease expires")
+	case errors.As(err, &f):
+		j.finish(ctx, modelreg.ImportResult{Status: modelreg.ModelFailed, Reason: f.reason})
+	case err != nil:
+		j.retry(ctx, err)
+	default:
+		j.finish(ctx, res)
+	}
+}
+
+// renew extends the lease every Lease/3 until ctx is done, and cancels ctx
+// with errGone when the job is gone.
+func (j *job) renew(ctx context.Context, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(j.r.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := j.r.cfg.Store.RenewImportJob(ctx, j.ModelID, j.r.cfg.Owner, j.r.cfg.Lease)
+		switch {
+		case err == nil:
+		case modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
+			cancel(errGone)
+			return
+		case ctx.Err() == nil:
+			j.log.Warn("renewing the import lease failed", "err", err)
+		}
+	}
+}
+
+// run imports every file of the source and returns the result to publish.
+// Errors are errGone, a *failure, or anything else (transient).
+func (j *job) run(ctx context.Context) (modelreg.ImportResult, error) {
+	var res modelreg.ImportResult
+	if j.Attempts > 4*j.r.cfg.MaxAttempts {
+		return res, failf(modelreg.CodePublishFailed, "The import was interrupted %d times; giving up.", j.Attempts-1)
+	}
+	src, err := j.r.cfg.Sources.resolve(j.SourceLocation)
+	if err != nil {
+		return res, &failure{reason: modelreg.ErrorAPICode(err) + ": " + modelreg.ErrorMessage(err)}
+	}
+	root, err := os.OpenRoot(src.root)
+	if err != nil {
+		return res, failf(modelreg.CodeSourceInvalid, "The source_location %s cannot be read: %s.", src.loc, describe(err))
+	}
+	defer root.Close()
+	files, err := list(root, src)
+	if err != nil {
+		return res, err
+	}
+	if len(files) == 0 {
+		return res, failf(modelreg.CodeSourceInvalid, "The source_location %s holds no files.", src.loc)
+	}
+	for _, f := range files {
+		if f.size > j.r.cfg.MaxFileSize {
+			return res, j.tooLarge(f.rel)
+		}
+	}
+
+	// The config first: a bad one fails before anything large is copied.
+	cfgPath := configPath(files)
+	if cfgPath != "" {
+		i := slices.IndexFunc(files, func(f file) bool { return f.rel == cfgPath })
+		files = append(append([]file{files[i]}, files[:i]...), files[i+1:]...)
+	}
+	for _, f := range files {
+		var capture *capBuffer
+		var check func() error
+		if f.rel == cfgPath {
+			capture = &capBuffer{max: maxConfigSize}
+			check = func() error { return checkConfig(cfgPath, capture.buf) }
+		}
+		size, err := j.importFile(ctx, root, f, capture, check)
+		if err != nil {
+			return res, err
+		}
+		res.Size += size
+		if capture != nil {
+			res.Config = string(capture.buf)
+		}
+	}
+	if err := j.checkLeftovers(ctx, files); err != nil {
+		return res, err
+	}
+	res.Status = modelreg.ModelPublished
+	return res, nil
+}
+
+func (j *job) tooLarge(rel string) *failure {
+	return failf(modelreg.CodeFileTooLarge, "The file %s is larger than the limit of %s.", rel, formatSize(j.r.cfg.MaxFileSize))
+}
+
+// importFile stages, attaches and commits one file and returns its size.
+// With capture set, the file's bytes are teed into it; check runs after
+// staging and before attaching.
+func (j *job) importFile(ctx context.Context, root *os.Root, f file, capture io.Writer, check func() error) (int64, error) {
+	fh, err := root.Open(f.name)
+	if err != nil {
+		return 0, failf(modelreg.CodePublishFailed, "The file %s cannot be read: %s.", f.rel, describe(err))
+	}
+	defer fh.Close()
+	if fi, err := fh.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return 0, failf(modelreg.CodePublishFailed, "The file %s changed during the import: it is no longer a regular file.", f.rel)
+	}
+	src := &sourceReader{r: fh}
+	var r io.Reader = src
+	if capture != nil {
+		r = io.TeeReader(src, capture)
+	}
+	st, err := j.r.cfg.Blobs.Stage(ctx, r, j.r.cfg.MaxFileSize)
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return 0, ctx.Err()
+		case src.err != nil:
+			return 0, failf(modelreg.CodePublishFailed, "The file %s cannot be read: %s.", f.rel, describe(src.err))
+		case modelreg.ErrorCode(err) == modelreg.ETOOLARGE:
+			return 0, j.tooLarge(f.rel)
+		}
+		return 0, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			if err := st.Discard(context.WithoutCancel(ctx)); err != nil {
+				j.log.Warn("discarding a staged blob failed", "err", err)
+			}
+		}
+	}()
+	if check != nil {
+		if err := check(); err != nil {
+			return 0, err
+		}
+	}
+	mf := modelreg.ModelFile{Path: f.rel, Digest: st.Digest(), Size: st.Size()}
+	if err := j.attach(ctx, mf); err != nil {
+		return 0, err
+	}
+	if err := st.Commit(ctx); err != nil {
+		return 0, err
+	}
+	committed = true
+	j.committed = append(j.committed, st.Digest())
+	j.log.Debug("file imported", "path", f.rel, "digest", st.Digest(), "size", st.Size())
+	return st.Size(), nil
+}
+
+// attach records f, waiting while the collector deletes the same digest.
+func (j *job) attach(ctx context.Context, f modelreg.ModelFile) error {
+	delay := attachDelay
+	for i := 0; ; i++ {
+		err := j.r.cfg.Store.AttachModelFile(ctx, j.ModelID, j.r.cfg.Owner, f)
+		switch modelreg.ErrorCode(err) {
+		case "":
+			return nil
+		case modelreg.ENOTFOUND:
+			return errGone
+		case modelreg.EUNAVAILABLE:
+			if i >= attachRetries || ctx.Err() != nil {
+				return err
+			}
+			j.log.Debug("blob being collected; waiting to attach", "digest", f.Digest)
+			if err := sleep(ctx, delay); err != nil {
+				return err
+			}
+			delay = min(2*delay, attachMaxDelay)
+		default:
+			return err
+		}
+	}
+}
+
+// checkLeftovers fails the import when an earlier attempt attached a file
+// that this one did not find: the source changed between attempts, and the
+// blob of that file may never have been committed.
+func (j *job) checkLeftovers(ctx context.Context, files []file) error {
+	if j.Attempts <= 1 {
+		return nil
+	}
+	attached, err := j.r.cfg.Store.FindModelFiles(ctx, j.ProjectID, j.ModelID)
+	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
+		return errGone
+	} else if err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(files))
+	for _, f := range files {
+		seen[f.rel] = true
+	}
+	for _, f := range attached {
+		if !seen[f.Path] {
+			return failf(modelreg.CodePublishFailed, "The source changed between import attempts: the file %s disappeared. Import the model again.", f.Path)
+		}
+	}
+	return nil
+}
+
+// finish ends the job with res.
+func (j *job) finish(ctx context.Context, res modelreg.ImportResult) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	err := j.r.cfg.Store.FinishImport(ctx, j.ModelID, j.r.cfg.Owner, res)
+	switch {
+	case err == nil && res.Status == modelreg.ModelPublished:
+		j.log.Info("import published", "model_size", res.Size)
+	case err == nil:
+		j.log.Info("import failed", "reason", res.Reason)
+	case modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
+		j.cancelled(ctx)
+	default:
+		j.retry(ctx, err)
+	}
+}
+
+// retry releases the job for a later attempt after a transient error, or
+// fails it after MaxAttempts.
+func (j *job) retry(ctx context.Context, cause error) {
+	if j.Attempts >= j.r.cfg.MaxAttempts {
+		j.log.Error("import failed for good", "err", cause)
+		j.finishFailed(ctx, failf(modelreg.CodePublishFailed, "The import failed after %d attempts: %s", j.Attempts, modelreg.ErrorMessage(cause)).reason)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	wait := backoff(j.r.cfg.RetryBase, j.r.cfg.RetryMax, j.Attempts)
+	j.log.Warn("import attempt failed; retrying", "err", cause, "retry_in", wait)
+	err := j.r.cfg.Store.RetryImport(ctx, j.ModelID, j.r.cfg.Owner, modelreg.ErrorMessage(cause), j.r.cfg.Now().Add(wait))
+	switch {
+	case err == nil:
+	case modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
+		j.cancelled(ctx)
+	default:
+		j.log.Warn("releasing the import job failed; it resumes when its lease expires", "err", err)
+	}
+}
+
+func (j *job) finishFailed(ctx context.Context, reason string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	err := j.r.cfg.Store.FinishImport(ctx, j.ModelID, j.r.cfg.Owner, modelreg.ImportResult{Status: modelreg.ModelFailed, Reason: reason})
+	switch {
+	case err == nil:
+		j.log.Info("import failed", "reason", reason)
+	case modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
+		j.cancelled(ctx)
+	default:
+		j.log.Warn("failing the import job failed; it resumes when its lease expires", "err", err)
+	}
+}
+
+// cancelled cleans up after the model was deleted: it queues the blobs this
+// run committed, of which the store keeps only those nothing references.
+func (j *job) cancelled(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	for _, d := range j.committed {
+		if err := j.r.cfg.Store.TrackBlob(ctx, d); err != nil {
+			// The collector's startup sweep finds it later.
+			j.log.Warn("queueing a blob of a deleted model failed", "digest", d, "err", err)
+		}
+	}
+	j.log.Info("import stopped: the model was deleted", "blobs_committed", len(j.committed))
+}
+
+// sourceReader remembers the error of the source, to tell it from a blob
+// store error.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// formatSize prints n bytes in the largest binary unit that divides it.
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d %s", n/u.size, u.name)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

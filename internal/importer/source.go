@@ -1,0 +1,222 @@
+package importer
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/modelreg/modelreg"
+)
+
+// Sources decides which source_location values this server imports from. It
+// accepts only file:///abs/path URLs naming a file or directory under one of
+// its import roots; the object-store forms (obs://, s3://, /bucket/path) and
+// http(s) are recognised but not configured. The zero value and nil accept
+// nothing.
+type Sources struct {
+	roots []string // absolute, cleaned, symlinks resolved
+	names []string // the roots as configured, cleaned
+}
+
+// NewSources returns Sources importing from the given root directories. Each
+// root must be an absolute path to an existing directory; symlinks in a root
+// are resolved once, here.
+func NewSources(roots ...string) (*Sources, error) {
+	s := &Sources{}
+	for _, r := range roots {
+		if !filepath.IsAbs(r) {
+			return nil, fmt.Errorf("import root %q is not an absolute path", r)
+		}
+		real, err := filepath.EvalSymlinks(filepath.Clean(r))
+		if err != nil {
+			return nil, fmt.Errorf("import root %q: %w", r, err)
+		}
+		fi, err := os.Stat(real)
+		if err != nil {
+			return nil, fmt.Errorf("import root %q: %w", r, err)
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("import root %q is not a directory", r)
+		}
+		s.roots = append(s.roots, real)
+		s.names = append(s.names, filepath.Clean(r))
+	}
+	return s, nil
+}
+
+// Roots returns the import roots, symlinks resolved.
+func (s *Sources) Roots() []string {
+	if s == nil {
+		return nil
+	}
+	return append([]string(nil), s.roots...)
+}
+
+// source is a resolved source_location.
+type source struct {
+	loc  string // as the user gave it
+	root string // the import root holding it, symlinks resolved
+	rel  string // its path under root, slash-separated, "." for the root itself
+}
+
+func sourceInvalid(format string, args ...any) *modelreg.Error {
+	return modelreg.Errorf(modelreg.EINVALID, modelreg.CodeSourceInvalid, format, args...)
+}
+
+// errSourceMissing marks a source that does not exist (an import fails with
+// a readable reason rather than a 400 when it vanished after the check).
+var errSourceMissing = errors.New("source does not exist")
+
+// Check reports whether loc is an importable source_location: nil, or an
+// EINVALID ModelArts.3017 error whose message says why not. The HTTP layer
+// calls it before creating a model; the import job checks again.
+func (s *Sources) Check(loc string) error {
+	_, err := s.resolve(loc)
+	if errors.Is(err, errSourceMissing) {
+		return sourceInvalid("The source_location %s does not exist.", loc)
+	}
+	return err
+}
+
+// resolve checks loc and returns where it is. A source that does not exist
+// is an EINVALID error wrapping errSourceMissing.
+func (s *Sources) resolve(loc string) (*source, error) {
+	if loc == "" {
+		return nil, sourceInvalid("The source_location is empty.")
+	}
+	if strings.ContainsRune(loc, 0) {
+		return nil, sourceInvalid("The source_location contains a NUL character.")
+	}
+	scheme, _, hasScheme := strings.Cut(loc, "://")
+	hasScheme = hasScheme && validScheme(scheme)
+	scheme = strings.ToLower(scheme)
+	switch {
+	case strings.HasPrefix(loc, "/"):
+		return nil, sourceInvalid("The source_location %s is an OBS path; OBS sources are not configured in this server. Use a file:/// URL under an import root.", loc)
+	case !hasScheme:
+		return nil, sourceInvalid("The source_location %s is not a URL; use file:///absolute/path under an import root.", loc)
+	case scheme == "obs" || scheme == "s3" || scheme == "http" || scheme == "https":
+		return nil, sourceInvalid("The source_location %s uses %s://, which is not configured in this server. Use a file:/// URL under an import root.", loc, scheme)
+	case scheme != "file":
+		return nil, sourceInvalid("The source_location %s uses the unsupported scheme %s://.", loc, scheme)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return nil, sourceInvalid("The source_location %s is not a valid URL.", loc)
+	}
+	if u.Host != "" && u.Host != "localhost" {
+		return nil, sourceInvalid("The source_location %s names a remote host; only local file:/// URLs are supported.", loc)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, sourceInvalid("The source_location %s must not have a query, a fragment or user information.", loc)
+	}
+	p := u.Path
+	if u.Opaque != "" || !strings.HasPrefix(p, "/") {
+		return nil, sourceInvalid("The source_location %s is not an absolute file:/// URL.", loc)
+	}
+	for _, elem := range strings.Split(p, "/") {
+		if elem == ".." {
+			return nil, sourceInvalid("The source_location %s must not contain \"..\".", loc)
+		}
+	}
+	if s == nil || len(s.roots) == 0 {
+		return nil, sourceInvalid("file:// sources are not enabled in this server: no import root is configured.")
+	}
+	clean := filepath.Clean(filepath.FromSlash(p))
+	if s.rootOf(clean) == "" && !slices.ContainsFunc(s.names, func(r string) bool { return within(r, clean) }) {
+		return nil, sourceInvalid("The source_location %s is not under an import root of this server.", loc)
+	}
+	real, err := filepath.EvalSymlinks(clean)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			e := sourceInvalid("The source_location %s does not exist.", loc)
+			e.Err = errSourceMissing
+			return nil, e
+		}
+		return nil, sourceInvalid("The source_location %s cannot be read: %s.", loc, describe(err))
+	}
+	root := s.rootOf(real)
+	if root == "" {
+		return nil, sourceInvalid("The source_location %s resolves (through a symbolic link) to a path outside the import roots.", loc)
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			e := sourceInvalid("The source_location %s does not exist.", loc)
+			e.Err = errSourceMissing
+			return nil, e
+		}
+		return nil, sourceInvalid("The source_location %s cannot be read: %s.", loc, describe(err))
+	}
+	if !fi.IsDir() && !fi.Mode().IsRegular() {
+		return nil, sourceInvalid("The source_location %s is neither a regular file nor a directory.", loc)
+	}
+	rel, err := filepath.Rel(root, real)
+	if err != nil {
+		return nil, modelreg.Internal("importer.resolve", err)
+	}
+	return &source{loc: loc, root: root, rel: filepath.ToSlash(rel)}, nil
+}
+
+// rootOf returns the root holding the clean absolute path p, or "".
+func (s *Sources) rootOf(p string) string {
+	for _, r := range s.roots {
+		if within(r, p) {
+			return r
+		}
+	}
+	return ""
+}
+
+// within reports whether the clean path p is root or lies under it.
+func within(root, p string) bool {
+	if p == root {
+		return true
+	}
+	if !strings.HasSuffix(root, string(filepath.Separator)) {
+		root += string(filepath.Separator)
+	}
+	return strings.HasPrefix(p, root)
+}
+
+// describe returns the operating system's reason for err without the path
+// it names ("permission denied"), for messages users see.
+func describe(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		err = le.Err
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file or directory"
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied"
+	}
+	return err.Error()
+}
+
+// validScheme reports whether s is a URL scheme (RFC 3986: a letter, then
+// letters, digits, "+", "-" or ".").
+func validScheme(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}

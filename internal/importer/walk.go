@@ -1,0 +1,133 @@
+package importer
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/modelreg/modelreg"
+)
+
+// file is one regular file of a source.
+type file struct {
+	rel  string // its path in the model, slash-separated
+	name string // where to open it in the os.Root, slash-separated
+	size int64
+}
+
+// walker lists the files of a source through an os.Root on its import root,
+// so no path it opens can leave that root.
+type walker struct {
+	root    *os.Root
+	rootDir string // the root's path, symlinks resolved
+	files   []file
+}
+
+// list returns the files of src, sorted by path, or a *failure.
+func list(root *os.Root, src *source) ([]file, error) {
+	w := &walker{root: root, rootDir: src.root}
+	fi, err := root.Stat(src.rel)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, failf(modelreg.CodeSourceInvalid, "The source_location %s does not exist.", src.loc)
+		}
+		return nil, failf(modelreg.CodeSourceInvalid, "The source_location %s cannot be read: %s.", src.loc, describe(err))
+	}
+	switch {
+	case fi.Mode().IsRegular():
+		base := path.Base(src.rel)
+		if !validName(base) {
+			return nil, failf(modelreg.CodeSourceInvalid, "The file name %q is not valid UTF-8 or contains a control character.", base)
+		}
+		return []file{{rel: base, name: src.rel, size: fi.Size()}}, nil
+	case fi.IsDir():
+		if err := w.walk(src.rel, "", []fs.FileInfo{fi}); err != nil {
+			return nil, err
+		}
+		return w.files, nil
+	}
+	return nil, failf(modelreg.CodeSourceInvalid, "The source_location %s is neither a regular file nor a directory.", src.loc)
+}
+
+// walk adds the files of directory name (in the root), whose path in the
+// model is rel; ancestors are the directories above it, to detect loops.
+func (w *walker) walk(name, rel string, ancestors []fs.FileInfo) error {
+	entries, err := fs.ReadDir(w.root.FS(), name)
+	if err != nil {
+		what := "The source directory"
+		if rel != "" {
+			what = "The directory " + rel
+		}
+		return failf(modelreg.CodeSourceInvalid, "%s cannot be read: %s.", what, describe(err))
+	}
+	for _, e := range entries {
+		ename, erel := path.Join(name, e.Name()), path.Join(rel, e.Name())
+		if !validName(e.Name()) {
+			return failf(modelreg.CodeSourceInvalid, "The file name %q is not valid UTF-8 or contains a control character.", erel)
+		}
+		var info fs.FileInfo
+		if e.Type()&fs.ModeSymlink != 0 {
+			if info, ename, err = w.follow(ename, erel); err != nil {
+				return err
+			}
+		} else if info, err = e.Info(); errors.Is(err, fs.ErrNotExist) {
+			continue // removed while we looked
+		} else if err != nil {
+			return failf(modelreg.CodeSourceInvalid, "The file %s cannot be read: %s.", erel, describe(err))
+		}
+		switch {
+		case info.IsDir():
+			for _, a := range ancestors {
+				if os.SameFile(a, info) {
+					return failf(modelreg.CodeSourceInvalid, "The directory %s is a symbolic link loop.", erel)
+				}
+			}
+			if err := w.walk(ename, erel, append(ancestors, info)); err != nil {
+				return err
+			}
+		case info.Mode().IsRegular():
+			if len(w.files) >= MaxFiles {
+				return failf(modelreg.CodeSourceInvalid, "The source_location holds more than %d files.", MaxFiles)
+			}
+			w.files = append(w.files, file{rel: erel, name: ename, size: info.Size()})
+		default:
+			// Sockets, pipes and devices are not model files.
+		}
+	}
+	return nil
+}
+
+// follow resolves the symbolic link name and returns what it points to and
+// that target's name in the root. A link that leaves the root, or points to
+// nothing, is a failure.
+func (w *walker) follow(name, rel string) (fs.FileInfo, string, error) {
+	info, err := w.root.Stat(name)
+	if err == nil {
+		return info, name, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", failf(modelreg.CodeSourceInvalid, "The file %s is a broken symbolic link.", rel)
+	}
+	// os.Root refuses absolute links even when they stay inside the root:
+	// resolve those by hand, then look again through the root.
+	real, rerr := filepath.EvalSymlinks(filepath.Join(w.rootDir, filepath.FromSlash(name)))
+	if rerr == nil && within(w.rootDir, real) {
+		if r, rerr := filepath.Rel(w.rootDir, real); rerr == nil {
+			target := filepath.ToSlash(r)
+			if info, err := w.root.Stat(target); err == nil {
+				return info, target, nil
+			}
+		}
+	}
+	return nil, "", failf(modelreg.CodeSourceInvalid, "The file %s is a symbolic link to a path outside the import root.", rel)
+}
+
+// validName reports whether a file name can be a model file path element.
+func validName(name string) bool {
+	return utf8.ValidString(name) && !strings.ContainsFunc(name, unicode.IsControl)
+}
