@@ -1,0 +1,248 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/modelreg/modelreg"
+)
+
+// Config is the configuration of modelreg serve. DefaultConfig gives the
+// defaults; the MODELREG_* environment variables override them and the
+// flags override both. Validate it once, then pass it down.
+type Config struct {
+	Addr              string   // listen address
+	DataDir           string   // holds the database, the blobs and the project id
+	Database          string   // SQLite file; "" means DataDir/modelreg.db
+	BlobStore         string   // blob directory; "" means DataDir/blobs
+	ImportRoots       []string // directories file:// imports may read; nil means the working directory
+	ProjectID         string   // default project; "" means DataDir/project_id, generated when missing
+	CascadeLimit      int      // most models one delete call removes
+	MaxBodyBytes      int64    // largest request body
+	MaxFileSize       int64    // largest model file
+	SQLiteSynchronous string   // FULL or NORMAL
+	LogFormat         string   // json or text
+	LogLevel          string   // debug, info, warn or error
+
+	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultConfig returns the configuration used when nothing is set.
+func DefaultConfig() Config {
+	return Config{
+		Addr:              "127.0.0.1:8080",
+		DataDir:           DefaultDataDir,
+		CascadeLimit:      modelreg.DefaultCascadeLimit,
+		MaxBodyBytes:      1 << 20,
+		MaxFileSize:       20 << 30,
+		SQLiteSynchronous: "FULL",
+		LogFormat:         "json",
+		LogLevel:          "info",
+		ShutdownTimeout:   10 * time.Second,
+	}
+}
+
+// register defines the serve flags on fs, writing into c.
+func (c *Config) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen `address` (host:port; port 0 picks a free one)")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "`dir`ectory of the database, the blobs and the project_id file")
+	fs.StringVar(&c.Database, "database", c.Database, "SQLite database `file` (default <data-dir>/modelreg.db)")
+	fs.StringVar(&c.BlobStore, "blob-store", c.BlobStore, "blob store `dir`ectory (default <data-dir>/blobs)")
+	fs.Var(&rootsFlag{roots: &c.ImportRoots}, "import-root", "`dir`ectory that file:// imports may read; repeatable (default: the working directory)")
+	fs.StringVar(&c.ProjectID, "project-id", c.ProjectID, "default project `id`, 32 lower-case hex (default: read from or generated into <data-dir>/project_id)")
+	fs.IntVar(&c.CascadeLimit, "cascade-limit", c.CascadeLimit, "most `models` one delete call removes")
+	fs.Var((*byteSize)(&c.MaxBodyBytes), "max-body-bytes", "largest request body, in `bytes` (suffixes KiB, MiB, GiB allowed)")
+	fs.Var((*byteSize)(&c.MaxFileSize), "max-file-size", "largest model file, in `bytes` (suffixes KiB, MiB, GiB allowed)")
+	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", c.SQLiteSynchronous, "SQLite synchronous `mode`: FULL survives a power cut, NORMAL only a crash")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: json or text")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error")
+}
+
+// EnvName returns the environment variable of a serve flag:
+// import-root → MODELREG_IMPORT_ROOT.
+func EnvName(flagName string) string {
+	return "MODELREG_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// applyEnv sets every flag of fs whose environment variable is set. It runs
+// before the command line is parsed, so flags win.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := EnvName(f.Name)
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		var err error
+		if rf, ok := f.Value.(*rootsFlag); ok {
+			rf.setList(v)
+		} else {
+			err = f.Value.Set(v)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("invalid %s=%q: %w", name, v, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Validate checks c and fills the values derived from others (database and
+// blob paths, absolute import roots). getwd returns the working directory,
+// the default import root.
+func (c *Config) Validate(getwd func() (string, error)) error {
+	if c.Addr == "" {
+		return errors.New("--addr is empty")
+	}
+	if c.DataDir == "" {
+		return errors.New("--data-dir is empty")
+	}
+	if c.Database == "" {
+		c.Database = filepath.Join(c.DataDir, "modelreg.db")
+	}
+	if strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://") {
+		return errors.New("--database: PostgreSQL is not supported in this build yet; give a SQLite file path")
+	}
+	if strings.Contains(c.Database, "://") {
+		return fmt.Errorf("--database %q: want a SQLite file path", c.Database)
+	}
+	if c.BlobStore == "" {
+		c.BlobStore = filepath.Join(c.DataDir, "blobs")
+	}
+	if strings.HasPrefix(c.BlobStore, "s3://") {
+		return errors.New("--blob-store: S3 object storage is not supported in this build yet; give a directory")
+	}
+	if strings.Contains(c.BlobStore, "://") {
+		return fmt.Errorf("--blob-store %q: want a directory", c.BlobStore)
+	}
+	if len(c.ImportRoots) == 0 {
+		wd, err := getwd()
+		if err != nil {
+			return fmt.Errorf("default import root: %w", err)
+		}
+		c.ImportRoots = []string{wd}
+	}
+	for i, r := range c.ImportRoots {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			return fmt.Errorf("--import-root %q: %w", r, err)
+		}
+		c.ImportRoots[i] = abs
+	}
+	if c.ProjectID != "" && !modelreg.ValidProjectID(c.ProjectID) {
+		return fmt.Errorf("--project-id %q: want 32 lower-case hex characters", c.ProjectID)
+	}
+	if c.CascadeLimit < 1 {
+		return fmt.Errorf("--cascade-limit %d: must be at least 1", c.CascadeLimit)
+	}
+	if c.MaxBodyBytes < 1 {
+		return fmt.Errorf("--max-body-bytes %d: must be at least 1", c.MaxBodyBytes)
+	}
+	if c.MaxFileSize < 1 {
+		return fmt.Errorf("--max-file-size %d: must be at least 1", c.MaxFileSize)
+	}
+	c.SQLiteSynchronous = strings.ToUpper(c.SQLiteSynchronous)
+	if c.SQLiteSynchronous != "FULL" && c.SQLiteSynchronous != "NORMAL" {
+		return fmt.Errorf("--sqlite-synchronous %q: want FULL or NORMAL", c.SQLiteSynchronous)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return fmt.Errorf("--log-format %q: want json or text", c.LogFormat)
+	}
+	if _, err := c.level(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c *Config) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+// rootsFlag is the repeatable --import-root. Values from the environment
+// (a list) are replaced, not extended, by the first flag.
+type rootsFlag struct {
+	roots    *[]string
+	fromFlag bool
+}
+
+func (f *rootsFlag) String() string {
+	if f.roots == nil {
+		return ""
+	}
+	return strings.Join(*f.roots, string(filepath.ListSeparator))
+}
+
+func (f *rootsFlag) Set(s string) error {
+	if s == "" {
+		return errors.New("empty directory")
+	}
+	if !f.fromFlag {
+		*f.roots = nil
+		f.fromFlag = true
+	}
+	*f.roots = append(*f.roots, s)
+	return nil
+}
+
+func (f *rootsFlag) setList(list string) {
+	*f.roots = nil
+	for _, r := range filepath.SplitList(list) {
+		if r != "" {
+			*f.roots = append(*f.roots, r)
+		}
+	}
+}
+
+// byteSize is a byte count flag accepting binary suffixes: 1048576, 1MiB,
+// 20GiB, 512KiB (also KB, MB, GB, TB as powers of 1000).
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(s string) error {
+	n, err := parseByteSize(s)
+	if err != nil {
+		return err
+	}
+	*b = byteSize(n)
+	return nil
+}
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+	{"B", 1},
+}
+
+func parseByteSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, errors.New("not a byte count")
+	}
+	if n > (1<<63-1)/mult {
+		return 0, errors.New("too large")
+	}
+	return n * mult, nil
+}

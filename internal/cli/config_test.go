@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// parseServeConfig builds the serve configuration from env and args as the
+// serve command does, and validates it with wd as the working directory.
+func parseServeConfig(env map[string]string, args []string, wd string) (Config, error) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg.register(fs)
+	if err := applyEnv(fs, func(k string) string { return env[k] }); err != nil {
+		return cfg, err
+	}
+	if _, err := parseInterleaved(fs, args); err != nil {
+		return cfg, err
+	}
+	err := cfg.Validate(func() (string, error) { return wd, nil })
+	return cfg, err
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := parseServeConfig(nil, nil, "/srv/work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.Database = "modelreg-data/modelreg.db"
+	want.BlobStore = "modelreg-data/blobs"
+	want.ImportRoots = []string{"/srv/work"}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+	if cfg.Addr != "127.0.0.1:8080" || cfg.CascadeLimit != 20 || cfg.MaxBodyBytes != 1<<20 || cfg.MaxFileSize != 20<<30 ||
+		cfg.SQLiteSynchronous != "FULL" || cfg.LogFormat != "json" || cfg.LogLevel != "info" {
+		t.Errorf("defaults changed: %+v", cfg)
+	}
+}
+
+// TestConfigPrecedence checks defaults < environment < flags, flag by flag.
+func TestConfigPrecedence(t *testing.T) {
+	env := map[string]string{
+		"MODELREG_ADDR":               "0.0.0.0:9000",
+		"MODELREG_DATA_DIR":           "/env/data",
+		"MODELREG_BLOB_STORE":         "/env/blobs",
+		"MODELREG_IMPORT_ROOT":        "/env/a:/env/b",
+		"MODELREG_PROJECT_ID":         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"MODELREG_CASCADE_LIMIT":      "5",
+		"MODELREG_MAX_BODY_BYTES":     "2MiB",
+		"MODELREG_MAX_FILE_SIZE":      "1GiB",
+		"MODELREG_SQLITE_SYNCHRONOUS": "normal",
+		"MODELREG_LOG_FORMAT":         "text",
+		"MODELREG_LOG_LEVEL":          "debug",
+	}
+	cfg, err := parseServeConfig(env, nil, "/wd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Addr: "0.0.0.0:9000", DataDir: "/env/data", Database: "/env/data/modelreg.db", BlobStore: "/env/blobs",
+		ImportRoots: []string{"/env/a", "/env/b"}, ProjectID: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", CascadeLimit: 5,
+		MaxBodyBytes: 2 << 20, MaxFileSize: 1 << 30, SQLiteSynchronous: "NORMAL", LogFormat: "text", LogLevel: "debug",
+		ShutdownTimeout: DefaultConfig().ShutdownTimeout,
+	}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("environment: (-want +got)\n%s", diff)
+	}
+
+	cfg, err = parseServeConfig(env, []string{
+		"--addr", "127.0.0.1:0", "--data-dir", "/flag/data", "--database", "/flag/db.sqlite",
+		"--import-root", "/flag/x", "--import-root=/flag/y", "--project-id", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+		"--cascade-limit", "7", "--max-body-bytes", "4096", "--max-file-size", "10MB", "--sqlite-synchronous", "FULL",
+		"--log-format", "json", "--log-level", "warn",
+	}, "/wd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Config{
+		Addr: "127.0.0.1:0", DataDir: "/flag/data", Database: "/flag/db.sqlite", BlobStore: "/env/blobs",
+		ImportRoots: []string{"/flag/x", "/flag/y"}, ProjectID: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", CascadeLimit: 7,
+		MaxBodyBytes: 4096, MaxFileSize: 10e6, SQLiteSynchronous: "FULL", LogFormat: "json", LogLevel: "warn",
+		ShutdownTimeout: DefaultConfig().ShutdownTimeout,
+	}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("flags: (-want +got)\n%s", diff)
+	}
+}
+
+func TestConfigRelativeImportRoot(t *testing.T) {
+	cfg, err := parseServeConfig(nil, []string{"--import-root", "models"}, "/wd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	if want := filepath.Join(wd, "models"); cfg.ImportRoots[0] != want {
+		t.Errorf("import root %q, want %q", cfg.ImportRoots[0], want)
+	}
+}
+
+func TestConfigInvalid(t *testing.T) {
+	for _, tt := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"--database", "postgres://u@db/modelreg"}, "PostgreSQL is not supported in this build yet"},
+		{map[string]string{"MODELREG_DATABASE": "postgresql://db"}, nil, "PostgreSQL is not supported in this build yet"},
+		{nil, []string{"--database", "mysql://db"}, "want a SQLite file path"},
+		{nil, []string{"--blob-store", "s3://bucket?endpoint=minio:9000"}, "S3 object storage is not supported in this build yet"},
+		{nil, []string{"--project-id", "ABCDEF"}, "--project-id"},
+		{map[string]string{"MODELREG_PROJECT_ID": "0123"}, nil, "--project-id"},
+		{nil, []string{"--cascade-limit", "0"}, "--cascade-limit"},
+		{map[string]string{"MODELREG_CASCADE_LIMIT": "many"}, nil, "MODELREG_CASCADE_LIMIT"},
+		{map[string]string{"MODELREG_MAX_FILE_SIZE": "big"}, nil, "MODELREG_MAX_FILE_SIZE"},
+		{nil, []string{"--max-body-bytes", "0"}, "--max-body-bytes"},
+		{nil, []string{"--sqlite-synchronous", "OFF"}, "--sqlite-synchronous"},
+		{nil, []string{"--log-format", "xml"}, "--log-format"},
+		{nil, []string{"--log-level", "loud"}, "--log-level"},
+		{nil, []string{"--addr", ""}, "--addr"},
+		{nil, []string{"--data-dir", ""}, "--data-dir"},
+		{nil, []string{"--import-root", ""}, "empty directory"},
+	} {
+		_, err := parseServeConfig(tt.env, tt.args, "/wd")
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("env %v args %q: error %v, want one containing %q", tt.env, tt.args, err, tt.want)
+		}
+	}
+}
+
+func TestEnsureProjectID(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	t.Run("Generated", func(t *testing.T) {
+		dir := t.TempDir()
+		id, created, err := ensureProjectID(dir, "", logger)
+		if err != nil || !created || len(id) != 32 {
+			t.Fatalf("got %q %v %v", id, created, err)
+		}
+		fi, err := os.Stat(filepath.Join(dir, ProjectIDFile))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("project file: %v %v", fi, err)
+		}
+		again, created, err := ensureProjectID(dir, "", logger)
+		if err != nil || created || again != id {
+			t.Fatalf("second start: %q %v %v, want %q", again, created, err, id)
+		}
+	})
+	t.Run("Configured", func(t *testing.T) {
+		dir := t.TempDir()
+		const want = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		id, created, err := ensureProjectID(dir, want, logger)
+		if err != nil || created || id != want {
+			t.Fatalf("got %q %v %v", id, created, err)
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, ProjectIDFile))
+		if strings.TrimSpace(string(b)) != want {
+			t.Errorf("file holds %q", b)
+		}
+		// A different configured id wins but leaves the file alone.
+		const other = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+		if id, _, err := ensureProjectID(dir, other, logger); err != nil || id != other {
+			t.Errorf("got %q %v, want %q", id, err, other)
+		}
+		b, _ = os.ReadFile(filepath.Join(dir, ProjectIDFile))
+		if strings.TrimSpace(string(b)) != want {
+			t.Errorf("file rewritten: %q", b)
+		}
+	})
+	t.Run("Corrupt", func(t *testing.T) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, ProjectIDFile), []byte("not-an-id\n"), 0o600)
+		if _, _, err := ensureProjectID(dir, "", logger); err == nil || !strings.Contains(err.Error(), "not a project id") {
+			t.Errorf("error %v", err)
+		}
+	})
+}

@@ -1,0 +1,318 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/client"
+)
+
+// waitInterval is how often model import --wait polls the model.
+const waitInterval = 300 * time.Millisecond
+
+func modelCommands() []*command {
+	return []*command{
+		{
+			name:    "model import",
+			args:    "SOURCE --name NAME --version N.N.N --type TYPE [flags]",
+			summary: "import a model from a folder or a URL",
+			help: `SOURCE is a local folder, sent as an absolute file:// URL (the server must
+run on this machine and have the folder under one of its --import-root
+directories), or a URL passed as it is (obs://bucket/path, s3://bucket/path,
+file:///path). The model is publishing until the server has copied its
+files; --wait waits for that and fails when the import fails.`,
+			flags: modelImport,
+		},
+		{
+			name:    "model list",
+			args:    "[flags]",
+			summary: "list models",
+			flags:   modelList,
+		},
+		{
+			name:    "model show",
+			args:    "MODEL_ID [flags]",
+			summary: "show the details of a model",
+			flags:   modelShow,
+		},
+		{
+			name:    "model delete",
+			args:    "MODEL_ID [--cascade] [flags]",
+			summary: "delete a model, or with --cascade every version of its name",
+			help: `A model used by a service (in any status) is not deleted: it is reported
+with ModelArts.3009 and the other models are still deleted. The command
+prints every model with its result and exits with status 1 when any model
+was not deleted. A cascade deletes at most the server's --cascade-limit
+models per call and says how many versions remain.`,
+			flags: modelDelete,
+		},
+	}
+}
+
+// sourceURL turns a local path into an absolute file:// URL and passes
+// anything with a scheme through.
+func sourceURL(src string) (string, error) {
+	if u, err := url.Parse(src); err == nil && len(u.Scheme) > 1 && strings.Contains(src, "://") {
+		return src, nil
+	}
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		return "", fmt.Errorf("resolving %s: %w", src, err)
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), nil
+}
+
+func modelImport(e *env, fs *flag.FlagSet) func([]string) error {
+	g := e.clientFlags(fs)
+	var m modelreg.ModelImport
+	fs.StringVar(&m.Name, "name", "", "model `name` (required)")
+	fs.StringVar(&m.Version, "version", "", "model `version`, N.N.N (required)")
+	fs.StringVar(&m.Type, "type", "", "model `type`: "+strings.Join(modelreg.ModelTypes, ", ")+" (required)")
+	fs.StringVar(&m.Description, "description", "", "model `description`")
+	fs.StringVar(&m.Runtime, "runtime", "", "model `runtime`")
+	wait := fs.Bool("wait", false, "wait until the import is done; fail when it fails")
+	return func(args []string) error {
+		switch {
+		case len(args) != 1:
+			return usagef("model import takes one SOURCE, got %d arguments", len(args))
+		case m.Name == "":
+			return usagef("missing --name")
+		case m.Version == "":
+			return usagef("missing --version")
+		case m.Type == "":
+			return usagef("missing --type")
+		}
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		if m.SourceLocation, err = sourceURL(args[0]); err != nil {
+			return err
+		}
+		id, err := c.ImportModel(e.ctx, &m)
+		if err != nil {
+			return err
+		}
+		if !*wait {
+			if g.json() {
+				return printJSON(e.stdout, modelreg.ModelImportResult{ModelID: id})
+			}
+			return e.printModelRows([]*modelreg.ModelSummary{{ID: id, Name: m.Name, Version: m.Version, Status: modelreg.ModelPublishing, Type: m.Type}})
+		}
+		got, err := e.waitModel(c, id, m.Name+" "+m.Version)
+		if err != nil {
+			return err
+		}
+		if g.json() {
+			err = printJSON(e.stdout, got)
+		} else {
+			err = e.printModelRows([]*modelreg.ModelSummary{&got.ModelSummary})
+		}
+		if err != nil {
+			return err
+		}
+		if got.Status != modelreg.ModelPublished {
+			reason := got.FailureReason
+			if reason == "" {
+				reason = "status " + got.Status
+			}
+			return &FailedError{Msg: fmt.Sprintf("import of model %s (%s %s) failed: %s", id, got.Name, got.Version, reason)}
+		}
+		return nil
+	}
+}
+
+// waitModel waits for a model to leave publishing, showing a spinner on a
+// terminal.
+func (e *env) waitModel(c *client.Client, id, what string) (*modelreg.Model, error) {
+	type result struct {
+		m   *modelreg.Model
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, err := c.WaitModel(e.ctx, id, waitInterval)
+		done <- result{m, err}
+	}()
+	var tick <-chan time.Time
+	if isTerminal(e.stderr) {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		tick = t.C
+	}
+	start := time.Now()
+	frames := `|/-\`
+	for i := 0; ; i++ {
+		select {
+		case r := <-done:
+			if tick != nil {
+				fmt.Fprint(e.stderr, "\r\033[K")
+			}
+			return r.m, r.err
+		case <-tick:
+			fmt.Fprintf(e.stderr, "\r%c importing %s: publishing (%s)\033[K", frames[i%len(frames)], what, time.Since(start).Truncate(time.Second))
+		}
+	}
+}
+
+func (e *env) printModelRows(models []*modelreg.ModelSummary) error {
+	tw := newTable(e.stdout)
+	row(tw, "MODEL ID", "NAME", "VERSION", "STATUS", "TYPE", "SIZE", "CREATED")
+	for _, m := range models {
+		size := "-"
+		if m.Status == modelreg.ModelPublished {
+			size = humanSize(m.Size)
+		}
+		row(tw, m.ID, m.Name, m.Version, m.Status, m.Type, size, e.when(m.CreateAt))
+	}
+	return tw.Flush()
+}
+
+func modelList(e *env, fs *flag.FlagSet) func([]string) error {
+	g := e.clientFlags(fs)
+	var f modelreg.ModelFilter
+	fs.StringVar(&f.Name, "name", "", "models whose name contains `text`")
+	fs.BoolVar(&f.ExactMatch, "exact", false, "match --name exactly")
+	fs.StringVar(&f.Version, "version", "", "models of this `version`")
+	fs.StringVar(&f.Status, "status", "", "models in this `status`: "+strings.Join(modelreg.ModelStatuses, ", "))
+	fs.StringVar(&f.Type, "type", "", "models of this `type`")
+	fs.StringVar(&f.NotType, "not-type", "", "models not of this `type`")
+	fs.StringVar(&f.Description, "description", "", "models whose description contains `text`")
+	fs.IntVar(&f.Limit, "limit", 0, "models per `page` (server default 100, at most 1000)")
+	fs.IntVar(&f.Offset, "offset", 0, "`page` index, from 0")
+	fs.StringVar(&f.SortBy, "sort-by", "", "sort `key`: create_at, model_version or model_size (default create_at)")
+	fs.StringVar(&f.Order, "order", "", "sort `order`: asc or desc (default desc)")
+	return func(args []string) error {
+		if len(args) > 0 {
+			return usagef("model list takes no arguments, got %q", args[0])
+		}
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		list, err := c.ListModels(e.ctx, f)
+		if err != nil {
+			return err
+		}
+		if g.json() {
+			return printJSON(e.stdout, list)
+		}
+		if len(list.Models) == 0 {
+			_, err := fmt.Fprintf(e.stdout, "No models found (%d in all).\n", list.TotalCount)
+			return err
+		}
+		if err := e.printModelRows(list.Models); err != nil {
+			return err
+		}
+		return pageFooter(e.stdout, "models", f.Offset, len(list.Models), list.TotalCount)
+	}
+}
+
+// pageFooter says which part of a longer list a page showed.
+func pageFooter(w io.Writer, what string, page, count, total int) error {
+	if count >= total && page == 0 {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "\nPage %d: %d of %d %s. Use --offset and --limit for other pages.\n", page, count, total, what)
+	return err
+}
+
+func modelShow(e *env, fs *flag.FlagSet) func([]string) error {
+	g := e.clientFlags(fs)
+	return func(args []string) error {
+		if len(args) != 1 {
+			return usagef("model show takes one MODEL_ID, got %d arguments", len(args))
+		}
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		m, err := c.GetModel(e.ctx, args[0])
+		if err != nil {
+			return err
+		}
+		if g.json() {
+			return printJSON(e.stdout, m)
+		}
+		tw := newTable(e.stdout)
+		field := func(k string, v any) { row(tw, k+":", v) }
+		field("Model ID", m.ID)
+		field("Name", m.Name)
+		field("Version", m.Version)
+		field("Status", m.Status)
+		if m.FailureReason != "" {
+			field("Failure reason", m.FailureReason)
+		}
+		field("Type", m.Type)
+		if m.Status == modelreg.ModelPublished {
+			field("Size", fmt.Sprintf("%s (%d bytes)", humanSize(m.Size), m.Size))
+		}
+		field("Source", m.SourceLocation)
+		field("Description", m.Description)
+		field("Runtime", m.Runtime)
+		field("Install type", strings.Join(m.InstallType, ", "))
+		field("Project", m.ProjectID)
+		field("Created", e.when(m.CreateAt))
+		field("Updated", e.when(m.UpdateAt))
+		return tw.Flush()
+	}
+}
+
+func modelDelete(e *env, fs *flag.FlagSet) func([]string) error {
+	g := e.clientFlags(fs)
+	cascade := fs.Bool("cascade", false, "also delete the other versions of the model's name")
+	return func(args []string) error {
+		if len(args) != 1 {
+			return usagef("model delete takes one MODEL_ID, got %d arguments", len(args))
+		}
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		res, err := c.DeleteModel(e.ctx, args[0], *cascade)
+		if err != nil {
+			return err
+		}
+		if g.json() {
+			err = printJSON(e.stdout, res)
+		} else {
+			err = e.printDeleteResult(res)
+		}
+		if err != nil {
+			return err
+		}
+		if n := len(res.Failed); n > 0 {
+			return &FailedError{Msg: fmt.Sprintf("%d of %d models not deleted", n, n+len(res.Success))}
+		}
+		return nil
+	}
+}
+
+func (e *env) printDeleteResult(res *modelreg.DeleteResult) error {
+	tw := newTable(e.stdout)
+	row(tw, "MODEL ID", "RESULT", "CODE", "MESSAGE")
+	for _, id := range res.Success {
+		row(tw, id, "deleted", "", "")
+	}
+	for _, f := range res.Failed {
+		msg := f.ErrorMsg
+		if msg == "" {
+			msg = f.ErrorMessage
+		}
+		row(tw, f.ModelID, "failed", f.ErrorCode, msg)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if res.RemainingCount > 0 {
+		_, err := fmt.Fprintf(e.stdout, "\n%d more versions of this name were left untouched (cascade limit); run the command again to delete them.\n", res.RemainingCount)
+		return err
+	}
+	return nil
+}
