@@ -134,11 +134,12 @@ func (j *job) run(ctx context.Context) (modelreg.ImportResult, error) {
 		files = append(append([]file{files[i]}, files[:i]...), files[i+1:]...)
 	}
 	for _, f := range files {
-		var capture *capBuffer
+		var capture io.Writer // nil unless f is the config
 		var check func() error
+		cfg := &capBuffer{max: maxConfigSize}
 		if f.rel == cfgPath {
-			capture = &capBuffer{max: maxConfigSize}
-			check = func() error { return checkConfig(cfgPath, capture.buf) }
+			capture = cfg
+			check = func() error { return checkConfig(cfgPath, cfg.buf) }
 		}
 		size, err := j.importFile(ctx, root, f, capture, check)
 		if err != nil {
@@ -146,7 +147,7 @@ func (j *job) run(ctx context.Context) (modelreg.ImportResult, error) {
 		}
 		res.Size += size
 		if capture != nil {
-			res.Config = string(capture.buf)
+			res.Config = string(cfg.buf)
 		}
 	}
 	if err := j.checkLeftovers(ctx, files); err != nil {
