@@ -133,8 +133,6 @@ func (h *harness) write(tb testing.TB, files map[string]string) {
 
 func (h *harness) loc(rel string) string { return "file://" + filepath.Join(h.root, rel) }
 
-var versions sync.Map
-
 // createModel stores a publishing model importing from loc.
 func (h *harness) createModel(tb testing.TB, name, loc string) string {
 	tb.Helper()
@@ -511,8 +509,8 @@ type hookBlobs struct {
 	*disk.Store
 	mu          sync.Mutex
 	stages      int
-	beforeStage func(n int) error                       // n counts Stage calls from 1
-	afterStage  func(n int)                             // after a successful Stage
+	beforeStage func(n int) error                         // n counts Stage calls from 1
+	afterStage  func(n int)                               // after a successful Stage
 	beforeCommt func(st modelreg.StagedBlob, n int) error // n counts Commit calls from 1
 	commits     int
 }
