@@ -65,17 +65,36 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		printMainUsage(stderr)
 		return &UsageError{Msg: "no command given"}
 	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
+	switch {
+	case isHelp(args[0]):
 		return e.help(args[1:])
-	case "-version", "--version":
+	case args[0] == "-version" || args[0] == "--version":
 		args = []string{"version"}
 	}
 	cmd, rest := lookup(args)
 	if cmd == nil {
+		if g := groupOf(args[0]); g != "" {
+			if len(args) == 1 {
+				printGroupUsage(stderr, g)
+				return &UsageError{Msg: "no " + g + " command given", Cmd: g}
+			}
+			if isHelp(args[1]) {
+				printGroupUsage(stdout, g)
+				return nil
+			}
+		}
 		return &UsageError{Msg: fmt.Sprintf("unknown command %q", strings.Join(args[:min(len(args), 2)], " ")), Cmd: groupOf(args[0])}
 	}
 	return e.runCommand(cmd, rest)
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
 }
 
 // lookup finds the command named by the first one or two words of args.

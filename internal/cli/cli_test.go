@@ -61,9 +61,14 @@ type testServer struct {
 	Client *client.Client
 }
 
+// serverOptions tune a test server; zero values are the defaults.
+type serverOptions struct {
+	MaxFileSize  int64 // model files over this fail their import
+	CascadeLimit int
+}
+
 // MustStartServer starts a test server, stopped at the end of the test.
-// Model files over maxFileSize bytes fail their import.
-func MustStartServer(tb testing.TB, maxFileSize int64) *testServer {
+func MustStartServer(tb testing.TB, opt serverOptions) *testServer {
 	tb.Helper()
 	dir := tb.TempDir()
 	clock := &testClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
@@ -85,9 +90,10 @@ func MustStartServer(tb testing.TB, maxFileSize int64) *testServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	runner := importer.New(importer.Config{Store: db, Blobs: blobs, Sources: sources, MaxFileSize: maxFileSize,
+	runner := importer.New(importer.Config{Store: db, Blobs: blobs, Sources: sources, MaxFileSize: opt.MaxFileSize,
 		PollInterval: 20 * time.Millisecond, Now: clock.Now, Logger: logger})
-	api := httpapi.NewServer(httpapi.Config{Store: db, CheckSource: sources.Check, OnModelCreated: runner.Wake, Logger: logger})
+	api := httpapi.NewServer(httpapi.Config{Store: db, CheckSource: sources.Check, OnModelCreated: runner.Wake,
+		CascadeLimit: opt.CascadeLimit, Logger: logger})
 	hs := httptest.NewServer(api)
 	done := make(chan struct{})
 	go func() {
@@ -111,12 +117,14 @@ func MustStartServer(tb testing.TB, maxFileSize int64) *testServer {
 
 // getenv is the environment of the commands run against ts.
 func (ts *testServer) getenv(key string) string {
-	switch key {
-	case "TZ":
+	switch {
+	case key == "TZ":
 		return "UTC"
-	case "MODELREG_ENDPOINT":
+	case ts.URL == "": // no server: a bare environment
+		return ""
+	case key == "MODELREG_ENDPOINT":
 		return ts.URL
-	case "MODELREG_PROJECT_ID":
+	case key == "MODELREG_PROJECT_ID":
 		return testProject
 	}
 	return ""
@@ -250,7 +258,7 @@ func newTranscript(t *testing.T, ts *testServer) *transcript {
 // TestModelCommands runs the model commands against a real server and
 // compares their table and JSON output with testdata/models.golden.
 func TestModelCommands(t *testing.T) {
-	ts := MustStartServer(t, 1<<20)
+	ts := MustStartServer(t, serverOptions{MaxFileSize: 1 << 20})
 	MustWriteFiles(t, ts.Root, map[string]string{
 		"resnet/model/config.json":    `{"model_type":"PyTorch","runtime":"python3.10"}`,
 		"resnet/model/weights.bin":    strings.Repeat("w", 3000),
@@ -308,7 +316,7 @@ func TestModelCommands(t *testing.T) {
 // TestServiceCommands runs the service commands against a real server and
 // compares their output with testdata/services.golden.
 func TestServiceCommands(t *testing.T) {
-	ts := MustStartServer(t, 0)
+	ts := MustStartServer(t, serverOptions{CascadeLimit: 2})
 	MustWriteFiles(t, ts.Root, map[string]string{"m/model/weights.bin": "weights"})
 	tr := newTranscript(t, ts)
 	var ids []string
@@ -343,6 +351,9 @@ func TestServiceCommands(t *testing.T) {
 	tr.ok("service", "delete", weighted, "--output", "json")
 	tr.ok("service", "list")
 	tr.fail(1, "service", "show", one)
+	// A cascade over the server's limit (2 here) says how many remain.
+	tr.ok("model", "delete", ids[2], "--cascade")
+	tr.ok("model", "delete", ids[1], "--cascade", "--output", "json")
 	tr.check("services.golden")
 }
 
@@ -361,6 +372,8 @@ func TestUsage(t *testing.T) {
 	tr.ok("serve", "-h")
 	tr.fail(2, "frobnicate")
 	tr.fail(2, "model", "frobnicate")
+	tr.fail(2, "model")
+	tr.ok("service", "-h")
 	tr.fail(2, "help", "model", "frobnicate")
 	tr.fail(2, "model", "list", "--frobnicate")
 	tr.fail(2, "model", "list", "extra")
@@ -416,7 +429,7 @@ func TestClientErrors(t *testing.T) {
 // TestProjectFromDataDir checks that the client reads the project id the
 // server keeps in its data dir.
 func TestProjectFromDataDir(t *testing.T) {
-	ts := MustStartServer(t, 0)
+	ts := MustStartServer(t, serverOptions{})
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, ProjectIDFile), []byte(testProject+"\n"), 0o600); err != nil {
 		t.Fatal(err)
