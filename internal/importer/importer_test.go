@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -367,6 +368,9 @@ func TestImportSymlinks(t *testing.T) {
 	mustSymlink(t, "../../shared/blob", filepath.Join(h.root, "m", "model", "rel-link"))
 	mustSymlink(t, filepath.Join(h.root, "shared", "blob"), filepath.Join(h.root, "m", "model", "abs-link"))
 	mustSymlink(t, "../shared", filepath.Join(h.root, "m", "dir-link"))
+	if err := syscall.Mkfifo(filepath.Join(h.root, "m", "model", "pipe"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	id := h.createModel(t, "links", h.loc("m"))
 	runOnce(t, h.runner(nil))
 	h.wantPublished(t, id, map[string]string{
@@ -426,6 +430,10 @@ func TestImportFailures(t *testing.T) {
 			mustSymlink(t, "..", filepath.Join(h.root, "m", "model", "up"))
 			return h.loc("m")
 		}, 0, []string{modelreg.CodeSourceInvalid, "model/up", "loop"}},
+		{"ControlCharName", func(t *testing.T, h *harness) string {
+			h.write(t, map[string]string{"m/model/w.bin": "w", "m/model/bad\nname": "x"})
+			return h.loc("m")
+		}, 0, []string{modelreg.CodeSourceInvalid, "control character"}},
 		{"Unreadable", func(t *testing.T, h *harness) string {
 			if os.Geteuid() == 0 {
 				t.Skip("root reads every file")
@@ -837,4 +845,25 @@ func TestRunRequiresStores(t *testing.T) {
 	if r.Owner() == "" {
 		t.Error("no default owner")
 	}
+}
+
+// TestFileGrows: a file that grows past the limit after the walk measured it
+// is caught while staging.
+func TestFileGrows(t *testing.T) {
+	h := newHarness(t)
+	h.write(t, map[string]string{"m/model/a": "0123456789"})
+	id := h.createModel(t, "m", h.loc("m"))
+	blobs := &hookBlobs{Store: h.blobs}
+	blobs.beforeStage = func(int) error {
+		f, err := os.OpenFile(filepath.Join(h.root, "m", "model", "a"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = f.WriteString("more")
+		return err
+	}
+	runOnce(t, h.runner(blobs, func(c *importer.Config) { c.MaxFileSize = 10 }))
+	h.wantFailed(t, id, "ModelArts.3044: ", "model/a")
+	h.stagingEmpty(t)
 }

@@ -78,7 +78,7 @@ func (r *Runner) process(ctx context.Context, ij *modelreg.ImportJob) {
 // renew extends the lease every Lease/3 until ctx is done, and cancels ctx
 // with errGone when the job is gone.
 func (j *job) renew(ctx context.Context, cancel context.CancelCauseFunc) {
-	t := time.NewTicker(j.r.cfg.Lease / 3)
+	t := time.NewTicker(max(j.r.cfg.Lease/3, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
@@ -330,7 +330,7 @@ func (j *job) cancelled(ctx context.Context) {
 			j.log.Warn("queueing a blob of a deleted model failed", "digest", d, "err", err)
 		}
 	}
-	j.log.Info("import stopped: the model was deleted", "blobs_committed", len(j.committed))
+	j.log.Info("import stopped: the model was deleted (or its job taken over)", "blobs_committed", len(j.committed))
 }
 
 // sourceReader remembers the error of the source, to tell it from a blob

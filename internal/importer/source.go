@@ -68,23 +68,17 @@ func sourceInvalid(format string, args ...any) *modelreg.Error {
 	return modelreg.Errorf(modelreg.EINVALID, modelreg.CodeSourceInvalid, format, args...)
 }
 
-// errSourceMissing marks a source that does not exist (an import fails with
-// a readable reason rather than a 400 when it vanished after the check).
-var errSourceMissing = errors.New("source does not exist")
-
 // Check reports whether loc is an importable source_location: nil, or an
 // EINVALID ModelArts.3017 error whose message says why not. The HTTP layer
 // calls it before creating a model; the import job checks again.
+//
+// A source that does not exist is refused too: the model would only fail.
 func (s *Sources) Check(loc string) error {
 	_, err := s.resolve(loc)
-	if errors.Is(err, errSourceMissing) {
-		return sourceInvalid("The source_location %s does not exist.", loc)
-	}
 	return err
 }
 
-// resolve checks loc and returns where it is. A source that does not exist
-// is an EINVALID error wrapping errSourceMissing.
+// resolve checks loc and returns where it is, or an EINVALID error.
 func (s *Sources) resolve(loc string) (*source, error) {
 	if loc == "" {
 		return nil, sourceInvalid("The source_location is empty.")
@@ -134,9 +128,7 @@ func (s *Sources) resolve(loc string) (*source, error) {
 	real, err := filepath.EvalSymlinks(clean)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			e := sourceInvalid("The source_location %s does not exist.", loc)
-			e.Err = errSourceMissing
-			return nil, e
+			return nil, sourceInvalid("The source_location %s does not exist.", loc)
 		}
 		return nil, sourceInvalid("The source_location %s cannot be read: %s.", loc, describe(err))
 	}
@@ -147,9 +139,7 @@ func (s *Sources) resolve(loc string) (*source, error) {
 	fi, err := os.Stat(real)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			e := sourceInvalid("The source_location %s does not exist.", loc)
-			e.Err = errSourceMissing
-			return nil, e
+			return nil, sourceInvalid("The source_location %s does not exist.", loc)
 		}
 		return nil, sourceInvalid("The source_location %s cannot be read: %s.", loc, describe(err))
 	}
