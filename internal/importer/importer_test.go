@@ -430,6 +430,12 @@ func TestImportFailures(t *testing.T) {
 			mustSymlink(t, "..", filepath.Join(h.root, "m", "model", "up"))
 			return h.loc("m")
 		}, 0, []string{modelreg.CodeSourceInvalid, "model/up", "loop"}},
+		{"LinkCycle", func(t *testing.T, h *harness) string {
+			h.write(t, map[string]string{"m/model/w.bin": "w"})
+			mustSymlink(t, "b", filepath.Join(h.root, "m", "model", "a"))
+			mustSymlink(t, "a", filepath.Join(h.root, "m", "model", "b"))
+			return h.loc("m")
+		}, 0, []string{modelreg.CodeSourceInvalid, "model/a", "loop"}},
 		{"ControlCharName", func(t *testing.T, h *harness) string {
 			h.write(t, map[string]string{"m/model/w.bin": "w", "m/model/bad\nname": "x"})
 			return h.loc("m")

@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"unicode"
 	"unicode/utf8"
 
@@ -110,8 +111,11 @@ func (w *walker) follow(name, rel string) (fs.FileInfo, string, error) {
 	if err == nil {
 		return info, name, nil
 	}
-	if errors.Is(err, fs.ErrNotExist) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, "", failf(modelreg.CodeSourceInvalid, "The file %s is a broken symbolic link.", rel)
+	case errors.Is(err, syscall.ELOOP):
+		return nil, "", failf(modelreg.CodeSourceInvalid, "The file %s is a symbolic link loop.", rel)
 	}
 	// os.Root refuses absolute links even when they stay inside the root:
 	// resolve those by hand, then look again through the root.
