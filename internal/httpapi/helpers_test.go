@@ -310,18 +310,14 @@ func runBadCases(t *testing.T, e *testEnv, cases []badCase) {
 	}
 }
 
-// parseRawQuery splits a query string written in a case without decoding
-// it: "a=1&a=2" repeats a, "a=" is an empty value.
+// parseRawQuery parses a query string written in a case, keeping what
+// url.ParseQuery would also keep: repeated parameters and empty values.
+// client.Do encodes it again, so the server sees the same values.
 func parseRawQuery(s string) (url.Values, error) {
 	if s == "" {
 		return nil, nil
 	}
-	out := url.Values{}
-	for _, kv := range strings.Split(s, "&") {
-		k, v, _ := strings.Cut(kv, "=")
-		out[k] = append(out[k], v)
-	}
-	return out, nil
+	return url.ParseQuery(s)
 }
 
 // rawResponse is a response read in full.
