@@ -1,0 +1,8 @@
+//go:build race
+
+package e2e
+
+// buildFlags are the flags the binary is built with: the test's own, so
+// the build reuses the packages already compiled for it (and the server
+// runs under the race detector too).
+var buildFlags = []string{"-race"}
