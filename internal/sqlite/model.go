@@ -338,8 +338,10 @@ func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM models WHERE id = ?`, id)
-	if sqliteCode(err) == sqliteConstraintForeignKey {
-		return modelreg.ModelDeployed(id) // the database's own guard
+	if isConstraint(err) {
+		// The only constraint a delete can violate is service_models'
+		// ON DELETE RESTRICT: the database's own guard.
+		return modelreg.ModelDeployed(id)
 	}
 	return err
 }

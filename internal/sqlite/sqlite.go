@@ -401,6 +401,9 @@ func likePattern(s string) string {
 	return "%" + r.Replace(s) + "%"
 }
 
-// sqliteConstraintForeignKey is the extended result code of a foreign key
-// violation.
-const sqliteConstraintForeignKey = sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+// isConstraint reports whether err is a constraint violation of any kind.
+// (A violated ON DELETE RESTRICT foreign key is reported as
+// SQLITE_CONSTRAINT_TRIGGER, not SQLITE_CONSTRAINT_FOREIGNKEY.)
+func isConstraint(err error) bool {
+	return sqliteCode(err)&0xff == sqlite3.SQLITE_CONSTRAINT
+}

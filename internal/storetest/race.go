@@ -1,0 +1,212 @@
+package storetest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelreg/modelreg"
+)
+
+// together runs the functions at once, each in its own goroutine, released
+// by one signal, and waits for them all.
+func together(fns ...func()) {
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for _, fn := range fns {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			start.Wait()
+			fn()
+		}()
+	}
+	start.Done()
+	done.Wait()
+}
+
+func testRace(t *testing.T, open Opener) {
+	t.Run("DeleteModel", func(t *testing.T) {
+		e := newEnv(t, open)
+		m := e.publishedModel(projA, "resnet", "1.0.0", file("a", 1), file("b", 2))
+		const n = 20
+		errs := make([]error, n)
+		fns := make([]func(), n)
+		for i := range fns {
+			fns[i] = func() { errs[i] = e.s.DeleteModel(e.ctx, projA, m.ID) }
+		}
+		together(fns...)
+		succeeded := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				succeeded++
+			case modelreg.ErrorCode(err) != modelreg.ENOTFOUND || modelreg.ErrorAPICode(err) != modelreg.CodeModelNotFound:
+				t.Errorf("concurrent delete: %v, want nil or ModelArts.3001", err)
+			}
+		}
+		if succeeded != 1 {
+			t.Fatalf("%d deletes succeeded, want exactly 1", succeeded)
+		}
+		e.wantModelGone(projA, m.ID)
+		e.wantPending(2)
+	})
+
+	t.Run("DeployVersusDelete", func(t *testing.T) {
+		e := newEnv(t, open)
+		deployed, deleted := 0, 0
+		for i := range 30 {
+			m := e.publishedModel(projA, "resnet", fmt.Sprintf("1.0.%d", i), file("w", 1000+i))
+			svc := newService(projA, fmt.Sprintf("svc-%d", i), m.ID)
+			var createErr, deleteErr error
+			together(
+				func() { createErr = e.s.CreateService(e.ctx, svc) },
+				func() { deleteErr = e.s.DeleteModel(e.ctx, projA, m.ID) },
+			)
+			switch {
+			case createErr == nil && deleteErr == nil:
+				t.Fatalf("round %d: both the deploy and the delete succeeded", i)
+			case createErr == nil:
+				deployed++
+				if modelreg.ErrorAPICode(deleteErr) != modelreg.CodeModelDeployed {
+					t.Fatalf("round %d: delete failed with %v, want ModelArts.3009", i, deleteErr)
+				}
+				got := e.mustService(projA, svc.ID)
+				if len(got.Config) != 1 || got.Config[0].ModelID != m.ID {
+					t.Fatalf("round %d: service config %+v", i, got.Config)
+				}
+				e.mustModel(projA, m.ID)
+				if fs := e.files(projA, m.ID); len(fs) != 1 {
+					t.Fatalf("round %d: deployed model has %d files", i, len(fs))
+				}
+			case deleteErr == nil:
+				deleted++
+				if modelreg.ErrorAPICode(createErr) != modelreg.CodeServiceModelGone {
+					t.Fatalf("round %d: deploy failed with %v, want ModelArts.3507", i, createErr)
+				}
+				e.wantModelGone(projA, m.ID)
+				ss, _, err := e.s.FindServices(e.ctx, modelreg.ServiceFilter{ProjectID: projA, Name: svc.Name, Limit: 10})
+				ok(t, err)
+				if len(ss) != 0 {
+					t.Fatalf("round %d: the deploy left service %+v", i, ss[0])
+				}
+			default:
+				t.Fatalf("round %d: both failed: deploy %v, delete %v", i, createErr, deleteErr)
+			}
+		}
+		e.wantPending(deleted)
+		t.Logf("deploy won %d times, delete %d times", deployed, deleted)
+	})
+
+	t.Run("AttachVersusCollect", func(t *testing.T) {
+		// A blob is never both attached to a model and handed to a
+		// collector.
+		e := newEnv(t, open)
+		for i := range 30 {
+			d := digest(5000 + i)
+			ok(t, e.s.TrackBlob(e.ctx, d))
+			m := e.createModel(projA, "resnet", fmt.Sprintf("2.0.%d", i))
+			e.claim(m.ID, importer)
+			var attachErr, claimErr error
+			var claimed []string
+			together(
+				func() {
+					attachErr = e.s.AttachModelFile(e.ctx, m.ID, importer, modelreg.ModelFile{Path: "w", Digest: d, Size: 1})
+				},
+				func() { claimed, claimErr = e.s.ClaimBlobDeletions(e.ctx, collector, time.Minute, 10) },
+			)
+			ok(t, claimErr)
+			got := len(claimed) == 1 && claimed[0] == d
+			switch {
+			case attachErr == nil && got:
+				t.Fatalf("round %d: blob attached and claimed for deletion", i)
+			case attachErr == nil:
+				e.wantPending(0)
+			case got:
+				wantErr(t, attachErr, modelreg.EUNAVAILABLE, "")
+				ok(t, e.s.CompleteBlobDeletion(e.ctx, d, collector))
+				ok(t, e.s.AttachModelFile(e.ctx, m.ID, importer, modelreg.ModelFile{Path: "w", Digest: d, Size: 1}))
+			default:
+				t.Fatalf("round %d: attach failed with %v and nothing claimed", i, attachErr)
+			}
+			ok(t, e.s.FinishImport(e.ctx, m.ID, importer, modelreg.ImportResult{Status: modelreg.ModelPublished, Size: 1}))
+		}
+		e.wantPending(0)
+	})
+
+	t.Run("ClaimImportJob", func(t *testing.T) {
+		e := newEnv(t, open)
+		want := map[string]bool{}
+		for i := range 12 {
+			want[e.createModel(projA, "m", fmt.Sprintf("1.0.%d", i)).ID] = true
+		}
+		var mu sync.Mutex
+		claimed := map[string]int{}
+		fns := make([]func(), 6)
+		for w := range fns {
+			fns[w] = func() {
+				for {
+					job, err := e.s.ClaimImportJob(e.ctx, fmt.Sprintf("worker-%d", w), time.Minute)
+					if err != nil {
+						if modelreg.ErrorCode(err) != modelreg.ENOTFOUND {
+							t.Errorf("claim: %v", err)
+						}
+						return
+					}
+					mu.Lock()
+					claimed[job.ModelID]++
+					mu.Unlock()
+				}
+			}
+		}
+		together(fns...)
+		if len(claimed) != len(want) {
+			t.Errorf("%d jobs claimed, want %d", len(claimed), len(want))
+		}
+		for id, n := range claimed {
+			if !want[id] || n != 1 {
+				t.Errorf("job %s claimed %d times", id, n)
+			}
+		}
+	})
+
+	t.Run("ClaimBlobDeletions", func(t *testing.T) {
+		e := newEnv(t, open)
+		const n = 30
+		for i := range n {
+			ok(t, e.s.TrackBlob(e.ctx, digest(i)))
+		}
+		var mu sync.Mutex
+		claimed := map[string]int{}
+		fns := make([]func(), 5)
+		for w := range fns {
+			fns[w] = func() {
+				for {
+					ds, err := e.s.ClaimBlobDeletions(e.ctx, fmt.Sprintf("collector-%d", w), time.Minute, 4)
+					if err != nil {
+						t.Errorf("claim: %v", err)
+						return
+					}
+					if len(ds) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, d := range ds {
+						claimed[d]++
+					}
+					mu.Unlock()
+				}
+			}
+		}
+		together(fns...)
+		if len(claimed) != n {
+			t.Errorf("%d digests claimed, want %d", len(claimed), n)
+		}
+		for d, c := range claimed {
+			if c != 1 {
+				t.Errorf("digest %s claimed %d times", d, c)
+			}
+		}
+	})
+}
