@@ -92,7 +92,7 @@ func testRenewImportJob(t *testing.T, open Opener) {
 		e.claim(m.ID, importer)
 		e.clk.Advance(50 * time.Second)
 		ok(t, e.s.RenewImportJob(e.ctx, m.ID, importer, time.Minute)) // until +110s
-		e.clk.Advance(60 * time.Second)                                // +110s
+		e.clk.Advance(60 * time.Second)                               // +110s
 		e.noJob()
 		e.clk.Advance(time.Millisecond)
 		job, err := e.s.ClaimImportJob(e.ctx, importer2, time.Minute)
