@@ -103,7 +103,8 @@ func modelImport(e *env, fs *flag.FlagSet) func([]string) error {
 			if g.json() {
 				return printJSON(e.stdout, modelreg.ModelImportResult{ModelID: id})
 			}
-			return e.printModelRows([]*modelreg.ModelSummary{{ID: id, Name: m.Name, Version: m.Version, Status: modelreg.ModelPublishing, Type: m.Type}})
+			typ, _ := modelreg.CanonicalModelType(m.Type)
+			return e.printModelRows([]*modelreg.ModelSummary{{ID: id, Name: m.Name, Version: m.Version, Status: modelreg.ModelPublishing, Type: typ}})
 		}
 		got, err := e.waitModel(c, id, m.Name+" "+m.Version)
 		if err != nil {

@@ -8,15 +8,14 @@ import (
 	"text/tabwriter"
 )
 
-// groups names the command groups of the main usage, in order.
-var groupTitles = []struct{ prefix, title string }{
-	{"serve", "Server"},
-	{"model", "Models"},
-	{"service", "Services"},
-	{"version", "Other"},
-}
-
 func printMainUsage(w io.Writer) {
+	// The sections of the command list, in order.
+	groups := []struct{ prefix, title string }{
+		{"serve", "Server"},
+		{"model", "Models"},
+		{"service", "Services"},
+		{"version", "Other"},
+	}
 	fmt.Fprint(w, `modelreg is a model registry speaking the ModelArts v1 model-management API:
 one binary that is both the server and its command-line client.
 
@@ -24,7 +23,7 @@ Usage:
   modelreg COMMAND [arguments] [flags]
 `)
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
-	for _, g := range groupTitles {
+	for _, g := range groups {
 		fmt.Fprintf(tw, "\n%s:\n", g.title)
 		for _, c := range commands() {
 			if c.name == g.prefix || strings.HasPrefix(c.name, g.prefix+" ") {
