@@ -78,9 +78,9 @@ func fallbackCode(status int) string {
 }
 
 // error writes err as a ModelArts error response. An internal error is
-// logged once here, with its cause, and the client sees only "Internal
-// error." with ModelArts.0010; a 503 is logged at Warn; client errors are
-// logged at Debug.
+// logged once here, at Error with its cause (at Info when the request was
+// canceled), and the client sees only "Internal error." with
+// ModelArts.0010; a 503 is logged at Warn; client errors at Debug.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	code := modelreg.ErrorCode(err)
 	st := statusOf(code)
@@ -98,6 +98,12 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 		slog.String("code", code),
 	}
 	switch {
+	case st == http.StatusInternalServerError && r.Context().Err() != nil:
+		// The client went away (or the server is shutting down) and the
+		// store call was cut short: not a bug, and nobody reads the answer.
+		apiCode, msg = modelreg.CodeInternal, "Internal error."
+		attrs = append(attrs, slog.Any("error", err))
+		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request canceled", attrs...)
 	case st == http.StatusInternalServerError:
 		apiCode, msg = modelreg.CodeInternal, "Internal error."
 		if e != nil {
