@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -353,4 +354,32 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("default registry lacks the Go collector or the server's metrics")
 		}
 	})
+}
+
+// slowStore makes FindModels wait for its context, as a store call cut
+// short by a client that went away.
+type slowStore struct{ modelreg.Store }
+
+func (s slowStore) FindModels(ctx context.Context, _ modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
+	<-ctx.Done()
+	return nil, 0, modelreg.Internal("slow.FindModels", ctx.Err())
+}
+
+func TestClientGoneIsNotAnInternalError(t *testing.T) {
+	e := MustServe(t, func(cfg *httpapi.Config) { cfg.Store = slowStore{cfg.Store} })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := e.c.ListModels(ctx, modelreg.ModelFilter{}); err == nil {
+		t.Fatal("the list did not time out")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(e.logs.String(), `"msg":"request canceled"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no request canceled log line:\n%s", e.logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if strings.Contains(e.logs.String(), `"msg":"internal error"`) {
+		t.Errorf("a canceled request was logged as an internal error:\n%s", e.logs.String())
+	}
 }
