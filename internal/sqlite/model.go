@@ -131,15 +131,13 @@ func encodeModel(m *modelreg.Model) (summary, details string, err error) {
 	d := *m
 	d.ModelSummary = modelreg.ModelSummary{}
 	d.UpdateAt, d.Config = 0, ""
-	sb, err := json.Marshal(&s)
-	if err != nil {
+	if summary, err = marshalCompact(&s); err != nil {
 		return "", "", err
 	}
-	dj, err := json.Marshal(&d)
-	if err != nil {
+	if details, err = marshalCompact(&d); err != nil {
 		return "", "", err
 	}
-	return string(sb), string(dj), nil
+	return summary, details, nil
 }
 
 // FindModels returns one page of the models matching f and the number of
@@ -189,6 +187,12 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		sortCol = "size"
 	default:
 		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
+	}
+	if f.Name != "" && f.ExactMatch {
+		// One name has few versions: find them by the name index and sort
+		// them, rather than walk the project in sort order (the unary +
+		// keeps SQLite from using the sort column's index).
+		sortCol = "+" + sortCol
 	}
 	order, err := sqlOrder(f.Order)
 	if err != nil {

@@ -135,12 +135,12 @@ func insertConfig(ctx context.Context, tx *Tx, serviceID string, cfg []modelreg.
 	for i, e := range cfg {
 		se := storedEntry{ServiceConfig: e, Extra: e.Extra}
 		se.ModelID, se.ModelName, se.ModelVersion, se.Status = "", "", "", ""
-		b, err := json.Marshal(&se)
+		entry, err := marshalCompact(&se)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO service_models (service_id, position, model_id, entry) VALUES (?, ?, ?, ?)`,
-			serviceID, i, e.ModelID, string(b)); err != nil {
+			serviceID, i, e.ModelID, entry); err != nil {
 			if isUniqueViolation(err) {
 				return duplicateVersion()
 			}
@@ -170,8 +170,7 @@ func encodeService(s *modelreg.Service) (string, error) {
 	d.ClusterID, d.Description = "", ""
 	d.PublishAt, d.UpdateTime, d.TransitionAt = 0, 0, 0
 	d.Config = nil
-	b, err := json.Marshal(&d)
-	return string(b), err
+	return marshalCompact(&d)
 }
 
 func addEvent(ctx context.Context, tx *Tx, serviceID string, ev modelreg.ServiceEvent) error {

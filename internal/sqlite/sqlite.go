@@ -52,9 +52,11 @@ type Options struct {
 type DB struct {
 	writer *sql.DB // one connection: every write transaction, serialized
 	reader *sql.DB // query-only connections for reads
-	path   string
-	now    func() time.Time
-	log    *slog.Logger
+	// Prepared statements of each pool.
+	writeStmts, readStmts *stmtCache
+	path                  string
+	now                   func() time.Time
+	log                   *slog.Logger
 }
 
 var _ modelreg.Store = (*DB)(nil)
@@ -98,6 +100,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	db.writer.SetMaxIdleConns(1)
 	db.writer.SetConnMaxLifetime(0)
 	db.writer.SetConnMaxIdleTime(0)
+	db.writeStmts = newStmtCache(db.writer)
 	// Connecting the writer first creates the file and switches it to WAL
 	// before any reader opens it.
 	if err := db.writer.PingContext(ctx); err != nil {
@@ -117,6 +120,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.reader.SetMaxOpenConns(n)
 	db.reader.SetMaxIdleConns(n)
+	db.readStmts = newStmtCache(db.reader)
 	if err := db.reader.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, modelreg.Internal(op, err)
@@ -129,10 +133,10 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 func (db *DB) Close() error {
 	var errs []error
 	if db.reader != nil {
-		errs = append(errs, db.reader.Close())
+		errs = append(errs, db.readStmts.close(), db.reader.Close())
 	}
 	if db.writer != nil {
-		errs = append(errs, db.writer.Close())
+		errs = append(errs, db.writeStmts.close(), db.writer.Close())
 	}
 	return modelreg.Internal("sqlite.Close", errors.Join(errs...))
 }
@@ -216,8 +220,10 @@ func (db *DB) ReleaseAllLeases(ctx context.Context) error {
 // every row it writes carries the same timestamp.
 type Tx struct {
 	*sql.Tx
-	db  *DB
-	now time.Time
+	db     *DB
+	now    time.Time
+	stmts  *stmtCache // the pool's prepared statements
+	missed []string   // queries run unprepared, to prepare afterwards
 }
 
 // ms returns the transaction's time in milliseconds since the epoch.
@@ -228,15 +234,15 @@ func (tx *Tx) ms() int64 { return modelreg.Millis(tx.now) }
 // takes the single writer connection with BEGIN IMMEDIATE, waiting for the
 // previous write transaction to end.
 func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
-	pool := db.writer
+	pool, stmts := db.writer, db.writeStmts
 	if opts != nil && opts.ReadOnly {
-		pool = db.reader
+		pool, stmts = db.reader, db.readStmts
 	}
 	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{Tx: tx, db: db, now: db.now()}, nil
+	return &Tx{Tx: tx, db: db, now: db.now(), stmts: stmts}, nil
 }
 
 // update runs fn in a write transaction and commits it when fn succeeds.
@@ -246,6 +252,7 @@ func (db *DB) update(ctx context.Context, op string, fn func(tx *Tx) error) erro
 	if err != nil {
 		return formatError(op, err)
 	}
+	defer tx.prepareMissed(ctx) // runs after the rollback: the connection is free
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		return formatError(op, err)
@@ -259,6 +266,7 @@ func (db *DB) view(ctx context.Context, op string, fn func(tx *Tx) error) error 
 	if err != nil {
 		return formatError(op, err)
 	}
+	defer tx.prepareMissed(ctx)
 	defer tx.Rollback()
 	return formatError(op, fn(tx))
 }

@@ -1,0 +1,140 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/modelreg/modelreg"
+)
+
+const benchProject = "0123456789abcdef0123456789abcdef"
+
+// seedModels creates n published models with two files each in one
+// transaction (so seeding stays fast at synchronous=FULL) and returns their
+// ids. Every model's name has 10 versions.
+func seedModels(tb testing.TB, db *DB, n int) []string {
+	tb.Helper()
+	ctx := context.Background()
+	ids := make([]string, 0, n)
+	for start := 0; start < n; start += 1000 {
+		err := db.update(ctx, "seed", func(tx *Tx) error {
+			for i := start; i < min(start+1000, n); i++ {
+				m := &modelreg.Model{
+					ModelSummary: modelreg.ModelSummary{
+						ID: modelreg.NewID(), ProjectID: benchProject,
+						Name: fmt.Sprintf("model-%d", i/10), Version: fmt.Sprintf("1.0.%d", i%10),
+						Type: "TensorFlow", Description: "benchmark model", WorkspaceID: "0",
+						InstallType: []string{"real-time", "batch"},
+					},
+					SourceLocation: "obs://bucket/models/",
+				}
+				if err := createModel(ctx, tx, m); err != nil {
+					return err
+				}
+				for j := range 2 {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO model_files (model_id, path, digest, size) VALUES (?, ?, ?, ?)`,
+						m.ID, fmt.Sprintf("model/f%d", j), fmt.Sprintf("%064x", i*2+j), 1<<20); err != nil {
+						return err
+					}
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE models SET status = 'published', size = ? WHERE id = ?`, 2<<20, m.ID); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `DELETE FROM import_jobs WHERE model_id = ?`, m.ID); err != nil {
+					return err
+				}
+				ids = append(ids, m.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			tb.Fatalf("seeding: %v", err)
+		}
+	}
+	return ids
+}
+
+func benchDB(b *testing.B, sync string) *DB {
+	b.Helper()
+	return mustOpenPath(b, filepath.Join(b.TempDir(), "bench.db"), Options{Synchronous: sync})
+}
+
+// BenchmarkDeleteModel measures one delete transaction (existence and
+// deployment checks, blob queueing, cascade) on a database of at least
+// 5,000 models.
+func BenchmarkDeleteModel(b *testing.B) {
+	for _, sync := range []string{"FULL", "NORMAL"} {
+		b.Run(sync, func(b *testing.B) {
+			db := benchDB(b, sync)
+			ids := seedModels(b, db, max(5000, b.N))
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := range b.N {
+				if err := db.DeleteModel(ctx, benchProject, ids[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFindModelByID measures point reads among 5,000 models.
+func BenchmarkFindModelByID(b *testing.B) {
+	db := benchDB(b, "")
+	ids := seedModels(b, db, 5000)
+	ctx := context.Background()
+	b.Run("Serial", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := db.FindModelByID(ctx, benchProject, ids[i%len(ids)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("Parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(time.Now().UnixNano() % int64(len(ids)))
+			for pb.Next() {
+				if _, err := db.FindModelByID(ctx, benchProject, ids[i%len(ids)]); err != nil {
+					b.Error(err)
+					return
+				}
+				i++
+			}
+		})
+	})
+}
+
+// BenchmarkFindModels measures list pages (with the total count) over 5,000
+// models.
+func BenchmarkFindModels(b *testing.B) {
+	db := benchDB(b, "")
+	seedModels(b, db, 5000)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		f    modelreg.ModelFilter
+	}{
+		{"FirstPage100", modelreg.ModelFilter{}},
+		{"Page10By100BySize", modelreg.ModelFilter{SortBy: modelreg.ModelSortSize, Order: "asc", Offset: 10}},
+		{"NameSubstring", modelreg.ModelFilter{Name: "model-12"}},
+		{"NameExact", modelreg.ModelFilter{Name: "model-123", ExactMatch: true, SortBy: modelreg.ModelSortVersion}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			f := c.f
+			f.ProjectID = benchProject
+			if err := f.Validate(); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, _, err := db.FindModels(ctx, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
