@@ -34,11 +34,13 @@ type Config struct {
 	// &modelreg.InstantDeployer{Services: Store}.
 	Deployer modelreg.Deployer
 	// CheckSource validates a model's source_location before the model is
-	// created; a *modelreg.Error it returns reaches the client as is. Nil
-	// accepts every location.
+	// created; a *modelreg.Error it returns reaches the client as is (400
+	// ModelArts.3017 for a refused location), any other error is an
+	// internal error. Nil accepts every location.
 	CheckSource func(loc string) error
 	// OnModelCreated is called after a model (and its import job) is
-	// stored, to wake the importer. Nil does nothing.
+	// stored, to wake the importer. It runs in the request and must not
+	// block. Nil does nothing.
 	OnModelCreated func()
 	// CascadeLimit is the most models one delete call removes. Zero means
 	// modelreg.DefaultCascadeLimit.
@@ -110,6 +112,9 @@ func NewServer(cfg Config) *Server {
 	s.metrics = newMetrics(s)
 	s.routes()
 
+	// Outermost last: the request id first, so every response has one;
+	// then the access log and metrics, which see the final status (a
+	// recovered panic's 500 included); then recovery; then routing.
 	var h http.Handler = http.HandlerFunc(s.dispatch)
 	h = s.recoverer(h)
 	h = s.instrument(h)
