@@ -2,6 +2,7 @@ package modelreg
 
 import (
 	"encoding/json"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -114,7 +115,8 @@ func (n *FlexInt) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.Atoi(s)
 	if err != nil {
-		return &json.UnmarshalTypeError{Value: string(b), Type: nil}
+		// Type must be set: UnmarshalTypeError.Error dereferences it.
+		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[FlexInt]()}
 	}
 	*n = FlexInt(v)
 	return nil

@@ -308,7 +308,7 @@ func TestBadInputServiceCreate(t *testing.T) {
 		post("InstanceCountTooMany", with(base, "config", []any{entry("instance_count", 129)}), 400, c3037, "instance_count"),
 		post("WeightsNot100", with(base, "config", []any{entry("weight", 50)}), 400, c3037, "weight"),
 		post("WeightsOver100", with(base, "config", []any{entry("weight", 101)}), 400, c3037, "weight"),
-		post("WeightNotNumber", with(base, "config", []any{entry("weight", "heavy")}), 400, c3037, "config.weight"),
+		post("WeightNotNumber", with(base, "config", []any{entry("weight", "heavy")}), 400, c3037, "config.weight:must be an integer"),
 		post("InstanceCountString", with(base, "config", []any{entry("instance_count", "1")}), 400, c3037, "config.instance_count:must be an integer"),
 		post("ConfigObject", with(base, "config", map[string]any{}), 400, c3037, "config:must be an array"),
 		post("ScheduleOnBatch", with(batch, "schedule", []any{map[string]any{"type": "stop", "time_unit": "HOURS", "duration": 1}}), 400, c3037, "schedule"),
