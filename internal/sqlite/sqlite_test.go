@@ -320,3 +320,25 @@ func TestLikePattern(t *testing.T) {
 		}
 	}
 }
+
+func TestClosed(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t, nil)
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	err := db.Ping(ctx)
+	if modelreg.ErrorCode(err) != modelreg.EUNAVAILABLE {
+		t.Errorf("Ping after Close = %v, want EUNAVAILABLE", err)
+	}
+	_, err = db.FindModelByID(ctx, "p", "x")
+	if _, ok := err.(*modelreg.Error); !ok || modelreg.ErrorCode(err) != modelreg.EINTERNAL {
+		t.Errorf("FindModelByID after Close = %T %v, want an EINTERNAL *modelreg.Error", err, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}

@@ -25,6 +25,16 @@
 //     ModelArts.3516 in CreateService and UpdateService.
 //   - A config model that exists but failed (or is in any status other than
 //     published or publishing) is ESTATE ModelArts.3078.
+//   - Times are milliseconds since the epoch of the store's clock, taken once
+//     per call: everything one call writes carries the same time.
+//   - ClaimImportJob takes the job of the oldest model first (ties by id);
+//     a claim counts as an attempt.
+//   - A config entry's status is "ready" while its service is running and
+//     "notReady" otherwise; model name and version are filled on every read.
+//   - UpdateService: a new config keeps the service's status and sets
+//     update_time; status and description changes do not touch update_time;
+//     a status change sets transition_at; each change records one event, and
+//     a call that changes nothing records none.
 package storetest
 
 import (
