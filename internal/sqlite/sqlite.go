@@ -65,7 +65,8 @@ var _ modelreg.Store = (*DB)(nil)
 // directory when missing, and applies the pending migrations.
 func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	const op = "sqlite.Open"
-	if path == "" || strings.ContainsAny(path, "?#") || path == ":memory:" {
+	// The driver reads everything after a '?' as connection parameters.
+	if path == "" || strings.Contains(path, "?") || path == ":memory:" {
 		return nil, modelreg.Errorf(modelreg.EINVALID, modelreg.CodeInvalidArgument, "Invalid database path %q.", path)
 	}
 	syncMode := strings.ToUpper(opt.Synchronous)
@@ -155,51 +156,63 @@ func (db *DB) Ping(ctx context.Context) error {
 // and returns an EINTERNAL error describing the first problems found.
 func (db *DB) IntegrityCheck(ctx context.Context) error {
 	const op = "sqlite.IntegrityCheck"
-	rows, err := db.reader.QueryContext(ctx, `PRAGMA integrity_check`)
+	var problems []string
+	err := db.view(ctx, op, func(tx *Tx) (err error) {
+		if problems, err = integrityProblems(ctx, tx); err != nil {
+			return err
+		}
+		fks, err := foreignKeyProblems(ctx, tx)
+		problems = append(problems, fks...)
+		return err
+	})
 	if err != nil {
-		return formatError(op, err)
+		return err
 	}
+	if len(problems) > 10 {
+		problems = append(problems[:10], fmt.Sprintf("and %d more", len(problems)-10))
+	}
+	if len(problems) > 0 {
+		return modelreg.Internal(op, errors.New("integrity check failed: "+strings.Join(problems, "; ")))
+	}
+	return nil
+}
+
+func integrityProblems(ctx context.Context, tx *Tx) ([]string, error) {
+	rows, err := tx.Tx.QueryContext(ctx, `PRAGMA integrity_check`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var problems []string
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return formatError(op, err)
+			return nil, err
 		}
 		if s != "ok" {
 			problems = append(problems, s)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return formatError(op, err)
-	}
-	rows.Close()
+	return problems, rows.Err()
+}
 
-	rows, err = db.reader.QueryContext(ctx, `PRAGMA foreign_key_check`)
+func foreignKeyProblems(ctx context.Context, tx *Tx) ([]string, error) {
+	rows, err := tx.Tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
 	if err != nil {
-		return formatError(op, err)
+		return nil, err
 	}
 	defer rows.Close()
+	var problems []string
 	for rows.Next() {
 		var table, parent string
-		var rowid sql.NullInt64
+		var rowid sql.NullInt64 // NULL in a WITHOUT ROWID table
 		var fkid int
 		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
-			return formatError(op, err)
+			return nil, err
 		}
-		problems = append(problems, fmt.Sprintf("foreign key violation: %s row %d references a missing %s row", table, rowid.Int64, parent))
+		problems = append(problems, fmt.Sprintf("a row of %s (rowid %d) references a missing %s row", table, rowid.Int64, parent))
 	}
-	if err := rows.Err(); err != nil {
-		return formatError(op, err)
-	}
-	if len(problems) > 0 {
-		if len(problems) > 10 {
-			problems = append(problems[:10], fmt.Sprintf("and %d more", len(problems)-10))
-		}
-		return modelreg.Internal(op, errors.New("integrity check failed: "+strings.Join(problems, "; ")))
-	}
-	return nil
+	return problems, rows.Err()
 }
 
 // ReleaseAllLeases clears every import job and blob collection lease. A
