@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -109,12 +108,12 @@ func (j *job) run(ctx context.Context) (modelreg.ImportResult, error) {
 	if err != nil {
 		return res, &failure{reason: modelreg.ErrorAPICode(err) + ": " + modelreg.ErrorMessage(err)}
 	}
-	root, err := os.OpenRoot(src.root)
+	t, err := j.r.cfg.Sources.openTree(src)
 	if err != nil {
-		return res, failf(modelreg.CodeSourceInvalid, "The source_location %s cannot be read: %s.", src.loc, describe(err))
+		return res, err
 	}
-	defer root.Close()
-	files, err := list(root, src)
+	defer t.Close()
+	files, err := t.list(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -141,7 +140,7 @@ func (j *job) run(ctx context.Context) (modelreg.ImportResult, error) {
 			capture = cfg
 			check = func() error { return checkConfig(cfgPath, cfg.buf) }
 		}
-		size, err := j.importFile(ctx, root, f, capture, check)
+		size, err := j.importFile(ctx, t, f, capture, check)
 		if err != nil {
 			return res, err
 		}
@@ -164,16 +163,13 @@ func (j *job) tooLarge(rel string) *failure {
 // importFile stages, attaches and commits one file and returns its size.
 // With capture set, the file's bytes are teed into it; check runs after
 // staging and before attaching.
-func (j *job) importFile(ctx context.Context, root *os.Root, f file, capture io.Writer, check func() error) (int64, error) {
-	fh, err := root.Open(f.name)
+func (j *job) importFile(ctx context.Context, t tree, f file, capture io.Writer, check func() error) (int64, error) {
+	rc, err := t.open(ctx, f)
 	if err != nil {
-		return 0, failf(modelreg.CodePublishFailed, "The file %s cannot be read: %s.", f.rel, describe(err))
+		return 0, err
 	}
-	defer fh.Close()
-	if fi, err := fh.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return 0, failf(modelreg.CodePublishFailed, "The file %s changed during the import: it is no longer a regular file.", f.rel)
-	}
-	src := &sourceReader{r: fh}
+	defer rc.Close()
+	src := &sourceReader{r: rc}
 	var r io.Reader = src
 	if capture != nil {
 		r = io.TeeReader(src, capture)
@@ -184,6 +180,12 @@ func (j *job) importFile(ctx context.Context, root *os.Root, f file, capture io.
 		case ctx.Err() != nil:
 			return 0, ctx.Err()
 		case src.err != nil:
+			if e, ok := errorsAsModelreg(src.err); ok {
+				if e.Code == modelreg.EUNAVAILABLE {
+					return 0, e // the source failed for now: retry
+				}
+				return 0, &failure{reason: modelreg.ErrorAPICode(e) + ": " + e.Message}
+			}
 			return 0, failf(modelreg.CodePublishFailed, "The file %s cannot be read: %s.", f.rel, describe(src.err))
 		case modelreg.ErrorCode(err) == modelreg.ETOOLARGE:
 			return 0, j.tooLarge(f.rel)
@@ -288,7 +290,11 @@ func (j *job) finish(ctx context.Context, res modelreg.ImportResult) {
 func (j *job) retry(ctx context.Context, cause error) {
 	if j.Attempts >= j.r.cfg.MaxAttempts {
 		j.log.Error("import failed for good", "err", cause)
-		j.finishFailed(ctx, failf(modelreg.CodePublishFailed, "The import failed after %d attempts: %s", j.Attempts, modelreg.ErrorMessage(cause)).reason)
+		code := modelreg.CodePublishFailed
+		if c := modelreg.ErrorAPICode(cause); c != modelreg.CodeInternal {
+			code = c // a source that cannot be reached: ModelArts.3017
+		}
+		j.finishFailed(ctx, failf(code, "The import failed after %d attempts: %s", j.Attempts, modelreg.ErrorMessage(cause)).reason)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)

@@ -13,22 +13,42 @@ import (
 	"github.com/modelreg/modelreg"
 )
 
-// Sources decides which source_location values this server imports from. It
-// accepts only file:///abs/path URLs naming a file or directory under one of
-// its import roots; the object-store forms (obs://, s3://, /bucket/path) and
-// http(s) are recognised but not configured. The zero value and nil accept
-// nothing.
+// Sources decides which source_location values this server imports from:
+// file:///abs/path URLs naming a file or directory under one of its import
+// roots, and, when an object store is configured (ObjectSourceConfig),
+// obs://bucket/path, s3://bucket/path, OBS-style /bucket/path and
+// https://bucket.obs.<region>.<domain>/path. Other forms (http://, ftp://, …)
+// are refused. The zero value and nil accept nothing.
 type Sources struct {
-	roots []string // absolute, cleaned, symlinks resolved
-	names []string // the roots as configured, cleaned
+	roots []string       // absolute, cleaned, symlinks resolved
+	names []string       // the roots as configured, cleaned
+	obj   *objectSources // nil: object-store sources are off
 }
 
-// NewSources returns Sources importing from the given root directories. Each
-// root must be an absolute path to an existing directory; symlinks in a root
-// are resolved once, here.
+// SourcesConfig configures Sources.
+type SourcesConfig struct {
+	// ImportRoots are the directories file:// sources may name: absolute
+	// paths of existing directories.
+	ImportRoots []string
+	// Object configures the object-store sources; the zero value turns
+	// them off.
+	Object ObjectSourceConfig
+}
+
+// NewSources returns Sources importing from the given root directories
+// only. Each root must be an absolute path to an existing directory;
+// symlinks in a root are resolved once, here.
 func NewSources(roots ...string) (*Sources, error) {
+	return NewSourcesFromConfig(SourcesConfig{ImportRoots: roots})
+}
+
+// NewSourcesFromConfig returns Sources importing from cfg's import roots and,
+// when cfg.Object.Endpoint is set, from that object store. It makes no
+// network request: an unreachable endpoint or bad credentials fail the
+// imports that use them, with a reason.
+func NewSourcesFromConfig(cfg SourcesConfig) (*Sources, error) {
 	s := &Sources{}
-	for _, r := range roots {
+	for _, r := range cfg.ImportRoots {
 		if !filepath.IsAbs(r) {
 			return nil, fmt.Errorf("import root %q is not an absolute path", r)
 		}
@@ -46,7 +66,25 @@ func NewSources(roots ...string) (*Sources, error) {
 		s.roots = append(s.roots, real)
 		s.names = append(s.names, filepath.Clean(r))
 	}
+	if cfg.Object.Endpoint != "" {
+		obj, err := newObjectSources(cfg.Object)
+		if err != nil {
+			return nil, err
+		}
+		s.obj = obj
+	} else if cfg.Object != (ObjectSourceConfig{}) {
+		return nil, errors.New("source endpoint: the object-store source settings need an endpoint")
+	}
 	return s, nil
+}
+
+// ObjectStore reports whether object-store sources are configured, and
+// where they are read from ("http://host:port").
+func (s *Sources) ObjectStore() (endpoint string, ok bool) {
+	if s == nil || s.obj == nil {
+		return "", false
+	}
+	return s.obj.ep.URL(), true
 }
 
 // Roots returns the import roots, symlinks resolved.
@@ -57,11 +95,13 @@ func (s *Sources) Roots() []string {
 	return append([]string(nil), s.roots...)
 }
 
-// source is a resolved source_location.
+// source is a resolved source_location: a file or directory under an import
+// root, or objects in an object store.
 type source struct {
-	loc  string // as the user gave it
-	root string // the import root holding it, symlinks resolved
-	rel  string // its path under root, slash-separated, "." for the root itself
+	loc  string     // as the user gave it
+	root string     // the import root holding it, symlinks resolved
+	rel  string     // its path under root, slash-separated, "." for the root itself
+	obj  *objectLoc // set for an object-store source (root and rel are empty)
 }
 
 func sourceInvalid(format string, args ...any) *modelreg.Error {
@@ -72,7 +112,10 @@ func sourceInvalid(format string, args ...any) *modelreg.Error {
 // EINVALID ModelArts.3017 error whose message says why not. The HTTP layer
 // calls it before creating a model; the import job checks again.
 //
-// A source that does not exist is refused too: the model would only fail.
+// A file:// source that does not exist is refused too: the model would only
+// fail. An object-store source is checked for its syntax only, without a
+// network request: a missing bucket or object, or an endpoint that cannot be
+// reached, fails the import instead.
 func (s *Sources) Check(loc string) error {
 	_, err := s.resolve(loc)
 	return err
@@ -91,10 +134,15 @@ func (s *Sources) resolve(loc string) (*source, error) {
 	scheme = strings.ToLower(scheme)
 	switch {
 	case strings.HasPrefix(loc, "/"):
-		return nil, sourceInvalid("The source_location %s is an OBS path; OBS sources are not configured in this server. Use a file:/// URL under an import root.", loc)
+		return s.resolveObjectSource(loc, "")
 	case !hasScheme:
 		return nil, sourceInvalid("The source_location %s is not a URL; use file:///absolute/path under an import root.", loc)
-	case scheme == "obs" || scheme == "s3" || scheme == "http" || scheme == "https":
+	case scheme == "obs" || scheme == "s3" || scheme == "https":
+		return s.resolveObjectSource(loc, scheme)
+	case scheme == "http":
+		if s != nil && s.obj != nil {
+			return nil, sourceInvalid("The source_location %s uses http://; use https://bucket.obs.region.domain/path, obs://bucket/path or s3://bucket/path.", loc)
+		}
 		return nil, sourceInvalid("The source_location %s uses %s://, which is not configured in this server. Use a file:/// URL under an import root.", loc, scheme)
 	case scheme != "file":
 		return nil, sourceInvalid("The source_location %s uses the unsupported scheme %s://.", loc, scheme)
@@ -151,6 +199,14 @@ func (s *Sources) resolve(loc string) (*source, error) {
 		return nil, modelreg.Internal("importer.resolve", err)
 	}
 	return &source{loc: loc, root: root, rel: filepath.ToSlash(rel)}, nil
+}
+
+func (s *Sources) resolveObjectSource(loc, form string) (*source, error) {
+	obj, err := s.resolveObject(loc, form)
+	if err != nil {
+		return nil, err
+	}
+	return &source{loc: loc, obj: obj}, nil
 }
 
 // rootOf returns the root holding the clean absolute path p, or "".

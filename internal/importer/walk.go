@@ -1,7 +1,9 @@
 package importer
 
 import (
+	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -14,11 +16,56 @@ import (
 	"github.com/modelreg/modelreg"
 )
 
-// file is one regular file of a source.
+// file is one regular file (or object) of a source.
 type file struct {
 	rel  string // its path in the model, slash-separated
-	name string // where to open it in the os.Root, slash-separated
+	name string // where to open it: in the os.Root, slash-separated, or its object key
 	size int64
+	etag string // of an object, as listed
+}
+
+// tree lists and opens the files of a resolved source.
+type tree interface {
+	// list returns the files. Its errors are a *failure (the source is
+	// wrong), EUNAVAILABLE (retry later) or the context's.
+	list(ctx context.Context) ([]file, error)
+	// open opens one listed file, with the errors of list.
+	open(ctx context.Context, f file) (io.ReadCloser, error)
+	Close() error
+}
+
+// openTree returns the tree of src.
+func (s *Sources) openTree(src *source) (tree, error) {
+	if src.obj != nil {
+		return s.objectTree(src.loc, src.obj)
+	}
+	root, err := os.OpenRoot(src.root)
+	if err != nil {
+		return nil, failf(modelreg.CodeSourceInvalid, "The source_location %s cannot be read: %s.", src.loc, describe(err))
+	}
+	return &localTree{root: root, src: src}, nil
+}
+
+// localTree is a file or directory under an import root.
+type localTree struct {
+	root *os.Root
+	src  *source
+}
+
+func (t *localTree) Close() error { return t.root.Close() }
+
+func (t *localTree) list(context.Context) ([]file, error) { return list(t.root, t.src) }
+
+func (t *localTree) open(_ context.Context, f file) (io.ReadCloser, error) {
+	fh, err := t.root.Open(f.name)
+	if err != nil {
+		return nil, failf(modelreg.CodePublishFailed, "The file %s cannot be read: %s.", f.rel, describe(err))
+	}
+	if fi, err := fh.Stat(); err != nil || !fi.Mode().IsRegular() {
+		fh.Close()
+		return nil, failf(modelreg.CodePublishFailed, "The file %s changed during the import: it is no longer a regular file.", f.rel)
+	}
+	return fh, nil
 }
 
 // walker lists the files of a source through an os.Root on its import root,
