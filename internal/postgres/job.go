@@ -1,0 +1,180 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/modelreg/modelreg"
+)
+
+// jobNotFound is the error of a job that is gone or leased to someone else.
+func jobNotFound(modelID, owner string) *modelreg.Error {
+	return modelreg.Errorf(modelreg.ENOTFOUND, modelreg.CodeModelNotFound,
+		"The import job of model (%s) does not exist or is not leased to %s.", modelID, owner)
+}
+
+// ClaimImportJob leases the oldest due job to owner: one whose not-before
+// time has come and whose lease is absent or expired. It counts the claim in
+// the job's attempts. Workers on several replicas share the queue: each
+// skips the jobs another is claiming (FOR UPDATE SKIP LOCKED), and the job
+// of a worker that died is claimed again once its lease has expired.
+// Returns ENOTFOUND when no job is due.
+func (db *DB) ClaimImportJob(ctx context.Context, owner string, lease time.Duration) (*modelreg.ImportJob, error) {
+	var job *modelreg.ImportJob
+	err := db.update(ctx, "postgres.ClaimImportJob", func(tx *Tx) error {
+		var j modelreg.ImportJob
+		err := tx.queryRow(ctx, `UPDATE import_jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
+			WHERE model_id = (
+				SELECT model_id FROM import_jobs
+				WHERE not_before <= $3 AND (lease_until IS NULL OR lease_until < $3)
+				ORDER BY created_at, model_id LIMIT 1
+				FOR UPDATE SKIP LOCKED)
+			RETURNING model_id, project_id, source_location, attempts`,
+			owner, leaseEnd(tx, lease), tx.ms()).Scan(&j.ModelID, &j.ProjectID, &j.SourceLocation, &j.Attempts)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return modelreg.Errorf(modelreg.ENOTFOUND, "", "No import job is due.")
+		}
+		job = &j
+		return err
+	})
+	return job, err
+}
+
+// lockJob locks the row of model modelID (with modelLock, a locking clause)
+// and then the row of its import job, the order every transaction takes
+// them in. It returns ENOTFOUND unless the job exists and is leased to
+// owner; an expired lease still counts while nobody else has claimed it.
+func lockJob(ctx context.Context, tx *Tx, modelID, owner, modelLock string) error {
+	var one int
+	err := tx.queryRow(ctx, `SELECT 1 FROM models WHERE id = $1 `+modelLock, modelID).Scan(&one)
+	if err == nil {
+		err = tx.queryRow(ctx, `SELECT 1 FROM import_jobs WHERE model_id = $1 AND lease_owner = $2 FOR UPDATE`,
+			modelID, owner).Scan(&one)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return jobNotFound(modelID, owner)
+	}
+	return err
+}
+
+// RenewImportJob extends owner's lease on the job to lease from now.
+// Returns ENOTFOUND when the job is gone or leased to someone else.
+func (db *DB) RenewImportJob(ctx context.Context, modelID, owner string, lease time.Duration) error {
+	return db.update(ctx, "postgres.RenewImportJob", func(tx *Tx) error {
+		n, err := tx.exec(ctx, `UPDATE import_jobs SET lease_until = $3 WHERE model_id = $1 AND lease_owner = $2`,
+			modelID, owner, leaseEnd(tx, lease))
+		if err == nil && n == 0 {
+			return jobNotFound(modelID, owner)
+		}
+		return err
+	})
+}
+
+// AttachModelFile records that file f of the model is held by blob f.Digest,
+// replacing an earlier file at the same path (whose blob is queued when
+// nothing else references it), and cancels a pending collection of
+// f.Digest. Returns ENOTFOUND when owner's job is gone and EUNAVAILABLE when
+// a collector holds a live lease on f.Digest: it may be deleting the blob at
+// this moment, so the importer must retry after the lease ends. See
+// blobgc.go for how this and ClaimBlobDeletions exclude each other.
+func (db *DB) AttachModelFile(ctx context.Context, modelID, owner string, f modelreg.ModelFile) error {
+	return db.update(ctx, "postgres.AttachModelFile", func(tx *Tx) error {
+		return attachModelFile(ctx, tx, modelID, owner, f)
+	})
+}
+
+func attachModelFile(ctx context.Context, tx *Tx, modelID, owner string, f modelreg.ModelFile) error {
+	// FOR KEY SHARE: the weakest lock that keeps DeleteModel out.
+	if err := lockJob(ctx, tx, modelID, owner, "FOR KEY SHARE"); err != nil {
+		return err
+	}
+	var old string
+	err := tx.queryRow(ctx, `SELECT digest FROM model_files WHERE model_id = $1 AND path = $2`, modelID, f.Path).Scan(&old)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	digests := []string{f.Digest}
+	if old != "" && old != f.Digest {
+		digests = append(digests, old)
+	}
+	locks, err := lockDigests(ctx, tx, digests)
+	if err != nil {
+		return err
+	}
+	for _, l := range locks {
+		if l.digest == f.Digest && l.leaseUntil != nil && *l.leaseUntil >= tx.ms() {
+			return modelreg.Errorf(modelreg.EUNAVAILABLE, modelreg.CodeInternal,
+				"Blob %s is being removed from the blob store, retry shortly.", f.Digest)
+		}
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM blob_gc WHERE digest = $1`, f.Digest); err != nil {
+		return err
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO model_files (model_id, path, digest, size) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (model_id, path) DO UPDATE SET digest = excluded.digest, size = excluded.size`,
+		modelID, f.Path, f.Digest, f.Size); err != nil {
+		return err
+	}
+	if len(digests) > 1 {
+		// The replaced blob stays queued unless another file holds it.
+		return unqueueReferenced(ctx, tx, digests[1:])
+	}
+	return nil
+}
+
+// FinishImport ends owner's job. A published result sets the model's
+// status, size and config; a failed one marks it failed with the reason,
+// drops its files and queues their unreferenced blobs. Returns ENOTFOUND
+// when the job is gone and EINVALID for any other result status.
+func (db *DB) FinishImport(ctx context.Context, modelID, owner string, res modelreg.ImportResult) error {
+	return db.update(ctx, "postgres.FinishImport", func(tx *Tx) error {
+		return finishImport(ctx, tx, modelID, owner, res)
+	})
+}
+
+func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelreg.ImportResult) error {
+	if err := lockJob(ctx, tx, modelID, owner, "FOR NO KEY UPDATE"); err != nil {
+		return err
+	}
+	switch res.Status {
+	case modelreg.ModelPublished:
+		if _, err := tx.exec(ctx, `UPDATE models SET status = $2, size = $3, config = $4, failure_reason = '', update_at = $5
+			WHERE id = $1`, modelID, modelreg.ModelPublished, res.Size, res.Config, tx.ms()); err != nil {
+			return err
+		}
+	case modelreg.ModelFailed:
+		digests, err := lockModelBlobs(ctx, tx, modelID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM model_files WHERE model_id = $1`, modelID); err != nil {
+			return err
+		}
+		if err := unqueueReferenced(ctx, tx, digests); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE models SET status = $2, size = 0, failure_reason = $3, update_at = $4
+			WHERE id = $1`, modelID, modelreg.ModelFailed, res.Reason, tx.ms()); err != nil {
+			return err
+		}
+	default:
+		return modelreg.Errorf(modelreg.EINVALID, modelreg.CodeInternal, "Invalid import result status %q.", res.Status)
+	}
+	_, err := tx.exec(ctx, `DELETE FROM import_jobs WHERE model_id = $1`, modelID)
+	return err
+}
+
+// RetryImport releases owner's job to be claimed again at or after at,
+// recording reason. Returns ENOTFOUND when the job is gone.
+func (db *DB) RetryImport(ctx context.Context, modelID, owner, reason string, at time.Time) error {
+	return db.update(ctx, "postgres.RetryImport", func(tx *Tx) error {
+		n, err := tx.exec(ctx, `UPDATE import_jobs SET lease_owner = NULL, lease_until = NULL, not_before = $3, last_error = $4
+			WHERE model_id = $1 AND lease_owner = $2`, modelID, owner, modelreg.Millis(at), reason)
+		if err == nil && n == 0 {
+			return jobNotFound(modelID, owner)
+		}
+		return err
+	})
+}

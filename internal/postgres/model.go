@@ -1,0 +1,337 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/modelreg/modelreg"
+)
+
+// CreateModel stores m as publishing, with its import job, in one
+// transaction. It assigns m.ID (when empty), m.Status, m.CreateAt and
+// m.UpdateAt; m is left unchanged when it fails. Returns ECONFLICT
+// ModelArts.3002 when the project has m.Name at m.Version already (or when
+// m.ID is taken).
+func (db *DB) CreateModel(ctx context.Context, m *modelreg.Model) error {
+	var c modelreg.Model
+	id := m.ID
+	if id == "" {
+		id = modelreg.NewID()
+	}
+	err := db.update(ctx, "postgres.CreateModel", func(tx *Tx) error {
+		c = *m
+		c.ID = id
+		return createModel(ctx, tx, &c)
+	})
+	if err != nil {
+		return err
+	}
+	*m = c
+	return nil
+}
+
+func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
+	m.Status = modelreg.ModelPublishing
+	m.FailureReason = ""
+	m.CreateAt = tx.ms()
+	m.UpdateAt = m.CreateAt
+	summary, details, err := encodeModel(m)
+	if err != nil {
+		return err
+	}
+	// The unique constraint is the check: a concurrent create of the same
+	// name and version waits for this one and then fails on it.
+	_, err = tx.exec(ctx, `INSERT INTO models (id, project_id, name, version, version_key, type, status,
+		description, size, workspace_id, owner, tenant, create_at, update_at, failure_reason, config, summary, details)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		m.ID, m.ProjectID, m.Name, m.Version, modelreg.VersionKey(m.Version), m.Type, m.Status,
+		m.Description, m.Size, m.WorkspaceID, m.Owner, m.Tenant, m.CreateAt, m.UpdateAt, m.FailureReason, m.Config,
+		summary, details)
+	if pe := pgError(err, uniqueViolation); pe != nil {
+		if pe.ConstraintName == "models_name_version" {
+			return modelExists(m.Name, m.Version)
+		}
+		return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeModelExists, "Model (%s) already exists.", m.ID)
+	} else if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `INSERT INTO import_jobs (model_id, project_id, source_location, attempts, not_before, created_at)
+		VALUES ($1, $2, $3, 0, $4, $4)`, m.ID, m.ProjectID, m.SourceLocation, m.CreateAt)
+	return err
+}
+
+func modelExists(name, version string) *modelreg.Error {
+	return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeModelExists, "Model (%s, %s) already exists.", name, version)
+}
+
+// FindModelByID returns a model with all its details.
+// Returns ENOTFOUND ModelArts.3001.
+func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelreg.Model, error) {
+	var m *modelreg.Model
+	err := db.read(ctx, "postgres.FindModelByID", func(tx *Tx) (err error) {
+		m, err = findModelByID(ctx, tx, projectID, id)
+		return err
+	})
+	return m, err
+}
+
+const modelColumns = `id, project_id, name, version, type, status, description, size, workspace_id,
+	owner, tenant, create_at, update_at, failure_reason, config, summary, details`
+
+func findModelByID(ctx context.Context, tx *Tx, projectID, id string) (*modelreg.Model, error) {
+	m, err := scanModel(tx.queryRow(ctx, `SELECT `+modelColumns+` FROM models WHERE id = $1 AND project_id = $2`, id, projectID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, modelreg.ModelNotFound(id)
+	}
+	return m, err
+}
+
+func scanModel(row interface{ Scan(...any) error }) (*modelreg.Model, error) {
+	var m modelreg.Model
+	var summary, details string
+	var cols modelreg.ModelSummary
+	if err := row.Scan(&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
+		&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
+		&m.UpdateAt, &cols.FailureReason, &m.Config, &summary, &details); err != nil {
+		return nil, err
+	}
+	updateAt, config := m.UpdateAt, m.Config
+	if err := json.Unmarshal([]byte(details), &m); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(summary), &m.ModelSummary); err != nil {
+		return nil, err
+	}
+	m.UpdateAt, m.Config = updateAt, config
+	setSummaryColumns(&m.ModelSummary, &cols)
+	return &m, nil
+}
+
+// setSummaryColumns copies the summary fields that have a column from src.
+func setSummaryColumns(dst, src *modelreg.ModelSummary) {
+	dst.ID, dst.ProjectID, dst.Name, dst.Version = src.ID, src.ProjectID, src.Name, src.Version
+	dst.Type, dst.Status, dst.Description, dst.Size = src.Type, src.Status, src.Description, src.Size
+	dst.WorkspaceID, dst.Owner, dst.Tenant, dst.CreateAt = src.WorkspaceID, src.Owner, src.Tenant, src.CreateAt
+	dst.FailureReason = src.FailureReason
+}
+
+// encodeModel returns the JSON documents holding the fields of m that have
+// no column: summary for the list fields, details for the rest. Fields with
+// a column are zeroed in them, so any field added to modelreg.Model later is
+// kept without a schema change.
+func encodeModel(m *modelreg.Model) (summary, details string, err error) {
+	s := m.ModelSummary
+	setSummaryColumns(&s, &modelreg.ModelSummary{})
+	d := *m
+	d.ModelSummary = modelreg.ModelSummary{}
+	d.UpdateAt, d.Config = 0, ""
+	sb, err := json.Marshal(&s)
+	if err != nil {
+		return "", "", err
+	}
+	dj, err := json.Marshal(&d)
+	if err != nil {
+		return "", "", err
+	}
+	return string(sb), string(dj), nil
+}
+
+// FindModels returns one page of the models matching f and the number of
+// all matches, in the order of f.SortBy then id, both in f.Order. The page
+// and the count come from one snapshot.
+func (db *DB) FindModels(ctx context.Context, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
+	var models []*modelreg.ModelSummary
+	var n int
+	err := db.view(ctx, "postgres.FindModels", func(tx *Tx) (err error) {
+		models, n, err = findModels(ctx, tx, f)
+		return err
+	})
+	return models, n, err
+}
+
+func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
+	var p params
+	where := []string{"project_id = " + p.add(f.ProjectID)}
+	if f.Name != "" {
+		if f.ExactMatch {
+			where = append(where, "name = "+p.add(f.Name))
+		} else {
+			where = append(where, `name ILIKE `+p.add(likePattern(f.Name))+` ESCAPE '\'`)
+		}
+	}
+	if f.Description != "" {
+		where = append(where, `description ILIKE `+p.add(likePattern(f.Description))+` ESCAPE '\'`)
+	}
+	for _, c := range []struct{ expr, v string }{
+		{"version = ", f.Version},
+		{"status = ", f.Status},
+		{"type = ", f.Type},
+		{"type <> ", f.NotType},
+		{"workspace_id = ", f.WorkspaceID},
+	} {
+		if c.v != "" {
+			where = append(where, c.expr+p.add(c.v))
+		}
+	}
+	var sortCol string
+	switch f.SortBy {
+	case "", modelreg.ModelSortCreateAt:
+		sortCol = "create_at"
+	case modelreg.ModelSortVersion:
+		sortCol = "version_key"
+	case modelreg.ModelSortSize:
+		sortCol = "size"
+	default:
+		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
+	}
+	order, err := sqlOrder(f.Order)
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
+	if err != nil {
+		return nil, 0, err
+	}
+	cond := strings.Join(where, " AND ")
+
+	var total int
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM models WHERE `+cond, p...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	models := []*modelreg.ModelSummary{}
+	if total == 0 || offset >= total {
+		return models, total, nil
+	}
+	lim, off := p.add(limit), p.add(offset)
+	err = tx.query(ctx, func(rows pgx.Rows) error {
+		var m, cols modelreg.ModelSummary
+		var summary string
+		if err := rows.Scan(&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
+			&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
+			&cols.FailureReason, &summary); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(summary), &m); err != nil {
+			return err
+		}
+		setSummaryColumns(&m, &cols)
+		models = append(models, &m)
+		return nil
+	}, `SELECT id, project_id, name, version, type, status, description, size,
+		workspace_id, owner, tenant, create_at, failure_reason, summary
+		FROM models WHERE `+cond+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT `+lim+` OFFSET `+off, p...)
+	return models, total, err
+}
+
+// FindCascadeSet returns the models a cascade delete of id works on: id
+// first, then the other versions of its name oldest first (ties by id), at
+// most limit in all (DefaultCascadeLimit when limit < 1), and how many
+// versions it left out. Returns ENOTFOUND ModelArts.3001.
+func (db *DB) FindCascadeSet(ctx context.Context, projectID, id string, limit int) (modelreg.CascadeSet, error) {
+	var set modelreg.CascadeSet
+	err := db.view(ctx, "postgres.FindCascadeSet", func(tx *Tx) (err error) {
+		set, err = findCascadeSet(ctx, tx, projectID, id, limit)
+		return err
+	})
+	return set, err
+}
+
+func findCascadeSet(ctx context.Context, tx *Tx, projectID, id string, limit int) (modelreg.CascadeSet, error) {
+	if limit < 1 {
+		limit = modelreg.DefaultCascadeLimit
+	}
+	var name string
+	err := tx.queryRow(ctx, `SELECT name FROM models WHERE id = $1 AND project_id = $2`, id, projectID).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return modelreg.CascadeSet{}, modelreg.ModelNotFound(id)
+	} else if err != nil {
+		return modelreg.CascadeSet{}, err
+	}
+	others, err := tx.queryStrings(ctx, `SELECT id FROM models WHERE project_id = $1 AND name = $2 AND id <> $3
+		ORDER BY create_at, id LIMIT $4`, projectID, name, id, limit-1)
+	if err != nil {
+		return modelreg.CascadeSet{}, err
+	}
+	var n int
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM models WHERE project_id = $1 AND name = $2 AND id <> $3`,
+		projectID, name, id).Scan(&n); err != nil {
+		return modelreg.CascadeSet{}, err
+	}
+	return modelreg.CascadeSet{IDs: append([]string{id}, others...), Remaining: n - len(others)}, nil
+}
+
+// DeleteModel deletes one model in one transaction: its row, files and
+// import job, queueing each of its blobs that no other model references.
+// Returns ENOTFOUND ModelArts.3001 and ECONFLICT ModelArts.3009 when a
+// service references it.
+//
+// The model row is locked FOR UPDATE first: of two concurrent deletes the
+// second waits and then finds no row (3001); a CreateService holding the row
+// FOR SHARE makes the delete wait and then see its service (3009), and one
+// that comes second finds the model gone (3507).
+func (db *DB) DeleteModel(ctx context.Context, projectID, id string) error {
+	return db.update(ctx, "postgres.DeleteModel", func(tx *Tx) error {
+		return deleteModel(ctx, tx, projectID, id)
+	})
+}
+
+func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
+	var one int
+	err := tx.queryRow(ctx, `SELECT 1 FROM models WHERE id = $1 AND project_id = $2 FOR UPDATE`, id, projectID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return modelreg.ModelNotFound(id)
+	} else if err != nil {
+		return err
+	}
+	var deployed bool
+	if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM service_models WHERE model_id = $1)`, id).Scan(&deployed); err != nil {
+		return err
+	}
+	if deployed {
+		return modelreg.ModelDeployed(id)
+	}
+	digests, err := lockModelBlobs(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	// Its files and job go with it through ON DELETE CASCADE.
+	_, err = tx.exec(ctx, `DELETE FROM models WHERE id = $1`, id)
+	if pgError(err, foreignKeyViolation) != nil {
+		// service_models' ON DELETE RESTRICT: the database's own guard.
+		return modelreg.ModelDeployed(id)
+	} else if err != nil {
+		return err
+	}
+	return unqueueReferenced(ctx, tx, digests)
+}
+
+// FindModelFiles returns the files of a model ordered by path.
+// Returns ENOTFOUND ModelArts.3001.
+func (db *DB) FindModelFiles(ctx context.Context, projectID, id string) ([]modelreg.ModelFile, error) {
+	var files []modelreg.ModelFile
+	err := db.read(ctx, "postgres.FindModelFiles", func(tx *Tx) error {
+		found := false
+		files = []modelreg.ModelFile{}
+		err := tx.query(ctx, func(rows pgx.Rows) error {
+			var path, digest *string
+			var size *int64
+			if err := rows.Scan(&path, &digest, &size); err != nil {
+				return err
+			}
+			found = true
+			if path != nil {
+				files = append(files, modelreg.ModelFile{Path: *path, Digest: *digest, Size: *size})
+			}
+			return nil
+		}, `SELECT f.path, f.digest, f.size FROM models m LEFT JOIN model_files f ON f.model_id = m.id
+			WHERE m.id = $1 AND m.project_id = $2 ORDER BY f.path`, id, projectID)
+		if err == nil && !found {
+			return modelreg.ModelNotFound(id)
+		}
+		return err
+	})
+	return files, err
+}

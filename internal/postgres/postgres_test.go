@@ -1,0 +1,254 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/storetest"
+)
+
+// dsnEnv names the environment variable holding the DSN of a PostgreSQL
+// server the tests may create schemas, databases and roles on.
+const dsnEnv = "MODELREG_TEST_POSTGRES_DSN"
+
+// testDSN returns the test server's DSN, or skips the test.
+func testDSN(tb testing.TB) string {
+	tb.Helper()
+	dsn := os.Getenv(dsnEnv)
+	if dsn == "" {
+		tb.Skipf("%s is not set: skipping the PostgreSQL tests (CI sets it; .ci/services.sh starts a private server)", dsnEnv)
+	}
+	return dsn
+}
+
+// withParams returns dsn with the given connection parameters (key, value,
+// key, value...) set, in URL or keyword/value form.
+func withParams(tb testing.TB, dsn string, kv ...string) string {
+	tb.Helper()
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			tb.Fatalf("parse %s: %v", dsnEnv, err)
+		}
+		q := u.Query()
+		for i := 0; i < len(kv); i += 2 {
+			switch kv[i] {
+			case "dbname":
+				u.Path = "/" + kv[i+1]
+			case "user":
+				u.User = url.User(kv[i+1])
+			default:
+				q.Set(kv[i], kv[i+1])
+			}
+		}
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	for i := 0; i < len(kv); i += 2 {
+		dsn += " " + kv[i] + "='" + kv[i+1] + "'"
+	}
+	return dsn
+}
+
+// randomName returns prefix followed by random hex digits.
+func randomName(prefix string) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// adminExec runs statements on the test server's DSN itself.
+func adminExec(tb testing.TB, dsn string, stmts ...string) {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Fatalf("connect to the test server: %v", err)
+	}
+	defer conn.Close(ctx)
+	for _, s := range stmts {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			tb.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// trigramOnce installs pg_trgm in the public schema of the test database
+// once, so that the per-test schemas share it (an extension lives in one
+// schema of a database; created in a test schema it would be dropped with
+// it).
+var trigramOnce sync.Once
+
+// mustSchema creates an empty schema, dropped when tb ends, and returns a
+// DSN whose search_path starts with it (and whose application_name is its
+// name). A schema is much faster to create than a database.
+func mustSchema(tb testing.TB) string {
+	tb.Helper()
+	dsn := testDSN(tb)
+	trigramOnce.Do(func() {
+		ctx := context.Background()
+		if conn, err := pgx.Connect(ctx, dsn); err == nil {
+			conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public`)
+			conn.Close(ctx)
+		}
+	})
+	name := randomName("mr_")
+	adminExec(tb, dsn, `CREATE SCHEMA `+name)
+	tb.Cleanup(func() { adminExec(tb, dsn, `DROP SCHEMA `+name+` CASCADE`) })
+	return withParams(tb, dsn, "search_path", name+",public", "application_name", name)
+}
+
+// mustDatabase creates an empty database, dropped when tb ends, and
+// returns its DSN and name.
+func mustDatabase(tb testing.TB) (string, string) {
+	tb.Helper()
+	dsn := testDSN(tb)
+	name := randomName("mr_")
+	adminExec(tb, dsn, `CREATE DATABASE `+name)
+	tb.Cleanup(func() { adminExec(tb, dsn, `DROP DATABASE `+name+` WITH (FORCE)`) })
+	return withParams(tb, dsn, "dbname", name, "application_name", name), name
+}
+
+// MustOpenDB opens a store on a fresh schema, closed when tb ends.
+func MustOpenDB(tb testing.TB, now func() time.Time) *DB {
+	tb.Helper()
+	return mustOpen(tb, mustSchema(tb), Options{Now: now})
+}
+
+func mustOpen(tb testing.TB, dsn string, opt Options) *DB {
+	tb.Helper()
+	db, err := Open(context.Background(), dsn, opt)
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, now func() time.Time) modelreg.Store {
+		return MustOpenDB(t, now)
+	})
+}
+
+// exec runs a statement behind the store's back.
+func (db *DB) mustExec(tb testing.TB, sql string, args ...any) {
+	tb.Helper()
+	if _, err := db.pool.Exec(context.Background(), sql, args...); err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// newTestModel returns a minimal model for CreateModel.
+func newTestModel(project, name, version string) *modelreg.Model {
+	return &modelreg.Model{ModelSummary: modelreg.ModelSummary{ProjectID: project, Name: name, Version: version, Type: "Custom"},
+		SourceLocation: "obs://b/" + name}
+}
+
+// TestDeleteModelForeignKey checks that the database itself refuses to
+// delete a deployed model, should the store's own check ever be bypassed.
+func TestDeleteModelForeignKey(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t, nil)
+	m := newTestModel("p", "n", "1.0.0")
+	if err := db.CreateModel(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	db.mustExec(t, `INSERT INTO services (id, project_id, name, status, infer_type, publish_at, update_time, transition_at)
+		VALUES ('s', 'p', 'svc', 'running', 'real-time', 0, 0, 0)`)
+	db.mustExec(t, `INSERT INTO service_models (service_id, position, model_id) VALUES ('s', 0, $1)`, m.ID)
+	_, err := db.pool.Exec(ctx, `DELETE FROM models WHERE id = $1`, m.ID)
+	if pgError(err, foreignKeyViolation) == nil {
+		t.Fatalf("raw delete of a deployed model: %v, want a foreign key violation", err)
+	}
+	if err := db.DeleteModel(ctx, "p", m.ID); modelreg.ErrorAPICode(err) != modelreg.CodeModelDeployed {
+		t.Fatalf("DeleteModel = %v, want ModelArts.3009", err)
+	}
+	// And a config naming a missing model fails on the foreign key too.
+	_, err = db.pool.Exec(ctx, `INSERT INTO service_models (service_id, position, model_id) VALUES ('s', 1, 'nobody')`)
+	if pgError(err, foreignKeyViolation) == nil {
+		t.Fatalf("raw insert of a config naming no model: %v, want a foreign key violation", err)
+	}
+}
+
+// TestClaimDropsReferenced covers a queue row whose digest a model file
+// references, which the Store API itself never leaves behind.
+func TestClaimDropsReferenced(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t, nil)
+	m := newTestModel("p", "n", "1.0.0")
+	if err := db.CreateModel(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ClaimImportJob(ctx, "w", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AttachModelFile(ctx, m.ID, "w", modelreg.ModelFile{Path: "a", Digest: "d1", Size: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.TrackBlob(ctx, "d2"); err != nil {
+		t.Fatal(err)
+	}
+	db.mustExec(t, `INSERT INTO blob_gc (digest, enqueued_at, not_before) VALUES ('d1', 0, 0)`)
+	ds, err := db.ClaimBlobDeletions(ctx, "c", time.Minute, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// d1 comes first (not_before 0), is dropped, and the claim goes on to d2.
+	if len(ds) != 1 || ds[0] != "d2" {
+		t.Errorf("claimed %v, want [d2]", ds)
+	}
+	if n, _ := db.PendingBlobDeletions(ctx); n != 1 {
+		t.Errorf("pending = %d, want 1 (the referenced digest dropped)", n)
+	}
+}
+
+func TestLikePattern(t *testing.T) {
+	for in, want := range map[string]string{
+		"abc":   "%abc%",
+		"a_b":   `%a\_b%`,
+		"50%":   `%50\%%`,
+		`a\b`:   `%a\\b%`,
+		`\%_\_`: `%\\\%\_\\\_%`,
+	} {
+		if got := likePattern(in); got != want {
+			t.Errorf("likePattern(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestCaseFolding pins down that substring filters fold ASCII letters only,
+// like SQLite's LIKE, whatever the database's locale.
+func TestCaseFolding(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t, nil)
+	for i, desc := range []string{"ÉCOLE", "école", "Ecole"} {
+		m := newTestModel("p", "m", "1.0."+string(rune('0'+i)))
+		m.Description = desc
+		if err := db.CreateModel(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for q, want := range map[string]int{"école": 1, "ÉCOLE": 1, "cole": 3, "ECOLE": 1, "COLE": 3} {
+		_, n, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Description: q, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Errorf("description %q matches %d, want %d", q, n, want)
+		}
+	}
+}

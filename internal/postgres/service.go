@@ -1,0 +1,566 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/modelreg/modelreg"
+)
+
+// Config entry statuses, computed when a service is read.
+const (
+	entryReady    = "ready"
+	entryNotReady = "notReady"
+)
+
+func serviceExists(name string) *modelreg.Error {
+	return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeServiceExists, "Service %s already exists.", name)
+}
+
+func serviceModelGone(id string) *modelreg.Error {
+	return modelreg.Errorf(modelreg.ENOTFOUND, modelreg.CodeServiceModelGone, "Model %s does not exist.", id)
+}
+
+func duplicateVersion() *modelreg.Error {
+	return modelreg.Errorf(modelreg.EINVALID, modelreg.CodeDuplicateVersion,
+		"Failed to deploy services because the version of the model that is used for deploying services is the same.")
+}
+
+// CreateService stores s as deploying with a first event, in one
+// transaction. It fills s.ID (when empty), Status, PublishAt, UpdateTime,
+// TransitionAt and each config entry's model name, version and status; s is
+// left unchanged when it fails. Returns ECONFLICT ModelArts.3503 when the
+// name is taken in the project, ENOTFOUND ModelArts.3507 when a config model
+// does not exist in the project, ESTATE ModelArts.3515 when one is still
+// publishing and ModelArts.3078 when one failed, and EINVALID ModelArts.3516
+// when the config names a model twice.
+//
+// The config's models are locked FOR SHARE until commit, so a concurrent
+// DeleteModel of one of them either deletes it first (and this fails with
+// 3507) or waits and then sees the service (and fails with 3009).
+func (db *DB) CreateService(ctx context.Context, s *modelreg.Service) error {
+	var c modelreg.Service
+	id := s.ID
+	if id == "" {
+		id = modelreg.NewID()
+	}
+	err := db.update(ctx, "postgres.CreateService", func(tx *Tx) error {
+		c = *s
+		c.ID = id
+		c.Config = slices.Clone(s.Config)
+		return createService(ctx, tx, &c)
+	})
+	if err != nil {
+		return err
+	}
+	*s = c
+	return nil
+}
+
+func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
+	var one int
+	err := tx.queryRow(ctx, `SELECT 1 FROM services WHERE project_id = $1 AND name = $2`, s.ProjectID, s.Name).Scan(&one)
+	if err == nil {
+		return serviceExists(s.Name)
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if err := lockConfigModels(ctx, tx, s.ProjectID, s.Config); err != nil {
+		return err
+	}
+	s.Status = modelreg.ServiceDeploying
+	s.PublishAt, s.UpdateTime, s.TransitionAt = tx.ms(), tx.ms(), tx.ms()
+	details, err := encodeService(s)
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `INSERT INTO services (id, project_id, name, status, infer_type, workspace_id,
+		cluster_id, description, publish_at, update_time, transition_at, details)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		s.ID, s.ProjectID, s.Name, s.Status, s.InferType, s.WorkspaceID,
+		s.ClusterID, s.Description, s.PublishAt, s.UpdateTime, s.TransitionAt, details)
+	if pe := pgError(err, uniqueViolation); pe != nil {
+		if pe.ConstraintName == "services_name" {
+			// Created concurrently since the check above.
+			return serviceExists(s.Name)
+		}
+		return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeServiceExists, "Service %s already exists.", s.ID)
+	} else if err != nil {
+		return err
+	}
+	if err := insertConfig(ctx, tx, s.ID, s.Config); err != nil {
+		return err
+	}
+	setEntryStatus(s)
+	return addEvent(ctx, tx, s.ID, modelreg.ServiceEvent{EventType: modelreg.EventNormal,
+		EventInfo: "[" + s.Name + "] start to deploy service"})
+}
+
+// lockConfigModels locks every model of cfg FOR SHARE, in id order (so that
+// two deploys of overlapping configs cannot deadlock), checks that each
+// exists in the project and is published, and fills in its name and
+// version. The first entry at fault, in config order, gives the error.
+func lockConfigModels(ctx context.Context, tx *Tx, projectID string, cfg []modelreg.ServiceConfig) error {
+	ids := make([]string, 0, len(cfg))
+	seen := make(map[string]bool, len(cfg))
+	for _, e := range cfg {
+		if seen[e.ModelID] {
+			return duplicateVersion()
+		}
+		seen[e.ModelID] = true
+		ids = append(ids, e.ModelID)
+	}
+	slices.Sort(ids)
+	type model struct{ name, version, status string }
+	found := make(map[string]model, len(ids))
+	// ORDER BY is applied before the locking clause: the rows are locked
+	// in id order.
+	err := tx.query(ctx, func(rows pgx.Rows) error {
+		var id string
+		var m model
+		if err := rows.Scan(&id, &m.name, &m.version, &m.status); err != nil {
+			return err
+		}
+		found[id] = m
+		return nil
+	}, `SELECT id, name, version, status FROM models WHERE id = ANY($1) AND project_id = $2
+		ORDER BY id FOR SHARE`, ids, projectID)
+	if err != nil {
+		return err
+	}
+	for i := range cfg {
+		e := &cfg[i]
+		m, ok := found[e.ModelID]
+		if !ok {
+			return serviceModelGone(e.ModelID)
+		}
+		switch m.status {
+		case modelreg.ModelPublished:
+		case modelreg.ModelPublishing:
+			return modelreg.Errorf(modelreg.ESTATE, modelreg.CodeModelPublishing,
+				"The model %s cannot be used for deploying services because it is still being published.", e.ModelID)
+		default:
+			return modelreg.Errorf(modelreg.ESTATE, modelreg.CodeModelAbnormal,
+				"The model %s status (%s) is not normal and it cannot be deployed.", e.ModelID, m.status)
+		}
+		e.ModelName, e.ModelVersion = m.name, m.version
+	}
+	return nil
+}
+
+// storedEntry is a config entry as stored in service_models.entry. The
+// model id, name and version and the status are not stored there; Extra,
+// which the API never shows, is.
+type storedEntry struct {
+	modelreg.ServiceConfig
+	Extra map[string]string `json:"extra,omitempty"`
+}
+
+func insertConfig(ctx context.Context, tx *Tx, serviceID string, cfg []modelreg.ServiceConfig) error {
+	for i, e := range cfg {
+		se := storedEntry{ServiceConfig: e, Extra: e.Extra}
+		se.ModelID, se.ModelName, se.ModelVersion, se.Status = "", "", "", ""
+		b, err := json.Marshal(&se)
+		if err != nil {
+			return err
+		}
+		_, err = tx.exec(ctx, `INSERT INTO service_models (service_id, position, model_id, entry) VALUES ($1, $2, $3, $4)`,
+			serviceID, i, e.ModelID, string(b))
+		switch {
+		case pgError(err, uniqueViolation) != nil:
+			return duplicateVersion()
+		case pgError(err, foreignKeyViolation) != nil:
+			// The foreign key backs up lockConfigModels.
+			return serviceModelGone(e.ModelID)
+		case err != nil:
+			return err
+		}
+	}
+	return nil
+}
+
+// setEntryStatus sets each config entry's status from the service's: its
+// instances are all up when the service runs, none otherwise.
+func setEntryStatus(s *modelreg.Service) {
+	st := entryNotReady
+	if s.Status == modelreg.ServiceRunning {
+		st = entryReady
+	}
+	for i := range s.Config {
+		s.Config[i].Status = st
+	}
+}
+
+// encodeService returns the JSON document holding the fields of s that have
+// no column (and not its config, which has its own table).
+func encodeService(s *modelreg.Service) (string, error) {
+	d := *s
+	d.ID, d.ProjectID, d.Name, d.Status, d.InferType, d.WorkspaceID = "", "", "", "", "", ""
+	d.ClusterID, d.Description = "", ""
+	d.PublishAt, d.UpdateTime, d.TransitionAt = 0, 0, 0
+	d.Config = nil
+	b, err := json.Marshal(&d)
+	return string(b), err
+}
+
+func addEvent(ctx context.Context, tx *Tx, serviceID string, ev modelreg.ServiceEvent) error {
+	if ev.OccurTime == 0 {
+		ev.OccurTime = tx.ms()
+	}
+	if ev.EventType == "" {
+		ev.EventType = modelreg.EventNormal
+	}
+	_, err := tx.exec(ctx, `INSERT INTO service_events (service_id, occur_time, event_type, event_info) VALUES ($1, $2, $3, $4)`,
+		serviceID, ev.OccurTime, ev.EventType, ev.EventInfo)
+	return err
+}
+
+const serviceColumns = `id, project_id, name, status, infer_type, workspace_id, cluster_id, description,
+	publish_at, update_time, transition_at, details`
+
+func scanService(row interface{ Scan(...any) error }) (*modelreg.Service, error) {
+	var c modelreg.Service
+	var details string
+	if err := row.Scan(&c.ID, &c.ProjectID, &c.Name, &c.Status, &c.InferType, &c.WorkspaceID, &c.ClusterID,
+		&c.Description, &c.PublishAt, &c.UpdateTime, &c.TransitionAt, &details); err != nil {
+		return nil, err
+	}
+	var s modelreg.Service
+	if err := json.Unmarshal([]byte(details), &s); err != nil {
+		return nil, err
+	}
+	s.ID, s.ProjectID, s.Name, s.Status, s.InferType, s.WorkspaceID = c.ID, c.ProjectID, c.Name, c.Status, c.InferType, c.WorkspaceID
+	s.ClusterID, s.Description = c.ClusterID, c.Description
+	s.PublishAt, s.UpdateTime, s.TransitionAt = c.PublishAt, c.UpdateTime, c.TransitionAt
+	s.Config = nil
+	return &s, nil
+}
+
+// FindServiceByID returns a service with its config.
+// Returns ENOTFOUND ModelArts.3502.
+func (db *DB) FindServiceByID(ctx context.Context, projectID, id string) (*modelreg.Service, error) {
+	var s *modelreg.Service
+	err := db.view(ctx, "postgres.FindServiceByID", func(tx *Tx) (err error) {
+		s, err = findServiceByID(ctx, tx, projectID, id, "")
+		return err
+	})
+	return s, err
+}
+
+// findServiceByID reads a service and its config; lock, when not empty, is
+// a locking clause for the service row.
+func findServiceByID(ctx context.Context, tx *Tx, projectID, id, lock string) (*modelreg.Service, error) {
+	s, err := scanService(tx.queryRow(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1 AND project_id = $2 `+lock, id, projectID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, modelreg.ServiceNotFound(id)
+	} else if err != nil {
+		return nil, err
+	}
+	s.Config = []modelreg.ServiceConfig{}
+	err = tx.query(ctx, func(rows pgx.Rows) error {
+		var modelID, name, version, entry string
+		if err := rows.Scan(&modelID, &name, &version, &entry); err != nil {
+			return err
+		}
+		var se storedEntry
+		if err := json.Unmarshal([]byte(entry), &se); err != nil {
+			return err
+		}
+		e := se.ServiceConfig
+		e.Extra = se.Extra
+		e.ModelID, e.ModelName, e.ModelVersion = modelID, name, version
+		s.Config = append(s.Config, e)
+		return nil
+	}, `SELECT sm.model_id, m.name, m.version, sm.entry
+		FROM service_models sm JOIN models m ON m.id = sm.model_id
+		WHERE sm.service_id = $1 ORDER BY sm.position`, id)
+	if err != nil {
+		return nil, err
+	}
+	setEntryStatus(s)
+	return s, nil
+}
+
+// FindServices returns one page of the services matching f and the number
+// of all matches, without config, in the order of f.SortBy then id.
+func (db *DB) FindServices(ctx context.Context, f modelreg.ServiceFilter) ([]*modelreg.Service, int, error) {
+	var services []*modelreg.Service
+	var n int
+	err := db.view(ctx, "postgres.FindServices", func(tx *Tx) (err error) {
+		services, n, err = findServices(ctx, tx, f)
+		return err
+	})
+	return services, n, err
+}
+
+func findServices(ctx context.Context, tx *Tx, f modelreg.ServiceFilter) ([]*modelreg.Service, int, error) {
+	var p params
+	where := []string{"project_id = " + p.add(f.ProjectID)}
+	if f.Name != "" {
+		where = append(where, `name ILIKE `+p.add(likePattern(f.Name))+` ESCAPE '\'`)
+	}
+	if f.ModelID != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM service_models sm WHERE sm.service_id = services.id AND sm.model_id = `+
+			p.add(f.ModelID)+`)`)
+	}
+	for _, c := range []struct{ expr, v string }{
+		{"id = ", f.ServiceID},
+		{"cluster_id = ", f.ClusterID},
+		{"workspace_id = ", f.WorkspaceID},
+		{"infer_type = ", f.InferType},
+		{"status = ", f.Status},
+	} {
+		if c.v != "" {
+			where = append(where, c.expr+p.add(c.v))
+		}
+	}
+	var sortCol string
+	switch f.SortBy {
+	case "", modelreg.ServiceSortPublishAt:
+		sortCol = "publish_at"
+	case modelreg.ServiceSortName:
+		sortCol = "name"
+	default:
+		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
+	}
+	order, err := sqlOrder(f.Order)
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultServiceLimit)
+	if err != nil {
+		return nil, 0, err
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM services WHERE `+cond, p...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	services := []*modelreg.Service{}
+	if total == 0 || offset >= total {
+		return services, total, nil
+	}
+	lim, off := p.add(limit), p.add(offset)
+	err = tx.query(ctx, func(rows pgx.Rows) error {
+		s, err := scanService(rows)
+		if err != nil {
+			return err
+		}
+		services = append(services, s)
+		return nil
+	}, `SELECT `+serviceColumns+` FROM services WHERE `+cond+
+		` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT `+lim+` OFFSET `+off, p...)
+	return services, total, err
+}
+
+// UpdateService applies u in one transaction and returns the service as it
+// is afterwards. A status of stopped stops a running, deploying, concerning
+// or failed service; running restarts a stopped or failed one, which then
+// is deploying; asking for the current status changes nothing. When Status
+// is set, Config is ignored. A new config is accepted when the service is
+// running, stopped, failed or concerning, and its models are checked and
+// locked as by CreateService. Each change records an event. Returns
+// ENOTFOUND ModelArts.3502, ESTATE ModelArts.3519 when the state forbids the
+// change, and the CreateService model codes. Concurrent updates of one
+// service take turns (its row is locked FOR UPDATE).
+func (db *DB) UpdateService(ctx context.Context, projectID, id string, u modelreg.ServiceUpdate) (*modelreg.Service, error) {
+	var s *modelreg.Service
+	err := db.update(ctx, "postgres.UpdateService", func(tx *Tx) (err error) {
+		s, err = updateService(ctx, tx, projectID, id, u)
+		return err
+	})
+	return s, err
+}
+
+func serviceState(id, status, change string) *modelreg.Error {
+	return modelreg.Errorf(modelreg.ESTATE, modelreg.CodeServiceState,
+		"Service %s is %s: it cannot be %s.", id, status, change)
+}
+
+func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg.ServiceUpdate) (*modelreg.Service, error) {
+	s, err := findServiceByID(ctx, tx, projectID, id, "FOR UPDATE")
+	if err != nil {
+		return nil, err
+	}
+	var events []string
+	changed := false
+	if u.Status != nil {
+		to := *u.Status
+		switch {
+		case to != modelreg.ServiceRunning && to != modelreg.ServiceStopped:
+			return nil, modelreg.ParamInvalid("status", to)
+		case to == s.Status:
+			// Asking for the current status changes nothing.
+		case to == modelreg.ServiceStopped:
+			switch s.Status {
+			case modelreg.ServiceRunning, modelreg.ServiceDeploying, modelreg.ServiceConcerning, modelreg.ServiceFailed:
+				s.Status, s.TransitionAt, changed = modelreg.ServiceStopped, tx.ms(), true
+				events = append(events, "["+s.Name+"] service stopped")
+			default:
+				return nil, serviceState(id, s.Status, "stopped")
+			}
+		default: // running
+			switch s.Status {
+			case modelreg.ServiceStopped, modelreg.ServiceFailed:
+				s.Status, s.TransitionAt, changed = modelreg.ServiceDeploying, tx.ms(), true
+				events = append(events, "["+s.Name+"] start to deploy service")
+			default:
+				return nil, serviceState(id, s.Status, "started")
+			}
+		}
+	} else if u.Config != nil {
+		switch s.Status {
+		case modelreg.ServiceRunning, modelreg.ServiceStopped, modelreg.ServiceFailed, modelreg.ServiceConcerning:
+		default:
+			return nil, serviceState(id, s.Status, "updated")
+		}
+		cfg := slices.Clone(u.Config)
+		if err := lockConfigModels(ctx, tx, projectID, cfg); err != nil {
+			return nil, err
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM service_models WHERE service_id = $1`, id); err != nil {
+			return nil, err
+		}
+		if err := insertConfig(ctx, tx, id, cfg); err != nil {
+			return nil, err
+		}
+		s.UpdateTime, changed = tx.ms(), true
+		events = append(events, "["+s.Name+"] service configuration updated")
+	}
+	if u.Description != nil && *u.Description != s.Description {
+		s.Description, changed = *u.Description, true
+		events = append(events, "["+s.Name+"] service description updated")
+	}
+	if u.Schedule != nil {
+		s.Schedule, changed = slices.Clone(u.Schedule), true
+		events = append(events, "["+s.Name+"] service schedule updated")
+	}
+	if !changed {
+		return s, nil
+	}
+	details, err := encodeService(s)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.exec(ctx, `UPDATE services SET status = $2, description = $3, update_time = $4, transition_at = $5, details = $6
+		WHERE id = $1`, id, s.Status, s.Description, s.UpdateTime, s.TransitionAt, details); err != nil {
+		return nil, err
+	}
+	for _, info := range events {
+		if err := addEvent(ctx, tx, id, modelreg.ServiceEvent{EventType: modelreg.EventNormal, EventInfo: info}); err != nil {
+			return nil, err
+		}
+	}
+	return findServiceByID(ctx, tx, projectID, id, "")
+}
+
+// TransitionService moves a service from status from to status to and
+// records event (at the transaction's time when its OccurTime is 0, as
+// normal when its type is empty). Returns ENOTFOUND ModelArts.3502 and
+// ESTATE ModelArts.3519 when the service is not in status from.
+func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to string, event modelreg.ServiceEvent) error {
+	return db.update(ctx, "postgres.TransitionService", func(tx *Tx) error {
+		var status string
+		err := tx.queryRow(ctx, `SELECT status FROM services WHERE id = $1 AND project_id = $2 FOR UPDATE`, id, projectID).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return modelreg.ServiceNotFound(id)
+		} else if err != nil {
+			return err
+		}
+		if status != from {
+			return modelreg.Errorf(modelreg.ESTATE, modelreg.CodeServiceState,
+				"Service %s is %s, not %s: it cannot become %s.", id, status, from, to)
+		}
+		if _, err := tx.exec(ctx, `UPDATE services SET status = $2, transition_at = $3 WHERE id = $1`, id, to, tx.ms()); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, id, event)
+	})
+}
+
+// DeleteServices deletes the given services, with their configs and events,
+// in one transaction, or none of them: ENOTFOUND ModelArts.3502 names the
+// first unknown id. An id given twice is deleted once.
+func (db *DB) DeleteServices(ctx context.Context, projectID string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return db.update(ctx, "postgres.DeleteServices", func(tx *Tx) error {
+		deleted, err := tx.queryStrings(ctx, `DELETE FROM services WHERE project_id = $1 AND id = ANY($2) RETURNING id`, projectID, ids)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if !slices.Contains(deleted, id) {
+				return modelreg.ServiceNotFound(id)
+			}
+		}
+		return nil
+	})
+}
+
+// FindServiceEvents returns one page of a service's events, ordered by
+// occur_time then insertion, and the number of all matches.
+// Returns ENOTFOUND ModelArts.3502.
+func (db *DB) FindServiceEvents(ctx context.Context, f modelreg.EventFilter) ([]*modelreg.ServiceEvent, int, error) {
+	var events []*modelreg.ServiceEvent
+	var n int
+	err := db.view(ctx, "postgres.FindServiceEvents", func(tx *Tx) (err error) {
+		events, n, err = findServiceEvents(ctx, tx, f)
+		return err
+	})
+	return events, n, err
+}
+
+func findServiceEvents(ctx context.Context, tx *Tx, f modelreg.EventFilter) ([]*modelreg.ServiceEvent, int, error) {
+	var one int
+	err := tx.queryRow(ctx, `SELECT 1 FROM services WHERE id = $1 AND project_id = $2`, f.ServiceID, f.ProjectID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, modelreg.ServiceNotFound(f.ServiceID)
+	} else if err != nil {
+		return nil, 0, err
+	}
+	var p params
+	where := []string{"service_id = " + p.add(f.ServiceID)}
+	if f.EventType != "" {
+		where = append(where, "event_type = "+p.add(f.EventType))
+	}
+	if f.StartTime > 0 {
+		where = append(where, "occur_time >= "+p.add(f.StartTime))
+	}
+	if f.EndTime > 0 {
+		where = append(where, "occur_time <= "+p.add(f.EndTime))
+	}
+	order, err := sqlOrder(f.Order)
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultServiceLimit)
+	if err != nil {
+		return nil, 0, err
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM service_events WHERE `+cond, p...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	events := []*modelreg.ServiceEvent{}
+	if total == 0 || offset >= total {
+		return events, total, nil
+	}
+	lim, off := p.add(limit), p.add(offset)
+	err = tx.query(ctx, func(rows pgx.Rows) error {
+		var e modelreg.ServiceEvent
+		if err := rows.Scan(&e.OccurTime, &e.EventType, &e.EventInfo); err != nil {
+			return err
+		}
+		events = append(events, &e)
+		return nil
+	}, `SELECT occur_time, event_type, event_info FROM service_events WHERE `+cond+
+		` ORDER BY occur_time `+order+`, id `+order+` LIMIT `+lim+` OFFSET `+off, p...)
+	return events, total, err
+}
