@@ -61,7 +61,7 @@ func newModel(projectID string, in *modelreg.ModelImport) (*modelreg.Model, erro
 	if in.SourceType == "auto" {
 		source = "auto"
 	}
-	return &modelreg.Model{
+	m := &modelreg.Model{
 		ModelSummary: modelreg.ModelSummary{
 			Name:        in.Name,
 			Version:     in.Version,
@@ -86,9 +86,10 @@ func newModel(projectID string, in *modelreg.ModelImport) (*modelreg.Model, erro
 		APIs:             apis,
 		ModelDocs:        in.ModelDocs,
 		ModelAlgorithm:   in.ModelAlgorithm,
-		Config:           in.InitialConfig,
 		Template:         in.Template,
-	}, nil
+	}
+	m.ApplyConfig(in.InitialConfig)
+	return m, nil
 }
 
 // handleModelList lists models: GET /v1/{project_id}/models. offset is a
