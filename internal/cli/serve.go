@@ -132,13 +132,14 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		MaxFileSize: cfg.MaxFileSize, Logger: logger,
 	})
 	api := httpapi.NewServer(httpapi.Config{
-		Store:          store,
-		Deployer:       &modelreg.InstantDeployer{Services: store},
-		CheckSource:    sources.Check,
-		OnModelCreated: runner.Wake,
-		CascadeLimit:   cfg.CascadeLimit,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-		Logger:         logger,
+		Store:           store,
+		Deployer:        &modelreg.InstantDeployer{Services: store},
+		CheckSource:     sources.Check,
+		OnModelCreated:  runner.Wake,
+		OnModelsDeleted: coll.Wake,
+		CascadeLimit:    cfg.CascadeLimit,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		Logger:          logger,
 	})
 	if err := registerCollectorMetrics(api.Registry(), coll); err != nil {
 		return err

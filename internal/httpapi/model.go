@@ -182,6 +182,9 @@ func (s *Server) handleModelDelete(w http.ResponseWriter, r *http.Request) {
 		res.Failed = []modelreg.DeleteFailure{}
 	}
 	s.metrics.observeDelete(res)
+	if len(res.Success) > 0 {
+		s.onDeleted()
+	}
 	s.respond(w, r, res)
 }
 
