@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/modelreg/modelreg"
 )
@@ -30,6 +32,22 @@ func (db *DB) CreateModel(ctx context.Context, m *modelreg.Model) error {
 }
 
 func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
+	m.Status = modelreg.ModelPublishing
+	m.FailureReason = ""
+	m.CreateAt = tx.ms()
+	m.UpdateAt = m.CreateAt
+	if err := insertModel(ctx, tx, m); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO import_jobs (model_id, project_id, source_location, attempts, not_before, created_at)
+		VALUES (?, ?, ?, 0, ?, ?)`, m.ID, m.ProjectID, m.SourceLocation, m.CreateAt, m.CreateAt)
+	return err
+}
+
+// insertModel inserts the row of m as it is. Returns ECONFLICT
+// ModelArts.3002 when the project has m.Name at m.Version already, or m.ID
+// is taken.
+func insertModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM models WHERE project_id = ? AND name = ? AND version = ?`,
 		m.ProjectID, m.Name, m.Version).Scan(&one)
@@ -38,18 +56,15 @@ func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-
-	m.Status = modelreg.ModelPublishing
-	m.FailureReason = ""
-	m.CreateAt = tx.ms()
-	m.UpdateAt = m.CreateAt
 	summary, details, err := encodeModel(m)
 	if err != nil {
 		return err
 	}
+	// seq keys the model in models_fts (see migration 0002); the single
+	// writer makes max + 1 unique.
 	_, err = tx.ExecContext(ctx, `INSERT INTO models (id, project_id, name, version, version_key, type, status,
-		description, size, workspace_id, owner, tenant, create_at, update_at, failure_reason, config, summary, details)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		description, size, workspace_id, owner, tenant, create_at, update_at, failure_reason, config, summary, details, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT IFNULL(MAX(seq), 0) + 1 FROM models))`,
 		m.ID, m.ProjectID, m.Name, m.Version, modelreg.VersionKey(m.Version), m.Type, m.Status,
 		m.Description, m.Size, m.WorkspaceID, m.Owner, m.Tenant, m.CreateAt, m.UpdateAt, m.FailureReason, m.Config,
 		summary, details)
@@ -57,12 +72,44 @@ func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 		// Only the id can collide here: the name and version were checked
 		// in this transaction.
 		return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeModelExists, "Model (%s) already exists.", m.ID)
-	} else if err != nil {
+	}
+	return err
+}
+
+// CreateModels stores published models without files or import jobs, all
+// in one transaction or none (modelreg's bulk path, which seeds load tests
+// and migrations). It assigns each model's ID (when empty), Status,
+// CreateAt and UpdateAt; ms are left unchanged when it fails. Returns
+// ECONFLICT ModelArts.3002 naming the first model whose name and version
+// exist (in the store or earlier in ms).
+func (db *DB) CreateModels(ctx context.Context, ms []*modelreg.Model) error {
+	cs := make([]modelreg.Model, len(ms))
+	for i, m := range ms {
+		cs[i] = *m
+		if cs[i].ID == "" {
+			cs[i].ID = modelreg.NewID()
+		}
+	}
+	err := db.update(ctx, "sqlite.CreateModels", func(tx *Tx) error {
+		for i := range cs {
+			c := &cs[i]
+			c.Status = modelreg.ModelPublished
+			c.FailureReason = ""
+			c.CreateAt = tx.ms()
+			c.UpdateAt = c.CreateAt
+			if err := insertModel(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO import_jobs (model_id, project_id, source_location, attempts, not_before, created_at)
-		VALUES (?, ?, ?, 0, ?, ?)`, m.ID, m.ProjectID, m.SourceLocation, m.CreateAt, m.CreateAt)
-	return err
+	for i, m := range ms {
+		*m = cs[i]
+	}
+	return nil
 }
 
 func modelExists(name, version string) *modelreg.Error {
@@ -154,15 +201,35 @@ func (db *DB) FindModels(ctx context.Context, f modelreg.ModelFilter) ([]*modelr
 
 func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
 	where, args := []string{"project_id = ?"}, []any{f.ProjectID}
+	// narrow is set when the filter selects few models through an index of
+	// its own (the name, the trigram index, the index of unpublished
+	// models): the matches are then found that way and sorted, rather than
+	// found by walking the project in sort order.
+	narrow := false
+	var match []string // models_fts queries, ANDed
 	if f.Name != "" {
 		if f.ExactMatch {
 			where, args = append(where, "name = ?"), append(args, f.Name)
+			narrow = true
 		} else {
 			where, args = append(where, `name LIKE ? ESCAPE '\'`), append(args, likePattern(f.Name))
+			if q, ok := ftsQuery("name", f.Name); ok {
+				match = append(match, q)
+			}
 		}
 	}
 	if f.Description != "" {
 		where, args = append(where, `description LIKE ? ESCAPE '\'`), append(args, likePattern(f.Description))
+		if q, ok := ftsQuery("description", f.Description); ok {
+			match = append(match, q)
+		}
+	}
+	if len(match) > 0 {
+		// The trigram index finds the candidates; LIKE above keeps the
+		// exact semantics (ASCII-only case folding, wildcards literal).
+		where = append(where, "seq IN (SELECT rowid FROM models_fts WHERE models_fts MATCH ?)")
+		args = append(args, strings.Join(match, " AND "))
+		narrow = true
 	}
 	for _, c := range []struct {
 		expr, v string
@@ -177,6 +244,11 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 			where, args = append(where, c.expr), append(args, c.v)
 		}
 	}
+	if f.Status != "" && f.Status != modelreg.ModelPublished {
+		// The literal term lets SQLite use the partial index.
+		where = append(where, "status <> 'published'")
+		narrow = true
+	}
 	var sortCol string
 	switch f.SortBy {
 	case "", modelreg.ModelSortCreateAt:
@@ -188,34 +260,59 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	default:
 		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
 	}
-	if f.Name != "" && f.ExactMatch {
-		// One name has few versions: find them by the name index and sort
-		// them, rather than walk the project in sort order (the unary +
-		// keeps SQLite from using the sort column's index).
-		sortCol = "+" + sortCol
+	desc := true
+	if _, err := sqlOrder(f.Order); err != nil {
+		return nil, 0, err
+	} else if strings.EqualFold(f.Order, "asc") {
+		desc = false
 	}
-	order, err := sqlOrder(f.Order)
+	limit, skip, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
 	if err != nil {
 		return nil, 0, err
 	}
-	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
+	total, err := countModels(ctx, tx, f, where, args)
 	if err != nil {
-		return nil, 0, err
-	}
-	cond := strings.Join(where, " AND ")
-
-	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM models WHERE `+cond, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	models := []*modelreg.ModelSummary{}
-	if total == 0 || offset >= total {
+	if total == 0 || skip >= total {
 		return models, total, nil
+	}
+
+	reverse := false
+	if f.After != nil {
+		// Keyset continuation: the rows after the cursor in sort order.
+		op := ">"
+		if desc {
+			op = "<"
+		}
+		where = append(where, "("+sortCol+", id) "+op+" (?, ?)")
+		args = append(args, f.After.Key, f.After.ID)
+		skip = 0
+	} else if skip > total/2 {
+		// A page past the middle is read from the other end: skipping
+		// total-skip-limit records backwards costs less than skipping
+		// skip forwards, and total is exact (same snapshot).
+		reverse, desc = true, !desc
+		back := total - skip - limit
+		if back < 0 {
+			limit += back
+			back = 0
+		}
+		skip = back
+	}
+	order := "ASC"
+	if desc {
+		order = "DESC"
+	}
+	if narrow {
+		// The unary + keeps SQLite from walking the sort column's index.
+		sortCol = "+" + sortCol
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, project_id, name, version, type, status, description, size,
 		workspace_id, owner, tenant, create_at, failure_reason, summary
-		FROM models WHERE `+cond+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT ? OFFSET ?`,
-		append(args, limit, offset)...)
+		FROM models WHERE `+strings.Join(where, " AND ")+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT ? OFFSET ?`,
+		append(args, limit, skip)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -234,7 +331,46 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		setSummaryColumns(&m, &cols)
 		models = append(models, &m)
 	}
-	return models, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if reverse {
+		slices.Reverse(models)
+	}
+	return models, total, nil
+}
+
+// countModels returns the number of models matching f, whose conditions
+// are where with args. With no filter but status, type and not-type it
+// sums model_counts; otherwise it counts the matches.
+func countModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter, where []string, args []any) (int, error) {
+	var total int
+	if f.Name != "" || f.Description != "" || f.Version != "" || f.WorkspaceID != "" {
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM models WHERE `+strings.Join(where, " AND "), args...).Scan(&total)
+		return total, err
+	}
+	q, cargs := `SELECT IFNULL(SUM(n), 0) FROM model_counts WHERE project_id = ?`, []any{f.ProjectID}
+	if f.Status != "" {
+		q, cargs = q+` AND status = ?`, append(cargs, f.Status)
+	}
+	if f.Type != "" {
+		q, cargs = q+` AND type = ?`, append(cargs, f.Type)
+	}
+	if f.NotType != "" {
+		q, cargs = q+` AND type <> ?`, append(cargs, f.NotType)
+	}
+	err := tx.QueryRowContext(ctx, q, cargs...).Scan(&total)
+	return total, err
+}
+
+// ftsQuery returns the models_fts query finding the rows whose column
+// contains s, and false when the trigram index cannot help: it indexes
+// sequences of three characters, so a shorter s must be found by scanning.
+func ftsQuery(column, s string) (string, bool) {
+	if utf8.RuneCountInString(s) < 3 {
+		return "", false
+	}
+	return column + ` : "` + strings.ReplaceAll(s, `"`, `""`) + `"`, true
 }
 
 // sqlOrder returns the SQL direction of a validated order ("" is desc).
