@@ -277,7 +277,11 @@ func (m *ModelImport) Normalize() {
 // Validate checks every field of an import request. It returns an EINVALID
 // *Error with code ModelArts.3036 for a missing field and ModelArts.3037 for a
 // bad one, naming the field.
-func (m *ModelImport) Validate() error {
+func (m *ModelImport) Validate() error { return m.validate(true) }
+
+// validate is Validate; requireSource says whether source_location is
+// required (for every type but Template).
+func (m *ModelImport) validate(requireSource bool) error {
 	switch {
 	case m.Name == "":
 		return ParamRequired("model_name")
@@ -294,7 +298,7 @@ func (m *ModelImport) Validate() error {
 	if !ok {
 		return ParamInvalid("model_type", m.Type)
 	}
-	if m.SourceLocation == "" && typ != "Template" {
+	if requireSource && m.SourceLocation == "" && typ != "Template" {
 		return ParamRequired("source_location")
 	}
 	if err := checkText("source_location", m.SourceLocation, maxTextField); err != nil {

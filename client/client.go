@@ -230,6 +230,12 @@ func (c *Client) Health(ctx context.Context) error {
 	return c.Do(ctx, http.MethodGet, "/healthz", nil, nil, nil)
 }
 
+// Ping calls /modelreg/v1/ping, the trivial route behind the API's
+// middleware, and returns nil when it answers.
+func (c *Client) Ping(ctx context.Context) error {
+	return c.Do(ctx, http.MethodGet, "/modelreg/v1/ping", nil, nil, nil)
+}
+
 // Ready calls /readyz and returns nil when the server can serve requests.
 func (c *Client) Ready(ctx context.Context) error {
 	return c.Do(ctx, http.MethodGet, "/readyz", nil, nil, nil)

@@ -16,6 +16,10 @@ func (s *Server) routes() {
 	s.handle("DELETE /v1/{project_id}/services/{service_id}", s.handleServiceDelete)
 	s.handle("GET /v1/{project_id}/services/{service_id}/events", s.handleServiceEvents)
 
+	// modelreg extensions, under a prefix no ModelArts route can take.
+	s.handle("POST /modelreg/v1/{project_id}/models:bulk", s.handleModelBulkCreate)
+	s.handle("GET /modelreg/v1/ping", s.handlePing)
+
 	s.handle("GET /healthz", s.handleHealth)
 	s.handle("GET /readyz", s.handleReady)
 	s.handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP)
