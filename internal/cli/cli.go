@@ -44,7 +44,7 @@ func commands() []*command {
 	cmds := []*command{serveCommand()}
 	cmds = append(cmds, modelCommands()...)
 	cmds = append(cmds, serviceCommands()...)
-	return append(cmds, versionCommand())
+	return append(cmds, benchCommand(), versionCommand())
 }
 
 // Run runs the modelreg command line. args is os.Args (program name first),

@@ -57,7 +57,7 @@ func envOr(getenv func(string) string, key, def string) string {
 }
 
 // client checks the global flags and returns a client for them.
-func (g *globals) client() (*client.Client, error) {
+func (g *globals) client(opts ...client.Option) (*client.Client, error) {
 	if g.output != "table" && g.output != "json" {
 		return nil, usagef("invalid --output %q: want table or json", g.output)
 	}
@@ -75,7 +75,7 @@ func (g *globals) client() (*client.Client, error) {
 	if !modelreg.ValidProjectID(project) {
 		return nil, fmt.Errorf("invalid project id %q: want 32 lower-case hex characters", project)
 	}
-	return client.New(g.endpoint, project, client.WithUserAgent("modelreg-cli/"+version()))
+	return client.New(g.endpoint, project, append([]client.Option{client.WithUserAgent("modelreg-cli/" + version())}, opts...)...)
 }
 
 // json reports whether the output is JSON.

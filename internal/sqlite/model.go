@@ -82,26 +82,30 @@ func insertModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 // CreateAt and UpdateAt; ms are left unchanged when it fails. Returns
 // ECONFLICT ModelArts.3002 naming the first model whose name and version
 // exist (in the store or earlier in ms).
+//
+// The rows are staged in a temporary table and moved into models by one
+// INSERT … SELECT: FTS5 writes its pending index data out at the start of
+// every statement that runs triggers, so inserting the rows one statement
+// each would write one tiny index segment per model.
 func (db *DB) CreateModels(ctx context.Context, ms []*modelreg.Model) error {
 	cs := make([]modelreg.Model, len(ms))
+	seen := make(map[[2]string]bool, len(ms))
 	for i, m := range ms {
 		cs[i] = *m
 		if cs[i].ID == "" {
 			cs[i].ID = modelreg.NewID()
 		}
+		k := [2]string{m.ProjectID + "/" + m.Name, m.Version}
+		if seen[k] {
+			return modelExists(m.Name, m.Version)
+		}
+		seen[k] = true
+	}
+	if len(cs) == 0 {
+		return nil
 	}
 	err := db.update(ctx, "sqlite.CreateModels", func(tx *Tx) error {
-		for i := range cs {
-			c := &cs[i]
-			c.Status = modelreg.ModelPublished
-			c.FailureReason = ""
-			c.CreateAt = tx.ms()
-			c.UpdateAt = c.CreateAt
-			if err := insertModel(ctx, tx, c); err != nil {
-				return err
-			}
-		}
-		return nil
+		return createModels(ctx, tx, cs)
 	})
 	if err != nil {
 		return err
@@ -110,6 +114,57 @@ func (db *DB) CreateModels(ctx context.Context, ms []*modelreg.Model) error {
 		*m = cs[i]
 	}
 	return nil
+}
+
+func createModels(ctx context.Context, tx *Tx, cs []modelreg.Model) error {
+	if _, err := tx.Tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS bulk_models AS SELECT * FROM models WHERE 0`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM temp.bulk_models`); err != nil {
+		return err
+	}
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT IFNULL(MAX(seq), 0) FROM models`).Scan(&seq); err != nil {
+		return err
+	}
+	for i := range cs {
+		c := &cs[i]
+		c.Status = modelreg.ModelPublished
+		c.FailureReason = ""
+		c.CreateAt = tx.ms()
+		c.UpdateAt = c.CreateAt
+		summary, details, err := encodeModel(c)
+		if err != nil {
+			return err
+		}
+		seq++
+		if _, err := tx.ExecContext(ctx, `INSERT INTO temp.bulk_models (id, project_id, name, version, version_key, type, status,
+			description, size, workspace_id, owner, tenant, create_at, update_at, failure_reason, config, summary, details, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.ProjectID, c.Name, c.Version, modelreg.VersionKey(c.Version), c.Type, c.Status,
+			c.Description, c.Size, c.WorkspaceID, c.Owner, c.Tenant, c.CreateAt, c.UpdateAt, c.FailureReason, c.Config,
+			summary, details, seq); err != nil {
+			return err
+		}
+	}
+	var name, version string
+	err := tx.QueryRowContext(ctx, `SELECT b.name, b.version FROM temp.bulk_models b
+		JOIN models m ON m.project_id = b.project_id AND m.name = b.name AND m.version = b.version
+		ORDER BY b.seq LIMIT 1`).Scan(&name, &version)
+	if err == nil {
+		return modelExists(name, version)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO models SELECT * FROM temp.bulk_models ORDER BY seq`)
+	if isUniqueViolation(err) {
+		// Only an id can collide: names and versions were checked.
+		return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeModelExists, "A model id already exists.")
+	} else if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM temp.bulk_models`)
+	return err
 }
 
 func modelExists(name, version string) *modelreg.Error {
@@ -227,6 +282,9 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	if len(match) > 0 {
 		// The trigram index finds the candidates; LIKE above keeps the
 		// exact semantics (ASCII-only case folding, wildcards literal).
+		// The unary + keeps SQLite from scanning the project's index and
+		// probing the matches, rather than the other way round.
+		where[0] = "+project_id = ?"
 		where = append(where, "seq IN (SELECT rowid FROM models_fts WHERE models_fts MATCH ?)")
 		args = append(args, strings.Join(match, " AND "))
 		narrow = true

@@ -36,6 +36,18 @@ var migrationFS embed.FS
 // process (another modelreg, or the sqlite3 shell) before giving up.
 const busyTimeout = 10 * time.Second
 
+// Page cache sizes, in KiB. SQLite's default (2 MiB a connection) makes a
+// large database read most pages from the kernel again and again: an
+// insert touches pages all over the id, size and version indexes. The
+// writer gets more, since every write goes through it; each reader less,
+// since there are several. mmap is left off: mapped pages count as the
+// process's resident memory, and the database may be far larger than the
+// memory a server should hold.
+var (
+	writerCacheKiB = 64 << 10
+	readerCacheKiB = 8 << 10
+)
+
 // Options configures a DB.
 type Options struct {
 	// Synchronous is the PRAGMA synchronous level: "FULL" (the default), so
@@ -93,6 +105,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busyTimeout.Milliseconds())
 	var err error
 	db.writer, err = sql.Open("sqlite", path+"?"+common+
+		fmt.Sprintf("&_pragma=cache_size(%d)", -writerCacheKiB)+
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous("+syncMode+")&_txlock=immediate")
 	if err != nil {
 		return nil, modelreg.Internal(op, err)
@@ -113,7 +126,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		return nil, modelreg.Internal(op, err)
 	}
 
-	db.reader, err = sql.Open("sqlite", path+"?"+common+"&_query_only=1")
+	db.reader, err = sql.Open("sqlite", path+"?"+common+fmt.Sprintf("&_pragma=cache_size(%d)", -readerCacheKiB)+"&_query_only=1")
 	if err != nil {
 		db.writer.Close()
 		return nil, modelreg.Internal(op, err)
