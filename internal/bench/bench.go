@@ -84,11 +84,11 @@ var tasks = []string{"image classification", "object detection", "translation", 
 
 // run is the state of one Run.
 type run struct {
-	cfg  Config
-	c    *client.Client
-	rng  *rand.Rand
-	tag  string // makes this run's names unique in the project
-	rss  *rssSampler
+	cfg Config
+	c   *client.Client
+	rng *rand.Rand
+	tag string // makes this run's names unique in the project
+	rss *rssSampler
 
 	randsMu     sync.Mutex
 	workerRands map[int]*rand.Rand // per worker, made on first use
