@@ -27,12 +27,20 @@ type Config struct {
 	MaxBodyBytes      int64    // largest request body
 	MaxFileSize       int64    // largest model file
 	SQLiteSynchronous string   // FULL or NORMAL
+	MemoryLimit       int64    // soft limit of the Go runtime's memory; 0: none
 	LogFormat         string   // json or text
 	LogLevel          string   // debug, info, warn or error
 
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout time.Duration
 }
+
+// DefaultMemoryLimit is the default soft limit of the Go runtime's memory
+// (runtime/debug.SetMemoryLimit): the garbage collector works harder as the
+// heap nears it, rather than letting a burst (a bulk call, a large page)
+// double the resident memory for good. SQLite's page caches (about 40 MiB)
+// come on top of it.
+const DefaultMemoryLimit = 64 << 20
 
 // DefaultConfig returns the configuration used when nothing is set.
 func DefaultConfig() Config {
@@ -43,6 +51,7 @@ func DefaultConfig() Config {
 		MaxBodyBytes:      1 << 20,
 		MaxFileSize:       20 << 30,
 		SQLiteSynchronous: "FULL",
+		MemoryLimit:       DefaultMemoryLimit,
 		LogFormat:         "json",
 		LogLevel:          "info",
 		ShutdownTimeout:   10 * time.Second,
@@ -61,6 +70,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.Var((*byteSize)(&c.MaxBodyBytes), "max-body-bytes", "largest request body, in `bytes` (suffixes KiB, MiB, GiB allowed)")
 	fs.Var((*byteSize)(&c.MaxFileSize), "max-file-size", "largest model file, in `bytes` (suffixes KiB, MiB, GiB allowed)")
 	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", c.SQLiteSynchronous, "SQLite synchronous `mode`: FULL survives a power cut, NORMAL only a crash")
+	fs.Var((*byteSize)(&c.MemoryLimit), "memory-limit", "soft limit of the Go runtime's memory, in `bytes` (0: none); see docs/configuration.md")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error")
 }
@@ -144,6 +154,9 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	}
 	if c.MaxBodyBytes < 1 {
 		return fmt.Errorf("--max-body-bytes %d: must be at least 1", c.MaxBodyBytes)
+	}
+	if c.MemoryLimit < 0 {
+		return fmt.Errorf("--memory-limit %d: must be 0 or more", c.MemoryLimit)
 	}
 	if c.MaxFileSize < 1 {
 		return fmt.Errorf("--max-file-size %d: must be at least 1", c.MaxFileSize)

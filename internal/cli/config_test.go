@@ -69,7 +69,7 @@ func TestConfigPrecedence(t *testing.T) {
 	want := Config{
 		Addr: "0.0.0.0:9000", DataDir: "/env/data", Database: "/env/data/modelreg.db", BlobStore: "/env/blobs",
 		ImportRoots: []string{"/env/a", "/env/b"}, ProjectID: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", CascadeLimit: 5,
-		MaxBodyBytes: 2 << 20, MaxFileSize: 1 << 30, SQLiteSynchronous: "NORMAL", LogFormat: "text", LogLevel: "debug",
+		MaxBodyBytes: 2 << 20, MaxFileSize: 1 << 30, SQLiteSynchronous: "NORMAL", MemoryLimit: DefaultMemoryLimit, LogFormat: "text", LogLevel: "debug",
 		ShutdownTimeout: DefaultConfig().ShutdownTimeout,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
@@ -88,7 +88,7 @@ func TestConfigPrecedence(t *testing.T) {
 	want = Config{
 		Addr: "127.0.0.1:0", DataDir: "/flag/data", Database: "/flag/db.sqlite", BlobStore: "/env/blobs",
 		ImportRoots: []string{"/flag/x", "/flag/y"}, ProjectID: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", CascadeLimit: 7,
-		MaxBodyBytes: 4096, MaxFileSize: 10e6, SQLiteSynchronous: "FULL", LogFormat: "json", LogLevel: "warn",
+		MaxBodyBytes: 4096, MaxFileSize: 10e6, SQLiteSynchronous: "FULL", MemoryLimit: DefaultMemoryLimit, LogFormat: "json", LogLevel: "warn",
 		ShutdownTimeout: DefaultConfig().ShutdownTimeout,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {

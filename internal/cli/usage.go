@@ -14,6 +14,7 @@ func printMainUsage(w io.Writer) {
 		{"serve", "Server"},
 		{"model", "Models"},
 		{"service", "Services"},
+		{"bench", "Measuring"},
 		{"version", "Other"},
 	}
 	fmt.Fprint(w, `modelreg is a model registry speaking the ModelArts v1 model-management API:

@@ -36,16 +36,16 @@ var migrationFS embed.FS
 // process (another modelreg, or the sqlite3 shell) before giving up.
 const busyTimeout = 10 * time.Second
 
-// Page cache sizes, in KiB. SQLite's default (2 MiB a connection) makes a
-// large database read most pages from the kernel again and again: an
-// insert touches pages all over the id, size and version indexes. The
-// writer gets more, since every write goes through it; each reader less,
-// since there are several. mmap is left off: mapped pages count as the
-// process's resident memory, and the database may be far larger than the
-// memory a server should hold.
+// Page cache sizes, in KiB. SQLite's default (2 MiB a connection) makes
+// the writer read most pages from the kernel again and again on a large
+// database: an insert touches pages all over the id, size and version
+// indexes. Readers keep the default: there are several, and a point read
+// touches a few pages the kernel's cache holds anyway. mmap is left off:
+// mapped pages count as the process's resident memory, and the database
+// may be far larger than the memory a server should hold.
 var (
-	writerCacheKiB = 64 << 10
-	readerCacheKiB = 8 << 10
+	writerCacheKiB = 32 << 10
+	readerCacheKiB = 2 << 10
 )
 
 // Options configures a DB.
