@@ -380,8 +380,12 @@ func (db *DB) connLost(err error) bool {
 	return true
 }
 
+// isConnLost reports whether err says that an established connection
+// broke. A connection that could not be made is not "lost": the server is
+// not there, and trying again at once would fail again.
 func isConnLost(err error) bool {
-	if pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	switch code := sqlState(err); {
@@ -390,8 +394,7 @@ func isConnLost(err error) bool {
 	case code != "":
 		return false
 	}
-	var ce *pgconn.ConnectError
-	return errors.As(err, &ce) || isNetError(err) || pgconn.SafeToRetry(err)
+	return isNetError(err) || pgconn.SafeToRetry(err)
 }
 
 // isNetError reports whether err comes from the network or a closed
