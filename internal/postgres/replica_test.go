@@ -129,6 +129,42 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
+	t.Run("CreateSameName", func(t *testing.T) {
+		// The unique constraints decide: one create wins, the others get
+		// the conflict codes, not a 500.
+		dbs, _ := replicas(t, 3)
+		m := publish(t, dbs[0], "base", "1.0.0")
+		modelErrs := make([]error, 9)
+		serviceErrs := make([]error, 9)
+		var fns []func()
+		for i := range 9 {
+			fns = append(fns,
+				func() { modelErrs[i] = dbs[i%3].CreateModel(ctx, newTestModel(proj, "same", "1.0.0")) },
+				func() {
+					serviceErrs[i] = dbs[i%3].CreateService(ctx, &modelreg.Service{Name: "same", ProjectID: proj, InferType: modelreg.InferRealTime,
+						Config: []modelreg.ServiceConfig{{ModelID: m.ID, Weight: 100, Specification: "x", InstanceCount: 1}}})
+				})
+		}
+		together(fns...)
+		for what, c := range map[string]struct {
+			errs []error
+			code string
+		}{"CreateModel": {modelErrs, modelreg.CodeModelExists}, "CreateService": {serviceErrs, modelreg.CodeServiceExists}} {
+			ok := 0
+			for _, err := range c.errs {
+				switch {
+				case err == nil:
+					ok++
+				case modelreg.ErrorCode(err) != modelreg.ECONFLICT || modelreg.ErrorAPICode(err) != c.code:
+					t.Errorf("%s: %v, want nil or %s", what, err, c.code)
+				}
+			}
+			if ok != 1 {
+				t.Errorf("%s: %d succeeded, want 1", what, ok)
+			}
+		}
+	})
+
 	t.Run("DeployVersusDelete", func(t *testing.T) {
 		dbs, _ := replicas(t, 2)
 		for i := range 20 {
