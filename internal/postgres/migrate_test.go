@@ -22,6 +22,7 @@ func mustMigrationNames(t *testing.T) []string {
 }
 
 func TestMigrate(t *testing.T) {
+	testDSN(t) // skip once, not in every subtest
 	ctx := context.Background()
 	names := mustMigrationNames(t)
 

@@ -101,6 +101,7 @@ func blobFile(path, digest string) modelreg.ModelFile {
 // own store (its own pool), as on separate replicas sharing one database,
 // plus the races specific to how this store locks.
 func TestReplicas(t *testing.T) {
+	testDSN(t) // skip once, not in every subtest
 	ctx := context.Background()
 
 	t.Run("DeleteModel", func(t *testing.T) {
