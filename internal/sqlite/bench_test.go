@@ -143,5 +143,5 @@ func BenchmarkFindModels(b *testing.B) {
 // BenchmarkStore runs the benchmarks every store shares (storetest.Bench)
 // at the server's default durability.
 func BenchmarkStore(b *testing.B) {
-	storetest.Bench(b, func(b *testing.B) modelreg.Store { return benchDB(b, "") })
+	storetest.Bench(b, func(b *testing.B) modelreg.Store { return benchDB(b, "") }, nil)
 }

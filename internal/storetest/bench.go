@@ -14,6 +14,11 @@ import (
 // ends.
 type BenchOpener func(b *testing.B) modelreg.Store
 
+// BenchSettle, when not nil, runs after the seeding: what the database
+// would have done by itself meanwhile on a server (PostgreSQL's autovacuum
+// and analyze).
+type BenchSettle func(b *testing.B, s modelreg.Store)
+
 // benchModels is the number of models Bench seeds, unless
 // MODELREG_BENCH_MODELS says otherwise.
 const benchModels = 20000
@@ -23,7 +28,7 @@ const benchModels = 20000
 // over HTTP (each sort, the counted filters, the substring filters, a deep
 // page by offset and by marker), over a project of benchModels models
 // (MODELREG_BENCH_MODELS) in names of 10 versions.
-func Bench(b *testing.B, open BenchOpener) {
+func Bench(b *testing.B, open BenchOpener, settle BenchSettle) {
 	n := benchModels
 	if v, err := strconv.Atoi(os.Getenv("MODELREG_BENCH_MODELS")); err == nil && v >= 1000 {
 		n = v
@@ -52,6 +57,9 @@ func Bench(b *testing.B, open BenchOpener) {
 		for _, m := range batch {
 			ids = append(ids, m.ID)
 		}
+	}
+	if settle != nil {
+		settle(b, s)
 	}
 
 	b.Run("FindModelByID", func(b *testing.B) {
