@@ -171,6 +171,8 @@ func modelExists(name, version string) *modelreg.Error {
 	return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeModelExists, "Model (%s, %s) already exists.", name, version)
 }
 
+var _ modelreg.ModelBatchDeleter = (*DB)(nil)
+
 // FindModelByID returns a model with all its details.
 // Returns ENOTFOUND ModelArts.3001.
 func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelreg.Model, error) {
@@ -514,6 +516,46 @@ func (db *DB) DeleteModel(ctx context.Context, projectID, id string) error {
 	return db.update(ctx, "sqlite.DeleteModel", func(tx *Tx) error {
 		return deleteModel(ctx, tx, projectID, id)
 	})
+}
+
+// DeleteModelBatch deletes each of ids as DeleteModel would, in one
+// transaction, each model under a savepoint of its own: a model that
+// cannot be deleted is rolled back alone and its error returned in its
+// place. Returns ENOTFOUND ModelArts.3001, and deletes nothing, when the
+// first id does not exist.
+func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error) {
+	const op = "sqlite.DeleteModelBatch"
+	var errs []error
+	err := db.update(ctx, op, func(tx *Tx) error {
+		errs = make([]error, len(ids))
+		for i, id := range ids {
+			if _, err := tx.Tx.ExecContext(ctx, `SAVEPOINT delete_model`); err != nil {
+				return err
+			}
+			err := deleteModel(ctx, tx, projectID, id)
+			if err != nil {
+				if _, rerr := tx.Tx.ExecContext(ctx, `ROLLBACK TO delete_model`); rerr != nil {
+					return rerr
+				}
+				if i == 0 && modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
+					return err
+				}
+				var me *modelreg.Error
+				if !errors.As(err, &me) {
+					return err // a database failure, not a verdict on the model
+				}
+				errs[i] = formatError(op, err)
+			}
+			if _, err := tx.Tx.ExecContext(ctx, `RELEASE delete_model`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
 }
 
 func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {

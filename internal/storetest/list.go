@@ -287,3 +287,59 @@ func testSubstringFilters(t *testing.T, open Opener) {
 		}
 	}
 }
+
+// testDeleteModelBatch checks a store's DeleteModelBatch, when it has one,
+// against what DeleteModel does one model at a time.
+func testDeleteModelBatch(t *testing.T, open Opener) {
+	setup := func(t *testing.T) (*env, modelreg.ModelBatchDeleter, []*modelreg.Model) {
+		e := newEnv(t, open)
+		bd, ok := e.s.(modelreg.ModelBatchDeleter)
+		if !ok {
+			t.Skip("the store has no DeleteModelBatch")
+		}
+		a := e.publishedModel(projA, "a", "1.0.0", file("f", 1), file("shared", 9))
+		b := e.publishedModel(projA, "a", "1.0.1", file("f", 2), file("shared", 9))
+		c := e.createModel(projA, "a", "1.0.2")
+		d := e.publishedModel(projA, "a", "1.0.3", file("f", 3))
+		return e, bd, []*modelreg.Model{a, b, c, d}
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		e, bd, ms := setup(t)
+		svc := e.createService(projA, "svc", ms[3].ID)
+		gone := modelreg.NewID()
+		errs, err := bd.DeleteModelBatch(e.ctx, projA, []string{ms[0].ID, ms[1].ID, gone, ms[2].ID, ms[3].ID})
+		ok(t, err)
+		if len(errs) != 5 {
+			t.Fatalf("%d errors for 5 ids", len(errs))
+		}
+		for _, i := range []int{0, 1, 3} {
+			ok(t, errs[i])
+		}
+		wantErr(t, errs[2], modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
+		wantErr(t, errs[4], modelreg.ECONFLICT, modelreg.CodeModelDeployed)
+		for _, m := range ms[:3] {
+			e.wantModelGone(projA, m.ID)
+		}
+		e.mustModel(projA, ms[3].ID)
+		if got := e.mustService(projA, svc.ID); len(got.Config) != 1 {
+			t.Errorf("the service lost its config: %+v", got.Config)
+		}
+		// The blobs only the deleted models held are queued, once.
+		e.wantClaimBlobs(collector, digest(1), digest(2), digest(9))
+		e.noJob()
+		checkCounts(e, projA)
+	})
+
+	t.Run("ErrNotFoundFirstDeletesNothing", func(t *testing.T) {
+		e, bd, ms := setup(t)
+		before := e.snap(projA)
+		_, err := bd.DeleteModelBatch(e.ctx, projA, []string{modelreg.NewID(), ms[0].ID, ms[1].ID})
+		wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
+		e.unchanged(projA, before)
+		// Another project's model is unknown too.
+		_, err = bd.DeleteModelBatch(e.ctx, projB, []string{ms[0].ID})
+		wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
+		e.unchanged(projA, before)
+	})
+}

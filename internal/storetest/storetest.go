@@ -65,6 +65,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ModelCounts", func(t *testing.T) { testModelCounts(t, open) })
 	t.Run("KeysetPaging", func(t *testing.T) { testKeysetPaging(t, open) })
 	t.Run("SubstringFilters", func(t *testing.T) { testSubstringFilters(t, open) })
+	t.Run("DeleteModelBatch", func(t *testing.T) { testDeleteModelBatch(t, open) })
 	t.Run("FindCascadeSet", func(t *testing.T) { testFindCascadeSet(t, open) })
 	t.Run("DeleteModel", func(t *testing.T) { testDeleteModel(t, open) })
 	t.Run("FindModelFiles", func(t *testing.T) { testFindModelFiles(t, open) })
