@@ -176,25 +176,17 @@ var _ modelreg.ModelBatchDeleter = (*DB)(nil)
 // FindModelByID returns a model with all its details.
 // Returns ENOTFOUND ModelArts.3001.
 func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelreg.Model, error) {
-	var m *modelreg.Model
-	err := db.view(ctx, "sqlite.FindModelByID", func(tx *Tx) (err error) {
-		m, err = findModelByID(ctx, tx, projectID, id)
-		return err
-	})
-	return m, err
+	// One statement: no transaction needed (a BEGIN and a ROLLBACK would
+	// double the work of the most frequent read).
+	m, err := scanModel(db.queryRow(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ? AND project_id = ?`, id, projectID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, modelreg.ModelNotFound(id)
+	}
+	return m, formatError("sqlite.FindModelByID", err)
 }
 
 const modelColumns = `id, project_id, name, version, type, status, description, size, workspace_id,
 	owner, tenant, create_at, update_at, failure_reason, config, summary, details`
-
-func findModelByID(ctx context.Context, tx *Tx, projectID, id string) (*modelreg.Model, error) {
-	row := tx.QueryRowContext(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ? AND project_id = ?`, id, projectID)
-	m, err := scanModel(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, modelreg.ModelNotFound(id)
-	}
-	return m, err
-}
 
 func scanModel(row interface{ Scan(...any) error }) (*modelreg.Model, error) {
 	var m modelreg.Model

@@ -104,6 +104,17 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	return tx.Tx.QueryRowContext(ctx, query, args...)
 }
 
+// queryRow runs a one-row query on the reader pool outside a transaction,
+// prepared when cached (and prepared for next time when not): for reads of
+// one statement, which see a consistent snapshot anyway.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := db.readStmts.lookup(query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	db.readStmts.prepare(ctx, []string{query})
+	return db.reader.QueryRowContext(ctx, query, args...)
+}
+
 // prepareMissed prepares the queries tx ran unprepared. Call it after the
 // transaction has ended.
 func (tx *Tx) prepareMissed(ctx context.Context) {
