@@ -369,6 +369,9 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		return nil, 0, err
 	}
 	defer rows.Close()
+	// The models of a page mostly share their summary document (the
+	// fields without a column): decode each distinct one once.
+	decoded := map[string]*modelreg.ModelSummary{}
 	for rows.Next() {
 		var m, cols modelreg.ModelSummary
 		var summary string
@@ -377,8 +380,16 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 			&cols.FailureReason, &summary); err != nil {
 			return nil, 0, err
 		}
-		if err := json.Unmarshal([]byte(summary), &m); err != nil {
-			return nil, 0, err
+		if d, ok := decoded[summary]; ok {
+			m = *d
+			m.InstallType = slices.Clone(d.InstallType)
+		} else {
+			if err := json.Unmarshal([]byte(summary), &m); err != nil {
+				return nil, 0, err
+			}
+			d := m
+			d.InstallType = slices.Clone(m.InstallType)
+			decoded[summary] = &d
 		}
 		setSummaryColumns(&m, &cols)
 		models = append(models, &m)
