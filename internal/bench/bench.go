@@ -35,9 +35,11 @@ type Config struct {
 	// Client calls the server; it should have a connection pool at least
 	// Concurrency wide.
 	Client *client.Client
-	// Models is how many models to seed; 0 seeds none (and then the
-	// workloads that need models have nothing to work on).
+	// Models is how many models to seed; 0 seeds none.
 	Models int
+	// Reuse works on the models already in the project (seeded by an
+	// earlier run) as well as those seeded now: it lists them first.
+	Reuse bool
 	// Duration and Warmup of each workload; Concurrency workers.
 	Duration, Warmup time.Duration
 	Concurrency      int
@@ -69,7 +71,7 @@ const cascadeVersions = 20
 
 // seedBatch is the number of models per bulk call: well under the 1 MiB
 // default body limit.
-const seedBatch = 4000
+const seedBatch = 2000
 
 // families are the first word of seeded names and descriptions.
 var families = []string{"resnet", "bert", "yolo", "llama", "whisper", "vit", "gpt", "unet", "clip", "mobilenet",
@@ -89,6 +91,9 @@ type run struct {
 	rng *rand.Rand
 	tag string // makes this run's names unique in the project
 	rss *rssSampler
+
+	// importTag makes the names of this run's imports unique.
+	importTag string
 
 	randsMu     sync.Mutex
 	workerRands map[int]*rand.Rand // per worker, made on first use
@@ -130,6 +135,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	}
 	r := &run{cfg: cfg, c: cfg.Client, rng: rand.New(rand.NewPCG(cfg.Seed, 1))}
 	r.tag = fmt.Sprintf("%c%c", 'a'+r.rng.IntN(26), 'a'+r.rng.IntN(26))
+	r.importTag = fmt.Sprintf("%s%04d", r.tag, r.rng.IntN(10000))
 	r.rss = newRSSSampler(cfg.Client)
 	defer r.rss.stop()
 	if err := r.c.Ping(ctx); err != nil {
@@ -140,6 +146,11 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		results = append(results, res)
 		cfg.OnResult(res)
 	}
+	if cfg.Reuse {
+		if err := r.load(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Models > 0 {
 		res, err := r.seed(ctx)
 		if err != nil {
@@ -147,6 +158,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		}
 		emit(res)
 	}
+	r.partition()
 	want := func(w string) bool { return slices.Contains(cfg.Workloads, w) }
 	if cfg.Limits {
 		emit(r.workload(ctx, "limit-http", r.limitHTTP))
@@ -300,8 +312,48 @@ func (r *run) seed(ctx context.Context) (Result, error) {
 		Concurrency: 2, Seconds: d.Seconds(), MaxRSSMiB: r.rss.max(),
 		Note: fmt.Sprintf("%d names, bulk calls of %d models (latencies per call)", len(r.names), seedBatch)}
 
-	// Names of exactly cascadeVersions versions are the cascade's; every
-	// other model is shown (even position) or deleted (odd position).
+	return res, nil
+}
+
+// load lists the project's models (published ones: the seeded kind) into
+// r.names, by marker, 1,000 a page.
+func (r *run) load(ctx context.Context) error {
+	start := time.Now()
+	byName := map[string]int{}
+	q := url.Values{"limit": {"1000"}, "sort_by": {modelreg.ModelSortCreateAt}, "order": {"asc"},
+		"model_status": {modelreg.ModelPublished}}
+	n := 0
+	for {
+		var l modelreg.ModelList
+		if err := r.c.Do(ctx, http.MethodGet, "models", q, nil, &l); err != nil {
+			return fmt.Errorf("listing the project's models: %w", err)
+		}
+		for _, m := range l.Models {
+			if strings.HasPrefix(m.Name, "bench-import-") {
+				continue
+			}
+			i, ok := byName[m.Name]
+			if !ok {
+				i = len(r.names)
+				byName[m.Name] = i
+				r.names = append(r.names, seededName{name: m.Name})
+			}
+			r.names[i].ids = append(r.names[i].ids, m.ID)
+			n++
+		}
+		if l.NextMarker == "" {
+			break
+		}
+		q.Set("marker", l.NextMarker)
+	}
+	fmt.Fprintf(r.cfg.Progress, "bench: reusing %d models under %d names (listed in %v)\n", n, len(r.names), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// partition deals the models out to the workloads: names of exactly
+// cascadeVersions versions are the cascade's; every other model is shown
+// (even position) or deleted (odd position).
+func (r *run) partition() {
 	var rest []string
 	for _, sn := range r.names {
 		if len(sn.ids) == cascadeVersions {
@@ -319,7 +371,6 @@ func (r *run) seed(ctx context.Context) (Result, error) {
 			r.deletes = append(r.deletes, id)
 		}
 	}
-	return res, nil
 }
 
 // workerRand returns a random source for worker w of the current workload.
@@ -397,17 +448,30 @@ func (r *run) firstPageLists() []list {
 		list{"not_model_type", func(rng *rand.Rand) url.Values {
 			return url.Values{"not_model_type": {types[rng.IntN(len(types))]}}
 		}},
-		// A name substring as a person types it: this run's tag and the
-		// first three digits of a name's number, which match about one name
-		// in 600 at a million models (123, 1230-1239, 12300-12399).
+		// A name substring as a person types it: the tag and the first
+		// three digits of a seeded name's number, which match about one
+		// name in 600 at a million models (123, 1230-1239, 12300-12399).
 		list{"model_name substring", func(rng *rand.Rand) url.Values {
-			return url.Values{"model_name": {r.tag + strconv.Itoa(100+rng.IntN(900))}}
+			return url.Values{"model_name": {r.nameNeedle(rng)}}
 		}},
 		list{"description substring", func(rng *rand.Rand) url.Values {
 			return url.Values{"description": {"build " + strconv.Itoa(100+rng.IntN(900))}}
 		}},
 	)
 	return ls
+}
+
+// nameNeedle returns a substring of a random seeded name: what follows
+// its family and dash, 5 characters (its tag and the first three digits of
+// its number).
+func (r *run) nameNeedle(rng *rand.Rand) string {
+	for range 100 {
+		_, rest, ok := strings.Cut(r.randomName(rng), "-")
+		if ok && len(rest) >= 5 {
+			return rest[:5]
+		}
+	}
+	return "none"
 }
 
 // randomName returns a random seeded name.
@@ -525,7 +589,7 @@ func (r *run) importOp(ctx context.Context, _ int) (bool, error) {
 	n := r.imports.Add(1)
 	var res modelreg.ModelImportResult
 	err := r.c.Do(ctx, http.MethodPost, "models", nil, &modelreg.ModelImport{
-		Name: "bench-import-" + r.tag + strconv.FormatInt(n/1000000, 10), Version: fmt.Sprintf("%d.%d.%d", n/10000%100, n/100%100, n%100),
+		Name: "bench-import-" + r.importTag + "-" + strconv.FormatInt(n/1000000, 10), Version: fmt.Sprintf("%d.%d.%d", n/10000%100, n/100%100, n%100),
 		Type: "PyTorch", Description: "imported by modelreg bench", SourceLocation: "file://" + filepath.ToSlash(r.cfg.ImportDir),
 	}, &res)
 	return true, err
@@ -544,7 +608,7 @@ func (r *run) settleImports(ctx context.Context, res *Result) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	var l modelreg.ModelList
-	q := url.Values{"model_status": {modelreg.ModelFailed}, "model_name": {"bench-import-" + r.tag}, "limit": {"1"}}
+	q := url.Values{"model_status": {modelreg.ModelFailed}, "model_name": {"bench-import-" + r.importTag + "-"}, "limit": {"1"}}
 	if err := r.c.Do(ctx, http.MethodGet, "models", q, nil, &l); err == nil && l.TotalCount > 0 {
 		res.Errors += int64(l.TotalCount)
 		res.Note = strings.TrimSpace(res.Note + fmt.Sprintf(" %d imports failed", l.TotalCount))

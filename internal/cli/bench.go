@@ -34,10 +34,12 @@ ratio of its limit.
 Prints a table, or with --json one JSON object per workload:
 {"workload","ops","ops_per_sec","p50_ms","p99_ms","errors",...}. The RSS
 column is the server's peak resident memory during the workload, sampled
-from its /metrics. Deletes consume the seeded models: seed enough.`,
+from its /metrics. Deletes consume the seeded models: seed enough, or
+--reuse the models of an earlier run (they are listed first).`,
 		flags: func(e *env, fs *flag.FlagSet) func([]string) error {
 			g := e.clientFlags(fs)
 			models := fs.Int("models", 10000, "`number` of models to seed (0: none)")
+			reuse := fs.Bool("reuse", false, "also work on the published models already in the project (an earlier run's)")
 			duration := fs.Duration("duration", 10*time.Second, "how long each workload runs")
 			warmup := fs.Duration("warmup", time.Second, "unmeasured run before each workload")
 			concurrency := fs.Int("concurrency", 16, "requests in flight")
@@ -81,7 +83,7 @@ from its /metrics. Deletes consume the seeded models: seed enough.`,
 				}
 				var results []bench.Result
 				cfg := bench.Config{
-					Client: c, Models: *models, Duration: *duration, Warmup: *warmup, Concurrency: *concurrency,
+					Client: c, Models: *models, Reuse: *reuse, Duration: *duration, Warmup: *warmup, Concurrency: *concurrency,
 					Workloads: ws, Limits: *limits, Database: *database, Synchronous: *syncMode,
 					ImportDir: dir, Seed: *seed, Progress: e.stderr,
 					OnResult: func(r bench.Result) {

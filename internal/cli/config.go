@@ -38,9 +38,9 @@ type Config struct {
 // DefaultMemoryLimit is the default soft limit of the Go runtime's memory
 // (runtime/debug.SetMemoryLimit): the garbage collector works harder as the
 // heap nears it, rather than letting a burst (a bulk call, a large page)
-// double the resident memory for good. SQLite's page caches (about 40 MiB)
+// double the resident memory for good. SQLite's page caches (about 24 MiB)
 // come on top of it.
-const DefaultMemoryLimit = 64 << 20
+const DefaultMemoryLimit = 48 << 20
 
 // DefaultConfig returns the configuration used when nothing is set.
 func DefaultConfig() Config {

@@ -44,7 +44,7 @@ const busyTimeout = 10 * time.Second
 // mapped pages count as the process's resident memory, and the database
 // may be far larger than the memory a server should hold.
 var (
-	writerCacheKiB = 32 << 10
+	writerCacheKiB = 16 << 10
 	readerCacheKiB = 2 << 10
 )
 
