@@ -251,37 +251,38 @@ func (db *DB) FindModels(ctx context.Context, f modelreg.ModelFilter) ([]*modelr
 func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
 	where, args := []string{"project_id = ?"}, []any{f.ProjectID}
 	// narrow is set when the filter selects few models through an index of
-	// its own (the name, the trigram index, the index of unpublished
+	// its own (the name, a trigram index, the index of unpublished
 	// models): the matches are then found that way and sorted, rather than
 	// found by walking the project in sort order.
 	narrow := false
-	var match []string // models_fts queries, ANDed
-	if f.Name != "" {
-		if f.ExactMatch {
-			where, args = append(where, "name = ?"), append(args, f.Name)
-			narrow = true
-		} else {
-			where, args = append(where, `name LIKE ? ESCAPE '\'`), append(args, likePattern(f.Name))
-			if q, ok := ftsQuery("name", f.Name); ok {
-				match = append(match, q)
-			}
+	text := false // a text filter: no counter knows its total
+	for _, c := range []struct {
+		column, fts, v string
+		exact          bool
+	}{
+		{"name", "models_name_fts", f.Name, f.ExactMatch},
+		{"description", "models_description_fts", f.Description, false},
+	} {
+		switch {
+		case c.v == "":
+			continue
+		case c.exact:
+			where, args = append(where, c.column+" = ?"), append(args, c.v)
+		case utf8.RuneCountInString(c.v) >= 3:
+			// The trigram index holds the text with ASCII in lower case
+			// and matches exactly: what LIKE finds, without a scan.
+			where = append(where, "seq IN (SELECT rowid FROM "+c.fts+" WHERE "+c.fts+" MATCH ?)")
+			args = append(args, `"`+strings.ReplaceAll(lowerASCII(c.v), `"`, `""`)+`"`)
+			// The unary + keeps SQLite from scanning the project's index
+			// and probing the matches, rather than the other way round.
+			where[0] = "+project_id = ?"
+		default:
+			// Too short for a trigram: scan.
+			where, args = append(where, c.column+` LIKE ? ESCAPE '\'`), append(args, likePattern(c.v))
+			text = true
+			continue
 		}
-	}
-	if f.Description != "" {
-		where, args = append(where, `description LIKE ? ESCAPE '\'`), append(args, likePattern(f.Description))
-		if q, ok := ftsQuery("description", f.Description); ok {
-			match = append(match, q)
-		}
-	}
-	if len(match) > 0 {
-		// The trigram index finds the candidates; LIKE above keeps the
-		// exact semantics (ASCII-only case folding, wildcards literal).
-		// The unary + keeps SQLite from scanning the project's index and
-		// probing the matches, rather than the other way round.
-		where[0] = "+project_id = ?"
-		where = append(where, "seq IN (SELECT rowid FROM models_fts WHERE models_fts MATCH ?)")
-		args = append(args, strings.Join(match, " AND "))
-		narrow = true
+		narrow, text = true, true
 	}
 	for _, c := range []struct {
 		expr, v string
@@ -322,62 +323,101 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	if err != nil {
 		return nil, 0, err
 	}
-	total, err := countModels(ctx, tx, f, where, args)
+	q := modelQuery{where: where, args: args, sortCol: sortCol, desc: desc, limit: limit, skip: skip}
+	if narrow {
+		// The unary + keeps SQLite from walking the sort column's index.
+		q.sortCol = "+" + sortCol
+	}
+
+	if narrow && f.After == nil {
+		// All the matches are read and sorted anyway: count them in the
+		// same pass. Only a page past the end needs a count of its own.
+		q.count = true
+		models, total, err := q.run(ctx, tx)
+		if err != nil || len(models) > 0 {
+			return models, total, err
+		}
+		total, err = countModels(ctx, tx, f, text, where, args)
+		return models, total, err
+	}
+
+	total, err := countModels(ctx, tx, f, text, where, args)
 	if err != nil {
 		return nil, 0, err
 	}
-	models := []*modelreg.ModelSummary{}
 	if total == 0 || skip >= total {
-		return models, total, nil
+		return []*modelreg.ModelSummary{}, total, nil
 	}
-
-	reverse := false
 	if f.After != nil {
 		// Keyset continuation: the rows after the cursor in sort order.
 		op := ">"
 		if desc {
 			op = "<"
 		}
-		where = append(where, "("+sortCol+", id) "+op+" (?, ?)")
-		args = append(args, f.After.Key, f.After.ID)
-		skip = 0
+		q.where = append(q.where, "("+sortCol+", id) "+op+" (?, ?)")
+		q.args = append(q.args, f.After.Key, f.After.ID)
+		q.skip = 0
 	} else if skip > total/2 {
 		// A page past the middle is read from the other end: skipping
 		// total-skip-limit records backwards costs less than skipping
 		// skip forwards, and total is exact (same snapshot).
-		reverse, desc = true, !desc
+		q.reverse, q.desc = true, !desc
 		back := total - skip - limit
 		if back < 0 {
-			limit += back
+			q.limit += back
 			back = 0
 		}
-		skip = back
+		q.skip = back
 	}
+	models, _, err := q.run(ctx, tx)
+	return models, total, err
+}
+
+// modelQuery is the query of one page of models.
+type modelQuery struct {
+	where       []string
+	args        []any
+	sortCol     string
+	desc        bool
+	limit, skip int
+	reverse     bool // reverse the rows read (a page read from the end)
+	count       bool // also count every match, in the same pass
+}
+
+// run reads the page, and with q.count the number of all matches (0 when
+// the page is empty).
+func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, int, error) {
 	order := "ASC"
-	if desc {
+	if q.desc {
 		order = "DESC"
 	}
-	if narrow {
-		// The unary + keeps SQLite from walking the sort column's index.
-		sortCol = "+" + sortCol
+	cols := `id, project_id, name, version, type, status, description, size,
+		workspace_id, owner, tenant, create_at, failure_reason, summary`
+	if q.count {
+		cols += `, COUNT(*) OVER ()`
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, project_id, name, version, type, status, description, size,
-		workspace_id, owner, tenant, create_at, failure_reason, summary
-		FROM models WHERE `+strings.Join(where, " AND ")+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT ? OFFSET ?`,
-		append(args, limit, skip)...)
+	rows, err := tx.QueryContext(ctx, `SELECT `+cols+` FROM models WHERE `+strings.Join(q.where, " AND ")+
+		` ORDER BY `+q.sortCol+` `+order+`, id `+order+` LIMIT ? OFFSET ?`,
+		append(slices.Clip(q.args), q.limit, q.skip)...)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
+	models := []*modelreg.ModelSummary{}
+	total := 0
 	// The models of a page mostly share their summary document (the
 	// fields without a column): decode each distinct one once.
 	decoded := map[string]*modelreg.ModelSummary{}
 	for rows.Next() {
 		var m, cols modelreg.ModelSummary
 		var summary string
-		if err := rows.Scan(&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
+		dst := []any{&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
 			&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
-			&cols.FailureReason, &summary); err != nil {
+			&cols.FailureReason, &summary}
+		if q.count {
+			dst = append(dst, &total)
+		}
+		if err := rows.Scan(dst...); err != nil {
 			return nil, 0, err
 		}
 		if d, ok := decoded[summary]; ok {
@@ -397,7 +437,7 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	if reverse {
+	if q.reverse {
 		slices.Reverse(models)
 	}
 	return models, total, nil
@@ -406,9 +446,9 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 // countModels returns the number of models matching f, whose conditions
 // are where with args. With no filter but status, type and not-type it
 // sums model_counts; otherwise it counts the matches.
-func countModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter, where []string, args []any) (int, error) {
+func countModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter, text bool, where []string, args []any) (int, error) {
 	var total int
-	if f.Name != "" || f.Description != "" || f.Version != "" || f.WorkspaceID != "" {
+	if text || f.Version != "" || f.WorkspaceID != "" {
 		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM models WHERE `+strings.Join(where, " AND "), args...).Scan(&total)
 		return total, err
 	}
@@ -426,14 +466,15 @@ func countModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter, where []st
 	return total, err
 }
 
-// ftsQuery returns the models_fts query finding the rows whose column
-// contains s, and false when the trigram index cannot help: it indexes
-// sequences of three characters, so a shorter s must be found by scanning.
-func ftsQuery(column, s string) (string, bool) {
-	if utf8.RuneCountInString(s) < 3 {
-		return "", false
-	}
-	return column + ` : "` + strings.ReplaceAll(s, `"`, `""`) + `"`, true
+// lowerASCII returns s with its ASCII letters in lower case, as SQLite's
+// lower() does.
+func lowerASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }
 
 // sqlOrder returns the SQL direction of a validated order ("" is desc).
