@@ -59,6 +59,10 @@ type Config struct {
 	ImportDir string
 	// Seed makes the run's random choices repeatable.
 	Seed uint64
+	// ImportWait bounds the wait, after the import and mixed workloads,
+	// for their imports to finish (failed ones count as errors): 0 means a
+	// minute, a negative value does not wait.
+	ImportWait time.Duration
 	// Progress receives what the run is doing; nil discards it.
 	Progress io.Writer
 	// OnResult is called with each workload's result as soon as it is known.
@@ -598,7 +602,13 @@ func (r *run) importOp(ctx context.Context, _ int) (bool, error) {
 // settleImports waits (a minute at most) for the imports the workload
 // started to finish, and counts the failed ones as errors.
 func (r *run) settleImports(ctx context.Context, res *Result) {
-	deadline := time.Now().Add(time.Minute)
+	wait := r.cfg.ImportWait
+	if wait == 0 {
+		wait = time.Minute
+	} else if wait < 0 {
+		return
+	}
+	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
 		var l modelreg.ModelList
 		err := r.c.Do(ctx, http.MethodGet, "models", url.Values{"model_status": {modelreg.ModelPublishing}, "limit": {"1"}}, nil, &l)

@@ -391,14 +391,20 @@ func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, 
 	if q.desc {
 		order = "DESC"
 	}
-	cols := `id, project_id, name, version, type, status, description, size,
-		workspace_id, owner, tenant, create_at, failure_reason, summary`
+	const cols = `m.id, m.project_id, m.name, m.version, m.type, m.status, m.description, m.size,
+		m.workspace_id, m.owner, m.tenant, m.create_at, m.failure_reason, m.summary`
+	sortKey := strings.TrimPrefix(q.sortCol, "+")
+	query := `SELECT ` + cols + ` FROM models m WHERE ` + strings.Join(q.where, " AND ") +
+		` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?`
 	if q.count {
-		cols += `, COUNT(*) OVER ()`
+		// Sort and count the matches by their keys alone (models_seq
+		// covers them for a substring match), then read the rows of the
+		// page only.
+		query = `SELECT ` + cols + `, p.n FROM (SELECT rowid AS r, COUNT(*) OVER () AS n FROM models
+			WHERE ` + strings.Join(q.where, " AND ") + ` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?) p
+			JOIN models m ON m.rowid = p.r ORDER BY m.` + sortKey + ` ` + order + `, m.id ` + order
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+cols+` FROM models WHERE `+strings.Join(q.where, " AND ")+
-		` ORDER BY `+q.sortCol+` `+order+`, id `+order+` LIMIT ? OFFSET ?`,
-		append(slices.Clip(q.args), q.limit, q.skip)...)
+	rows, err := tx.QueryContext(ctx, query, append(slices.Clip(q.args), q.limit, q.skip)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -563,35 +569,27 @@ func (db *DB) DeleteModel(ctx context.Context, projectID, id string) error {
 }
 
 // DeleteModelBatch deletes each of ids as DeleteModel would, in one
-// transaction, each model under a savepoint of its own: a model that
-// cannot be deleted is rolled back alone and its error returned in its
-// place. Returns ENOTFOUND ModelArts.3001, and deletes nothing, when the
-// first id does not exist.
+// transaction, and returns each model's error in its place. A model that
+// cannot be deleted (gone, deployed) is refused by deleteModel's checks,
+// before it writes anything, so the others commit unaffected; any other
+// failure rolls the whole batch back. Returns ENOTFOUND ModelArts.3001,
+// and deletes nothing, when the first id does not exist.
 func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error) {
 	const op = "sqlite.DeleteModelBatch"
 	var errs []error
 	err := db.update(ctx, op, func(tx *Tx) error {
 		errs = make([]error, len(ids))
 		for i, id := range ids {
-			if _, err := tx.Tx.ExecContext(ctx, `SAVEPOINT delete_model`); err != nil {
-				return err
-			}
 			err := deleteModel(ctx, tx, projectID, id)
-			if err != nil {
-				if _, rerr := tx.Tx.ExecContext(ctx, `ROLLBACK TO delete_model`); rerr != nil {
-					return rerr
-				}
-				if i == 0 && modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
-					return err
-				}
-				var me *modelreg.Error
-				if !errors.As(err, &me) {
-					return err // a database failure, not a verdict on the model
-				}
-				errs[i] = formatError(op, err)
-			}
-			if _, err := tx.Tx.ExecContext(ctx, `RELEASE delete_model`); err != nil {
+			var me *modelreg.Error
+			switch {
+			case err == nil:
+			case i == 0 && modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
 				return err
+			case errors.As(err, &me):
+				errs[i] = formatError(op, err)
+			default:
+				return err // a database failure, not a verdict on the model
 			}
 		}
 		return nil
@@ -602,6 +600,11 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 	return errs, nil
 }
 
+// deleteModel deletes model id. Its refusals (ENOTFOUND, ECONFLICT
+// ModelArts.3009) come from checks made before it writes anything; the
+// last-resort one, the foreign key refusing the DELETE, can only follow a
+// concurrent deploy, which the single writer rules out, and would leave
+// queued only digests a model still references, which the collector drops.
 func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM models WHERE id = ? AND project_id = ?`, id, projectID).Scan(&one)

@@ -23,9 +23,10 @@
 
 ALTER TABLE models ADD COLUMN seq INTEGER; -- set on insert: max(seq) + 1
 UPDATE models SET seq = rowid;
--- Unique on seq; project_id makes a substring match's project check read
--- the index only.
-CREATE UNIQUE INDEX models_seq ON models (seq, project_id);
+-- Unique on seq; the other columns let a substring match be checked for
+-- its project, sorted and counted from the index alone, the rows read only
+-- for the page.
+CREATE UNIQUE INDEX models_seq ON models (seq, project_id, create_at, version_key, size, id);
 
 DROP INDEX models_project_create_at;
 DROP INDEX models_project_version;
