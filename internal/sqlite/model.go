@@ -569,30 +569,53 @@ func (db *DB) DeleteModel(ctx context.Context, projectID, id string) error {
 }
 
 // DeleteModelBatch deletes each of ids as DeleteModel would, in one
-// transaction, and returns each model's error in its place. A model that
-// cannot be deleted (gone, deployed) is refused by deleteModel's checks,
-// before it writes anything, so the others commit unaffected; any other
-// failure rolls the whole batch back. Returns ENOTFOUND ModelArts.3001,
-// and deletes nothing, when the first id does not exist.
+// transaction, and returns each model's error in its place: a model that
+// is gone or deployed is refused, the others are deleted together. Returns
+// ENOTFOUND ModelArts.3001, and deletes nothing, when the first id does
+// not exist.
+//
+// The deletable models go in one DELETE statement: FTS5 writes its pending
+// index changes out at the start of every statement that runs triggers, so
+// a DELETE a model would write one index segment a model.
 func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error) {
 	const op = "sqlite.DeleteModelBatch"
 	var errs []error
 	err := db.update(ctx, op, func(tx *Tx) error {
 		errs = make([]error, len(ids))
+		var deletable []string
 		for i, id := range ids {
-			err := deleteModel(ctx, tx, projectID, id)
+			err := checkDeletable(ctx, tx, projectID, id)
 			var me *modelreg.Error
 			switch {
 			case err == nil:
+				deletable = append(deletable, id)
 			case i == 0 && modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
 				return err
 			case errors.As(err, &me):
 				errs[i] = formatError(op, err)
 			default:
-				return err // a database failure, not a verdict on the model
+				return err
 			}
 		}
-		return nil
+		if len(deletable) == 0 {
+			return nil
+		}
+		list, err := json.Marshal(deletable)
+		if err != nil {
+			return err
+		}
+		// The blobs that no model outside the batch references.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO blob_gc (digest, enqueued_at, not_before, attempts)
+			SELECT DISTINCT f.digest, ?2, ?2, 0 FROM model_files f
+			WHERE f.model_id IN (SELECT value FROM json_each(?1)) AND NOT EXISTS (
+				SELECT 1 FROM model_files g WHERE g.digest = f.digest AND g.model_id NOT IN (SELECT value FROM json_each(?1)))
+			ON CONFLICT (digest) DO NOTHING`, string(list), tx.ms()); err != nil {
+			return err
+		}
+		// The single writer has checked no service references them: a
+		// foreign key refusal here is a failure of the whole batch.
+		_, err = tx.ExecContext(ctx, `DELETE FROM models WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -600,12 +623,10 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 	return errs, nil
 }
 
-// deleteModel deletes model id. Its refusals (ENOTFOUND, ECONFLICT
-// ModelArts.3009) come from checks made before it writes anything; the
-// last-resort one, the foreign key refusing the DELETE, can only follow a
-// concurrent deploy, which the single writer rules out, and would leave
-// queued only digests a model still references, which the collector drops.
-func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
+// checkDeletable returns ENOTFOUND ModelArts.3001 unless model id exists
+// in the project, and ECONFLICT ModelArts.3009 when a service references
+// it.
+func checkDeletable(ctx context.Context, tx *Tx, projectID, id string) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM models WHERE id = ? AND project_id = ?`, id, projectID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -619,12 +640,21 @@ func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
+	return nil
+}
+
+// deleteModel deletes model id: checkDeletable, then its blobs queued and
+// its row (with its files and job) deleted.
+func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
+	if err := checkDeletable(ctx, tx, projectID, id); err != nil {
+		return err
+	}
 	// Queue the blobs only this model references, then delete it (its files
 	// and job go with it through ON DELETE CASCADE).
 	if err := queueModelBlobs(ctx, tx, id); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM models WHERE id = ?`, id)
+	_, err := tx.ExecContext(ctx, `DELETE FROM models WHERE id = ?`, id)
 	if isConstraint(err) {
 		// The only constraint a delete can violate is service_models'
 		// ON DELETE RESTRICT: the database's own guard.

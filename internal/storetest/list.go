@@ -300,7 +300,7 @@ func testDeleteModelBatch(t *testing.T, open Opener) {
 		a := e.publishedModel(projA, "a", "1.0.0", file("f", 1), file("shared", 9))
 		b := e.publishedModel(projA, "a", "1.0.1", file("f", 2), file("shared", 9))
 		c := e.createModel(projA, "a", "1.0.2")
-		d := e.publishedModel(projA, "a", "1.0.3", file("f", 3))
+		d := e.publishedModel(projA, "a", "1.0.3", file("f", 3), file("shared", 9))
 		return e, bd, []*modelreg.Model{a, b, c, d}
 	}
 
@@ -322,11 +322,14 @@ func testDeleteModelBatch(t *testing.T, open Opener) {
 			e.wantModelGone(projA, m.ID)
 		}
 		e.mustModel(projA, ms[3].ID)
-		if got := e.mustService(projA, svc.ID); len(got.Config) != 1 {
-			t.Errorf("the service lost its config: %+v", got.Config)
-		}
-		// The blobs only the deleted models held are queued, once.
-		e.wantClaimBlobs(collector, digest(1), digest(2), digest(9))
+		// The blobs only the deleted models held are queued; the one the
+		// deployed model shares with them is kept.
+		e.wantClaimBlobs(collector, digest(1), digest(2))
+		ok(t, e.s.DeleteServices(e.ctx, projA, []string{svc.ID}))
+		errs, err = bd.DeleteModelBatch(e.ctx, projA, []string{ms[3].ID})
+		ok(t, err)
+		ok(t, errs[0])
+		e.wantClaimBlobs(collector, digest(3), digest(9))
 		e.noJob()
 		checkCounts(e, projA)
 	})
