@@ -21,7 +21,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelreg/modelreg"
-	"github.com/modelreg/modelreg/internal/blob/disk"
 	"github.com/modelreg/modelreg/internal/collector"
 	"github.com/modelreg/modelreg/internal/httpapi"
 	"github.com/modelreg/modelreg/internal/importer"
@@ -43,6 +42,7 @@ On first start the server keeps its default project id in
 			cfg := DefaultConfig()
 			cfg.register(fs)
 			envErr := applyEnv(fs, e.getenv)
+			cfg.readSecrets(e.getenv) // object-store source credentials: environment only
 			return func(args []string) error {
 				if envErr != nil {
 					return envErr
@@ -105,11 +105,11 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	if err := store.ReleaseAllLeases(ctx); err != nil {
 		return fmt.Errorf("releasing stale leases: %w", err)
 	}
-	blobs, err := disk.Open(cfg.BlobStore)
+	blobs, sweepGrace, err := openBlobStore(ctx, cfg, logger) // objectstore.go
 	if err != nil {
-		return fmt.Errorf("opening the blob store: %w", err)
+		return err
 	}
-	sources, err := importer.NewSources(cfg.ImportRoots...)
+	sources, err := importer.NewSourcesFromConfig(cfg.sourcesConfig())
 	if err != nil {
 		return err
 	}
@@ -117,11 +117,14 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	owner := importer.DefaultOwner()
 	coll := collector.New(collector.Config{
 		Store: store, Blobs: blobs, Owner: owner, Lease: leaseTime, Interval: collectInterval,
+		StagingInterval: stagingCleanInterval, StagingGrace: cfg.StagingGrace,
 		Logger: logger,
 	})
-	// A crash may have left staged files (no grace: no other process writes
-	// here) and committed blobs nothing references; queue and collect them.
-	if err := coll.Sweep(ctx, 0); err != nil {
+	// A crash may have left staged files (without a grace on a directory,
+	// which no other process writes to; with --staging-grace on a bucket,
+	// which other servers may share) and committed blobs nothing
+	// references; queue and collect them.
+	if err := coll.Sweep(ctx, sweepGrace); err != nil {
 		return fmt.Errorf("sweeping the blob store: %w", err)
 	}
 	if _, err := coll.RunOnce(ctx); err != nil {
@@ -175,8 +178,9 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	})
 
 	addr := ln.Addr().String()
+	objectSources, _ := sources.ObjectStore()
 	logger.Info("modelreg started", "addr", addr, "data_dir", cfg.DataDir, "database", cfg.Database,
-		"blob_store", cfg.BlobStore, "import_roots", sources.Roots(), "project_id", project)
+		"blob_store", cfg.BlobStore, "import_roots", sources.Roots(), "source_endpoint", objectSources, "project_id", project)
 	fmt.Fprintf(stdout, "modelreg listening on http://%s\n", addr)
 
 	var runErr error
