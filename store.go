@@ -137,6 +137,15 @@ type JobStore interface {
 	// RetryImport releases owner's job to be claimed again at or after at,
 	// noting reason. Returns ENOTFOUND when the job is gone.
 	RetryImport(ctx context.Context, modelID, owner, reason string, at time.Time) error
+
+	// CreateUploadModel is CreateModel for a model whose files are uploaded
+	// through the API rather than copied from its source_location: its
+	// import job is created already leased to owner (the upload) until
+	// lease from now, which counts as the job's first attempt, so no import
+	// runner claims it while the upload renews the lease. Once the lease has
+	// expired a runner may claim the job like any other. Returns ECONFLICT
+	// ModelArts.3002 when the project already has m.Name at m.Version.
+	CreateUploadModel(ctx context.Context, m *Model, owner string, lease time.Duration) error
 }
 
 // BlobGCStore is the outbox of blobs waiting to be removed from the blob
