@@ -60,7 +60,9 @@ On first start the server keeps its default project id in
 }
 
 // Server timeouts. Request bodies are small (a JSON document of at most
-// --max-body-bytes), so reading one never takes long.
+// --max-body-bytes), so reading one never takes long; the routes that
+// stream model files replace the read and write timeouts by an idle timeout
+// of their own (see internal/httpapi/upload.go).
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 60 * time.Second
@@ -134,6 +136,9 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		Store: store, Blobs: blobs, Sources: sources, Owner: owner, Lease: leaseTime,
 		MaxFileSize: cfg.MaxFileSize, Logger: logger,
 	})
+	uploads := importer.NewUploads(importer.UploadConfig{
+		Store: store, Blobs: blobs, MaxFileSize: cfg.MaxFileSize, Logger: logger,
+	})
 	api := httpapi.NewServer(httpapi.Config{
 		Store:           store,
 		Deployer:        &modelreg.InstantDeployer{Services: store},
@@ -143,6 +148,8 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		CascadeLimit:    cfg.CascadeLimit,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		Logger:          logger,
+		Uploads:         uploads, // model push and pull (modelreg extensions)
+		Blobs:           blobs,
 	})
 	if err := registerCollectorMetrics(api.Registry(), coll); err != nil {
 		return err

@@ -16,6 +16,14 @@ func (s *Server) routes() {
 	s.handle("DELETE /v1/{project_id}/services/{service_id}", s.handleServiceDelete)
 	s.handle("GET /v1/{project_id}/services/{service_id}/events", s.handleServiceEvents)
 
+	// modelreg extensions: model files in and out (upload.go, file.go).
+	s.handle("POST /modelreg/v1/{project_id}/uploads", s.handleUploadCreate)
+	s.handle("PUT /modelreg/v1/{project_id}/uploads/{upload_id}/files/{path...}", s.handleUploadFile)
+	s.handle("POST /modelreg/v1/{project_id}/uploads/{upload_id}/commit", s.handleUploadCommit)
+	s.handle("DELETE /modelreg/v1/{project_id}/uploads/{upload_id}", s.handleUploadDelete)
+	s.handle("GET /modelreg/v1/{project_id}/models/{model_id}/files", s.handleModelFiles)
+	s.handle("GET /modelreg/v1/{project_id}/models/{model_id}/files/{path...}", s.handleModelFileGet)
+
 	s.handle("GET /healthz", s.handleHealth)
 	s.handle("GET /readyz", s.handleReady)
 	s.handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP)
