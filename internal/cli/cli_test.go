@@ -92,8 +92,9 @@ func MustStartServer(tb testing.TB, opt serverOptions) *testServer {
 	}
 	runner := importer.New(importer.Config{Store: db, Blobs: blobs, Sources: sources, MaxFileSize: opt.MaxFileSize,
 		PollInterval: 20 * time.Millisecond, Now: clock.Now, Logger: logger})
+	uploads := importer.NewUploads(importer.UploadConfig{Store: db, Blobs: blobs, MaxFileSize: opt.MaxFileSize, Logger: logger})
 	api := httpapi.NewServer(httpapi.Config{Store: db, CheckSource: sources.Check, OnModelCreated: runner.Wake,
-		CascadeLimit: opt.CascadeLimit, Logger: logger})
+		CascadeLimit: opt.CascadeLimit, Logger: logger, Uploads: uploads, Blobs: blobs})
 	hs := httptest.NewServer(api)
 	done := make(chan struct{})
 	go func() {
