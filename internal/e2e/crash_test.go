@@ -172,6 +172,7 @@ type blobEnv struct {
 	open    func(tb testing.TB) modelreg.BlobStore // the store, for the offline check
 	staged  func(tb testing.TB) int                // what is left in staging
 	sources map[string]string                      // folder name → obs:// location; nil: file:// only
+	prefix  string                                 // S3: the test's key prefix, holding blobs/ and src/
 }
 
 // diskEnv is the default blob store: a directory in the data dir.
@@ -221,7 +222,7 @@ func s3Env(tb testing.TB, folders []folder) *blobEnv {
 			}
 		}
 	})
-	be := &blobEnv{sources: map[string]string{}}
+	be := &blobEnv{sources: map[string]string{}, prefix: prefix}
 	for _, f := range folders {
 		for name, b := range f.data {
 			key := prefix + "/src/" + f.name + "/" + name
