@@ -138,6 +138,10 @@ type JobStore interface {
 	// noting reason. Returns ENOTFOUND when the job is gone.
 	RetryImport(ctx context.Context, modelID, owner, reason string, at time.Time) error
 
+	// PendingImportJobs returns the number of import jobs not finished,
+	// leased or not: the depth of the import queue.
+	PendingImportJobs(ctx context.Context) (int, error)
+
 	// CreateUploadModel is CreateModel for a model whose files are uploaded
 	// through the API rather than copied from its source_location: its
 	// import job is created already leased to owner (the upload) until

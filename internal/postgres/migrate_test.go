@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ func mustMigrationNames(t *testing.T) []string {
 }
 
 func TestMigrate(t *testing.T) {
+	testDSN(t) // skip once, not in every subtest
 	ctx := context.Background()
 	names := mustMigrationNames(t)
 
@@ -183,9 +186,14 @@ func TestMigrate(t *testing.T) {
 		t.Cleanup(func() { adminExec(t, dsn, `DROP SCHEMA app CASCADE`) })
 		// Cleanups run last first: the store is closed, then the schema and
 		// the role are dropped, then the database.
-		db := mustOpen(t, withParams(t, dsn, "user", role, "search_path", "app"), Options{})
+		var logged strings.Builder
+		log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		db := mustOpen(t, withParams(t, dsn, "user", role, "search_path", "app"), Options{Logger: log})
 		if n := trigramIndexes(t, db); n != 0 {
 			t.Errorf("%d trigram indexes without the right to create pg_trgm", n)
+		}
+		if !strings.Contains(logged.String(), "level=WARN") || !strings.Contains(logged.String(), "no trigram indexes") {
+			t.Errorf("no warning about the missing indexes in the log:\n%s", logged.String())
 		}
 		states, err := MigrationStatus(ctx, withParams(t, dsn, "user", role, "search_path", "app"))
 		if err != nil {
@@ -199,6 +207,17 @@ func TestMigrate(t *testing.T) {
 		_, n, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Name: "x", Limit: 10})
 		if err != nil || n != 0 {
 			t.Errorf("FindModels = %d, %v", n, err)
+		}
+	})
+
+	t.Run("TrigramInOtherSchema", func(t *testing.T) {
+		// A DBA installed pg_trgm in a schema of its own, off the
+		// search_path: the indexes use it from there.
+		dsn, _ := mustDatabase(t)
+		adminExec(t, dsn, `CREATE SCHEMA ext`, `CREATE EXTENSION pg_trgm WITH SCHEMA ext`)
+		db := mustOpen(t, dsn, Options{})
+		if n := trigramIndexes(t, db); n != 3 {
+			t.Errorf("%d trigram indexes, want 3", n)
 		}
 	})
 

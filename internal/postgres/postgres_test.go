@@ -147,6 +147,7 @@ func mustOpen(tb testing.TB, dsn string, opt Options) *DB {
 }
 
 func TestStore(t *testing.T) {
+	testDSN(t) // skip once, not in every subtest
 	storetest.Run(t, func(t *testing.T, now func() time.Time) modelreg.Store {
 		return MustOpenDB(t, now)
 	})
