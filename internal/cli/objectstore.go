@@ -126,7 +126,7 @@ func openBlobStore(ctx context.Context, cfg Config, logger *slog.Logger) (modelr
 	}
 	switch versioned, err := blobs.Versioned(ctx); {
 	case err != nil:
-		logger.Warn("cannot tell whether the blob store bucket is versioned", "blob_store", sc.String(), "err", modelreg.ErrorMessage(err))
+		logger.Warn("cannot tell whether the blob store bucket is versioned", "blob_store", sc.String(), "err", err)
 	case versioned:
 		logger.Warn("the blob store bucket keeps old versions of objects: deleted blobs stay as noncurrent versions and their bytes are not freed; "+
 			"use an unversioned bucket or a lifecycle rule that expires noncurrent versions under "+sc.Prefix+"/sha256/",

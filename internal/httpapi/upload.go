@@ -50,6 +50,14 @@ func (d *streamDeadlines) tick() {
 	}
 }
 
+// bodyDone lifts the read deadline once the request body has been read.
+// The work that follows (committing a large blob is a server-side copy on
+// S3) may outlast the idle timeout, and a read deadline expiring under
+// net/http's background read would cancel the request's context.
+func (d *streamDeadlines) bodyDone() {
+	_ = d.rc.SetReadDeadline(time.Time{})
+}
+
 // deadlineReader renews the deadlines as a request body is read.
 type deadlineReader struct {
 	r io.Reader
@@ -58,7 +66,11 @@ type deadlineReader struct {
 
 func (r *deadlineReader) Read(p []byte) (int, error) {
 	r.d.tick()
-	return r.r.Read(p)
+	n, err := r.r.Read(p)
+	if err == io.EOF {
+		r.d.bodyDone()
+	}
+	return n, err
 }
 
 // deadlineWriter renews the deadlines as a response body is written.
@@ -175,6 +187,7 @@ func (s *Server) handleUploadCommit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d := newStreamDeadlines(w) // a commit checks every blob: it may take a while
+	d.bodyDone()
 	m, err := s.uploads.CommitUpload(r.Context(), projectID, id, in.Files)
 	d.renew(time.Now())
 	if err != nil {

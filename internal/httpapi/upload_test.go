@@ -541,14 +541,31 @@ func (s *slowReader) Read(p []byte) (int, error) {
 	return s.r.Read(p[:min(len(p), 64)])
 }
 
+// slowBlobs is a blob store whose Stat takes a while: a commit that checks
+// blobs outlasts the server's timeouts.
+type slowBlobs struct {
+	modelreg.BlobStore
+	pause time.Duration
+}
+
+func (s slowBlobs) Stat(ctx context.Context, d string) (int64, error) {
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-time.After(s.pause):
+	}
+	return s.BlobStore.Stat(ctx, d)
+}
+
 // TestUploadOutlastsServerTimeouts runs a server whose read and write
 // timeouts are shorter than a transfer: file routes renew their deadlines
-// while bytes move, so neither an upload nor a download is cut.
+// while bytes move, so neither an upload nor a download is cut, and a
+// commit that takes longer than the timeouts is not cancelled.
 func TestUploadOutlastsServerTimeouts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes a few seconds")
 	}
-	blobs := blobStores(t)["Disk"](t)
+	blobs := slowBlobs{BlobStore: blobStores(t)["Disk"](t), pause: 500 * time.Millisecond}
 	e := MustServe(t, withFiles(blobs, 0))
 	slow := httptest.NewUnstartedServer(e.srv.Config.Handler)
 	slow.Config.ReadTimeout = 300 * time.Millisecond
