@@ -55,6 +55,11 @@ func (c *Config) isS3() bool {
 	return ok && strings.EqualFold(scheme, "s3")
 }
 
+// isPostgresURL reports whether a --database value names PostgreSQL.
+func isPostgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
 // validateObjectStore checks the blob store setting (a directory or an
 // s3:// URL) and the object-store source settings.
 func (c *Config) validateObjectStore() error {
@@ -100,14 +105,18 @@ func (c *Config) sourcesConfig() importer.SourcesConfig {
 }
 
 // openBlobStore opens the blob store the configuration names, and returns
-// the staging grace of the start-up sweep: none for a directory (staging
-// there belongs to this process alone: SQLite serves one process), the
-// configured grace for a bucket, which other servers may share.
+// the staging grace of the start-up sweep: none for a directory used with
+// SQLite (staging there belongs to this process alone: SQLite serves one
+// process), the configured grace otherwise: a bucket, or a directory of
+// replicas sharing a PostgreSQL database, may be shared with other servers.
 func openBlobStore(ctx context.Context, cfg Config, logger *slog.Logger) (modelreg.BlobStore, time.Duration, error) {
 	if !cfg.isS3() {
 		blobs, err := disk.Open(cfg.BlobStore)
 		if err != nil {
 			return nil, 0, fmt.Errorf("opening the blob store: %w", err)
+		}
+		if isPostgresURL(cfg.Database) {
+			return blobs, cfg.StagingGrace, nil
 		}
 		return blobs, 0, nil
 	}

@@ -105,3 +105,26 @@ func TestOpenBlobStoreUnreachable(t *testing.T) {
 		t.Errorf("a secret leaked: %v %s", err, logs.String())
 	}
 }
+
+// TestStartupGrace checks which blob stores are swept of every staged blob
+// at start: only a directory used with SQLite, which no other process
+// shares.
+func TestStartupGrace(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	for _, tt := range []struct {
+		database string
+		want     time.Duration
+	}{
+		{"modelreg.db", 0},
+		{"postgres://db/modelreg", DefaultStagingGrace},
+		{"postgresql://db/modelreg", DefaultStagingGrace},
+	} {
+		cfg := DefaultConfig()
+		cfg.BlobStore = t.TempDir()
+		cfg.Database = tt.database
+		_, grace, err := openBlobStore(context.Background(), cfg, logger)
+		if err != nil || grace != tt.want {
+			t.Errorf("database %s: grace %s (%v), want %s", tt.database, grace, err, tt.want)
+		}
+	}
+}
