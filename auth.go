@@ -2,6 +2,8 @@ package modelreg
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"regexp"
 	"slices"
 	"time"
@@ -264,8 +266,9 @@ type AuthStore interface {
 	// ENOTFOUND ModelArts.0015.
 	RevokeCredential(ctx context.Context, accessKey string) error
 
-	// CreateToken stores t, assigning t.IssuedAt, and forgets the tokens
-	// that have expired. Returns ENOTFOUND ModelArts.0015 when its user or
+	// CreateToken stores t as given (the issuer's clock sets IssuedAt and
+	// ExpiresAt) and forgets the tokens that have expired by the store's
+	// clock. Returns ENOTFOUND ModelArts.0015 when its user or
 	// project does not exist, ECONFLICT when the hash exists.
 	CreateToken(ctx context.Context, t *Token) error
 
@@ -330,4 +333,14 @@ func NewContextWithPrincipal(ctx context.Context, p *Principal) context.Context 
 func PrincipalFrom(ctx context.Context) *Principal {
 	p, _ := ctx.Value(principalKey{}).(*Principal)
 	return p
+}
+
+// NewHexID returns a random id of 32 lower-case hex characters, the form of
+// project and user ids.
+func NewHexID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
 }

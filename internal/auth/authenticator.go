@@ -461,4 +461,6 @@ func (a *Authenticator) CheckCredential(ctx context.Context, accessKey, secretKe
 
 // Seal seals a secret key for a credential being created outside
 // NewCredential (the bootstrap).
-func (a *Authenticator) Seal(accessKey, secretKey string) []byte { return a.keys.Seal(accessKey, secretKey) }
+func (a *Authenticator) Seal(accessKey, secretKey string) []byte {
+	return a.keys.Seal(accessKey, secretKey)
+}
