@@ -49,7 +49,7 @@ func ParseAuthorization(v string) (*Authorization, error) {
 		part = strings.Trim(part, " \t")
 		key, val, ok := strings.Cut(part, "=")
 		if !ok || val == "" {
-			return nil, errors.New("the Authorization parameters must be Access=..., SignedHeaders=..., Signature=...")
+			return nil, errors.New("the Authorization parameters must be Access=<AK>, SignedHeaders=<list>, Signature=<hex>")
 		}
 		if seen[key] {
 			return nil, errors.New("the Authorization parameter " + key + " is repeated")
