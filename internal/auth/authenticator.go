@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -463,4 +464,29 @@ func (a *Authenticator) CheckCredential(ctx context.Context, accessKey, secretKe
 // NewCredential (the bootstrap).
 func (a *Authenticator) Seal(accessKey, secretKey string) []byte {
 	return a.keys.Seal(accessKey, secretKey)
+}
+
+// CheckMasterKey returns an error when the master key cannot open the
+// sealed secret of the store's first active credential: it is not the key
+// the secrets were sealed with, and no AK/SK request could be verified. A
+// store without active credentials passes.
+func (a *Authenticator) CheckMasterKey(ctx context.Context) error {
+	cs, err := a.store.FindCredentials(ctx, modelreg.CredentialFilter{})
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if c.Status != modelreg.CredentialActive {
+			continue
+		}
+		sealed, err := a.store.FindCredential(ctx, c.AccessKey)
+		if err != nil {
+			return err
+		}
+		if _, err := a.keys.Open(sealed.AccessKey, sealed.SecretEnc); err != nil {
+			return fmt.Errorf("the master key cannot open the secret key of %s: it is not the key the secrets were sealed with", c.AccessKey)
+		}
+		return nil
+	}
+	return nil
 }
