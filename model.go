@@ -591,3 +591,48 @@ type ModelFile struct {
 	Digest string `json:"digest"` // hex sha256
 	Size   int64  `json:"size"`
 }
+
+// ApplyConfig records a model's configuration document (its config.json,
+// or the initial_config of the import request) and fills the details the
+// request left empty from it: runtime, model_algorithm, model_metrics
+// (from "metrics"), apis and dependencies. Fields the request set win.
+// A config that is not a JSON object is kept as text and fills nothing.
+func (m *Model) ApplyConfig(config string) {
+	if config == "" {
+		return
+	}
+	m.Config = config
+	var c struct {
+		Runtime        string          `json:"runtime"`
+		ModelAlgorithm string          `json:"model_algorithm"`
+		Metrics        json.RawMessage `json:"metrics"`
+		APIs           json.RawMessage `json:"apis"`
+		Dependencies   []Dependency    `json:"dependencies"`
+	}
+	if json.Unmarshal([]byte(config), &c) != nil {
+		// Fields of unexpected types: take what decodes one field at a time.
+		var fields map[string]json.RawMessage
+		if json.Unmarshal([]byte(config), &fields) != nil {
+			return
+		}
+		_ = json.Unmarshal(fields["runtime"], &c.Runtime)
+		_ = json.Unmarshal(fields["model_algorithm"], &c.ModelAlgorithm)
+		c.Metrics, c.APIs = fields["metrics"], fields["apis"]
+		_ = json.Unmarshal(fields["dependencies"], &c.Dependencies)
+	}
+	if m.Runtime == "" {
+		m.Runtime = c.Runtime
+	}
+	if m.ModelAlgorithm == "" {
+		m.ModelAlgorithm = c.ModelAlgorithm
+	}
+	if m.ModelMetrics == "" && isJSONObject(string(c.Metrics)) {
+		m.ModelMetrics = string(c.Metrics)
+	}
+	if m.APIs == "" && len(c.APIs) > 0 && c.APIs[0] == '[' {
+		m.APIs = string(c.APIs)
+	}
+	if len(m.Dependencies) == 0 && len(c.Dependencies) > 0 {
+		m.Dependencies = c.Dependencies
+	}
+}

@@ -98,7 +98,7 @@ var stateCodes = map[string]bool{
 // codeOf reverses the server's status mapping.
 func codeOf(status int, apiCode string) string {
 	switch status {
-	case http.StatusBadRequest:
+	case http.StatusBadRequest, http.StatusMethodNotAllowed:
 		if stateCodes[apiCode] {
 			return modelreg.ESTATE
 		}

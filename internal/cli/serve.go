@@ -148,14 +148,15 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		MaxFileSize: cfg.MaxFileSize, Logger: logger,
 	})
 	api := httpapi.NewServer(httpapi.Config{
-		Store:          store,
-		Deployer:       &modelreg.InstantDeployer{Services: store},
-		CheckSource:    sources.Check,
-		OnModelCreated: runner.Wake,
-		CascadeLimit:   cfg.CascadeLimit,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-		Logger:         logger,
-		Auth:           authn,
+		Store:           store,
+		Deployer:        &modelreg.InstantDeployer{Services: store},
+		CheckSource:     sources.Check,
+		OnModelCreated:  runner.Wake,
+		OnModelsDeleted: coll.Wake,
+		CascadeLimit:    cfg.CascadeLimit,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		Logger:          logger,
+		Auth:            authn,
 	})
 	if err := registerCollectorMetrics(api.Registry(), coll); err != nil {
 		return err

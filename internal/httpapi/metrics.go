@@ -53,6 +53,18 @@ func newMetrics(s *Server) *metrics {
 	m.latency = registerAs(s, m.latency)
 	m.deletes = registerAs(s, m.deletes)
 	s.register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "modelreg_import_jobs_pending",
+		Help: "Import jobs not finished, running or waiting (NaN when the store does not answer).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), gaugeTimeout)
+		defer cancel()
+		n, err := s.store.PendingImportJobs(ctx)
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	}))
+	s.register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "modelreg_blob_gc_pending",
 		Help: "Blobs queued for removal from the blob store (NaN when the store does not answer).",
 	}, func() float64 {

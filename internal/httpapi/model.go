@@ -62,7 +62,7 @@ func newModel(projectID string, in *modelreg.ModelImport) (*modelreg.Model, erro
 	if in.SourceType == "auto" {
 		source = "auto"
 	}
-	return &modelreg.Model{
+	m := &modelreg.Model{
 		ModelSummary: modelreg.ModelSummary{
 			Name:        in.Name,
 			Version:     in.Version,
@@ -87,9 +87,10 @@ func newModel(projectID string, in *modelreg.ModelImport) (*modelreg.Model, erro
 		APIs:             apis,
 		ModelDocs:        in.ModelDocs,
 		ModelAlgorithm:   in.ModelAlgorithm,
-		Config:           in.InitialConfig,
 		Template:         in.Template,
-	}, nil
+	}
+	m.ApplyConfig(in.InitialConfig)
+	return m, nil
 }
 
 // handleModelList lists models: GET /v1/{project_id}/models. offset is a
@@ -182,6 +183,9 @@ func (s *Server) handleModelDelete(w http.ResponseWriter, r *http.Request) {
 		res.Failed = []modelreg.DeleteFailure{}
 	}
 	s.metrics.observeDelete(res)
+	if len(res.Success) > 0 {
+		s.onDeleted()
+	}
 	s.respond(w, r, res)
 }
 

@@ -43,6 +43,9 @@ type Config struct {
 	// stored, to wake the importer. It runs in the request and must not
 	// block. Nil does nothing.
 	OnModelCreated func()
+	// OnModelsDeleted is called after a delete call removed at least one
+	// model, to wake the blob collector. It must not block. Nil does nothing.
+	OnModelsDeleted func()
 	// CascadeLimit is the most models one delete call removes. Zero means
 	// modelreg.DefaultCascadeLimit.
 	CascadeLimit int
@@ -67,6 +70,7 @@ type Server struct {
 	deployer       modelreg.Deployer
 	checkSource    func(string) error
 	onModelCreated func()
+	onDeleted      func()
 	cascadeLimit   int
 	maxBody        int64
 	logger         *slog.Logger
@@ -86,6 +90,7 @@ func NewServer(cfg Config) *Server {
 		deployer:       cfg.Deployer,
 		checkSource:    cfg.CheckSource,
 		onModelCreated: cfg.OnModelCreated,
+		onDeleted:      cfg.OnModelsDeleted,
 		cascadeLimit:   cfg.CascadeLimit,
 		maxBody:        cfg.MaxBodyBytes,
 		logger:         cfg.Logger,
@@ -102,6 +107,9 @@ func NewServer(cfg Config) *Server {
 	}
 	if s.onModelCreated == nil {
 		s.onModelCreated = func() {}
+	}
+	if s.onDeleted == nil {
+		s.onDeleted = func() {}
 	}
 	if s.cascadeLimit <= 0 {
 		s.cascadeLimit = modelreg.DefaultCascadeLimit

@@ -4,15 +4,25 @@
 //
 // # Sources
 //
-// Only file:///abs/path URLs under configured import roots are importable
-// (see Sources). obs://, s3://, http(s):// and OBS-style /bucket/path are
-// recognised and refused as "not configured in this server". A path with a
-// ".." element is refused outright, even if it would stay under a root. The
-// source is checked lexically, then again after resolving symlinks, both when
-// the model is created (Sources.Check) and when the job runs.
+// Sources decides what a source_location may name. file:///abs/path URLs are
+// importable under configured import roots only. When an object store is
+// configured (ObjectSourceConfig), obs://bucket/path, s3://bucket/path and
+// OBS-style /bucket/path (any absolute path that is not a file:// URL) name
+// objects on its endpoint, and https://bucket.obs.<region>.<domain>/path
+// names objects at obs.<region>.<domain> — the configured endpoint's host or
+// another region of the same cloud, never an arbitrary host. Without one,
+// these forms are refused as "not configured in this server"; http:// and
+// other schemes are always refused. A path with a ".." element is refused
+// outright, even if it would stay under a root.
 //
-// A source is a single regular file (imported under its base name) or a
-// directory (every regular file under it, at its slash-separated path
+// A file:// source is checked lexically, then again after resolving
+// symlinks, both when the model is created (Sources.Check) and when the job
+// runs. An object-store source is checked for its syntax only when the model
+// is created (no network request on the request path); the job finds out
+// whether the bucket and objects exist.
+//
+// A file:// source is a single regular file (imported under its base name) or
+// a directory (every regular file under it, at its slash-separated path
 // relative to the directory). While walking a directory, files are opened
 // through an os.Root on the import root holding the source: a symbolic link
 // is followed only when its target lies in that same root — a link to
@@ -20,6 +30,15 @@
 // model is never silently missing a file. Symbolic link loops fail the
 // import; sockets, pipes and devices are skipped. File names must be valid
 // UTF-8 without control characters. A source holds at most MaxFiles files.
+//
+// An object-store source bucket/p means every object under p/ (at its key
+// relative to p/), or the single object p (under its base name) when there
+// are none; bucket/p/ means only the objects under p/, and a bare bucket all
+// of its objects. Keys ending in "/" ("folder" markers) are skipped; a key
+// that is not a valid path (an empty, "." or ".." element, a control
+// character) fails the import. Each object is downloaded as one stream,
+// hashed on the way into the blob store; an object whose size or ETag
+// differs from the listing, or that disappeared, fails the import.
 //
 // # config.json
 //
@@ -44,11 +63,13 @@
 // those still referenced) and stops quietly.
 //
 // Problems with the source (missing, unreadable, empty, a file over the size
-// limit, a bad config.json) fail the model with a reason a user can read:
-// a ModelArts code and the source-relative file name, never a server path
-// beyond the source_location the user gave. Database and blob store errors
-// are retried with exponential backoff (RetryImport) and fail the model after
-// MaxAttempts attempts. When the process shuts down mid-import the job stays
+// limit, a bad config.json; a missing bucket or refused credentials) fail
+// the model with a reason a user can read: a ModelArts code and the
+// source-relative file name, never a server path beyond the source_location
+// the user gave, never a credential. Database and blob store errors, and an
+// object-store endpoint that cannot be reached (or fails mid-download), are
+// retried with exponential backoff (RetryImport) and fail the model after
+// MaxAttempts attempts, with the last error's reason. When the process shuts down mid-import the job stays
 // leased; once the lease expires any replica resumes it from the start,
 // re-attaching each path (which replaces the earlier record).
 package importer

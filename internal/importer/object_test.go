@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -402,4 +403,99 @@ func TestNewSourcesFromConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cutProxy forwards TCP connections to target; while armed, it closes a
+// connection once more than limit bytes went back to the client.
+type cutProxy struct {
+	addr   string
+	armed  atomic.Bool
+	limit  int64
+	target string
+}
+
+func newCutProxy(tb testing.TB, target string, limit int64) *cutProxy {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	p := &cutProxy{addr: l.Addr().String(), limit: limit, target: target}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go p.serve(c)
+		}
+	}()
+	return p
+}
+
+func (p *cutProxy) serve(c net.Conn) {
+	defer c.Close()
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	go io.Copy(up, c)
+	var sent int64
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := up.Read(buf)
+		if n > 0 {
+			if p.armed.Load() && sent+int64(n) > p.limit {
+				return // cut the response short
+			}
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				return
+			}
+			sent += int64(n)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// TestObjectDownloadCut: a connection that drops in the middle of a
+// download is a transient error: nothing of the partial copy stays, and the
+// next attempt imports the model.
+func TestObjectDownloadCut(t *testing.T) {
+	e := newObjectEnv(t)
+	big := strings.Repeat("0123456789abcdef", 3<<16) // 3 MiB
+	files := map[string]string{"model/a": "small", "model/big": big}
+	e.put(t, prefixed("m/", files))
+	proxy := newCutProxy(t, e.endpoint, 1<<20)
+	proxy.armed.Store(true)
+
+	h := newHarness(t)
+	h.src = e.sources(t, func(c *importer.ObjectSourceConfig) { c.Endpoint = proxy.addr })
+	id := h.createModel(t, "m", "obs://"+e.bucket+"/"+e.prefix+"/m")
+	r := h.runner(nil, func(c *importer.Config) { c.RetryBase = time.Second })
+	if n := runOnce(t, r); n != 1 {
+		t.Fatalf("ran %d jobs", n)
+	}
+	if m := h.model(t, id); m.Status != modelreg.ModelPublishing {
+		t.Fatalf("status after a cut download = %s (%s), want publishing", m.Status, m.FailureReason)
+	}
+	h.stagingEmpty(t)
+	for _, d := range h.blobDigests(t) {
+		if d == sha(big) {
+			t.Errorf("blob of the cut file committed")
+		}
+	}
+	if !strings.Contains(h.logs.String(), "Reading the file model/big from http://"+proxy.addr+" failed") {
+		t.Errorf("no readable retry reason logged:\n%s", h.logs)
+	}
+
+	proxy.armed.Store(false)
+	h.clock.Advance(2 * time.Second)
+	if n := runOnce(t, r); n != 1 {
+		t.Fatalf("second attempt: ran %d jobs", n)
+	}
+	h.wantPublished(t, id, files)
 }

@@ -125,7 +125,8 @@ func attachModelFile(ctx context.Context, tx *Tx, modelID, owner string, f model
 }
 
 // FinishImport ends owner's job. A published result sets the model's
-// status, size and config; a failed one marks it failed with the reason,
+// status and size, and its config with the details it fills (see
+// modelreg.Model.ApplyConfig); a failed one marks it failed with the reason,
 // drops its files and queues their unreferenced blobs. Returns ENOTFOUND
 // when the job is gone and EINVALID for any other result status.
 func (db *DB) FinishImport(ctx context.Context, modelID, owner string, res modelreg.ImportResult) error {
@@ -140,8 +141,19 @@ func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelr
 	}
 	switch res.Status {
 	case modelreg.ModelPublished:
-		if _, err := tx.exec(ctx, `UPDATE models SET status = $2, size = $3, config = $4, failure_reason = '', update_at = $5
-			WHERE id = $1`, modelID, modelreg.ModelPublished, res.Size, res.Config, tx.ms()); err != nil {
+		// The model's config.json fills the details its import request
+		// left empty; without one, the initial_config stays.
+		m, err := scanModel(tx.queryRow(ctx, `SELECT `+modelColumns+` FROM models WHERE id = $1`, modelID))
+		if err != nil {
+			return err
+		}
+		m.ApplyConfig(res.Config)
+		_, details, err := encodeModel(m)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE models SET status = $2, size = $3, config = $4, details = $5, failure_reason = '', update_at = $6
+			WHERE id = $1`, modelID, modelreg.ModelPublished, res.Size, m.Config, details, tx.ms()); err != nil {
 			return err
 		}
 	case modelreg.ModelFailed:

@@ -119,7 +119,11 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig, now func() time.Time, log 
 	cc = cc.Copy()
 	cc.RuntimeParams["statement_timeout"] = "0"
 	cc.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
-		log.Warn("migration notice", "message", n.Message)
+		level := slog.LevelInfo
+		if n.Severity == "WARNING" {
+			level = slog.LevelWarn
+		}
+		log.Log(context.Background(), level, "migration: "+n.Message)
 	}
 	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {

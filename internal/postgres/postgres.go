@@ -5,7 +5,7 @@
 // it alone. Write transactions run at READ COMMITTED and take row locks in
 // one global order, so that no two of them deadlock in normal operation:
 //
-//	model row -> import job row -> blob_gc rows (sorted by digest)
+//	service row -> model rows (sorted by id) -> import job row -> blob_gc rows (sorted by digest)
 //
 // DeleteModel locks the model row FOR UPDATE; CreateService and
 // UpdateService lock the models of a config FOR SHARE (sorted by id), and a
@@ -297,7 +297,7 @@ func (db *DB) run(ctx context.Context, op string, mode txMode, fn func(tx *Tx) e
 			break
 		}
 		db.log.Debug("retrying transaction", "op", op, "attempt", attempt, "err", err)
-		// Full jitter, 2 ms to 2 ms × 2^attempt.
+		// 2 ms, plus a random pause of up to 2 ms × 2^attempt.
 		pause := time.Duration(rand.Int64N(int64(2*time.Millisecond)<<attempt)) + 2*time.Millisecond
 		t := time.NewTimer(pause)
 		select {
@@ -380,8 +380,12 @@ func (db *DB) connLost(err error) bool {
 	return true
 }
 
+// isConnLost reports whether err says that an established connection
+// broke. A connection that could not be made is not "lost": the server is
+// not there, and trying again at once would fail again.
 func isConnLost(err error) bool {
-	if pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	switch code := sqlState(err); {
@@ -390,8 +394,7 @@ func isConnLost(err error) bool {
 	case code != "":
 		return false
 	}
-	var ce *pgconn.ConnectError
-	return errors.As(err, &ce) || isNetError(err) || pgconn.SafeToRetry(err)
+	return isNetError(err) || pgconn.SafeToRetry(err)
 }
 
 // isNetError reports whether err comes from the network or a closed

@@ -31,7 +31,8 @@ func testDSN(tb testing.TB) string {
 }
 
 // withParams returns dsn with the given connection parameters (key, value,
-// key, value...) set, in URL or keyword/value form.
+// key, value...) set, in URL or keyword/value form. The key "addr" sets
+// host:port.
 func withParams(tb testing.TB, dsn string, kv ...string) string {
 	tb.Helper()
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
@@ -42,6 +43,8 @@ func withParams(tb testing.TB, dsn string, kv ...string) string {
 		q := u.Query()
 		for i := 0; i < len(kv); i += 2 {
 			switch kv[i] {
+			case "addr":
+				u.Host = kv[i+1]
 			case "dbname":
 				u.Path = "/" + kv[i+1]
 			case "user":
@@ -54,6 +57,11 @@ func withParams(tb testing.TB, dsn string, kv ...string) string {
 		return u.String()
 	}
 	for i := 0; i < len(kv); i += 2 {
+		if kv[i] == "addr" {
+			host, port, _ := strings.Cut(kv[i+1], ":")
+			dsn += " host=" + host + " port=" + port
+			continue
+		}
 		dsn += " " + kv[i] + "='" + kv[i+1] + "'"
 	}
 	return dsn
@@ -139,6 +147,7 @@ func mustOpen(tb testing.TB, dsn string, opt Options) *DB {
 }
 
 func TestStore(t *testing.T) {
+	testDSN(t) // skip once, not in every subtest
 	storetest.Run(t, func(t *testing.T, now func() time.Time) modelreg.Store {
 		return MustOpenDB(t, now)
 	})

@@ -155,8 +155,17 @@ func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelr
 	}
 	switch res.Status {
 	case modelreg.ModelPublished:
-		if _, err := tx.ExecContext(ctx, `UPDATE models SET status = ?, size = ?, config = ?, failure_reason = '', update_at = ?
-			WHERE id = ?`, modelreg.ModelPublished, res.Size, res.Config, tx.ms(), modelID); err != nil {
+		m, err := scanModel(tx.QueryRowContext(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ?`, modelID))
+		if err != nil {
+			return err
+		}
+		m.ApplyConfig(res.Config)
+		_, details, err := encodeModel(m)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE models SET status = ?, size = ?, config = ?, details = ?, failure_reason = '', update_at = ?
+			WHERE id = ?`, modelreg.ModelPublished, res.Size, m.Config, details, tx.ms(), modelID); err != nil {
 			return err
 		}
 	case modelreg.ModelFailed:

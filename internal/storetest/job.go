@@ -279,6 +279,37 @@ func testFinishImport(t *testing.T, open Opener) {
 		e.wantPending(0)
 	})
 
+	t.Run("PublishedFillsDetailsFromConfig", func(t *testing.T) {
+		e := newEnv(t, open)
+		m := newModel(projA, "bare", "1.0.0")
+		m.Runtime, m.ModelAlgorithm, m.ModelMetrics, m.APIs, m.Dependencies = "", "", "", "", nil
+		ok(t, e.s.CreateModel(e.ctx, m))
+		e.claim(m.ID, importer)
+		config := `{"runtime":"tf2.1","model_algorithm":"object_detection","metrics":{"f1":0.9},"apis":[{"url":"/"}],` +
+			`"dependencies":[{"installer":"pip","packages":[{"package_name":"numpy"}]}]}`
+		ok(t, e.s.FinishImport(e.ctx, m.ID, importer, modelreg.ImportResult{Status: modelreg.ModelPublished, Config: config}))
+		got := e.mustModel(projA, m.ID)
+		want := modelreg.Model{Runtime: "tf2.1", ModelAlgorithm: "object_detection", ModelMetrics: `{"f1":0.9}`, APIs: `[{"url":"/"}]`,
+			Dependencies: []modelreg.Dependency{{Installer: "pip", Packages: []modelreg.Package{{Name: "numpy"}}}}, Config: config}
+		gotDetails := modelreg.Model{Runtime: got.Runtime, ModelAlgorithm: got.ModelAlgorithm, ModelMetrics: got.ModelMetrics,
+			APIs: got.APIs, Dependencies: got.Dependencies, Config: got.Config}
+		if diff := cmp.Diff(want, gotDetails); diff != "" {
+			t.Errorf("details from config.json (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("PublishedWithoutConfigKeepsInitialConfig", func(t *testing.T) {
+		e := newEnv(t, open)
+		m := newModel(projA, "initial", "1.0.0")
+		m.Config = `{"model_type":"TensorFlow"}`
+		ok(t, e.s.CreateModel(e.ctx, m))
+		e.claim(m.ID, importer)
+		ok(t, e.s.FinishImport(e.ctx, m.ID, importer, modelreg.ImportResult{Status: modelreg.ModelPublished}))
+		if got := e.mustModel(projA, m.ID).Config; got != m.Config {
+			t.Errorf("config = %q, want the initial config %q kept", got, m.Config)
+		}
+	})
+
 	t.Run("Failed", func(t *testing.T) {
 		e := newEnv(t, open)
 		e.publishedModel(projB, "other", "1.0.0", file("shared", 2))
@@ -554,4 +585,27 @@ func testPendingBlobDeletions(t *testing.T, open Opener) {
 	e.wantPending(3) // claimed digests are still pending
 	ok(t, e.s.CompleteBlobDeletion(e.ctx, ds[0], collector))
 	e.wantPending(2)
+}
+
+func testPendingImportJobs(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	count := func(want int) {
+		t.Helper()
+		n, err := e.s.PendingImportJobs(e.ctx)
+		ok(t, err)
+		if n != want {
+			t.Errorf("PendingImportJobs = %d, want %d", n, want)
+		}
+	}
+	count(0)
+	a := e.createModel(projA, "a", "1.0.0")
+	e.createModel(projB, "b", "1.0.0")
+	c := e.createModel(projA, "c", "1.0.0")
+	count(3)
+	e.claim(a.ID, importer)
+	count(3) // a leased job is still pending
+	ok(t, e.s.FinishImport(e.ctx, a.ID, importer, modelreg.ImportResult{Status: modelreg.ModelPublished}))
+	count(2)
+	ok(t, e.s.DeleteModel(e.ctx, projA, c.ID))
+	count(1)
 }

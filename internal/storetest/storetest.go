@@ -70,6 +70,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("RetryBlobDeletion", func(t *testing.T) { testRetryBlobDeletion(t, open) })
 	t.Run("TrackBlob", func(t *testing.T) { testTrackBlob(t, open) })
 	t.Run("PendingBlobDeletions", func(t *testing.T) { testPendingBlobDeletions(t, open) })
+	t.Run("PendingImportJobs", func(t *testing.T) { testPendingImportJobs(t, open) })
 	t.Run("CreateService", func(t *testing.T) { testCreateService(t, open) })
 	t.Run("FindServiceByID", func(t *testing.T) { testFindServiceByID(t, open) })
 	t.Run("FindServices", func(t *testing.T) { testFindServices(t, open) })

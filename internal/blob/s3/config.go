@@ -83,7 +83,7 @@ func (e Endpoint) Anonymous() bool {
 	if e.AccessKey != "" {
 		return false
 	}
-	v, err := e.credentials().Get()
+	v, err := e.credentials().GetWithContext(nil) // env and file: no HTTP
 	return err != nil || v.SignerType.IsAnonymous()
 }
 

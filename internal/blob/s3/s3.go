@@ -521,3 +521,19 @@ func isNotImplemented(err error) bool {
 	r := minio.ToErrorResponse(err)
 	return r.Code == "NotImplemented" || r.StatusCode == 501
 }
+
+// Versioned reports whether the bucket keeps old versions of objects
+// (versioning enabled or suspended). In a versioned bucket a deleted blob
+// leaves a noncurrent version behind, so its bytes are not freed until a
+// lifecycle rule expires them; a server should warn about it. A server
+// without versioning support answers false.
+func (s *Store) Versioned(ctx context.Context) (bool, error) {
+	v, err := s.client.GetBucketVersioning(ctx, s.cfg.Bucket)
+	if err != nil {
+		if isNotImplemented(err) {
+			return false, nil
+		}
+		return false, s.error("s3.Versioned", err)
+	}
+	return v.Enabled() || v.Suspended(), nil
+}

@@ -376,3 +376,14 @@ func TestReason(t *testing.T) {
 		}
 	}
 }
+
+func TestVersioned(t *testing.T) {
+	s := mustOpen(t)
+	v, err := s.Versioned(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v {
+		t.Log("the test bucket is versioned")
+	}
+}

@@ -1,0 +1,40 @@
+package httpapi_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/modelreg/modelreg/internal/httpapi"
+)
+
+// TestHooks checks that the server wakes the importer after an import and
+// the collector after a delete that removed something, and only then.
+func TestHooks(t *testing.T) {
+	var created, deleted atomic.Int32
+	e := MustServe(t, func(cfg *httpapi.Config) {
+		cfg.OnModelCreated = func() { created.Add(1) }
+		cfg.OnModelsDeleted = func() { deleted.Add(1) }
+	})
+	ctx := context.Background()
+	id := MustImportPublished(t, e, e.c, "hooked", "1.0.0")
+	if created.Load() != 1 {
+		t.Errorf("OnModelCreated called %d times after one import, want 1", created.Load())
+	}
+	svc := MustDeploy(t, e.c, "pin", id)
+	if _, err := e.c.DeleteModel(ctx, id, false); err != nil {
+		t.Fatal(err)
+	}
+	if deleted.Load() != 0 {
+		t.Errorf("OnModelsDeleted called after a delete that removed nothing")
+	}
+	if err := e.c.DeleteServices(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.DeleteModel(ctx, id, false); err != nil {
+		t.Fatal(err)
+	}
+	if deleted.Load() != 1 {
+		t.Errorf("OnModelsDeleted called %d times after one successful delete, want 1", deleted.Load())
+	}
+}

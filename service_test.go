@@ -1,0 +1,100 @@
+package modelreg_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/modelreg/modelreg"
+)
+
+const modelA, modelB = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+
+func validService() *modelreg.ServiceCreate {
+	return &modelreg.ServiceCreate{Name: "svc", InferType: "real-time", Config: []modelreg.ServiceConfig{
+		{ModelID: modelA, Weight: 100, Specification: "modelarts.vm.cpu.2u", InstanceCount: 1},
+	}}
+}
+
+func TestServiceCreateValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(s *modelreg.ServiceCreate)
+		code   string
+	}{
+		{"OK", func(s *modelreg.ServiceCreate) {}, ""},
+		{"OK/TwoModels", func(s *modelreg.ServiceCreate) {
+			s.Config[0].Weight = 40
+			s.Config = append(s.Config, modelreg.ServiceConfig{ModelID: modelB, Weight: 60, Specification: "x", InstanceCount: 2})
+		}, ""},
+		{"NameMissing", func(s *modelreg.ServiceCreate) { s.Name = "" }, modelreg.CodeParamRequired},
+		{"NameChars", func(s *modelreg.ServiceCreate) { s.Name = "a.b" }, modelreg.CodeParamInvalid},
+		{"InferType", func(s *modelreg.ServiceCreate) { s.InferType = "edge" }, modelreg.CodeParamInvalid},
+		{"ConfigMissing", func(s *modelreg.ServiceCreate) { s.Config = nil }, modelreg.CodeParamRequired},
+		{"ModelID", func(s *modelreg.ServiceCreate) { s.Config[0].ModelID = "x" }, modelreg.CodeParamInvalid},
+		{"Weights", func(s *modelreg.ServiceCreate) { s.Config[0].Weight = 99 }, modelreg.CodeParamInvalid},
+		{"Instances", func(s *modelreg.ServiceCreate) { s.Config[0].InstanceCount = 0 }, modelreg.CodeParamInvalid},
+		{"Duplicate", func(s *modelreg.ServiceCreate) {
+			s.Config[0].Weight = 50
+			s.Config = append(s.Config, s.Config[0])
+		}, modelreg.CodeDuplicateVersion},
+		{"CustomSpecMissing", func(s *modelreg.ServiceCreate) { s.Config[0].Specification = "custom" }, modelreg.CodeParamRequired},
+		{"VPCWithoutSubnet", func(s *modelreg.ServiceCreate) { s.VpcID = "vpc" }, modelreg.CodeParamRequired},
+		{"BatchTwoEntries", func(s *modelreg.ServiceCreate) {
+			s.InferType = "batch"
+			s.Config = append(s.Config, s.Config[0])
+		}, modelreg.CodeParamInvalid},
+		{"BatchFieldsMissing", func(s *modelreg.ServiceCreate) { s.InferType = "batch" }, modelreg.CodeParamRequired},
+		{"Schedule", func(s *modelreg.ServiceCreate) {
+			s.Schedule = []modelreg.Schedule{{Type: "stop", TimeUnit: "WEEKS", Duration: 1}}
+		}, modelreg.CodeParamInvalid},
+		{"Description", func(s *modelreg.ServiceCreate) { s.Description = "a&b" }, modelreg.CodeParamInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := validService()
+			tt.mutate(s)
+			err := s.Validate()
+			if got := modelreg.ErrorAPICode(err); got != tt.code {
+				t.Fatalf("Validate() = %v, want code %q", err, tt.code)
+			}
+		})
+	}
+}
+
+func TestServiceUpdateValidate(t *testing.T) {
+	running, bad := "running", "paused"
+	u := modelreg.ServiceUpdate{Status: &running, Config: validService().Config}
+	if err := u.Validate("real-time"); err != nil || u.Config != nil {
+		t.Errorf("status with config: err %v, config kept %v (status wins)", err, u.Config != nil)
+	}
+	u = modelreg.ServiceUpdate{Status: &bad}
+	if err := u.Validate("real-time"); modelreg.ErrorAPICode(err) != modelreg.CodeParamInvalid {
+		t.Errorf("bad status: %v", err)
+	}
+}
+
+func TestFlexInt(t *testing.T) {
+	var c modelreg.ServiceConfig
+	for in, want := range map[string]modelreg.FlexInt{`{"weight":100}`: 100, `{"weight":"40"}`: 40, `{"weight":null}`: 0} {
+		if err := json.Unmarshal([]byte(in), &c); err != nil || c.Weight != want {
+			t.Errorf("%s: weight %d, err %v", in, c.Weight, err)
+		}
+	}
+	if err := json.Unmarshal([]byte(`{"weight":"abc"}`), &c); err == nil || err.Error() == "" {
+		t.Errorf("bad weight: err %v, want a describable error", err)
+	}
+}
+
+func TestErrorHelpers(t *testing.T) {
+	if modelreg.ErrorCode(nil) != "" || modelreg.ErrorCode(json.Unmarshal([]byte("{"), new(any))) != modelreg.EINTERNAL {
+		t.Error("ErrorCode of nil or a foreign error")
+	}
+	err := modelreg.Internal("op", json.Unmarshal([]byte("{"), new(any)))
+	if modelreg.ErrorMessage(err) != "Internal error." || modelreg.ErrorAPICode(err) != modelreg.CodeInternal {
+		t.Errorf("Internal: %q %q", modelreg.ErrorMessage(err), modelreg.ErrorAPICode(err))
+	}
+	nf := modelreg.ModelNotFound("m")
+	if modelreg.Internal("op", nf) != error(nf) {
+		t.Error("Internal must keep an *Error unchanged")
+	}
+}
