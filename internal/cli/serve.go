@@ -96,7 +96,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	if err != nil {
 		return err
 	}
-	if created {
+	if created && cfg.Auth == AuthNone { // with authentication, the bootstrap says it
 		fmt.Fprintf(stdout, "modelreg: created project %s (saved in %s)\n", project, filepath.Join(cfg.DataDir, ProjectIDFile))
 	}
 
