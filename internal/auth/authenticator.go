@@ -209,10 +209,10 @@ func (a *Authenticator) authenticateAKSK(r *http.Request, header string, maxBody
 	}
 
 	payload, err := payloadHash(r, maxBody)
-	if err != nil {
-		if modelreg.ErrorCode(err) == modelreg.EUNAUTHORIZED {
-			return nil, a.fail(r, key, err.(*modelreg.Error))
-		}
+	var e *modelreg.Error
+	if errors.As(err, &e) && e.Code == modelreg.EUNAUTHORIZED {
+		return nil, a.fail(r, key, e)
+	} else if err != nil {
 		return nil, err
 	}
 	cr, err := CanonicalRequest(r.Method, r.URL.EscapedPath(), r.URL.RawQuery, r.Header, r.Host, az.SignedHeaders, payload)
@@ -282,10 +282,10 @@ func (a *Authenticator) authenticateToken(r *http.Request, values []string) (*mo
 		return nil, a.fail(r, "", invalid)
 	}
 	p, err := a.tokenPrincipal(r.Context(), token)
-	if err != nil {
-		if e, ok := err.(*modelreg.Error); ok && e.Code == modelreg.EUNAUTHORIZED {
-			return nil, a.fail(r, "", e)
-		}
+	var e *modelreg.Error
+	if errors.As(err, &e) && e.Code == modelreg.EUNAUTHORIZED {
+		return nil, a.fail(r, "", e)
+	} else if err != nil {
 		return nil, err
 	}
 	return p, nil
