@@ -22,6 +22,7 @@ import (
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/client"
+	"github.com/modelreg/modelreg/internal/auth"
 	"github.com/modelreg/modelreg/internal/blob/disk"
 	"github.com/modelreg/modelreg/internal/collector"
 	"github.com/modelreg/modelreg/internal/sqlite"
@@ -62,7 +63,8 @@ func startServer(tb testing.TB, bin, dataDir, root, logPath string) *proc {
 	}
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--import-root", root,
 		"--log-level", "info", "--log-format", "text")
-	cmd.Env = append(os.Environ(), "MODELREG_PROJECT_ID=") // the data dir decides
+	// The data dir decides the project and the admin key.
+	cmd.Env = append(os.Environ(), "MODELREG_PROJECT_ID=", "MODELREG_ACCESS_KEY=", "MODELREG_SECRET_KEY=", "MODELREG_MASTER_KEY=")
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -317,7 +319,10 @@ func TestCrash(t *testing.T) {
 		}
 	}()
 
-	var project string
+	var (
+		project string
+		signer  *auth.Signer
+	)
 	for cycle := range crashCycles {
 		p := startServer(t, bin, dataDir, root, logPath)
 		if project == "" {
@@ -326,8 +331,13 @@ func TestCrash(t *testing.T) {
 				t.Fatal(err)
 			}
 			project = strings.TrimSpace(string(b))
+			creds, err := auth.ReadCredentialsFile(filepath.Join(dataDir, auth.CredentialsFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			signer = &auth.Signer{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey}
 		}
-		c, err := client.New(p.url, project)
+		c, err := client.New(p.url, project, client.WithSigner(signer.Sign))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -348,7 +358,7 @@ func TestCrash(t *testing.T) {
 
 	// Restart, let every import finish, stop cleanly.
 	p := startServer(t, bin, dataDir, root, logPath)
-	c, err := client.New(p.url, project)
+	c, err := client.New(p.url, project, client.WithSigner(signer.Sign))
 	if err != nil {
 		t.Fatal(err)
 	}
