@@ -15,6 +15,7 @@ type Store interface {
 	ServiceStore
 	JobStore
 	BlobGCStore
+	AuthStore
 	// Ping reports whether the database answers (EUNAVAILABLE when not).
 	Ping(ctx context.Context) error
 	Close() error

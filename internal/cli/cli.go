@@ -45,6 +45,7 @@ func commands() []*command {
 	cmds = append(cmds, modelCommands()...)
 	cmds = append(cmds, transferCommands()...) // model push, model pull
 	cmds = append(cmds, serviceCommands()...)
+	cmds = append(cmds, iamCommands()...)
 	return append(cmds, versionCommand())
 }
 

@@ -27,6 +27,7 @@ import (
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/client"
+	"github.com/modelreg/modelreg/internal/auth"
 	"github.com/modelreg/modelreg/internal/blob/disk"
 	"github.com/modelreg/modelreg/internal/blob/s3"
 	"github.com/modelreg/modelreg/internal/collector"
@@ -70,7 +71,8 @@ func startServer(tb testing.TB, bin, dataDir, root, logPath string, be *blobEnv)
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--import-root", root,
 		"--log-level", "info", "--log-format", "text"}
 	cmd := exec.Command(bin, append(args, be.args...)...)
-	cmd.Env = append(os.Environ(), "MODELREG_PROJECT_ID=") // the data dir decides
+	// The data dir decides the project and the admin key.
+	cmd.Env = append(os.Environ(), "MODELREG_PROJECT_ID=", "MODELREG_ACCESS_KEY=", "MODELREG_SECRET_KEY=", "MODELREG_MASTER_KEY=")
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -499,7 +501,10 @@ func crashCycles(t *testing.T, bin, tmp string, newEnv func([]folder) *blobEnv) 
 		}
 	}()
 
-	var project string
+	var (
+		project string
+		signer  *auth.Signer
+	)
 	for cycle := range crashCycleCount {
 		p := startServer(t, bin, dataDir, root, logPath, be)
 		if project == "" {
@@ -508,8 +513,13 @@ func crashCycles(t *testing.T, bin, tmp string, newEnv func([]folder) *blobEnv) 
 				t.Fatal(err)
 			}
 			project = strings.TrimSpace(string(b))
+			creds, err := auth.ReadCredentialsFile(filepath.Join(dataDir, auth.CredentialsFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			signer = &auth.Signer{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey}
 		}
-		c, err := client.New(p.url, project)
+		c, err := client.New(p.url, project, client.WithSigner(signer.Sign))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -543,7 +553,7 @@ func crashCycles(t *testing.T, bin, tmp string, newEnv func([]folder) *blobEnv) 
 
 	// Restart, let every import finish, stop cleanly.
 	p := startServer(t, bin, dataDir, root, logPath, be)
-	c, err := client.New(p.url, project)
+	c, err := client.New(p.url, project, client.WithSigner(signer.Sign))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/client"
+	"github.com/modelreg/modelreg/internal/auth"
 )
 
 // defaultScaleBytes is the model size TestScale moves unless
@@ -104,14 +105,7 @@ func TestScale(t *testing.T) {
 			be := p.be(dataDir)
 			srv := startServer(t, bin, dataDir, root, filepath.Join(tmp, p.name+".log"), be)
 			defer srv.kill(t, syscall.SIGTERM)
-			project, err := os.ReadFile(filepath.Join(dataDir, "project_id"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := client.New(srv.url, strings.TrimSpace(string(project)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := adminClient(t, srv.url, dataDir)
 			idle := memory(t, srv.cmd.Process.Pid)
 			start := time.Now()
 			m := p.move(t, c, be)
@@ -127,6 +121,26 @@ func TestScale(t *testing.T) {
 		})
 	}
 	t.Logf("summary:\n%s", strings.Join(report, "\n"))
+}
+
+// adminClient returns a client of the server at url for the project and
+// the admin access key its first start kept in dataDir.
+func adminClient(tb testing.TB, url, dataDir string) *client.Client {
+	tb.Helper()
+	project, err := os.ReadFile(filepath.Join(dataDir, "project_id"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	creds, err := auth.ReadCredentialsFile(filepath.Join(dataDir, auth.CredentialsFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	signer := &auth.Signer{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey}
+	c, err := client.New(url, strings.TrimSpace(string(project)), client.WithSigner(signer.Sign))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
 
 // s3ScaleEnv is an S3 blob store whose obs:// source "big" holds the file

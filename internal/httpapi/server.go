@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/auth"
 )
 
 // DefaultMaxBodyBytes is the largest request body accepted when
@@ -58,6 +59,11 @@ type Config struct {
 	// Registry receives the server's metrics and is served at /metrics.
 	// Nil means a new registry with the Go and process collectors.
 	Registry *prometheus.Registry
+	// Auth authenticates every request but /healthz, /readyz, /metrics and
+	// POST /v3/auth/tokens, and serves the IAM routes (/v3/...). Nil means
+	// no authentication (--auth=none): every request may act on every
+	// project, and the IAM routes do not exist.
+	Auth *auth.Authenticator
 
 	// Uploads receives pushed models (the /modelreg/v1/…/uploads routes);
 	// nil answers them with 404.
@@ -79,6 +85,7 @@ type Server struct {
 	logger         *slog.Logger
 	registry       *prometheus.Registry
 	metrics        *metrics
+	auth           *auth.Authenticator
 	uploads        modelreg.Uploader
 	blobs          modelreg.BlobStore
 
@@ -99,6 +106,7 @@ func NewServer(cfg Config) *Server {
 		maxBody:        cfg.MaxBodyBytes,
 		logger:         cfg.Logger,
 		registry:       cfg.Registry,
+		auth:           cfg.Auth,
 		uploads:        cfg.Uploads,
 		blobs:          cfg.Blobs,
 		mux:            http.NewServeMux(),
@@ -135,8 +143,10 @@ func NewServer(cfg Config) *Server {
 
 	// Outermost last: the request id first, so every response has one;
 	// then the access log and metrics, which see the final status (a
-	// recovered panic's 500 included); then recovery; then routing.
+	// recovered panic's 500 included); then recovery; then authentication;
+	// then routing.
 	var h http.Handler = http.HandlerFunc(s.dispatch)
+	h = s.authenticate(h)
 	h = s.recoverer(h)
 	h = s.instrument(h)
 	h = s.accessLog(h)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/client"
+	"github.com/modelreg/modelreg/internal/auth"
 	"github.com/modelreg/modelreg/internal/blob/disk"
 	"github.com/modelreg/modelreg/internal/blob/s3"
 	"github.com/modelreg/modelreg/internal/collector"
@@ -597,5 +598,68 @@ func TestUploadOutlastsServerTimeouts(t *testing.T) {
 	got, err := io.ReadAll(&slowReader{r: body, pause: 50 * time.Millisecond})
 	if err != nil || !bytes.Equal(got, content) {
 		t.Fatalf("slow download: %d bytes, %v", len(got), err)
+	}
+}
+
+// TestAuthPushPull pushes and pulls with AK/SK authentication on: the
+// client signs streamed bodies as UNSIGNED-PAYLOAD, so a file larger than
+// the JSON body limit is never read by the authenticator; a credential of
+// another project is refused on every file route, and an unsigned request
+// gets 401.
+func TestAuthPushPull(t *testing.T) {
+	blobs := blobStores(t)["Disk"](t)
+	e := MustServeAuth(t, testLimits, withFiles(blobs, 0))
+	ctx := context.Background()
+	src := t.TempDir()
+	big := randomBytes(3 << 20)
+	writeTree(t, src, map[string][]byte{"model/weights.bin": big, "model/config.json": []byte(`{"model_type":"PyTorch"}`)})
+	m, err := e.c.Push(ctx, src, &modelreg.ModelImport{Name: "signed", Version: "1.0.0", Type: "PyTorch"}, nil)
+	if err != nil {
+		t.Fatalf("signed push: %v", err)
+	}
+	dst := t.TempDir()
+	if _, err := e.c.Pull(ctx, m.ID, dst, nil); err != nil {
+		t.Fatalf("signed pull: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dst, "model", "weights.bin")); !bytes.Equal(got, big) {
+		t.Error("pulled weights differ")
+	}
+
+	// Bob, of project B, aims at project A.
+	bobSig := &auth.Signer{AccessKey: e.bob.ak, SecretKey: e.bob.sk, Now: e.clk.Now}
+	bobInA := e.mustClient(t, projectA, client.WithSigner(bobSig.Sign))
+	up, err := e.c.BeginUpload(ctx, &modelreg.ModelImport{Name: "open", Version: "1.0.0", Type: "PyTorch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, call := range map[string]func() error{
+		"BeginUpload": func() error {
+			_, err := bobInA.BeginUpload(ctx, &modelreg.ModelImport{Name: "x", Version: "1.0.0", Type: "PyTorch"})
+			return err
+		},
+		"UploadFile": func() error {
+			_, err := bobInA.UploadFile(ctx, up.UploadID, "a", strings.NewReader("a"), 1, "")
+			return err
+		},
+		"CommitUpload": func() error { _, err := bobInA.CommitUpload(ctx, up.UploadID, nil); return err },
+		"AbortUpload":  func() error { return bobInA.AbortUpload(ctx, up.UploadID) },
+		"ModelFiles":   func() error { _, err := bobInA.ModelFiles(ctx, m.ID); return err },
+		"DownloadFile": func() error { _, _, err := bobInA.DownloadFile(ctx, m.ID, "model/weights.bin"); return err },
+	} {
+		if err := call(); client.StatusCode(err) != http.StatusForbidden || modelreg.ErrorAPICode(err) != modelreg.CodeProjectMismatch {
+			t.Errorf("%s as a member of another project: %v, want 403 %s", name, err, modelreg.CodeProjectMismatch)
+		}
+	}
+	// Unsigned.
+	status, eb := rawRequest(t, e.testEnv, http.MethodPut, "/modelreg/v1/"+projectA+"/uploads/"+up.UploadID+"/files/a", strings.NewReader("a"), nil)
+	if status != http.StatusUnauthorized || eb.ErrorCode == "" {
+		t.Errorf("unsigned upload: %d %+v", status, eb)
+	}
+	// The upload was left alone by all of that.
+	if _, err := e.c.UploadFile(ctx, up.UploadID, "a", strings.NewReader("a"), 1, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.CommitUpload(ctx, up.UploadID, nil); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -80,6 +80,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("DeleteServices", func(t *testing.T) { testDeleteServices(t, open) })
 	t.Run("FindServiceEvents", func(t *testing.T) { testFindServiceEvents(t, open) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, open) })
+	t.Run("Auth", func(t *testing.T) { testAuthStore(t, open) })
 	t.Run("Race", func(t *testing.T) { testRace(t, open) })
 }
 
