@@ -43,7 +43,9 @@ type command struct {
 func commands() []*command {
 	cmds := []*command{serveCommand()}
 	cmds = append(cmds, modelCommands()...)
+	cmds = append(cmds, transferCommands()...) // model push, model pull
 	cmds = append(cmds, serviceCommands()...)
+	cmds = append(cmds, iamCommands()...)
 	return append(cmds, benchCommand(), versionCommand())
 }
 

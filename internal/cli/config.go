@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/auth"
 )
 
 // Config is the configuration of modelreg serve. DefaultConfig gives the
@@ -20,7 +22,7 @@ type Config struct {
 	Addr              string   // listen address
 	DataDir           string   // holds the database, the blobs and the project id
 	Database          string   // SQLite file; "" means DataDir/modelreg.db
-	BlobStore         string   // blob directory; "" means DataDir/blobs
+	BlobStore         string   // blob directory or s3:// URL; "" means DataDir/blobs
 	ImportRoots       []string // directories file:// imports may read; nil means the working directory
 	ProjectID         string   // default project; "" means DataDir/project_id, generated when missing
 	CascadeLimit      int      // most models one delete call removes
@@ -30,9 +32,29 @@ type Config struct {
 	MemoryLimit       int64    // soft limit of the Go runtime's memory; 0: none
 	LogFormat         string   // json or text
 	LogLevel          string   // debug, info, warn or error
+	Auth              string   // aksk (AK/SK signatures and tokens) or none
+	TokenTTL          time.Duration
+
+	// Secrets, read from the environment only (never flags, which other
+	// users of the machine can see in the process list).
+	AccessKey string // MODELREG_ACCESS_KEY: the admin access key created at first start
+	SecretKey string // MODELREG_SECRET_KEY: its secret key
+	MasterKey string // MODELREG_MASTER_KEY: seals secret keys; default <data-dir>/master.key
 
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout time.Duration
+
+	// Object storage: the object-store import sources and the staging
+	// grace (see objectstore.go).
+	SourceEndpoint string        // host[:port] obs://, s3:// and /bucket/path sources read from; "" turns them off
+	SourceRegion   string        // region to sign source requests with; "" asks the server
+	SourceInsecure bool          // plain http to SourceEndpoint
+	SourceStyle    string        // "path", "virtual" or "" (automatic)
+	StagingGrace   time.Duration // age after which a staged blob counts as left by a crash
+	// Source credentials come from the environment only, never from flags
+	// (MODELREG_SOURCE_ACCESS_KEY, _SECRET_KEY, _SESSION_TOKEN); when unset,
+	// the AWS_* variables or the shared credentials file are used.
+	SourceAccessKey, SourceSecretKey, SourceSessionToken string
 }
 
 // DefaultMemoryLimit is the default soft limit of the Go runtime's memory
@@ -54,7 +76,10 @@ func DefaultConfig() Config {
 		MemoryLimit:       DefaultMemoryLimit,
 		LogFormat:         "json",
 		LogLevel:          "info",
+		Auth:              AuthAKSK,
+		TokenTTL:          auth.DefaultTokenTTL,
 		ShutdownTimeout:   10 * time.Second,
+		StagingGrace:      DefaultStagingGrace,
 	}
 }
 
@@ -63,7 +88,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen `address` (host:port; port 0 picks a free one)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "`dir`ectory of the database, the blobs and the project_id file")
 	fs.StringVar(&c.Database, "database", c.Database, "SQLite database `file` (default <data-dir>/modelreg.db)")
-	fs.StringVar(&c.BlobStore, "blob-store", c.BlobStore, "blob store `dir`ectory (default <data-dir>/blobs)")
+	fs.StringVar(&c.BlobStore, "blob-store", c.BlobStore, "blob store `dir`ectory or s3://bucket/prefix?endpoint=host:port URL (default <data-dir>/blobs)")
 	fs.Var(&rootsFlag{roots: &c.ImportRoots}, "import-root", "`dir`ectory that file:// imports may read; repeatable (default: the working directory)")
 	fs.StringVar(&c.ProjectID, "project-id", c.ProjectID, "default project `id`, 32 lower-case hex (default: read from or generated into <data-dir>/project_id)")
 	fs.IntVar(&c.CascadeLimit, "cascade-limit", c.CascadeLimit, "most `models` one delete call removes")
@@ -73,6 +98,22 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.Var((*byteSize)(&c.MemoryLimit), "memory-limit", "soft limit of the Go runtime's memory, in `bytes` (0: none); see docs/configuration.md")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error")
+	fs.StringVar(&c.Auth, "auth", c.Auth, "authentication `mode`: aksk (AK/SK signatures and X-Auth-Token) or none (loopback --addr only)")
+	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "`lifetime` of the tokens POST /v3/auth/tokens issues")
+	c.registerObjectStore(fs)
+}
+
+// Authentication modes of --auth.
+const (
+	AuthAKSK = "aksk"
+	AuthNone = "none"
+)
+
+// applySecretEnv reads the secrets that only the environment may give.
+func (c *Config) applySecretEnv(getenv func(string) string) {
+	c.AccessKey = getenv("MODELREG_ACCESS_KEY")
+	c.SecretKey = getenv("MODELREG_SECRET_KEY")
+	c.MasterKey = getenv("MODELREG_MASTER_KEY")
 }
 
 // EnvName returns the environment variable of a serve flag:
@@ -126,11 +167,8 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	if c.BlobStore == "" {
 		c.BlobStore = filepath.Join(c.DataDir, "blobs")
 	}
-	if strings.HasPrefix(c.BlobStore, "s3://") {
-		return errors.New("--blob-store: S3 object storage is not supported in this build yet; give a directory")
-	}
-	if strings.Contains(c.BlobStore, "://") {
-		return fmt.Errorf("--blob-store %q: want a directory", c.BlobStore)
+	if err := c.validateObjectStore(); err != nil {
+		return err
 	}
 	if len(c.ImportRoots) == 0 {
 		wd, err := getwd()
@@ -171,7 +209,51 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
+	return c.validateAuth()
+}
+
+// validateAuth checks the authentication settings. --auth=none is only for
+// experiments on one machine: it refuses any address but a loopback one.
+func (c *Config) validateAuth() error {
+	switch c.Auth {
+	case AuthAKSK:
+	case AuthNone:
+		if !loopback(c.Addr) {
+			return fmt.Errorf("--auth=none refuses to listen on %q: anyone who reaches the port could delete every model; listen on a loopback address (127.0.0.1, [::1], localhost) or use --auth=aksk", c.Addr)
+		}
+	default:
+		return fmt.Errorf("--auth %q: want aksk or none", c.Auth)
+	}
+	if c.TokenTTL < time.Minute {
+		return fmt.Errorf("--token-ttl %v: must be at least 1m", c.TokenTTL)
+	}
+	switch {
+	case (c.AccessKey == "") != (c.SecretKey == ""):
+		return errors.New("set both MODELREG_ACCESS_KEY and MODELREG_SECRET_KEY, or neither")
+	case c.AccessKey != "" && !modelreg.ValidAccessKey(c.AccessKey):
+		return errors.New("MODELREG_ACCESS_KEY: want 4 to 128 letters, digits, '_', '.' or '-', starting with a letter or digit")
+	case c.SecretKey != "" && !modelreg.ValidSecretKey(c.SecretKey):
+		return errors.New("MODELREG_SECRET_KEY: want 16 to 256 printable ASCII characters without spaces")
+	}
+	if c.MasterKey != "" {
+		if _, err := auth.ParseMasterKey(c.MasterKey); err != nil {
+			return fmt.Errorf("MODELREG_MASTER_KEY: %w", err)
+		}
+	}
 	return nil
+}
+
+// loopback reports whether addr (host:port) listens on loopback only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (c *Config) level() (slog.Level, error) {

@@ -14,6 +14,9 @@ func printMainUsage(w io.Writer) {
 		{"serve", "Server"},
 		{"model", "Models"},
 		{"service", "Services"},
+		{"project", "Projects"},
+		{"user", "Users"},
+		{"credential", "Access keys"},
 		{"bench", "Measuring"},
 		{"version", "Other"},
 	}
@@ -39,7 +42,9 @@ Usage:
 	fmt.Fprint(w, `
 The client commands call the server at --endpoint (MODELREG_ENDPOINT, default
 http://127.0.0.1:8080) for the project --project (MODELREG_PROJECT_ID, else the
-project_id file the server keeps in --data-dir, default ./modelreg-data).
+project_id file the server keeps in --data-dir, default ./modelreg-data). They
+sign every request with MODELREG_ACCESS_KEY and MODELREG_SECRET_KEY, else with
+the credentials file the server wrote in --data-dir at its first start.
 Flags may come before or after the arguments. Run 'modelreg COMMAND -h' for
 the flags of a command.
 `)

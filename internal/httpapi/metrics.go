@@ -23,6 +23,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	deletes  *prometheus.CounterVec
+	authFail *prometheus.CounterVec
 }
 
 // newMetrics creates the server's collectors and registers them (reusing
@@ -42,8 +43,13 @@ func newMetrics(s *Server) *metrics {
 			Name: "modelreg_model_deletes_total",
 			Help: `Models processed by delete calls, by outcome: "success", or "failed-NNNN" with the ModelArts code of the failure.`,
 		}, []string{"outcome"}),
+		authFail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "modelreg_auth_failures_total",
+			Help: "Requests refused by authentication, by ModelArts code (ModelArts.6101: slowed down after repeated failures).",
+		}, []string{"code"}),
 	}
 	m.requests = registerAs(s, m.requests)
+	m.authFail = registerAs(s, m.authFail)
 	m.latency = registerAs(s, m.latency)
 	m.deletes = registerAs(s, m.deletes)
 	s.register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -117,4 +123,9 @@ func (m *metrics) observeDelete(res *modelreg.DeleteResult) {
 	for _, f := range res.Failed {
 		m.deletes.WithLabelValues("failed-" + strings.TrimPrefix(f.ErrorCode, "ModelArts.")).Inc()
 	}
+}
+
+// observeAuthFailure counts a request that authentication refused.
+func (m *metrics) observeAuthFailure(err error) {
+	m.authFail.WithLabelValues(modelreg.ErrorAPICode(err)).Inc()
 }

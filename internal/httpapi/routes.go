@@ -2,7 +2,8 @@ package httpapi
 
 import "github.com/prometheus/client_golang/prometheus/promhttp"
 
-// routes registers the whole API, one line per route.
+// routes registers the whole API, one line per route; the IAM routes only
+// when the server authenticates.
 func (s *Server) routes() {
 	s.handle("POST /v1/{project_id}/models", s.handleModelCreate)
 	s.handle("GET /v1/{project_id}/models", s.handleModelList)
@@ -16,7 +17,25 @@ func (s *Server) routes() {
 	s.handle("DELETE /v1/{project_id}/services/{service_id}", s.handleServiceDelete)
 	s.handle("GET /v1/{project_id}/services/{service_id}/events", s.handleServiceEvents)
 
-	// modelreg extensions, under a prefix no ModelArts route can take.
+	if s.auth != nil { // the IAM routes (iam.go)
+		s.handle("POST /v3/auth/tokens", s.handleTokenCreate)
+		s.handle("DELETE /v3/auth/tokens", s.handleTokenDelete)
+		s.handle("GET /v3/projects", s.handleProjectList)
+		s.handle("POST /v3/projects", s.handleProjectCreate)
+		s.handle("GET /v3/users", s.handleUserList)
+		s.handle("POST /v3/users", s.handleUserCreate)
+		s.handle("POST /v3.0/OS-CREDENTIAL/credentials", s.handleCredentialCreate)
+		s.handle("GET /v3.0/OS-CREDENTIAL/credentials", s.handleCredentialList)
+		s.handle("DELETE /v3.0/OS-CREDENTIAL/credentials/{access_key}", s.handleCredentialDelete)
+	}
+	// modelreg extensions: model files in and out (upload.go, file.go).
+	s.handle("POST /modelreg/v1/{project_id}/uploads", s.handleUploadCreate)
+	s.handle("PUT /modelreg/v1/{project_id}/uploads/{upload_id}/files/{path...}", s.handleUploadFile)
+	s.handle("POST /modelreg/v1/{project_id}/uploads/{upload_id}/commit", s.handleUploadCommit)
+	s.handle("DELETE /modelreg/v1/{project_id}/uploads/{upload_id}", s.handleUploadDelete)
+	s.handle("GET /modelreg/v1/{project_id}/models/{model_id}/files", s.handleModelFiles)
+	s.handle("GET /modelreg/v1/{project_id}/models/{model_id}/files/{path...}", s.handleModelFileGet)
+	// modelreg extensions: bulk creation and the bare HTTP stack.
 	s.handle("POST /modelreg/v1/{project_id}/models:bulk", s.handleModelBulkCreate)
 	s.handle("GET /modelreg/v1/ping", s.handlePing)
 

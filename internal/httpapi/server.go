@@ -11,12 +11,15 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/auth"
 )
 
 // DefaultMaxBodyBytes is the largest request body accepted when
@@ -56,6 +59,18 @@ type Config struct {
 	// Registry receives the server's metrics and is served at /metrics.
 	// Nil means a new registry with the Go and process collectors.
 	Registry *prometheus.Registry
+	// Auth authenticates every request but /healthz, /readyz, /metrics and
+	// POST /v3/auth/tokens, and serves the IAM routes (/v3/...). Nil means
+	// no authentication (--auth=none): every request may act on every
+	// project, and the IAM routes do not exist.
+	Auth *auth.Authenticator
+
+	// Uploads receives pushed models (the /modelreg/v1/…/uploads routes);
+	// nil answers them with 404.
+	Uploads modelreg.Uploader
+	// Blobs serves the files of models for download; nil answers file
+	// downloads with 404.
+	Blobs modelreg.BlobStore
 }
 
 // Server is the HTTP API. It implements http.Handler.
@@ -70,6 +85,9 @@ type Server struct {
 	logger         *slog.Logger
 	registry       *prometheus.Registry
 	metrics        *metrics
+	auth           *auth.Authenticator
+	uploads        modelreg.Uploader
+	blobs          modelreg.BlobStore
 
 	mux      *http.ServeMux
 	patterns map[string]bool // every pattern registered on mux
@@ -88,6 +106,9 @@ func NewServer(cfg Config) *Server {
 		maxBody:        cfg.MaxBodyBytes,
 		logger:         cfg.Logger,
 		registry:       cfg.Registry,
+		auth:           cfg.Auth,
+		uploads:        cfg.Uploads,
+		blobs:          cfg.Blobs,
 		mux:            http.NewServeMux(),
 		patterns:       map[string]bool{},
 	}
@@ -122,8 +143,10 @@ func NewServer(cfg Config) *Server {
 
 	// Outermost last: the request id first, so every response has one;
 	// then the access log and metrics, which see the final status (a
-	// recovered panic's 500 included); then recovery; then routing.
+	// recovered panic's 500 included); then recovery; then authentication;
+	// then routing.
 	var h http.Handler = http.HandlerFunc(s.dispatch)
+	h = s.authenticate(h)
 	h = s.recoverer(h)
 	h = s.instrument(h)
 	h = s.accessLog(h)
@@ -149,8 +172,16 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 
 // dispatch routes r. Requests matching a registered pattern go to the mux;
 // the others get the mux's answer (404, 405 or a redirect to the clean
-// path), with 404 and 405 rewritten as ModelArts error bodies.
+// path), with 404 and 405 rewritten as ModelArts error bodies. Under
+// /modelreg/ a path that is not clean is a 400, not a redirect.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/modelreg/") && !cleanPath(r.URL.Path) {
+		// The mux would redirect to the clean path. Under the extensions,
+		// where paths name model files, an empty, "." or ".." segment is
+		// a bad request, not a page to go to.
+		s.error(w, r, modelreg.Invalid("Invalid path %q: it has an empty, \".\" or \"..\" segment.", r.URL.Path))
+		return
+	}
 	h, pattern := s.mux.Handler(r)
 	if s.patterns[pattern] {
 		if info := infoFrom(r.Context()); info != nil {
@@ -161,10 +192,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	}
 	cw := &captureWriter{header: http.Header{}}
 	h.ServeHTTP(cw, r)
-	switch cw.status {
-	case http.StatusNotFound:
+	switch {
+	case cw.status == http.StatusNotFound:
 		s.error(w, r, errRouteNotFound())
-	case http.StatusMethodNotAllowed:
+	case cw.status == http.StatusMethodNotAllowed:
 		s.methodNotAllowed(w, r, cw.header.Get("Allow"))
 	default:
 		for k, v := range cw.header {
@@ -173,6 +204,16 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(cw.status)
 		_, _ = w.Write(cw.body)
 	}
+}
+
+// cleanPath reports whether p is as the mux wants it: no empty, "." or
+// ".." segment (a trailing slash aside).
+func cleanPath(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 // captureWriter records what the mux's own handlers (not found, method not

@@ -74,6 +74,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("AttachModelFile", func(t *testing.T) { testAttachModelFile(t, open) })
 	t.Run("FinishImport", func(t *testing.T) { testFinishImport(t, open) })
 	t.Run("RetryImport", func(t *testing.T) { testRetryImport(t, open) })
+	t.Run("CreateUploadModel", func(t *testing.T) { testCreateUploadModel(t, open) })
 	t.Run("ClaimBlobDeletions", func(t *testing.T) { testClaimBlobDeletions(t, open) })
 	t.Run("CompleteBlobDeletion", func(t *testing.T) { testCompleteBlobDeletion(t, open) })
 	t.Run("RetryBlobDeletion", func(t *testing.T) { testRetryBlobDeletion(t, open) })
@@ -88,6 +89,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("DeleteServices", func(t *testing.T) { testDeleteServices(t, open) })
 	t.Run("FindServiceEvents", func(t *testing.T) { testFindServiceEvents(t, open) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, open) })
+	t.Run("Auth", func(t *testing.T) { testAuthStore(t, open) })
 	t.Run("Race", func(t *testing.T) { testRace(t, open) })
 }
 
