@@ -80,6 +80,8 @@ const (
 	// leaseTime is how long a worker keeps an import job or a blob deletion
 	// without renewing it.
 	leaseTime = 30 * time.Second
+	// gcPercent is the GOGC the server runs with under a memory limit.
+	gcPercent = 400
 	// collectInterval is how often the collector looks for queued blobs.
 	collectInterval = 2 * time.Second
 )
@@ -93,7 +95,12 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		return err
 	}
 	if cfg.MemoryLimit > 0 {
+		// The live heap is a few MiB, so at the default GOGC of 100 the
+		// collector runs every few MiB allocated, dozens of times a second
+		// under load. With the limit bounding the heap, let it grow to five
+		// times the live heap between collections.
 		debug.SetMemoryLimit(cfg.MemoryLimit)
+		debug.SetGCPercent(gcPercent)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
