@@ -19,7 +19,7 @@ import (
 type Config struct {
 	Addr              string   // listen address
 	DataDir           string   // holds the database, the blobs and the project id
-	Database          string   // SQLite file; "" means DataDir/modelreg.db
+	Database          string   // SQLite file or postgres:// URL; "" means DataDir/modelreg.db
 	BlobStore         string   // blob directory; "" means DataDir/blobs
 	ImportRoots       []string // directories file:// imports may read; nil means the working directory
 	ProjectID         string   // default project; "" means DataDir/project_id, generated when missing
@@ -32,6 +32,8 @@ type Config struct {
 
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout time.Duration
+
+	ReplicaConfig // PostgreSQL, leases, staging grace, request bound: database.go
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -46,6 +48,7 @@ func DefaultConfig() Config {
 		LogFormat:         "json",
 		LogLevel:          "info",
 		ShutdownTimeout:   10 * time.Second,
+		ReplicaConfig:     defaultReplicaConfig(),
 	}
 }
 
@@ -53,7 +56,7 @@ func DefaultConfig() Config {
 func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen `address` (host:port; port 0 picks a free one)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "`dir`ectory of the database, the blobs and the project_id file")
-	fs.StringVar(&c.Database, "database", c.Database, "SQLite database `file` (default <data-dir>/modelreg.db)")
+	fs.StringVar(&c.Database, "database", c.Database, "SQLite database `file`, or a postgres://user@host/dbname URL (default <data-dir>/modelreg.db)")
 	fs.StringVar(&c.BlobStore, "blob-store", c.BlobStore, "blob store `dir`ectory (default <data-dir>/blobs)")
 	fs.Var(&rootsFlag{roots: &c.ImportRoots}, "import-root", "`dir`ectory that file:// imports may read; repeatable (default: the working directory)")
 	fs.StringVar(&c.ProjectID, "project-id", c.ProjectID, "default project `id`, 32 lower-case hex (default: read from or generated into <data-dir>/project_id)")
@@ -63,6 +66,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", c.SQLiteSynchronous, "SQLite synchronous `mode`: FULL survives a power cut, NORMAL only a crash")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error")
+	c.registerReplica(fs)
 }
 
 // EnvName returns the environment variable of a serve flag:
@@ -107,11 +111,8 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	if c.Database == "" {
 		c.Database = filepath.Join(c.DataDir, "modelreg.db")
 	}
-	if strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://") {
-		return errors.New("--database: PostgreSQL is not supported in this build yet; give a SQLite file path")
-	}
-	if strings.Contains(c.Database, "://") {
-		return fmt.Errorf("--database %q: want a SQLite file path", c.Database)
+	if err := c.validateDatabase(); err != nil {
+		return err
 	}
 	if c.BlobStore == "" {
 		c.BlobStore = filepath.Join(c.DataDir, "blobs")

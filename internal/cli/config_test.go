@@ -70,7 +70,7 @@ func TestConfigPrecedence(t *testing.T) {
 		Addr: "0.0.0.0:9000", DataDir: "/env/data", Database: "/env/data/modelreg.db", BlobStore: "/env/blobs",
 		ImportRoots: []string{"/env/a", "/env/b"}, ProjectID: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", CascadeLimit: 5,
 		MaxBodyBytes: 2 << 20, MaxFileSize: 1 << 30, SQLiteSynchronous: "NORMAL", LogFormat: "text", LogLevel: "debug",
-		ShutdownTimeout: DefaultConfig().ShutdownTimeout,
+		ShutdownTimeout: DefaultConfig().ShutdownTimeout, ReplicaConfig: DefaultConfig().ReplicaConfig,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("environment: (-want +got)\n%s", diff)
@@ -89,7 +89,7 @@ func TestConfigPrecedence(t *testing.T) {
 		Addr: "127.0.0.1:0", DataDir: "/flag/data", Database: "/flag/db.sqlite", BlobStore: "/env/blobs",
 		ImportRoots: []string{"/flag/x", "/flag/y"}, ProjectID: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", CascadeLimit: 7,
 		MaxBodyBytes: 4096, MaxFileSize: 10e6, SQLiteSynchronous: "FULL", LogFormat: "json", LogLevel: "warn",
-		ShutdownTimeout: DefaultConfig().ShutdownTimeout,
+		ShutdownTimeout: DefaultConfig().ShutdownTimeout, ReplicaConfig: DefaultConfig().ReplicaConfig,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("flags: (-want +got)\n%s", diff)
@@ -113,9 +113,15 @@ func TestConfigInvalid(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, []string{"--database", "postgres://u@db/modelreg"}, "PostgreSQL is not supported in this build yet"},
-		{map[string]string{"MODELREG_DATABASE": "postgresql://db"}, nil, "PostgreSQL is not supported in this build yet"},
-		{nil, []string{"--database", "mysql://db"}, "want a SQLite file path"},
+		{nil, []string{"--database", "postgres://u:secret@db:notaport/modelreg"}, "Invalid PostgreSQL connection string"},
+		{map[string]string{"MODELREG_DATABASE": "postgresql://db/x?sslmode=sometimes"}, nil, "--database"},
+		{nil, []string{"--database", "mysql://u:secret@db"}, "want a SQLite file path or a postgres:// URL"},
+		{nil, []string{"--postgres-max-conns", "-1"}, "--postgres-max-conns"},
+		{nil, []string{"--postgres-query-timeout", "1ms"}, "--postgres-query-timeout"},
+		{nil, []string{"--job-lease", "500ms"}, "--job-lease"},
+		{map[string]string{"MODELREG_JOB_LEASE": "soon"}, nil, "MODELREG_JOB_LEASE"},
+		{nil, []string{"--staging-grace", "-1h"}, "--staging-grace"},
+		{nil, []string{"--request-timeout", "-1s"}, "--request-timeout"},
 		{nil, []string{"--blob-store", "s3://bucket?endpoint=minio:9000"}, "S3 object storage is not supported in this build yet"},
 		{nil, []string{"--project-id", "ABCDEF"}, "--project-id"},
 		{map[string]string{"MODELREG_PROJECT_ID": "0123"}, nil, "--project-id"},
@@ -133,6 +139,9 @@ func TestConfigInvalid(t *testing.T) {
 		_, err := parseServeConfig(tt.env, tt.args, "/wd")
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("env %v args %q: error %v, want one containing %q", tt.env, tt.args, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("env %v args %q: error %v shows the password", tt.env, tt.args, err)
 		}
 	}
 }

@@ -25,7 +25,6 @@ import (
 	"github.com/modelreg/modelreg/internal/collector"
 	"github.com/modelreg/modelreg/internal/httpapi"
 	"github.com/modelreg/modelreg/internal/importer"
-	"github.com/modelreg/modelreg/internal/sqlite"
 )
 
 func serveCommand() *command {
@@ -66,9 +65,6 @@ const (
 	readTimeout       = 60 * time.Second
 	writeTimeout      = 120 * time.Second
 	idleTimeout       = 120 * time.Second
-	// leaseTime is how long a worker keeps an import job or a blob deletion
-	// without renewing it.
-	leaseTime = 30 * time.Second
 	// collectInterval is how often the collector looks for queued blobs.
 	collectInterval = 2 * time.Second
 )
@@ -92,19 +88,15 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		fmt.Fprintf(stdout, "modelreg: created project %s (saved in %s)\n", project, filepath.Join(cfg.DataDir, ProjectIDFile))
 	}
 
-	store, err := sqlite.Open(ctx, cfg.Database, sqlite.Options{Synchronous: cfg.SQLiteSynchronous, Logger: logger})
+	store, err := openStore(ctx, cfg, logger) // database.go
 	if err != nil {
-		return fmt.Errorf("opening the database %s: %w", cfg.Database, err)
+		return err
 	}
 	defer func() {
 		if cerr := store.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("closing the database: %w", cerr)
 		}
 	}()
-	// SQLite serves one process: leases held by a previous run are stale.
-	if err := store.ReleaseAllLeases(ctx); err != nil {
-		return fmt.Errorf("releasing stale leases: %w", err)
-	}
 	blobs, err := disk.Open(cfg.BlobStore)
 	if err != nil {
 		return fmt.Errorf("opening the blob store: %w", err)
@@ -116,20 +108,21 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 
 	owner := importer.DefaultOwner()
 	coll := collector.New(collector.Config{
-		Store: store, Blobs: blobs, Owner: owner, Lease: leaseTime, Interval: collectInterval,
+		Store: store, Blobs: blobs, Owner: owner, Lease: cfg.JobLease, Interval: collectInterval,
 		Logger: logger,
 	})
-	// A crash may have left staged files (no grace: no other process writes
-	// here) and committed blobs nothing references; queue and collect them.
-	if err := coll.Sweep(ctx, 0); err != nil {
+	// A crash may have left staged files (with a grace when other servers
+	// share the database, and so the blob store, and may be staging now) and
+	// committed blobs nothing references; queue and collect them.
+	if err := coll.Sweep(ctx, cfg.startupStagingGrace()); err != nil {
 		return fmt.Errorf("sweeping the blob store: %w", err)
 	}
 	if _, err := coll.RunOnce(ctx); err != nil {
 		return fmt.Errorf("collecting blobs: %w", err)
 	}
 	runner := importer.New(importer.Config{
-		Store: store, Blobs: blobs, Sources: sources, Owner: owner, Lease: leaseTime,
-		MaxFileSize: cfg.MaxFileSize, Logger: logger,
+		Store: store, Blobs: blobs, Sources: sources, Owner: owner, Lease: cfg.JobLease,
+		PollInterval: jobPollInterval(cfg.JobLease), MaxFileSize: cfg.MaxFileSize, Logger: logger,
 	})
 	api := httpapi.NewServer(httpapi.Config{
 		Store:           store,
@@ -139,6 +132,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		OnModelsDeleted: coll.Wake,
 		CascadeLimit:    cfg.CascadeLimit,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
+		RequestTimeout:  cfg.RequestTimeout,
 		Logger:          logger,
 	})
 	if err := registerCollectorMetrics(api.Registry(), coll); err != nil {
@@ -175,7 +169,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	})
 
 	addr := ln.Addr().String()
-	logger.Info("modelreg started", "addr", addr, "data_dir", cfg.DataDir, "database", cfg.Database,
+	logger.Info("modelreg started", "addr", addr, "data_dir", cfg.DataDir, "database", cfg.databaseForLog(),
 		"blob_store", cfg.BlobStore, "import_roots", sources.Roots(), "project_id", project)
 	fmt.Fprintf(stdout, "modelreg listening on http://%s\n", addr)
 

@@ -1,0 +1,40 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/modelreg/modelreg"
+)
+
+// errRequestTimeout is the cause of a request context that ran out of
+// Config.RequestTimeout.
+var errRequestTimeout = errors.New("the request ran longer than the server's request timeout")
+
+// deadline bounds the handling of every request by s.requestTimeout. The
+// store calls a handler makes end with its context, so a request stuck
+// behind an unreachable database or a lock answers 503 in time instead of
+// hanging (http.Server's write timeout only stops the response from
+// reaching the client; the handler would go on).
+func (s *Server) deadline(next http.Handler) http.Handler {
+	if s.requestTimeout <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeoutCause(r.Context(), s.requestTimeout, errRequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// timedOut returns the error to answer, instead of err, when the request
+// ran out of time and err is what the cut-short call made of it (an
+// internal error: the caller's context ended). Otherwise it returns err.
+func timedOut(r *http.Request, err error) error {
+	if !errors.Is(context.Cause(r.Context()), errRequestTimeout) || modelreg.ErrorCode(err) != modelreg.EINTERNAL {
+		return err
+	}
+	return &modelreg.Error{Code: modelreg.EUNAVAILABLE, APICode: codeBusy,
+		Message: "The request did not complete in time. Please try again later.", Op: "httpapi.deadline", Err: err}
+}
