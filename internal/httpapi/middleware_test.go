@@ -377,7 +377,9 @@ func (s slowStore) FindModels(ctx context.Context, _ modelreg.ModelFilter) ([]*m
 	return nil, 0, modelreg.Internal("slow.FindModels", ctx.Err())
 }
 
-func TestClientGoneIsNotAnInternalError(t *testing.T) { eachStore(t, testClientGoneIsNotAnInternalError) }
+func TestClientGoneIsNotAnInternalError(t *testing.T) {
+	eachStore(t, testClientGoneIsNotAnInternalError)
+}
 
 func testClientGoneIsNotAnInternalError(t *testing.T) {
 	e := MustServe(t, func(cfg *httpapi.Config) { cfg.Store = slowStore{cfg.Store} })
