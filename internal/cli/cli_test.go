@@ -370,6 +370,7 @@ func TestUsage(t *testing.T) {
 	tr.ok("help", "model", "delete")
 	tr.ok("service", "deploy", "-h")
 	tr.ok("serve", "-h")
+	tr.ok("migrate", "-h")
 	tr.fail(2, "frobnicate")
 	tr.fail(2, "model", "frobnicate")
 	tr.fail(2, "model")
@@ -383,6 +384,7 @@ func TestUsage(t *testing.T) {
 	tr.fail(2, "model", "import", "dir", "--version", "1.0.0", "--type", "Custom")
 	tr.fail(2, "service", "delete")
 	tr.fail(2, "serve", "extra")
+	tr.fail(2, "migrate", "frobnicate")
 	tr.check("usage.golden")
 }
 

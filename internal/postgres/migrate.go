@@ -30,6 +30,7 @@ const migrationTable = "modelreg_migrations"
 // MigrationState is one migration and whether the database has it.
 type MigrationState struct {
 	Name      string    // file name, as 0001_init.sql
+	Known     bool      // this version of modelreg has it (else a newer one applied it)
 	Applied   bool      // recorded in the database
 	AppliedAt time.Time // when, in UTC; zero when not applied
 }
@@ -79,7 +80,7 @@ func MigrationStatus(ctx context.Context, dsn string) ([]MigrationState, error) 
 	}
 	var states []MigrationState
 	for _, name := range names {
-		st := MigrationState{Name: name}
+		st := MigrationState{Name: name, Known: true}
 		if at, ok := applied[name]; ok {
 			st.Applied, st.AppliedAt = true, time.UnixMilli(at).UTC()
 			delete(applied, name)

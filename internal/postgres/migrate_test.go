@@ -105,7 +105,7 @@ func TestMigrate(t *testing.T) {
 		}
 		var want []MigrationState
 		for _, name := range names {
-			want = append(want, MigrationState{Name: name})
+			want = append(want, MigrationState{Name: name, Known: true})
 		}
 		if !slices.Equal(states, want) {
 			t.Errorf("status of an empty database = %+v, want %+v", states, want)
@@ -123,7 +123,7 @@ func TestMigrate(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, st := range states {
-			if st.Name != names[i] || !st.Applied || time.Since(st.AppliedAt) > time.Hour || st.AppliedAt.Location() != time.UTC {
+			if st.Name != names[i] || !st.Known || !st.Applied || time.Since(st.AppliedAt) > time.Hour || st.AppliedAt.Location() != time.UTC {
 				t.Errorf("state %d = %+v", i, st)
 			}
 		}
@@ -148,7 +148,7 @@ func TestMigrate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if last := states[len(states)-1]; last.Name != "9999_future.sql" || !last.Applied {
+		if last := states[len(states)-1]; last.Name != "9999_future.sql" || !last.Applied || last.Known {
 			t.Errorf("last state = %+v, want the unknown migration, applied", last)
 		}
 	})
