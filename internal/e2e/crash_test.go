@@ -34,35 +34,37 @@ const waitLimit = 2 * time.Minute
 // crashCycles is how many times the server is killed.
 const crashCycles = 8
 
-// buildBinary builds cmd/modelreg into dir with buildFlags.
-func buildBinary(tb testing.TB, dir string) string {
-	tb.Helper()
-	bin := filepath.Join(dir, "modelreg")
-	args := append([]string{"build", "-o", bin}, buildFlags...)
-	cmd := exec.Command("go", append(args, "github.com/modelreg/modelreg/cmd/modelreg")...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // proc is one running modelreg serve process.
 type proc struct {
 	cmd  *exec.Cmd
 	url  string
+	urls chan string // the address, once printed
 	done chan error
+	log  string // path of its log
+	// exited is set once kill has seen the process exit.
+	exited bool
 }
 
-// startServer starts the binary on 127.0.0.1:0 and waits for its address.
+// startServer starts the binary on 127.0.0.1:0 over dataDir and waits for
+// its address.
 func startServer(tb testing.TB, bin, dataDir, root, logPath string) *proc {
+	tb.Helper()
+	p := launch(tb, bin, logPath, "--data-dir", dataDir, "--import-root", root)
+	p.waitListening(tb)
+	return p
+}
+
+// launch starts "modelreg serve" on 127.0.0.1:0 with args, logging to
+// logPath, without waiting for it to listen (see waitListening).
+func launch(tb testing.TB, bin, logPath string, args ...string) *proc {
 	tb.Helper()
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--import-root", root,
-		"--log-level", "info", "--log-format", "text")
-	cmd.Env = append(os.Environ(), "MODELREG_PROJECT_ID=") // the data dir decides
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "info", "--log-format", "text"}, args...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "MODELREG_PROJECT_ID=") // the data dir decides, unless args say
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -71,27 +73,31 @@ func startServer(tb testing.TB, bin, dataDir, root, logPath string) *proc {
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	p := &proc{cmd: cmd, done: make(chan error, 1)}
-	urls := make(chan string, 1)
+	p := &proc{cmd: cmd, done: make(chan error, 1), urls: make(chan string, 1), log: logPath}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if u, ok := strings.CutPrefix(sc.Text(), "modelreg listening on "); ok {
-				urls <- u
+				p.urls <- u
 			}
 		}
 		p.done <- cmd.Wait()
 		logFile.Close()
 	}()
-	select {
-	case p.url = <-urls:
-	case err := <-p.done:
-		tb.Fatalf("server exited before listening: %v (log: %s)", err, logPath)
-	case <-time.After(waitLimit):
-		cmd.Process.Kill()
-		tb.Fatalf("server did not start (log: %s)", logPath)
-	}
 	return p
+}
+
+// waitListening waits until p prints its address, and sets p.url.
+func (p *proc) waitListening(tb testing.TB) {
+	tb.Helper()
+	select {
+	case p.url = <-p.urls:
+	case err := <-p.done:
+		tb.Fatalf("server exited before listening: %v (log: %s)", err, p.log)
+	case <-time.After(waitLimit):
+		p.cmd.Process.Kill()
+		tb.Fatalf("server did not start (log: %s)", p.log)
+	}
 }
 
 // kill sends sig and waits for the process to exit.
@@ -102,6 +108,7 @@ func (p *proc) kill(tb testing.TB, sig syscall.Signal) error {
 	}
 	select {
 	case err := <-p.done:
+		p.exited = true
 		return err
 	case <-time.After(waitLimit):
 		p.cmd.Process.Kill()
@@ -155,17 +162,19 @@ func makeFolders(tb testing.TB, root string, rng *rand.Rand) []folder {
 
 // ledger records what the server acknowledged, across all cycles.
 type ledger struct {
-	mu       sync.Mutex
-	imported map[string]string // acknowledged import: model id → name
-	deleted  map[string]bool   // in the success list of a 200 delete
-	targeted map[string]bool   // a single delete of this id was sent
-	cascaded map[string]bool   // a cascade delete of this name was sent
-	failures map[string]int    // delete failure codes seen
-	n        atomic.Int64      // import counter, for unique versions
+	mu        sync.Mutex
+	imported  map[string]string // acknowledged import: model id → name
+	deleted   map[string]bool   // in the success list of a 200 delete
+	deletions map[string]int    // how many success lists it was in
+	targeted  map[string]bool   // a single delete of this id was sent
+	cascaded  map[string]bool   // a cascade delete of this name was sent
+	failures  map[string]int    // delete failure codes seen
+	deploys   atomic.Int64      // services created
+	n         atomic.Int64      // import counter, for unique versions
 }
 
 func newLedger() *ledger {
-	return &ledger{imported: map[string]string{}, deleted: map[string]bool{}, targeted: map[string]bool{},
+	return &ledger{imported: map[string]string{}, deleted: map[string]bool{}, deletions: map[string]int{}, targeted: map[string]bool{},
 		cascaded: map[string]bool{}, failures: map[string]int{}}
 }
 
@@ -191,14 +200,16 @@ func (l *ledger) pick(rng *rand.Rand) (id, name string, ok bool) {
 // connection broken by the kill).
 func serverError(err error) bool { return client.StatusCode(err) != 0 }
 
-// load runs concurrent imports, deletes and deploys against c until ctx
-// is done. Unexpected answers of the server are test errors.
-func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folders []folder, seed uint64) {
+// load runs concurrent imports, deletes and deploys until ctx is done,
+// each call through one of clients (servers sharing a database) at random.
+// Unexpected answers of the servers are test errors.
+func load(ctx context.Context, t *testing.T, clients []*client.Client, l *ledger, folders []folder, seed uint64) {
 	var wg sync.WaitGroup
 	for w := range 3 { // importers
 		rng := rand.New(rand.NewPCG(seed, uint64(w)))
 		wg.Go(func() {
 			for ctx.Err() == nil {
+				c := clients[rng.IntN(len(clients))]
 				n := l.n.Add(1)
 				name := fmt.Sprintf("m%d", n%4)
 				f := folders[rng.IntN(len(folders))]
@@ -227,6 +238,7 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 				if !ok {
 					continue
 				}
+				c := clients[rng.IntN(len(clients))]
 				cascade := rng.IntN(3) == 0
 				l.mu.Lock()
 				if cascade {
@@ -241,6 +253,7 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 					l.mu.Lock()
 					for _, id := range res.Success {
 						l.deleted[id] = true
+						l.deletions[id]++
 					}
 					for _, f := range res.Failed {
 						l.failures[f.ErrorCode]++
@@ -265,13 +278,16 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 			if !ok {
 				continue
 			}
+			c := clients[rng.IntN(len(clients))]
 			res, err := c.CreateService(ctx, &modelreg.ServiceCreate{
 				Name: fmt.Sprintf("svc-%d-%d", seed%1000, i), InferType: modelreg.InferRealTime,
 				Config: []modelreg.ServiceConfig{{ModelID: id, Weight: 100, Specification: "modelarts.vm.cpu.2u", InstanceCount: 1}},
 			})
 			switch {
 			case err == nil:
+				l.deploys.Add(1)
 				sleep(ctx, time.Duration(rng.IntN(300))*time.Millisecond)
+				c := clients[rng.IntN(len(clients))]
 				if err := c.DeleteServices(ctx, res.ServiceID); err != nil && serverError(err) {
 					t.Errorf("delete service: %v", err)
 				}
@@ -301,7 +317,7 @@ func TestCrash(t *testing.T) {
 		t.Skip("builds the binary and kills it repeatedly")
 	}
 	tmp := t.TempDir()
-	bin := buildBinary(t, tmp)
+	bin := mustBinary(t)
 	dataDir := filepath.Join(tmp, "data")
 	root := filepath.Join(tmp, "import")
 	seed := uint64(time.Now().UnixNano())
@@ -334,7 +350,7 @@ func TestCrash(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {
-			load(ctx, t, c, l, folders, seed+uint64(cycle))
+			load(ctx, t, []*client.Client{c}, l, folders, seed+uint64(cycle))
 			close(done)
 		}()
 		sleep(context.Background(), time.Duration(100+rng.IntN(1400))*time.Millisecond)
@@ -389,7 +405,23 @@ func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *le
 	if err := db.IntegrityCheck(ctx); err != nil {
 		t.Fatalf("integrity check: %v", err)
 	}
-	blobs, err := disk.Open(filepath.Join(dataDir, "blobs"))
+	checkStores(t, db, filepath.Join(dataDir, "blobs"), project, folders, l)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.imported) == 0 || len(l.deleted) == 0 {
+		t.Errorf("the load did too little to prove anything: %d imports, %d deletes", len(l.imported), len(l.deleted))
+	}
+}
+
+// checkStores checks the invariants of safe deletion on a database and the
+// blob store directory blobDir, with no server running: every model is
+// published with exactly its folder's files and their bytes; after a
+// collection no blob is orphaned and nothing is staged or queued; every
+// acknowledged delete stuck and every acknowledged import survived unless
+// a delete that may have removed it was sent.
+func checkStores(t *testing.T, db modelreg.Store, blobDir, project string, folders []folder, l *ledger) {
+	ctx := context.Background()
+	blobs, err := disk.Open(blobDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +507,7 @@ func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *le
 	if err != nil {
 		t.Fatal(err)
 	}
-	if entries, err := os.ReadDir(filepath.Join(dataDir, "blobs", "staging")); err != nil || len(entries) != 0 {
+	if entries, err := os.ReadDir(filepath.Join(blobDir, "staging")); err != nil || len(entries) != 0 {
 		t.Errorf("staging holds %d entries (%v)", len(entries), err)
 	}
 	if n, err := db.PendingBlobDeletions(ctx); err != nil || n != 0 {
@@ -506,9 +538,6 @@ func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *le
 	}
 	t.Logf("%d models left (%d acknowledged imports, %d gone by deletes, %d deletes acknowledged, failures %v), %d blobs on disk",
 		len(models), len(l.imported), gone, len(l.deleted), l.failures, onDisk)
-	if len(l.imported) == 0 || len(l.deleted) == 0 {
-		t.Errorf("the load did too little to prove anything: %d imports, %d deletes", len(l.imported), len(l.deleted))
-	}
 }
 
 // verifyBlob checks a blob's size and sha256 against a model file.
