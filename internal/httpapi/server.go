@@ -128,7 +128,8 @@ func NewServer(cfg Config) *Server {
 
 	// Outermost last: the request id first, so every response has one;
 	// then the access log and metrics, which see the final status (a
-	// recovered panic's 500 included); then recovery; then routing.
+	// recovered panic's 500 included); then recovery; then the request
+	// deadline; then routing.
 	var h http.Handler = http.HandlerFunc(s.dispatch)
 	h = s.deadline(h)
 	h = s.recoverer(h)
