@@ -15,6 +15,7 @@ type Store interface {
 	ServiceStore
 	JobStore
 	BlobGCStore
+	AuthStore
 	// Ping reports whether the database answers (EUNAVAILABLE when not).
 	Ping(ctx context.Context) error
 	Close() error
@@ -137,6 +138,10 @@ type JobStore interface {
 	// RetryImport releases owner's job to be claimed again at or after at,
 	// noting reason. Returns ENOTFOUND when the job is gone.
 	RetryImport(ctx context.Context, modelID, owner, reason string, at time.Time) error
+
+	// PendingImportJobs returns the number of import jobs not finished,
+	// leased or not: the depth of the import queue.
+	PendingImportJobs(ctx context.Context) (int, error)
 }
 
 // BlobGCStore is the outbox of blobs waiting to be removed from the blob

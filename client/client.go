@@ -35,9 +35,19 @@ type Option func(*Client)
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
 
 // WithSigner sets a function that authenticates each request before it is
-// sent; it gets the request and its body bytes (nil when there is none).
+// sent; it gets the request and its body bytes (nil when there is none, or
+// when the body is streamed from an io.Reader). (*auth.Signer).Sign of
+// internal/auth signs with an access key; WithToken sends a token.
 func WithSigner(sign func(r *http.Request, body []byte) error) Option {
 	return func(c *Client) { c.sign = sign }
+}
+
+// WithToken authenticates every request with an X-Auth-Token.
+func WithToken(token string) Option {
+	return WithSigner(func(r *http.Request, _ []byte) error {
+		r.Header.Set("X-Auth-Token", token)
+		return nil
+	})
 }
 
 // WithUserAgent sets the User-Agent header.
@@ -143,10 +153,11 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 // an error (with the body consumed) otherwise.
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, body any) (*http.Response, error) {
 	u := *c.base
-	if strings.HasPrefix(path, "/") {
-		u.Path += path
+	projectPath := !strings.HasPrefix(path, "/")
+	if projectPath {
+		u.Path += "/v1/" + c.projectID + "/" + path
 	} else {
-		u.Path += "/v1/" + url.PathEscape(c.projectID) + "/" + path
+		u.Path += path
 	}
 	u.RawQuery = query.Encode()
 
@@ -176,6 +187,10 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
+	if projectPath {
+		// As the Huawei Cloud SDK does; the server checks it matches the path.
+		req.Header.Set("X-Project-Id", c.projectID)
+	}
 	if c.sign != nil {
 		if err := c.sign(req, payload); err != nil {
 			return nil, &modelreg.Error{Code: modelreg.EUNAUTHORIZED, APICode: "ModelArts.0206", Message: "Cannot sign the request.", Err: err}

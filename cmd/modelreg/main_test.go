@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/auth"
 	"github.com/modelreg/modelreg/internal/cli"
 )
 
@@ -39,10 +40,16 @@ type Main struct {
 // once the server prints its address. Close it with Close.
 func MustRunMain(tb testing.TB, dataDir string, args ...string) *Main {
 	tb.Helper()
+	return MustRunMainEnv(tb, nil, dataDir, args...)
+}
+
+// MustRunMainEnv is MustRunMain with the environment env.
+func MustRunMainEnv(tb testing.TB, env map[string]string, dataDir string, args ...string) *Main {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	m := &Main{DataDir: dataDir, cancel: cancel, done: make(chan error, 1), stdout: &bytes.Buffer{}}
-	getenv := func(string) string { return "" }
+	getenv := func(k string) string { return env[k] }
 	args = append([]string{"modelreg", "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"}, args...)
 	go func() {
 		err := run(ctx, args, getenv, pw, io.Discard)
@@ -188,6 +195,26 @@ func TestRun(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dataDir, "project_id")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("project_id file: %v, %v", fi, err)
 	}
+	// ...and so are the admin's access key, printed once and kept 0600 for
+	// the CLI, and the master key that seals secret keys.
+	for _, f := range []string{"credentials", "master.key"} {
+		if fi, err := os.Stat(filepath.Join(dataDir, f)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s file: %v, %v", f, fi, err)
+		}
+	}
+	creds, err := auth.ReadCredentialsFile(filepath.Join(dataDir, "credentials"))
+	if err != nil || creds.ProjectID != project {
+		t.Fatalf("credentials file: %+v, %v", creds, err)
+	}
+	if !strings.Contains(m.stdout.String(), "access key: "+creds.AccessKey) || !strings.Contains(m.stdout.String(), "secret key: "+creds.SecretKey) {
+		t.Fatalf("serve printed %q", m.stdout.String())
+	}
+	// Without the key, the API refuses; the probes answer.
+	if resp, err := http.Get(m.URL + "/v1/" + project + "/models"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unsigned request: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 
 	// Import three versions (two from the same folder) and wait for them.
 	var v1, v2, v3 modelreg.Model
@@ -276,9 +303,10 @@ func TestRun(t *testing.T) {
 		t.Fatalf("graceful shutdown: %v", err)
 	}
 
-	// A second start on the same data dir keeps the project and prints no new one.
+	// A second start on the same data dir keeps the project and the key and
+	// prints neither.
 	m = MustRunMain(t, dataDir, "--import-root", root)
-	if strings.Contains(m.stdout.String(), "created project") {
+	if strings.Contains(m.stdout.String(), "created project") || strings.Contains(m.stdout.String(), creds.SecretKey) {
 		t.Errorf("second start printed %q", m.stdout.String())
 	}
 	m.mustJSON(t, &list, "model", "list")
@@ -316,6 +344,7 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"modelreg", "serve", "--blob-store", "s3://bucket"}, 1, "S3 object storage is not supported in this build yet"},
 		{[]string{"modelreg", "serve", "--bogus"}, 2, "flag provided but not defined: -bogus"},
 		{[]string{"modelreg", "serve", "--addr", "no-port", "--data-dir", t.TempDir()}, 1, "missing port in address"},
+		{[]string{"modelreg", "serve", "--auth", "none", "--addr", "0.0.0.0:0", "--data-dir", t.TempDir()}, 1, "--auth=none refuses to listen on \"0.0.0.0:0\""},
 	} {
 		err := run(context.Background(), tt.args, func(string) string { return "" }, io.Discard, io.Discard)
 		if got := cli.FormatError(err); cli.ExitCode(err) != tt.code || !strings.Contains(got, tt.want) {
@@ -324,5 +353,50 @@ func TestRunErrors(t *testing.T) {
 		if strings.Contains(cli.FormatError(err), "secret") {
 			t.Errorf("%q: the error shows the password: %s", tt.args, cli.FormatError(err))
 		}
+	}
+}
+
+// TestRunAuthFromEnvironment starts a server whose admin key comes from the
+// environment (as automation does), checks it is used and not written to
+// disk, and that a restart with another master key is refused.
+func TestRunAuthFromEnvironment(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	env := map[string]string{
+		"MODELREG_PROJECT_ID": "feedfeedfeedfeedfeedfeedfeedfeed",
+		"MODELREG_ACCESS_KEY": "AKFROMENV00000000001",
+		"MODELREG_SECRET_KEY": "secret-from-the-environment-0123",
+		"MODELREG_MASTER_KEY": strings.Repeat("42", 32),
+	}
+	m := MustRunMainEnv(t, env, dataDir)
+	defer m.cancel()
+	out := m.stdout.String()
+	if !strings.Contains(out, "AKFROMENV00000000001") || strings.Contains(out, env["MODELREG_SECRET_KEY"]) {
+		t.Errorf("serve printed %q", out)
+	}
+	for _, f := range []string{"credentials", "master.key"} {
+		if _, err := os.Stat(filepath.Join(dataDir, f)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s written: %v", f, err)
+		}
+	}
+	// The CLI signs with the same environment.
+	cliEnv := map[string]string{"MODELREG_ENDPOINT": m.URL}
+	for k, v := range env {
+		cliEnv[k] = v
+	}
+	var stdout bytes.Buffer
+	err := run(context.Background(), []string{"modelreg", "project", "list", "--output", "json"}, func(k string) string { return cliEnv[k] }, &stdout, io.Discard)
+	if err != nil || !strings.Contains(stdout.String(), "feedfeedfeedfeedfeedfeedfeedfeed") {
+		t.Fatalf("project list: %v %s", cli.FormatError(err), stdout.String())
+	}
+	if err := m.Close(t); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another master key cannot open the stored secret: refuse to start.
+	env["MODELREG_MASTER_KEY"] = strings.Repeat("24", 32)
+	err = run(context.Background(), []string{"modelreg", "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir},
+		func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if got := cli.FormatError(err); !strings.Contains(got, "the master key cannot open the secret key of AKFROMENV00000000001") {
+		t.Errorf("start with another master key: %s", got)
 	}
 }

@@ -44,6 +44,7 @@ func commands() []*command {
 	cmds := []*command{serveCommand(), migrateCommand()}
 	cmds = append(cmds, modelCommands()...)
 	cmds = append(cmds, serviceCommands()...)
+	cmds = append(cmds, iamCommands()...)
 	return append(cmds, versionCommand())
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/client"
+	"github.com/modelreg/modelreg/internal/auth"
 	"github.com/modelreg/modelreg/internal/blob/disk"
 	"github.com/modelreg/modelreg/internal/httpapi"
 	"github.com/modelreg/modelreg/internal/importer"
@@ -30,8 +31,15 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// testProject is the project of every test server.
-const testProject = "0123456789abcdef0123456789abcdef"
+// The project of every test server, and the admin whose access key the
+// commands sign with.
+const (
+	testProject  = "0123456789abcdef0123456789abcdef"
+	testAdminID  = "adadadadadadadadadadadadadadadad"
+	testAdminAK  = "AKCLITEST00000000001"
+	testAdminSK  = "cli-test-secret-key-0123456789"
+	testMasterHx = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+)
 
 // testClock is a clock the test sets; the store and the importer read it,
 // so times in the golden files are fixed.
@@ -92,8 +100,9 @@ func MustStartServer(tb testing.TB, opt serverOptions) *testServer {
 	}
 	runner := importer.New(importer.Config{Store: db, Blobs: blobs, Sources: sources, MaxFileSize: opt.MaxFileSize,
 		PollInterval: 20 * time.Millisecond, Now: clock.Now, Logger: logger})
+	authn := mustAuth(tb, db)
 	api := httpapi.NewServer(httpapi.Config{Store: db, CheckSource: sources.Check, OnModelCreated: runner.Wake,
-		CascadeLimit: opt.CascadeLimit, Logger: logger})
+		CascadeLimit: opt.CascadeLimit, Logger: logger, Auth: authn})
 	hs := httptest.NewServer(api)
 	done := make(chan struct{})
 	go func() {
@@ -108,11 +117,38 @@ func MustStartServer(tb testing.TB, opt serverOptions) *testServer {
 		<-done
 		db.Close()
 	})
-	c, err := client.New(hs.URL, testProject)
+	signer := &auth.Signer{AccessKey: testAdminAK, SecretKey: testAdminSK}
+	c, err := client.New(hs.URL, testProject, client.WithSigner(signer.Sign))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return &testServer{URL: hs.URL, Root: root, Clock: clock, Client: c}
+}
+
+// mustAuth bootstraps db as serve does, with a fixed project, admin and
+// access key, and returns its authenticator. Signatures are checked
+// against the wall clock (the signer's), not the store's test clock.
+func mustAuth(tb testing.TB, db modelreg.Store) *auth.Authenticator {
+	tb.Helper()
+	key, err := auth.ParseMasterKey(testMasterHx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keys, err := auth.NewKeyring(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a, err := auth.New(auth.Config{Store: db, Keyring: keys, PasswordIterations: 1000})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done, err := db.Bootstrap(context.Background(), &modelreg.Project{ID: testProject, Name: DefaultProjectName},
+		&modelreg.User{ID: testAdminID, Name: AdminUserName, Admin: true},
+		&modelreg.Credential{AccessKey: testAdminAK, SecretEnc: a.Seal(testAdminAK, testAdminSK)})
+	if err != nil || !done {
+		tb.Fatalf("bootstrap: %v %v", done, err)
+	}
+	return a
 }
 
 // getenv is the environment of the commands run against ts.
@@ -126,6 +162,10 @@ func (ts *testServer) getenv(key string) string {
 		return ts.URL
 	case key == "MODELREG_PROJECT_ID":
 		return testProject
+	case key == "MODELREG_ACCESS_KEY":
+		return testAdminAK
+	case key == "MODELREG_SECRET_KEY":
+		return testAdminSK
 	}
 	return ""
 }
@@ -153,6 +193,8 @@ type transcript struct {
 	buf  bytes.Buffer
 	ids  map[string]string
 	last string // raw stdout of the last command
+	iam  bool   // also replace project and user ids, access keys, secrets and passwords
+	env  map[string]string
 }
 
 var (
@@ -160,9 +202,39 @@ var (
 	reRequestID = regexp.MustCompile(`request [A-Za-z0-9_.:-]+\)`)
 )
 
+// Values of the IAM commands that change from run to run.
+var (
+	reHexID    = regexp.MustCompile(`\b[0-9a-f]{32}\b`)
+	reAK       = regexp.MustCompile(`\b[A-Z0-9]{20}\b`)
+	reSK       = regexp.MustCompile(`\b[A-Za-z0-9]{40}\b`)
+	rePassword = regexp.MustCompile(`((?:Password \(shown only this once\): |"password": "))[A-Za-z0-9]{20}`)
+)
+
+// stable replaces each match of re by a stand-in of the same length made
+// of prefix and a counter, the same one for the same value.
+func (tr *transcript) stable(s string, re *regexp.Regexp, prefix string) string {
+	return re.ReplaceAllStringFunc(s, func(v string) string {
+		if v == testProject || v == testAdminID || v == testAdminAK {
+			return v
+		}
+		if n, ok := tr.ids[v]; ok {
+			return n
+		}
+		n := fmt.Sprintf("%s%0*d", prefix, len(v)-len(prefix), len(tr.ids)+1)
+		tr.ids[v] = n
+		return n
+	})
+}
+
 func (tr *transcript) normalize(s string) string {
 	s = strings.ReplaceAll(s, tr.ts.Root, "$ROOT")
 	s = reRequestID.ReplaceAllString(s, "request REQUEST-ID)")
+	if tr.iam {
+		s = rePassword.ReplaceAllString(s, "${1}PASSWORD-PASSWORD-")
+		s = tr.stable(s, reHexID, "id")
+		s = tr.stable(s, reSK, "SECRET")
+		s = tr.stable(s, reAK, "AK")
+	}
 	return reUUID.ReplaceAllStringFunc(s, func(id string) string {
 		if n, ok := tr.ids[id]; ok {
 			return n
@@ -179,7 +251,16 @@ func (tr *transcript) run(args ...string) error {
 	tr.t.Helper()
 	tr.ts.Clock.Advance(time.Minute)
 	var stdout, stderr bytes.Buffer
-	err := Run(context.Background(), append([]string{"modelreg"}, args...), tr.ts.getenv, &stdout, &stderr)
+	getenv := tr.ts.getenv
+	if tr.env != nil {
+		getenv = func(k string) string {
+			if v, ok := tr.env[k]; ok {
+				return v
+			}
+			return tr.ts.getenv(k)
+		}
+	}
+	err := Run(context.Background(), append([]string{"modelreg"}, args...), getenv, &stdout, &stderr)
 	tr.last = stdout.String()
 	fmt.Fprintf(&tr.buf, "$ modelreg %s\n", tr.normalize(strings.Join(args, " ")))
 	tr.buf.WriteString(tr.normalize(stdout.String()))
@@ -357,6 +438,97 @@ func TestServiceCommands(t *testing.T) {
 	tr.check("services.golden")
 }
 
+// TestIAMCommands runs the project, user and credential commands as the
+// admin and as a user, and compares their output with testdata/iam.golden.
+func TestIAMCommands(t *testing.T) {
+	ts := MustStartServer(t, serverOptions{})
+	tr := newTranscript(t, ts)
+	tr.iam = true
+
+	tr.ok("project", "list")
+	tr.ok("project", "create", "cn-north-4", "--description", "like a region", "--id", "cccccccccccccccccccccccccccccccc")
+	tr.fail(1, "project", "create", "cn-north-4")
+	tr.fail(1, "project", "create", "not a name")
+	tr.ok("project", "list", "--output", "json")
+	tr.ok("user", "create", "alice", "--projects", "cccccccccccccccccccccccccccccccc")
+	tr.ok("user", "create", "bob", "--projects", testProject+",cccccccccccccccccccccccccccccccc", "--password", "--output", "json")
+	tr.fail(1, "user", "create", "carol", "--projects", "dddddddddddddddddddddddddddddddd")
+	tr.ok("user", "list")
+	tr.ok("credential", "create", "--user", "alice", "--description", "alice laptop")
+	var created struct {
+		Access string `json:"access"`
+		Secret string `json:"secret"`
+	}
+	tr.ok("credential", "create", "--user", "alice", "--output", "json")
+	if err := json.Unmarshal([]byte(tr.last), &created); err != nil || created.Secret == "" {
+		t.Fatalf("credential create --output json: %q %v", tr.last, err)
+	}
+	tr.fail(1, "credential", "create", "--user", "nobody")
+	tr.ok("credential", "list")
+
+	// Alice, with her new key, reaches her project and only that.
+	tr.env = map[string]string{"MODELREG_ACCESS_KEY": created.Access, "MODELREG_SECRET_KEY": created.Secret,
+		"MODELREG_PROJECT_ID": "cccccccccccccccccccccccccccccccc"}
+	tr.ok("project", "list")
+	tr.ok("model", "list")
+	tr.fail(1, "model", "list", "--project", testProject)
+	tr.ok("credential", "list")
+	tr.fail(1, "credential", "list", "--user", "admin")
+	tr.fail(1, "project", "create", "mine")
+	tr.ok("credential", "revoke", created.Access)
+	tr.fail(1, "model", "list")
+
+	tr.env = nil
+	tr.ok("credential", "list", "--user", "alice", "--output", "json")
+	tr.fail(1, "credential", "revoke", "UNKNOWN0000000000000")
+	tr.env = map[string]string{"MODELREG_ACCESS_KEY": testAdminAK, "MODELREG_SECRET_KEY": "not-the-secret-key-0123"}
+	tr.fail(1, "model", "list")
+	tr.env = map[string]string{"MODELREG_ACCESS_KEY": testAdminAK, "MODELREG_SECRET_KEY": ""}
+	tr.fail(1, "model", "list")
+	tr.check("iam.golden")
+	if strings.Contains(tr.buf.String(), created.Secret) || strings.Contains(tr.buf.String(), testAdminSK) {
+		t.Error("a secret key is in the transcript: the normalizer missed it")
+	}
+}
+
+// TestCredentialsFile checks that the commands sign with the credentials
+// file in the data dir when the environment has no access key.
+func TestCredentialsFile(t *testing.T) {
+	ts := MustStartServer(t, serverOptions{})
+	dir := t.TempDir()
+	path := filepath.Join(dir, auth.CredentialsFile)
+	if err := auth.WriteCredentialsFile(path, auth.FileCredentials{ProjectID: testProject, AccessKey: testAdminAK, SecretKey: testAdminSK}); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) string {
+		switch k {
+		case "MODELREG_ACCESS_KEY", "MODELREG_SECRET_KEY", "MODELREG_PROJECT_ID":
+			return ""
+		case "MODELREG_DATA_DIR":
+			return dir
+		}
+		return ts.getenv(k)
+	}
+	var out bytes.Buffer
+	if err := Run(context.Background(), []string{"modelreg", "project", "list", "--output", "json"}, getenv, &out, io.Discard); err != nil {
+		t.Fatalf("signed with the credentials file: %v", FormatError(err))
+	}
+	if !strings.Contains(out.String(), testProject) {
+		t.Errorf("project list: %s", out.String())
+	}
+	os.WriteFile(path, []byte("access_key = x\n"), 0o600)
+	err := Run(context.Background(), []string{"modelreg", "model", "list"}, getenv, io.Discard, io.Discard)
+	if got := FormatError(err); !strings.Contains(got, "access_key and secret_key are required") {
+		t.Errorf("a broken credentials file: %s", got)
+	}
+	// Without credentials the server refuses (it authenticates).
+	os.Remove(path)
+	err = Run(context.Background(), []string{"modelreg", "model", "list", "--project", testProject}, getenv, io.Discard, io.Discard)
+	if got := FormatError(err); !strings.Contains(got, "ModelArts.0201") {
+		t.Errorf("no credentials: %s", got)
+	}
+}
+
 // TestUsage checks the help texts and the usage errors.
 func TestUsage(t *testing.T) {
 	ts := &testServer{Clock: &testClock{}, Root: "/nonexistent"}
@@ -371,6 +543,11 @@ func TestUsage(t *testing.T) {
 	tr.ok("service", "deploy", "-h")
 	tr.ok("serve", "-h")
 	tr.ok("migrate", "-h")
+	tr.ok("help", "credential")
+	tr.ok("user", "create", "-h")
+	tr.ok("project", "create", "--help")
+	tr.fail(2, "credential", "revoke")
+	tr.fail(2, "project", "create")
 	tr.fail(2, "frobnicate")
 	tr.fail(2, "model", "frobnicate")
 	tr.fail(2, "model")

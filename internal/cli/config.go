@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/auth"
 )
 
 // Config is the configuration of modelreg serve. DefaultConfig gives the
@@ -29,6 +31,14 @@ type Config struct {
 	SQLiteSynchronous string   // FULL or NORMAL
 	LogFormat         string   // json or text
 	LogLevel          string   // debug, info, warn or error
+	Auth              string   // aksk (AK/SK signatures and tokens) or none
+	TokenTTL          time.Duration
+
+	// Secrets, read from the environment only (never flags, which other
+	// users of the machine can see in the process list).
+	AccessKey string // MODELREG_ACCESS_KEY: the admin access key created at first start
+	SecretKey string // MODELREG_SECRET_KEY: its secret key
+	MasterKey string // MODELREG_MASTER_KEY: seals secret keys; default <data-dir>/master.key
 
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout time.Duration
@@ -47,6 +57,8 @@ func DefaultConfig() Config {
 		SQLiteSynchronous: "FULL",
 		LogFormat:         "json",
 		LogLevel:          "info",
+		Auth:              AuthAKSK,
+		TokenTTL:          auth.DefaultTokenTTL,
 		ShutdownTimeout:   10 * time.Second,
 		ReplicaConfig:     defaultReplicaConfig(),
 	}
@@ -66,7 +78,22 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", c.SQLiteSynchronous, "SQLite synchronous `mode`: FULL survives a power cut, NORMAL only a crash")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error")
+	fs.StringVar(&c.Auth, "auth", c.Auth, "authentication `mode`: aksk (AK/SK signatures and X-Auth-Token) or none (loopback --addr only)")
+	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "`lifetime` of the tokens POST /v3/auth/tokens issues")
 	c.registerReplica(fs)
+}
+
+// Authentication modes of --auth.
+const (
+	AuthAKSK = "aksk"
+	AuthNone = "none"
+)
+
+// applySecretEnv reads the secrets that only the environment may give.
+func (c *Config) applySecretEnv(getenv func(string) string) {
+	c.AccessKey = getenv("MODELREG_ACCESS_KEY")
+	c.SecretKey = getenv("MODELREG_SECRET_KEY")
+	c.MasterKey = getenv("MODELREG_MASTER_KEY")
 }
 
 // EnvName returns the environment variable of a serve flag:
@@ -159,7 +186,51 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
+	return c.validateAuth()
+}
+
+// validateAuth checks the authentication settings. --auth=none is only for
+// experiments on one machine: it refuses any address but a loopback one.
+func (c *Config) validateAuth() error {
+	switch c.Auth {
+	case AuthAKSK:
+	case AuthNone:
+		if !loopback(c.Addr) {
+			return fmt.Errorf("--auth=none refuses to listen on %q: anyone who reaches the port could delete every model; listen on a loopback address (127.0.0.1, [::1], localhost) or use --auth=aksk", c.Addr)
+		}
+	default:
+		return fmt.Errorf("--auth %q: want aksk or none", c.Auth)
+	}
+	if c.TokenTTL < time.Minute {
+		return fmt.Errorf("--token-ttl %v: must be at least 1m", c.TokenTTL)
+	}
+	switch {
+	case (c.AccessKey == "") != (c.SecretKey == ""):
+		return errors.New("set both MODELREG_ACCESS_KEY and MODELREG_SECRET_KEY, or neither")
+	case c.AccessKey != "" && !modelreg.ValidAccessKey(c.AccessKey):
+		return errors.New("MODELREG_ACCESS_KEY: want 4 to 128 letters, digits, '_', '.' or '-', starting with a letter or digit")
+	case c.SecretKey != "" && !modelreg.ValidSecretKey(c.SecretKey):
+		return errors.New("MODELREG_SECRET_KEY: want 16 to 256 printable ASCII characters without spaces")
+	}
+	if c.MasterKey != "" {
+		if _, err := auth.ParseMasterKey(c.MasterKey); err != nil {
+			return fmt.Errorf("MODELREG_MASTER_KEY: %w", err)
+		}
+	}
 	return nil
+}
+
+// loopback reports whether addr (host:port) listens on loopback only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (c *Config) level() (slog.Level, error) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -22,6 +23,7 @@ func parseServeConfig(env map[string]string, args []string, wd string) (Config, 
 	if err := applyEnv(fs, func(k string) string { return env[k] }); err != nil {
 		return cfg, err
 	}
+	cfg.applySecretEnv(func(k string) string { return env[k] })
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return cfg, err
 	}
@@ -61,6 +63,11 @@ func TestConfigPrecedence(t *testing.T) {
 		"MODELREG_SQLITE_SYNCHRONOUS": "normal",
 		"MODELREG_LOG_FORMAT":         "text",
 		"MODELREG_LOG_LEVEL":          "debug",
+		"MODELREG_AUTH":               "aksk",
+		"MODELREG_TOKEN_TTL":          "1h",
+		"MODELREG_ACCESS_KEY":         "AKENV0000000000000001",
+		"MODELREG_SECRET_KEY":         "env-secret-key-0123456789",
+		"MODELREG_MASTER_KEY":         strings.Repeat("ab", 32),
 	}
 	cfg, err := parseServeConfig(env, nil, "/wd")
 	if err != nil {
@@ -70,7 +77,9 @@ func TestConfigPrecedence(t *testing.T) {
 		Addr: "0.0.0.0:9000", DataDir: "/env/data", Database: "/env/data/modelreg.db", BlobStore: "/env/blobs",
 		ImportRoots: []string{"/env/a", "/env/b"}, ProjectID: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", CascadeLimit: 5,
 		MaxBodyBytes: 2 << 20, MaxFileSize: 1 << 30, SQLiteSynchronous: "NORMAL", LogFormat: "text", LogLevel: "debug",
-		ShutdownTimeout: DefaultConfig().ShutdownTimeout, ReplicaConfig: DefaultConfig().ReplicaConfig,
+		Auth: "aksk", TokenTTL: time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
+		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout,
+		ReplicaConfig: DefaultConfig().ReplicaConfig,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("environment: (-want +got)\n%s", diff)
@@ -80,7 +89,7 @@ func TestConfigPrecedence(t *testing.T) {
 		"--addr", "127.0.0.1:0", "--data-dir", "/flag/data", "--database", "/flag/db.sqlite",
 		"--import-root", "/flag/x", "--import-root=/flag/y", "--project-id", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
 		"--cascade-limit", "7", "--max-body-bytes", "4096", "--max-file-size", "10MB", "--sqlite-synchronous", "FULL",
-		"--log-format", "json", "--log-level", "warn",
+		"--log-format", "json", "--log-level", "warn", "--auth", "none", "--token-ttl", "2h",
 	}, "/wd")
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +98,9 @@ func TestConfigPrecedence(t *testing.T) {
 		Addr: "127.0.0.1:0", DataDir: "/flag/data", Database: "/flag/db.sqlite", BlobStore: "/env/blobs",
 		ImportRoots: []string{"/flag/x", "/flag/y"}, ProjectID: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", CascadeLimit: 7,
 		MaxBodyBytes: 4096, MaxFileSize: 10e6, SQLiteSynchronous: "FULL", LogFormat: "json", LogLevel: "warn",
-		ShutdownTimeout: DefaultConfig().ShutdownTimeout, ReplicaConfig: DefaultConfig().ReplicaConfig,
+		Auth: "none", TokenTTL: 2 * time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
+		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout,
+		ReplicaConfig: DefaultConfig().ReplicaConfig,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("flags: (-want +got)\n%s", diff)
@@ -135,6 +146,17 @@ func TestConfigInvalid(t *testing.T) {
 		{nil, []string{"--addr", ""}, "--addr"},
 		{nil, []string{"--data-dir", ""}, "--data-dir"},
 		{nil, []string{"--import-root", ""}, "empty directory"},
+		{nil, []string{"--auth", "basic"}, "--auth"},
+		{nil, []string{"--auth", "none", "--addr", "0.0.0.0:8080"}, "--auth=none refuses"},
+		{nil, []string{"--auth", "none", "--addr", ":8080"}, "--auth=none refuses"},
+		{nil, []string{"--auth", "none", "--addr", "192.168.1.2:8080"}, "--auth=none refuses"},
+		{nil, []string{"--auth", "none", "--addr", "example.com:8080"}, "--auth=none refuses"},
+		{map[string]string{"MODELREG_AUTH": "none", "MODELREG_ADDR": "[::]:0"}, nil, "--auth=none refuses"},
+		{nil, []string{"--token-ttl", "30s"}, "--token-ttl"},
+		{map[string]string{"MODELREG_ACCESS_KEY": "AKONLY00"}, nil, "MODELREG_SECRET_KEY"},
+		{map[string]string{"MODELREG_ACCESS_KEY": "A K", "MODELREG_SECRET_KEY": "0123456789abcdef"}, nil, "MODELREG_ACCESS_KEY"},
+		{map[string]string{"MODELREG_ACCESS_KEY": "AKOK0000", "MODELREG_SECRET_KEY": "short"}, nil, "MODELREG_SECRET_KEY"},
+		{map[string]string{"MODELREG_MASTER_KEY": "not-a-key"}, nil, "MODELREG_MASTER_KEY"},
 	} {
 		_, err := parseServeConfig(tt.env, tt.args, "/wd")
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -142,6 +164,14 @@ func TestConfigInvalid(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "secret") {
 			t.Errorf("env %v args %q: error %v shows the password", tt.env, tt.args, err)
+		}
+	}
+}
+
+func TestConfigAuthNoneOnLoopback(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "127.1.2.3:80", "[::1]:8080", "localhost:8080"} {
+		if _, err := parseServeConfig(nil, []string{"--auth", "none", "--addr", addr}, "/wd"); err != nil {
+			t.Errorf("--auth=none --addr %s: %v", addr, err)
 		}
 	}
 }

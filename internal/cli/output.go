@@ -15,6 +15,7 @@ import (
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/client"
+	"github.com/modelreg/modelreg/internal/auth"
 )
 
 // Defaults of the client commands.
@@ -27,10 +28,12 @@ const (
 
 // globals are the flags every client command takes.
 type globals struct {
-	endpoint string
-	project  string
-	dataDir  string
-	output   string
+	endpoint  string
+	project   string
+	dataDir   string
+	output    string
+	accessKey string // MODELREG_ACCESS_KEY
+	secretKey string // MODELREG_SECRET_KEY
 }
 
 // clientFlags registers the global flags of a client command on fs, with
@@ -41,10 +44,13 @@ func (e *env) clientFlags(fs *flag.FlagSet) *globals {
 		project:  e.getenv("MODELREG_PROJECT_ID"),
 		dataDir:  envOr(e.getenv, "MODELREG_DATA_DIR", DefaultDataDir),
 		output:   "table",
+		// The secret key is never a flag: other users see the process list.
+		accessKey: e.getenv("MODELREG_ACCESS_KEY"),
+		secretKey: e.getenv("MODELREG_SECRET_KEY"),
 	}
 	fs.StringVar(&g.endpoint, "endpoint", g.endpoint, "server `URL` (env MODELREG_ENDPOINT)")
 	fs.StringVar(&g.project, "project", g.project, "project `id` (env MODELREG_PROJECT_ID; default: the project_id file in --data-dir)")
-	fs.StringVar(&g.dataDir, "data-dir", g.dataDir, "server data `dir` holding the project_id file (env MODELREG_DATA_DIR)")
+	fs.StringVar(&g.dataDir, "data-dir", g.dataDir, "server data `dir` holding the project_id and credentials files (env MODELREG_DATA_DIR)")
 	fs.StringVar(&g.output, "output", g.output, "output `format`: table or json")
 	return g
 }
@@ -56,26 +62,60 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
-// client checks the global flags and returns a client for them.
+// client checks the global flags and returns a client for them. It signs
+// every request with the access key of MODELREG_ACCESS_KEY and
+// MODELREG_SECRET_KEY, else of the credentials file in --data-dir; without
+// either it sends unsigned requests (for a server run with --auth=none).
 func (g *globals) client() (*client.Client, error) {
 	if g.output != "table" && g.output != "json" {
 		return nil, usagef("invalid --output %q: want table or json", g.output)
+	}
+	creds, err := g.credentials()
+	if err != nil {
+		return nil, err
 	}
 	project := g.project
 	if project == "" {
 		path := filepath.Join(g.dataDir, ProjectIDFile)
 		b, err := os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no project id: pass --project, set MODELREG_PROJECT_ID, or point --data-dir at the server's data directory (no %s)", path)
-		} else if err != nil {
+		switch {
+		case err == nil:
+			project = strings.TrimSpace(string(b))
+		case !errors.Is(err, fs.ErrNotExist):
 			return nil, fmt.Errorf("reading the project id: %w", err)
+		case creds.ProjectID != "":
+			project = creds.ProjectID
+		default:
+			return nil, fmt.Errorf("no project id: pass --project, set MODELREG_PROJECT_ID, or point --data-dir at the server's data directory (no %s)", path)
 		}
-		project = strings.TrimSpace(string(b))
 	}
 	if !modelreg.ValidProjectID(project) {
 		return nil, fmt.Errorf("invalid project id %q: want 32 lower-case hex characters", project)
 	}
-	return client.New(g.endpoint, project, client.WithUserAgent("modelreg-cli/"+version()))
+	opts := []client.Option{client.WithUserAgent("modelreg-cli/" + version())}
+	if creds.AccessKey != "" {
+		s := &auth.Signer{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey}
+		opts = append(opts, client.WithSigner(s.Sign))
+	}
+	return client.New(g.endpoint, project, opts...)
+}
+
+// credentials returns the access key to sign with: from the environment,
+// else from the credentials file in the data dir, else none.
+func (g *globals) credentials() (auth.FileCredentials, error) {
+	switch {
+	case g.accessKey != "" && g.secretKey != "":
+		return auth.FileCredentials{AccessKey: g.accessKey, SecretKey: g.secretKey}, nil
+	case g.accessKey != "" || g.secretKey != "":
+		return auth.FileCredentials{}, errors.New("set both MODELREG_ACCESS_KEY and MODELREG_SECRET_KEY, or neither")
+	}
+	c, err := auth.ReadCredentialsFile(filepath.Join(g.dataDir, auth.CredentialsFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return auth.FileCredentials{}, nil
+	} else if err != nil {
+		return auth.FileCredentials{}, fmt.Errorf("reading the credentials: %w", err)
+	}
+	return c, nil
 }
 
 // json reports whether the output is JSON.

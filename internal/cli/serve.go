@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/auth"
 	"github.com/modelreg/modelreg/internal/blob/disk"
 	"github.com/modelreg/modelreg/internal/collector"
 	"github.com/modelreg/modelreg/internal/httpapi"
@@ -37,11 +38,18 @@ as "_"; MODELREG_IMPORT_ROOT is a ":"-separated list). Flags win over the
 environment, the environment over the defaults.
 
 On first start the server keeps its default project id in
-<data-dir>/project_id, where the client commands find it.`,
+<data-dir>/project_id, where the client commands find it. With --auth=aksk
+(the default) it also creates that project, an admin user and the admin's
+access key: MODELREG_ACCESS_KEY and MODELREG_SECRET_KEY when set, else a
+generated pair, written to <data-dir>/credentials (mode 0600) and printed
+once. Secret keys are sealed in the database with MODELREG_MASTER_KEY (32
+bytes, hex or base64), else with <data-dir>/master.key, created at first
+start.`,
 		flags: func(e *env, fs *flag.FlagSet) func([]string) error {
 			cfg := DefaultConfig()
 			cfg.register(fs)
 			envErr := applyEnv(fs, e.getenv)
+			cfg.applySecretEnv(e.getenv)
 			return func(args []string) error {
 				if envErr != nil {
 					return envErr
@@ -84,7 +92,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	if err != nil {
 		return err
 	}
-	if created {
+	if created && cfg.Auth == AuthNone { // with authentication, the bootstrap says it
 		fmt.Fprintf(stdout, "modelreg: created project %s (saved in %s)\n", project, filepath.Join(cfg.DataDir, ProjectIDFile))
 	}
 
@@ -97,6 +105,14 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 			err = fmt.Errorf("closing the database: %w", cerr)
 		}
 	}()
+	var authn *auth.Authenticator
+	if cfg.Auth == AuthAKSK {
+		if authn, err = startAuth(ctx, cfg, store, project, stdout, logger); err != nil {
+			return err
+		}
+	} else {
+		logger.Warn("authentication is off (--auth=none): every client on this machine may act on every project")
+	}
 	blobs, err := disk.Open(cfg.BlobStore)
 	if err != nil {
 		return fmt.Errorf("opening the blob store: %w", err)
@@ -134,6 +150,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		RequestTimeout:  cfg.RequestTimeout,
 		Logger:          logger,
+		Auth:            authn,
 	})
 	if err := registerCollectorMetrics(api.Registry(), coll); err != nil {
 		return err
@@ -170,7 +187,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 
 	addr := ln.Addr().String()
 	logger.Info("modelreg started", "addr", addr, "data_dir", cfg.DataDir, "database", cfg.databaseForLog(),
-		"blob_store", cfg.BlobStore, "import_roots", sources.Roots(), "project_id", project)
+		"blob_store", cfg.BlobStore, "import_roots", sources.Roots(), "project_id", project, "auth", cfg.Auth)
 	fmt.Fprintf(stdout, "modelreg listening on http://%s\n", addr)
 
 	var runErr error
@@ -301,4 +318,119 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// Names the bootstrap gives.
+const (
+	// DefaultProjectName names the project created at first start.
+	DefaultProjectName = "default"
+	// AdminUserName names the admin user created at first start.
+	AdminUserName = "admin"
+)
+
+// startAuth loads the master key (creating <data-dir>/master.key on first
+// use), bootstraps the store on its first start (the project, the admin
+// user and the admin's access key, printed once and kept in
+// <data-dir>/credentials when generated) and checks, on later starts, that
+// the master key opens the stored secrets.
+func startAuth(ctx context.Context, cfg Config, store modelreg.Store, projectID string, stdout io.Writer, logger *slog.Logger) (*auth.Authenticator, error) {
+	key, created, err := auth.LoadMasterKey(cfg.MasterKey, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		logger.Info("created the master key", "file", filepath.Join(cfg.DataDir, auth.MasterKeyFile))
+	}
+	keys, err := auth.NewKeyring(key)
+	if err != nil {
+		return nil, err
+	}
+	a, err := auth.New(auth.Config{Store: store, Keyring: keys, TokenTTL: cfg.TokenTTL})
+	if err != nil {
+		return nil, err
+	}
+
+	// A generated key is written to credentials.new before the bootstrap
+	// commits and renamed to credentials after, so that a crash in between
+	// never loses the only admin key (see recoverCredentials).
+	path := filepath.Join(cfg.DataDir, auth.CredentialsFile)
+	pending := path + ".new"
+	if err := recoverCredentials(ctx, a, path, logger); err != nil {
+		return nil, err
+	}
+	ak, sk := cfg.AccessKey, cfg.SecretKey
+	generated := ak == ""
+	if generated {
+		ak, sk = auth.NewAccessKey(), auth.NewSecretKey()
+		if err := auth.WriteCredentialsFile(pending, auth.FileCredentials{ProjectID: projectID, AccessKey: ak, SecretKey: sk}); err != nil {
+			return nil, fmt.Errorf("writing the admin credentials: %w", err)
+		}
+	}
+	p := &modelreg.Project{ID: projectID, Name: DefaultProjectName}
+	u := &modelreg.User{Name: AdminUserName, Admin: true}
+	c := &modelreg.Credential{AccessKey: ak, Description: "admin key created at first start", SecretEnc: a.Seal(ak, sk)}
+	done, err := store.Bootstrap(ctx, p, u, c)
+	if err != nil {
+		return nil, fmt.Errorf("creating the first project and admin: %w", err)
+	}
+	if done {
+		logger.Info("created the first project and its admin", "project_id", p.ID, "project", p.Name,
+			"user", u.Name, "access_key", ak, "from_environment", !generated)
+		if !generated {
+			fmt.Fprintf(stdout, "modelreg: created project %s (%s) and user %s with access key %s from MODELREG_ACCESS_KEY\n",
+				p.Name, p.ID, u.Name, ak)
+			return a, nil
+		}
+		if err := os.Rename(pending, path); err != nil {
+			return nil, fmt.Errorf("saving the admin credentials: %w", err)
+		}
+		fmt.Fprintf(stdout, "modelreg: created project %s (%s) and user %s with an access key (saved in %s; shown only this once):\n"+
+			"  access key: %s\n  secret key: %s\n", p.Name, p.ID, u.Name, path, ak, sk)
+		return a, nil
+	}
+	if generated {
+		if err := os.Remove(pending); err != nil {
+			return nil, err
+		}
+	}
+
+	if err := a.CheckMasterKey(ctx); err != nil {
+		return nil, fmt.Errorf("%w; give the original key in MODELREG_MASTER_KEY or restore %s",
+			err, filepath.Join(cfg.DataDir, auth.MasterKeyFile))
+	}
+	if cfg.AccessKey != "" {
+		ok, err := a.CheckCredential(ctx, cfg.AccessKey, cfg.SecretKey)
+		switch {
+		case modelreg.ErrorCode(err) == modelreg.ENOTFOUND || err == nil && !ok:
+			logger.Warn("MODELREG_ACCESS_KEY and MODELREG_SECRET_KEY are not an active access key of this server; "+
+				"they are only used on the first start", "access_key", cfg.AccessKey)
+		case err != nil:
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// recoverCredentials deals with a <data-dir>/credentials.new left by a
+// previous start: it crashed after its bootstrap committed but before the
+// file was renamed (the key is real: the file is renamed, unless a
+// credentials file exists), or before the bootstrap committed (the key does
+// not exist: the file is removed).
+func recoverCredentials(ctx context.Context, a *auth.Authenticator, path string, logger *slog.Logger) error {
+	pending := path + ".new"
+	c, err := auth.ReadCredentialsFile(pending)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if _, serr := os.Stat(path); err == nil && errors.Is(serr, fs.ErrNotExist) {
+		ok, cerr := a.CheckCredential(ctx, c.AccessKey, c.SecretKey)
+		if cerr != nil && modelreg.ErrorCode(cerr) != modelreg.ENOTFOUND {
+			return cerr // the master key is wrong: keep the file for the next try
+		}
+		if ok {
+			logger.Warn("recovered the admin credentials of an interrupted first start", "file", path)
+			return os.Rename(pending, path)
+		}
+	}
+	return os.Remove(pending)
 }

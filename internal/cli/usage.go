@@ -17,6 +17,9 @@ func printMainUsage(w io.Writer) {
 		{"Server", []string{"serve", "migrate"}},
 		{"Models", []string{"model"}},
 		{"Services", []string{"service"}},
+		{"Projects", []string{"project"}},
+		{"Users", []string{"user"}},
+		{"Access keys", []string{"credential"}},
 		{"Other", []string{"version"}},
 	}
 	fmt.Fprint(w, `modelreg is a model registry speaking the ModelArts v1 model-management API:
@@ -43,7 +46,9 @@ Usage:
 	fmt.Fprint(w, `
 The client commands call the server at --endpoint (MODELREG_ENDPOINT, default
 http://127.0.0.1:8080) for the project --project (MODELREG_PROJECT_ID, else the
-project_id file the server keeps in --data-dir, default ./modelreg-data).
+project_id file the server keeps in --data-dir, default ./modelreg-data). They
+sign every request with MODELREG_ACCESS_KEY and MODELREG_SECRET_KEY, else with
+the credentials file the server wrote in --data-dir at its first start.
 Flags may come before or after the arguments. Run 'modelreg COMMAND -h' for
 the flags of a command.
 `)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/client"
+	"github.com/modelreg/modelreg/internal/auth"
 	"github.com/modelreg/modelreg/internal/blob/disk"
 	"github.com/modelreg/modelreg/internal/collector"
 	"github.com/modelreg/modelreg/internal/sqlite"
@@ -49,14 +50,15 @@ type proc struct {
 // its address.
 func startServer(tb testing.TB, bin, dataDir, root, logPath string) *proc {
 	tb.Helper()
-	p := launch(tb, bin, logPath, "--data-dir", dataDir, "--import-root", root)
+	p := launch(tb, bin, logPath, nil, "--data-dir", dataDir, "--import-root", root)
 	p.waitListening(tb)
 	return p
 }
 
-// launch starts "modelreg serve" on 127.0.0.1:0 with args, logging to
-// logPath, without waiting for it to listen (see waitListening).
-func launch(tb testing.TB, bin, logPath string, args ...string) *proc {
+// launch starts "modelreg serve" on 127.0.0.1:0 with args and the
+// environment variables env (KEY=value) added, logging to logPath, without
+// waiting for it to listen (see waitListening).
+func launch(tb testing.TB, bin, logPath string, env []string, args ...string) *proc {
 	tb.Helper()
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -64,7 +66,9 @@ func launch(tb testing.TB, bin, logPath string, args ...string) *proc {
 	}
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "info", "--log-format", "text"}, args...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "MODELREG_PROJECT_ID=") // the data dir decides, unless args say
+	// The data dir decides the project and the admin key, unless env says.
+	cmd.Env = append(os.Environ(), "MODELREG_PROJECT_ID=", "MODELREG_ACCESS_KEY=", "MODELREG_SECRET_KEY=", "MODELREG_MASTER_KEY=")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -333,7 +337,10 @@ func TestCrash(t *testing.T) {
 		}
 	}()
 
-	var project string
+	var (
+		project string
+		signer  *auth.Signer
+	)
 	for cycle := range crashCycles {
 		p := startServer(t, bin, dataDir, root, logPath)
 		if project == "" {
@@ -342,8 +349,13 @@ func TestCrash(t *testing.T) {
 				t.Fatal(err)
 			}
 			project = strings.TrimSpace(string(b))
+			creds, err := auth.ReadCredentialsFile(filepath.Join(dataDir, auth.CredentialsFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			signer = &auth.Signer{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey}
 		}
-		c, err := client.New(p.url, project)
+		c, err := client.New(p.url, project, client.WithSigner(signer.Sign))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -364,7 +376,7 @@ func TestCrash(t *testing.T) {
 
 	// Restart, let every import finish, stop cleanly.
 	p := startServer(t, bin, dataDir, root, logPath)
-	c, err := client.New(p.url, project)
+	c, err := client.New(p.url, project, client.WithSigner(signer.Sign))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/client"
+	"github.com/modelreg/modelreg/internal/auth"
 	"github.com/modelreg/modelreg/internal/pgtest"
 	"github.com/modelreg/modelreg/internal/postgres"
 )
@@ -72,13 +74,16 @@ const testProject = "0123456789abcdef0123456789abcdef"
 
 // cluster is a few replicas of the server on one PostgreSQL database and
 // one blob store directory (a directory is shared because they run on one
-// machine; on several, it would be an S3 bucket).
+// machine; on several, it would be an S3 bucket), configured alike: the
+// same project, admin key and master key (docs/scaling.md).
 type cluster struct {
-	dsn   string
-	blobs string // the shared blob store directory
-	root  string // the import root
-	tmp   string
-	procs []*proc
+	dsn    string
+	blobs  string // the shared blob store directory
+	root   string // the import root
+	tmp    string
+	env    []string // the shared secrets, as KEY=value
+	signer *auth.Signer
+	procs  []*proc
 }
 
 // newCluster makes an empty database, blob store and import root.
@@ -86,7 +91,12 @@ func newCluster(t *testing.T) *cluster {
 	t.Helper()
 	dsn, _ := pgtest.MustDatabase(t)
 	tmp := t.TempDir()
-	c := &cluster{dsn: dsn, blobs: filepath.Join(tmp, "blobs"), root: filepath.Join(tmp, "import"), tmp: tmp}
+	c := &cluster{dsn: dsn, blobs: filepath.Join(tmp, "blobs"), root: filepath.Join(tmp, "import"), tmp: tmp,
+		signer: &auth.Signer{AccessKey: auth.NewAccessKey(), SecretKey: auth.NewSecretKey()}}
+	master := make([]byte, auth.MasterKeySize)
+	crand.Read(master)
+	c.env = []string{"MODELREG_PROJECT_ID=" + testProject, "MODELREG_ACCESS_KEY=" + c.signer.AccessKey,
+		"MODELREG_SECRET_KEY=" + c.signer.SecretKey, "MODELREG_MASTER_KEY=" + hex.EncodeToString(master)}
 	if err := os.MkdirAll(c.root, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -112,9 +122,9 @@ func (c *cluster) start(t *testing.T, n int, args ...string) []*proc {
 	var started []*proc
 	for range n {
 		i := len(c.procs)
-		p := launch(t, bin, filepath.Join(c.tmp, fmt.Sprintf("replica-%d.log", i)), append([]string{
+		p := launch(t, bin, filepath.Join(c.tmp, fmt.Sprintf("replica-%d.log", i)), c.env, append([]string{
 			"--database", c.dsn, "--blob-store", c.blobs, "--import-root", c.root,
-			"--data-dir", filepath.Join(c.tmp, fmt.Sprintf("data-%d", i)), "--project-id", testProject,
+			"--data-dir", filepath.Join(c.tmp, fmt.Sprintf("data-%d", i)),
 		}, args...)...)
 		c.procs = append(c.procs, p)
 		started = append(started, p)
@@ -128,7 +138,7 @@ func (c *cluster) start(t *testing.T, n int, args ...string) []*proc {
 // client returns a client of replica p.
 func (c *cluster) client(t *testing.T, p *proc) *client.Client {
 	t.Helper()
-	cl, err := client.New(p.url, testProject)
+	cl, err := client.New(p.url, testProject, client.WithSigner(c.signer.Sign))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -571,7 +581,7 @@ func TestOutage(t *testing.T) {
 	c := newCluster(t)
 	proxy := pgtest.StartProxy(t, pgtest.Addr(t, c.dsn))
 	c.dsn = proxy.DSN(t, c.dsn)
-	p := c.start(t, 1, "--postgres-query-timeout", "1s", "--request-timeout", "20s")[0]
+	p := c.start(t, 1, "--postgres-query-timeout", "2s", "--request-timeout", "20s")[0]
 	cl := c.client(t, p)
 	id, err := cl.ImportModel(ctx, &modelreg.ModelImport{Name: "m", Version: "1.0.0", Type: "Custom",
 		SourceLocation: "file://" + filepath.ToSlash(c.root)})

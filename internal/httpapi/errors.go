@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/modelreg/modelreg"
 )
@@ -21,7 +24,7 @@ const (
 	codeMethodNotAllowed = modelreg.CodeInvalidArgument
 	// codeBusy is "The system is busy now. Please try again later." (429 in
 	// the ModelArts table), used for 429 and 503.
-	codeBusy = "ModelArts.6101"
+	codeBusy = modelreg.CodeBusy
 )
 
 // errorBody is the ModelArts error body. Both message fields carry the same
@@ -118,6 +121,11 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		attrs = append(attrs, slog.String("api_code", apiCode), slog.String("message", msg))
 		s.logger.LogAttrs(r.Context(), slog.LevelDebug, "request refused", attrs...)
+	}
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) {
+		secs := int64(math.Ceil(ra.RetryAfter().Seconds()))
+		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 	}
 	s.writeError(w, st, apiCode, msg)
 }

@@ -23,6 +23,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	deletes  *prometheus.CounterVec
+	authFail *prometheus.CounterVec
 }
 
 // newMetrics creates the server's collectors and registers them (reusing
@@ -42,10 +43,27 @@ func newMetrics(s *Server) *metrics {
 			Name: "modelreg_model_deletes_total",
 			Help: `Models processed by delete calls, by outcome: "success", or "failed-NNNN" with the ModelArts code of the failure.`,
 		}, []string{"outcome"}),
+		authFail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "modelreg_auth_failures_total",
+			Help: "Requests refused by authentication, by ModelArts code (ModelArts.6101: slowed down after repeated failures).",
+		}, []string{"code"}),
 	}
 	m.requests = registerAs(s, m.requests)
+	m.authFail = registerAs(s, m.authFail)
 	m.latency = registerAs(s, m.latency)
 	m.deletes = registerAs(s, m.deletes)
+	s.register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "modelreg_import_jobs_pending",
+		Help: "Import jobs not finished, running or waiting (NaN when the store does not answer).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), gaugeTimeout)
+		defer cancel()
+		n, err := s.store.PendingImportJobs(ctx)
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	}))
 	s.register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "modelreg_blob_gc_pending",
 		Help: "Blobs queued for removal from the blob store (NaN when the store does not answer).",
@@ -105,4 +123,9 @@ func (m *metrics) observeDelete(res *modelreg.DeleteResult) {
 	for _, f := range res.Failed {
 		m.deletes.WithLabelValues("failed-" + strings.TrimPrefix(f.ErrorCode, "ModelArts.")).Inc()
 	}
+}
+
+// observeAuthFailure counts a request that authentication refused.
+func (m *metrics) observeAuthFailure(err error) {
+	m.authFail.WithLabelValues(modelreg.ErrorAPICode(err)).Inc()
 }

@@ -23,6 +23,8 @@ const maxRequestIDLen = 128
 type requestInfo struct {
 	id    string
 	route string
+	user  string // the authenticated user's name, for the access log
+	key   string // the access key of an AK/SK request
 }
 
 type infoKey struct{}
@@ -85,7 +87,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		case "/healthz", "/readyz", "/metrics":
 			level = slog.LevelDebug
 		}
-		s.logger.LogAttrs(r.Context(), level, "request",
+		attrs := []slog.Attr{
 			slog.String("request_id", requestIDFrom(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("uri", r.URL.RequestURI()),
@@ -94,7 +96,15 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			slog.Int64("bytes", sw.bytes),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("client_ip", clientIP(r)),
-			slog.String("user_agent", r.UserAgent()))
+			slog.String("user_agent", r.UserAgent()),
+		}
+		if info := infoFrom(r.Context()); info != nil && info.user != "" {
+			attrs = append(attrs, slog.String("user", info.user))
+			if info.key != "" {
+				attrs = append(attrs, slog.String("access_key", info.key))
+			}
+		}
+		s.logger.LogAttrs(r.Context(), level, "request", attrs...)
 	})
 }
 
@@ -207,4 +217,48 @@ func (w *statusWriter) status() int {
 		return http.StatusOK
 	}
 	return w.code
+}
+
+// publicRoutes are the route patterns served without authentication: the
+// probes, the metrics, and the token request, which carries its own
+// credentials (a password).
+var publicRoutes = map[string]bool{
+	"GET /healthz":         true,
+	"GET /readyz":          true,
+	"GET /metrics":         true,
+	"POST /v3/auth/tokens": true,
+}
+
+// authenticate resolves the credentials of every request but the public
+// routes into a modelreg.Principal in its context, or answers 401 (429 for
+// a client that failed too often) without calling the handler. It learns
+// the route first, so a refused request is logged and counted under it. An
+// unknown path is authenticated too: an unauthenticated caller learns
+// nothing about which paths exist. Without an Authenticator it does
+// nothing.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	if s.auth == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, pattern := s.mux.Handler(r)
+		info := infoFrom(r.Context())
+		if s.patterns[pattern] && info != nil {
+			info.route = pattern
+		}
+		if publicRoutes[pattern] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p, err := s.auth.Authenticate(r, s.maxBody)
+		if err != nil {
+			s.metrics.observeAuthFailure(err)
+			s.error(w, r, err)
+			return
+		}
+		if info != nil {
+			info.user, info.key = p.UserName, p.AccessKey
+		}
+		next.ServeHTTP(w, r.WithContext(modelreg.NewContextWithPrincipal(r.Context(), p)))
+	})
 }

@@ -321,6 +321,7 @@ func testMetrics(t *testing.T) {
 	v1 := MustImportPublished(t, e, e.c, "m", "1.0.0")
 	v2 := MustImportPublished(t, e, e.c, "m", "1.0.1")
 	MustDeploy(t, e.c, "s", v2)
+	MustImport(t, e.c, newImport("still-publishing", "1.0.0"))
 	if _, err := e.c.DeleteModel(ctx, v1, true); err != nil {
 		t.Fatal(err)
 	}
@@ -328,13 +329,14 @@ func testMetrics(t *testing.T) {
 
 	r := e.raw(t, http.MethodGet, "/metrics", nil, nil)
 	for _, want := range []string{
-		`modelreg_http_requests_total{code="200",method="POST",route="/v1/{project_id}/models"} 2`,
+		`modelreg_http_requests_total{code="200",method="POST",route="/v1/{project_id}/models"} 3`,
 		`modelreg_http_requests_total{code="200",method="DELETE",route="/v1/{project_id}/models/{model_id}"} 1`,
 		`modelreg_http_requests_total{code="405",method="other",route="unmatched"} 1`,
 		`modelreg_http_request_duration_seconds_count{route="/v1/{project_id}/services"} 1`,
 		`modelreg_model_deletes_total{outcome="success"} 1`,
 		`modelreg_model_deletes_total{outcome="failed-3009"} 1`,
 		`modelreg_blob_gc_pending 1`,
+		`modelreg_import_jobs_pending 1`,
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("metrics lack %s", want)

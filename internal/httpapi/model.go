@@ -37,6 +37,7 @@ func (s *Server) handleModelCreate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	m.Owner = ownerOf(r)
 	if err := s.store.CreateModel(r.Context(), m); err != nil {
 		s.error(w, r, err)
 		return

@@ -13,16 +13,54 @@ import (
 	"unicode/utf8"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/auth"
 )
 
 // pathProject returns the project_id path parameter, or EINVALID
-// ModelArts.0101 when it is not 32 lower-case hexadecimal characters.
+// ModelArts.0101 when it is not 32 lower-case hexadecimal characters, or
+// the error of authorize.
 func pathProject(r *http.Request) (string, error) {
 	p := r.PathValue("project_id")
 	if !modelreg.ValidProjectID(p) {
 		return "", modelreg.Invalid("Invalid parameter project_id: must be 32 lower-case hexadecimal characters.")
 	}
+	if err := authorize(r, p); err != nil {
+		return "", err
+	}
 	return p, nil
+}
+
+// authorize checks that the request's principal may act on projectID:
+// EFORBIDDEN ModelArts.0210 when the project is not one of its projects,
+// or when X-Project-Id is sent and names another project (or is sent
+// twice). Without a principal (no authentication) everything is allowed.
+func authorize(r *http.Request, projectID string) error {
+	p := modelreg.PrincipalFrom(r.Context())
+	if p == nil {
+		return nil
+	}
+	if h := r.Header.Values(auth.HeaderProjectID); len(h) > 0 && (len(h) > 1 || h[0] != projectID) {
+		return modelreg.Errorf(modelreg.EFORBIDDEN, modelreg.CodeProjectMismatch,
+			"The project id in X-Project-Id does not match the project id in the request URL.")
+	}
+	if !p.CanUse(projectID) {
+		what := "access key"
+		if p.Method == modelreg.MethodToken {
+			what = "token"
+		}
+		return modelreg.Errorf(modelreg.EFORBIDDEN, modelreg.CodeProjectMismatch,
+			"The project id in the request URL does not match the %s.", what)
+	}
+	return nil
+}
+
+// ownerOf returns the user id to record as the owner of a new resource,
+// "" without authentication.
+func ownerOf(r *http.Request) string {
+	if p := modelreg.PrincipalFrom(r.Context()); p != nil {
+		return p.UserID
+	}
+	return ""
 }
 
 // pathParams returns the project_id and the id path parameter called name,

@@ -2,7 +2,8 @@ package httpapi
 
 import "github.com/prometheus/client_golang/prometheus/promhttp"
 
-// routes registers the whole API, one line per route.
+// routes registers the whole API, one line per route; the IAM routes only
+// when the server authenticates.
 func (s *Server) routes() {
 	s.handle("POST /v1/{project_id}/models", s.handleModelCreate)
 	s.handle("GET /v1/{project_id}/models", s.handleModelList)
@@ -15,6 +16,18 @@ func (s *Server) routes() {
 	s.handle("PUT /v1/{project_id}/services/{service_id}", s.handleServiceUpdate)
 	s.handle("DELETE /v1/{project_id}/services/{service_id}", s.handleServiceDelete)
 	s.handle("GET /v1/{project_id}/services/{service_id}/events", s.handleServiceEvents)
+
+	if s.auth != nil { // the IAM routes (iam.go)
+		s.handle("POST /v3/auth/tokens", s.handleTokenCreate)
+		s.handle("DELETE /v3/auth/tokens", s.handleTokenDelete)
+		s.handle("GET /v3/projects", s.handleProjectList)
+		s.handle("POST /v3/projects", s.handleProjectCreate)
+		s.handle("GET /v3/users", s.handleUserList)
+		s.handle("POST /v3/users", s.handleUserCreate)
+		s.handle("POST /v3.0/OS-CREDENTIAL/credentials", s.handleCredentialCreate)
+		s.handle("GET /v3.0/OS-CREDENTIAL/credentials", s.handleCredentialList)
+		s.handle("DELETE /v3.0/OS-CREDENTIAL/credentials/{access_key}", s.handleCredentialDelete)
+	}
 
 	s.handle("GET /healthz", s.handleHealth)
 	s.handle("GET /readyz", s.handleReady)

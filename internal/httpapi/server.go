@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/auth"
 )
 
 // DefaultMaxBodyBytes is the largest request body accepted when
@@ -60,6 +61,11 @@ type Config struct {
 	// Registry receives the server's metrics and is served at /metrics.
 	// Nil means a new registry with the Go and process collectors.
 	Registry *prometheus.Registry
+	// Auth authenticates every request but /healthz, /readyz, /metrics and
+	// POST /v3/auth/tokens, and serves the IAM routes (/v3/...). Nil means
+	// no authentication (--auth=none): every request may act on every
+	// project, and the IAM routes do not exist.
+	Auth *auth.Authenticator
 }
 
 // Server is the HTTP API. It implements http.Handler.
@@ -75,6 +81,7 @@ type Server struct {
 	logger         *slog.Logger
 	registry       *prometheus.Registry
 	metrics        *metrics
+	auth           *auth.Authenticator
 
 	mux      *http.ServeMux
 	patterns map[string]bool // every pattern registered on mux
@@ -94,6 +101,7 @@ func NewServer(cfg Config) *Server {
 		requestTimeout: cfg.RequestTimeout,
 		logger:         cfg.Logger,
 		registry:       cfg.Registry,
+		auth:           cfg.Auth,
 		mux:            http.NewServeMux(),
 		patterns:       map[string]bool{},
 	}
@@ -129,8 +137,10 @@ func NewServer(cfg Config) *Server {
 	// Outermost last: the request id first, so every response has one;
 	// then the access log and metrics, which see the final status (a
 	// recovered panic's 500 included); then recovery; then the request
-	// deadline; then routing.
+	// deadline, which bounds authentication too; then authentication; then
+	// routing.
 	var h http.Handler = http.HandlerFunc(s.dispatch)
+	h = s.authenticate(h)
 	h = s.deadline(h)
 	h = s.recoverer(h)
 	h = s.instrument(h)

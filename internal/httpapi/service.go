@@ -39,6 +39,7 @@ func (s *Server) handleServiceCreate(w http.ResponseWriter, r *http.Request) {
 		Name:            in.Name,
 		Description:     in.Description,
 		ProjectID:       projectID,
+		Owner:           ownerOf(r),
 		InferType:       in.InferType,
 		WorkspaceID:     workspace,
 		Status:          modelreg.ServiceDeploying,

@@ -84,7 +84,7 @@ func TestReadyFollowsTheDatabase(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.MustSchema(t)
 	p := pgtest.StartProxy(t, pgtest.Addr(t, dsn))
-	e := mustServePostgres(t, p.DSN(t, dsn), postgres.Options{QueryTimeout: 500 * time.Millisecond, MaxConns: 4})
+	e := mustServePostgres(t, p.DSN(t, dsn), postgres.Options{QueryTimeout: 2 * time.Second, MaxConns: 4})
 	ready := func() int { return e.raw(t, http.MethodGet, "/readyz", nil, nil).status }
 	id := MustImportPublished(t, e, e.c, "m", "1.0.0")
 	if s := ready(); s != http.StatusOK {
@@ -122,7 +122,7 @@ func TestReadyFollowsTheDatabase(t *testing.T) {
 func TestStatementTimeout(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.MustSchema(t)
-	e := mustServePostgres(t, dsn, postgres.Options{QueryTimeout: 300 * time.Millisecond})
+	e := mustServePostgres(t, dsn, postgres.Options{QueryTimeout: time.Second})
 	id := MustImportPublished(t, e, e.c, "m", "1.0.0")
 
 	other, err := pgx.Connect(ctx, dsn)

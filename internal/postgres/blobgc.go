@@ -201,6 +201,15 @@ func (db *DB) TrackBlob(ctx context.Context, digest string) error {
 	})
 }
 
+// PendingImportJobs returns the number of unfinished import jobs.
+func (db *DB) PendingImportJobs(ctx context.Context) (int, error) {
+	var n int
+	err := db.read(ctx, "postgres.PendingImportJobs", func(tx *Tx) error {
+		return tx.queryRow(ctx, `SELECT count(*) FROM import_jobs`).Scan(&n)
+	})
+	return n, err
+}
+
 // PendingBlobDeletions returns the number of queued digests, claimed or not.
 func (db *DB) PendingBlobDeletions(ctx context.Context) (int, error) {
 	var n int

@@ -108,6 +108,15 @@ func (db *DB) TrackBlob(ctx context.Context, digest string) error {
 	})
 }
 
+// PendingImportJobs returns the number of unfinished import jobs.
+func (db *DB) PendingImportJobs(ctx context.Context) (int, error) {
+	var n int
+	err := db.view(ctx, "sqlite.PendingImportJobs", func(tx *Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_jobs`).Scan(&n)
+	})
+	return n, err
+}
+
 // PendingBlobDeletions returns the number of queued digests, claimed or not.
 func (db *DB) PendingBlobDeletions(ctx context.Context) (int, error) {
 	var n int

@@ -586,3 +586,26 @@ func testPendingBlobDeletions(t *testing.T, open Opener) {
 	ok(t, e.s.CompleteBlobDeletion(e.ctx, ds[0], collector))
 	e.wantPending(2)
 }
+
+func testPendingImportJobs(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	count := func(want int) {
+		t.Helper()
+		n, err := e.s.PendingImportJobs(e.ctx)
+		ok(t, err)
+		if n != want {
+			t.Errorf("PendingImportJobs = %d, want %d", n, want)
+		}
+	}
+	count(0)
+	a := e.createModel(projA, "a", "1.0.0")
+	e.createModel(projB, "b", "1.0.0")
+	c := e.createModel(projA, "c", "1.0.0")
+	count(3)
+	e.claim(a.ID, importer)
+	count(3) // a leased job is still pending
+	ok(t, e.s.FinishImport(e.ctx, a.ID, importer, modelreg.ImportResult{Status: modelreg.ModelPublished}))
+	count(2)
+	ok(t, e.s.DeleteModel(e.ctx, projA, c.ID))
+	count(1)
+}

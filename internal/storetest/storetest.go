@@ -70,6 +70,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("RetryBlobDeletion", func(t *testing.T) { testRetryBlobDeletion(t, open) })
 	t.Run("TrackBlob", func(t *testing.T) { testTrackBlob(t, open) })
 	t.Run("PendingBlobDeletions", func(t *testing.T) { testPendingBlobDeletions(t, open) })
+	t.Run("PendingImportJobs", func(t *testing.T) { testPendingImportJobs(t, open) })
 	t.Run("CreateService", func(t *testing.T) { testCreateService(t, open) })
 	t.Run("FindServiceByID", func(t *testing.T) { testFindServiceByID(t, open) })
 	t.Run("FindServices", func(t *testing.T) { testFindServices(t, open) })
@@ -78,6 +79,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("DeleteServices", func(t *testing.T) { testDeleteServices(t, open) })
 	t.Run("FindServiceEvents", func(t *testing.T) { testFindServiceEvents(t, open) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, open) })
+	t.Run("Auth", func(t *testing.T) { testAuthStore(t, open) })
 	t.Run("Race", func(t *testing.T) { testRace(t, open) })
 }
 

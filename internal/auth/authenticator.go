@@ -1,0 +1,492 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/modelreg/modelreg"
+)
+
+// Defaults of an Authenticator.
+const (
+	// DefaultMaxSkew is how far X-Sdk-Date may be from the server's clock.
+	DefaultMaxSkew = 15 * time.Minute
+	// DefaultTokenTTL is how long a token lives, as on Huawei Cloud IAM.
+	DefaultTokenTTL = 24 * time.Hour
+	// HeaderAuthToken carries a token.
+	HeaderAuthToken = "X-Auth-Token"
+	// maxTokenLen bounds an X-Auth-Token that is looked up.
+	maxTokenLen = 1024
+)
+
+// Authenticator turns a request's credentials into a modelreg.Principal,
+// issues and revokes tokens and creates credentials. Its errors are
+// *modelreg.Error values with the ModelArts 02xx codes of the failure; their
+// messages never contain a secret.
+type Authenticator struct {
+	store    modelreg.AuthStore
+	keys     *Keyring
+	limiter  *Limiter
+	now      func() time.Time
+	maxSkew  time.Duration
+	tokenTTL time.Duration
+	pwIter   int
+	dummy    string // a password hash checked for unknown users, to take the same time
+}
+
+// Config configures an Authenticator. Store and Keyring are required.
+type Config struct {
+	Store   modelreg.AuthStore
+	Keyring *Keyring
+	// Limiter slows clients that keep failing; nil means
+	// NewLimiter(DefaultLimiterConfig()).
+	Limiter *Limiter
+	// Now is the clock of signatures, tokens and the limiter; nil means
+	// time.Now.
+	Now func() time.Time
+	// MaxSkew is how far X-Sdk-Date may be from Now; 0 means
+	// DefaultMaxSkew.
+	MaxSkew time.Duration
+	// TokenTTL is the life of a token; 0 means DefaultTokenTTL.
+	TokenTTL time.Duration
+	// PasswordIterations is the PBKDF2 cost of the password hashes it
+	// makes; 0 means DefaultPasswordIterations.
+	PasswordIterations int
+}
+
+// New returns an Authenticator for cfg.
+func New(cfg Config) (*Authenticator, error) {
+	if cfg.Store == nil || cfg.Keyring == nil {
+		return nil, errors.New("auth: Store and Keyring are required")
+	}
+	a := &Authenticator{store: cfg.Store, keys: cfg.Keyring, limiter: cfg.Limiter, now: cfg.Now,
+		maxSkew: cfg.MaxSkew, tokenTTL: cfg.TokenTTL, pwIter: cfg.PasswordIterations}
+	if a.limiter == nil {
+		a.limiter = NewLimiter(DefaultLimiterConfig())
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.maxSkew <= 0 {
+		a.maxSkew = DefaultMaxSkew
+	}
+	if a.tokenTTL <= 0 {
+		a.tokenTTL = DefaultTokenTTL
+	}
+	if a.pwIter <= 0 {
+		a.pwIter = DefaultPasswordIterations
+	}
+	var err error
+	if a.dummy, err = HashPassword(NewPassword(), a.pwIter); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// TokenTTL returns the life of the tokens it issues.
+func (a *Authenticator) TokenTTL() time.Duration { return a.tokenTTL }
+
+// HashPassword hashes a new password with the authenticator's cost.
+func (a *Authenticator) HashPassword(password string) (string, error) {
+	return HashPassword(password, a.pwIter)
+}
+
+// unauthorized returns a 401 error with a ModelArts code.
+func unauthorized(apiCode, msg string) *modelreg.Error {
+	return &modelreg.Error{Code: modelreg.EUNAUTHORIZED, APICode: apiCode, Message: msg}
+}
+
+// Authenticate checks the credentials of r: an AK/SK signature in
+// Authorization (with X-Sdk-Date), or a token in X-Auth-Token. For a signed
+// body it reads r.Body (at most maxBody bytes: ETOOLARGE beyond) and puts
+// it back for the handler. It returns the principal, or:
+//
+//   - 401 ModelArts.0201: no credential at all;
+//   - 401 ModelArts.0205: X-Sdk-Date without Authorization;
+//   - 401 ModelArts.0206: a malformed Authorization or X-Sdk-Date, both a
+//     token and a signature, an unknown or revoked access key;
+//   - 401 ModelArts.0208: a signature that does not match, or an
+//     X-Sdk-Date more than the allowed skew from the server's clock;
+//   - 401 ModelArts.0203: an unknown, revoked or malformed token;
+//   - 401 ModelArts.0202: an expired token;
+//   - 429 ModelArts.6101 when the client or the key failed too often (the
+//     error has a RetryAfter() time.Duration method).
+func (a *Authenticator) Authenticate(r *http.Request, maxBody int64) (*modelreg.Principal, error) {
+	authz := r.Header.Values(HeaderAuthorization)
+	tokens := r.Header.Values(HeaderAuthToken)
+	switch {
+	case len(authz) > 0 && len(tokens) > 0:
+		return nil, a.fail(r, "", unauthorized(modelreg.CodeAKSKInvalid, "Send either an AK/SK signature or X-Auth-Token, not both."))
+	case len(authz) > 1:
+		return nil, a.fail(r, "", unauthorized(modelreg.CodeAKSKInvalid, "The request has more than one Authorization header."))
+	case len(authz) == 1:
+		return a.authenticateAKSK(r, authz[0], maxBody)
+	case len(tokens) > 0:
+		return a.authenticateToken(r, tokens)
+	case r.Header.Get(HeaderDate) != "":
+		return nil, a.fail(r, "", unauthorized(modelreg.CodeNoAuthorization, "The request has X-Sdk-Date but no Authorization header."))
+	}
+	return nil, a.fail(r, "", unauthorized(modelreg.CodeTokenMissing,
+		"The request carries no credential: sign it with an access key (AK/SK) or send X-Auth-Token."))
+}
+
+// limited returns the 429 error when the client at r or key must wait.
+func (a *Authenticator) limited(r *http.Request, key string) error {
+	w := a.limiter.Wait(a.now(), clientAddr(r), key)
+	if w <= 0 {
+		return nil
+	}
+	return &modelreg.Error{Code: modelreg.ERATELIMIT, APICode: modelreg.CodeBusy,
+		Message: "Too many failed authentications. Please try again later.", Op: "auth.limit", Err: &retryAfter{w}}
+}
+
+// fail records a failed authentication and returns err.
+func (a *Authenticator) fail(r *http.Request, key string, err *modelreg.Error) error {
+	a.limiter.Fail(a.now(), clientAddr(r), key)
+	if err.Op == "" {
+		err.Op = "auth.Authenticate"
+	}
+	return err
+}
+
+// clientAddr is the limiter's name of the client: the peer address.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (a *Authenticator) authenticateAKSK(r *http.Request, header string, maxBody int64) (*modelreg.Principal, error) {
+	if err := a.limited(r, ""); err != nil {
+		return nil, err
+	}
+	az, err := ParseAuthorization(header)
+	if err != nil {
+		return nil, a.fail(r, "", unauthorized(modelreg.CodeAKSKInvalid, "Invalid Authorization header: "+err.Error()+"."))
+	}
+	key := "ak:" + az.AccessKey
+	if err := a.limited(r, key); err != nil {
+		return nil, err
+	}
+	date := r.Header.Get(HeaderDate)
+	t, err := time.Parse(DateFormat, date)
+	if err != nil || len(r.Header.Values(HeaderDate)) != 1 {
+		return nil, a.fail(r, key, unauthorized(modelreg.CodeAKSKInvalid, "Missing or malformed X-Sdk-Date: want one value like 20060102T150405Z (UTC)."))
+	}
+	if skew := a.now().Sub(t); skew > a.maxSkew || skew < -a.maxSkew {
+		return nil, a.fail(r, key, unauthorized(modelreg.CodeAuthCheckFailed,
+			"The request time (X-Sdk-Date) is more than "+a.maxSkew.String()+" away from the server's time."))
+	}
+
+	ctx := r.Context()
+	cred, err := a.store.FindCredential(ctx, az.AccessKey)
+	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND || err == nil && cred.Status != modelreg.CredentialActive {
+		return nil, a.fail(r, key, unauthorized(modelreg.CodeAKSKInvalid, "The access key does not exist or was revoked."))
+	} else if err != nil {
+		return nil, err
+	}
+	user, err := a.store.FindUserByID(ctx, cred.UserID)
+	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
+		return nil, a.fail(r, key, unauthorized(modelreg.CodeAKSKInvalid, "The access key does not exist or was revoked."))
+	} else if err != nil {
+		return nil, err
+	}
+	sk, err := a.keys.Open(cred.AccessKey, cred.SecretEnc)
+	if err != nil {
+		// The master key is not the one that sealed the secret: a
+		// configuration error, not the client's.
+		return nil, modelreg.Internal("auth.Authenticate", err)
+	}
+
+	payload, err := payloadHash(r, maxBody)
+	var e *modelreg.Error
+	if errors.As(err, &e) && e.Code == modelreg.EUNAUTHORIZED {
+		return nil, a.fail(r, key, e)
+	} else if err != nil {
+		return nil, err
+	}
+	cr, err := CanonicalRequest(r.Method, r.URL.EscapedPath(), r.URL.RawQuery, r.Header, r.Host, az.SignedHeaders, payload)
+	if err != nil {
+		return nil, a.fail(r, key, unauthorized(modelreg.CodeAuthCheckFailed, "The request cannot be verified: "+err.Error()+"."))
+	}
+	want := signatureBytes(sk, StringToSign(date, cr))
+	got, err := hex.DecodeString(az.Signature)
+	if err != nil || !hmac.Equal(want, got) {
+		return nil, a.fail(r, key, unauthorized(modelreg.CodeAuthCheckFailed,
+			"The request signature does not match: check the secret key and that the request was not changed after signing."))
+	}
+	return &modelreg.Principal{UserID: user.ID, UserName: user.Name, Admin: user.Admin, Method: modelreg.MethodAKSK,
+		AccessKey: cred.AccessKey, ProjectIDs: user.ProjectIDs}, nil
+}
+
+// payloadHash returns the payload hash of r's canonical request: the value
+// of X-Sdk-Content-Sha256 when it is UNSIGNED-PAYLOAD, else the SHA-256 of
+// the body (which must then equal X-Sdk-Content-Sha256 when that is set).
+// The body is read (at most maxBody bytes) and put back.
+func payloadHash(r *http.Request, maxBody int64) (string, error) {
+	declared := r.Header.Get(HeaderContentSha256)
+	if declared == UnsignedPayload {
+		return declared, nil
+	}
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > maxBody {
+			return "", tooLarge(maxBody)
+		}
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil {
+			return "", &modelreg.Error{Code: modelreg.EINVALID, APICode: modelreg.CodeParamInvalid,
+				Message: "Cannot read the request body.", Op: "auth.Authenticate", Err: err}
+		}
+		if int64(len(b)) > maxBody {
+			return "", tooLarge(maxBody)
+		}
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		body = b
+	}
+	sum := PayloadHash(body)
+	if declared != "" && !equalHex(declared, sum) {
+		return "", unauthorized(modelreg.CodeAuthCheckFailed, "The request body does not match X-Sdk-Content-Sha256.")
+	}
+	return sum, nil
+}
+
+func tooLarge(max int64) error {
+	return modelreg.Errorf(modelreg.ETOOLARGE, modelreg.CodeRequestTooLarge, "Request body is larger than %d bytes.", max)
+}
+
+func (a *Authenticator) authenticateToken(r *http.Request, values []string) (*modelreg.Principal, error) {
+	if err := a.limited(r, ""); err != nil {
+		return nil, err
+	}
+	if len(values) > 1 {
+		return nil, a.fail(r, "", unauthorized(modelreg.CodeTokenInvalid, "The request has more than one X-Auth-Token header."))
+	}
+	token := values[0]
+	if token == "" {
+		return nil, a.fail(r, "", unauthorized(modelreg.CodeTokenMissing, "X-Auth-Token is empty."))
+	}
+	invalid := unauthorized(modelreg.CodeTokenInvalid, "The token is invalid or was revoked.")
+	if len(token) > maxTokenLen {
+		return nil, a.fail(r, "", invalid)
+	}
+	p, err := a.tokenPrincipal(r.Context(), token)
+	var e *modelreg.Error
+	if errors.As(err, &e) && e.Code == modelreg.EUNAUTHORIZED {
+		return nil, a.fail(r, "", e)
+	} else if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// tokenPrincipal resolves a token: EUNAUTHORIZED 0203 or 0202 when it does
+// not authenticate anyone.
+func (a *Authenticator) tokenPrincipal(ctx context.Context, token string) (*modelreg.Principal, error) {
+	invalid := unauthorized(modelreg.CodeTokenInvalid, "The token is invalid or was revoked.")
+	t, err := a.store.FindToken(ctx, HashToken(token))
+	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
+		return nil, invalid
+	} else if err != nil {
+		return nil, err
+	}
+	if t.Expired(a.now()) {
+		return nil, unauthorized(modelreg.CodeTokenExpired, "The token has expired. Get a new one from POST /v3/auth/tokens.")
+	}
+	user, err := a.store.FindUserByID(ctx, t.UserID)
+	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
+		return nil, invalid
+	} else if err != nil {
+		return nil, err
+	}
+	if !user.Member(t.ProjectID) { // membership withdrawn since
+		return nil, invalid
+	}
+	return &modelreg.Principal{UserID: user.ID, UserName: user.Name, Admin: user.Admin, Method: modelreg.MethodToken,
+		ProjectIDs: []string{t.ProjectID}}, nil
+}
+
+// PasswordAuth is the password method of a token request, scoped to a
+// project. The user is named by ID or Name, the project by ID or Name.
+type PasswordAuth struct {
+	UserID, UserName       string
+	Password               string
+	ProjectID, ProjectName string
+}
+
+// IssuedToken is a new token: the token itself (shown once) and what it is.
+type IssuedToken struct {
+	Token   string
+	Record  *modelreg.Token
+	User    *modelreg.User
+	Project *modelreg.Project
+}
+
+// IssueToken checks a password and issues a token scoped to the project.
+// It returns 401 ModelArts.0208 for a wrong user name or password and for
+// a project the user may not use (the same message for a project that does
+// not exist), and 429 like Authenticate. Failures count against the
+// client's address and the user name.
+func (a *Authenticator) IssueToken(r *http.Request, in PasswordAuth) (*IssuedToken, error) {
+	ctx := r.Context()
+	key := "user:" + in.UserID + "/" + in.UserName
+	if err := a.limited(r, key); err != nil {
+		return nil, err
+	}
+	wrong := unauthorized(modelreg.CodeAuthCheckFailed, "The user name or password is wrong.")
+	var (
+		user *modelreg.User
+		err  error
+	)
+	if in.UserID != "" {
+		user, err = a.store.FindUserByID(ctx, in.UserID)
+	} else {
+		user, err = a.store.FindUserByName(ctx, in.UserName)
+	}
+	switch {
+	case modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
+		CheckPassword(a.dummy, in.Password) // take as long as for a real user
+		return nil, a.fail(r, key, wrong)
+	case err != nil:
+		return nil, err
+	case (in.UserID != "" && in.UserName != "" && in.UserName != user.Name) || !CheckPassword(user.PasswordHash, in.Password):
+		return nil, a.fail(r, key, wrong)
+	}
+
+	noAccess := unauthorized(modelreg.CodeAuthCheckFailed, "The user has no access to the requested project.")
+	var project *modelreg.Project
+	if in.ProjectID != "" {
+		project, err = a.store.FindProjectByID(ctx, in.ProjectID)
+		if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
+			return nil, a.fail(r, key, noAccess)
+		} else if err != nil {
+			return nil, err
+		}
+		if in.ProjectName != "" && in.ProjectName != project.Name {
+			return nil, a.fail(r, key, noAccess)
+		}
+	} else {
+		ps, err := a.store.FindProjects(ctx, modelreg.ProjectFilter{Name: in.ProjectName})
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) != 1 {
+			return nil, a.fail(r, key, noAccess)
+		}
+		project = ps[0]
+	}
+	if !user.Member(project.ID) {
+		return nil, a.fail(r, key, noAccess)
+	}
+
+	token, hash := NewToken()
+	rec := &modelreg.Token{Hash: hash, UserID: user.ID, ProjectID: project.ID, Method: modelreg.MethodPassword}
+	now := a.now()
+	rec.IssuedAt, rec.ExpiresAt = modelreg.Millis(now), modelreg.Millis(now.Add(a.tokenTTL))
+	if err := a.store.CreateToken(ctx, rec); err != nil {
+		return nil, err
+	}
+	return &IssuedToken{Token: token, Record: rec, User: user, Project: project}, nil
+}
+
+// RevokeToken revokes a token on behalf of p: its own tokens, or any token
+// for an admin. Returns ENOTFOUND ModelArts.0015 for a token that does not
+// exist, has expired or is not p's to revoke.
+func (a *Authenticator) RevokeToken(ctx context.Context, p *modelreg.Principal, token string) error {
+	if token == "" || len(token) > maxTokenLen {
+		return modelreg.TokenNotFound()
+	}
+	hash := HashToken(token)
+	t, err := a.store.FindToken(ctx, hash)
+	if err != nil {
+		return err
+	}
+	if t.Expired(a.now()) || (t.UserID != p.UserID && !p.Admin) {
+		return modelreg.TokenNotFound()
+	}
+	return a.store.DeleteToken(ctx, hash)
+}
+
+// NewCredential creates a credential for a user and returns it with its
+// secret key, which is never available again. Empty accessKey and
+// secretKey are generated; given ones must be valid (EINVALID).
+func (a *Authenticator) NewCredential(ctx context.Context, userID, description, accessKey, secretKey string) (*modelreg.Credential, string, error) {
+	if accessKey == "" {
+		accessKey = NewAccessKey()
+	}
+	if secretKey == "" {
+		secretKey = NewSecretKey()
+	}
+	if !modelreg.ValidSecretKey(secretKey) {
+		return nil, "", modelreg.Invalid("Invalid secret key: 16 to 256 printable ASCII characters without spaces.")
+	}
+	c := &modelreg.Credential{AccessKey: accessKey, UserID: userID, Description: description,
+		SecretEnc: a.keys.Seal(accessKey, secretKey)}
+	if err := c.Validate(); err != nil {
+		return nil, "", err
+	}
+	if err := a.store.CreateCredential(ctx, c); err != nil {
+		return nil, "", err
+	}
+	return c, secretKey, nil
+}
+
+// CheckCredential reports whether accessKey is an active credential whose
+// secret is secretKey; it fails when the master key cannot open the
+// stored secret (EINTERNAL) or the key is unknown (ENOTFOUND).
+func (a *Authenticator) CheckCredential(ctx context.Context, accessKey, secretKey string) (bool, error) {
+	c, err := a.store.FindCredential(ctx, accessKey)
+	if err != nil {
+		return false, err
+	}
+	if c.Status != modelreg.CredentialActive {
+		return false, nil
+	}
+	sk, err := a.keys.Open(c.AccessKey, c.SecretEnc)
+	if err != nil {
+		return false, modelreg.Internal("auth.CheckCredential", err)
+	}
+	return hmac.Equal([]byte(sk), []byte(secretKey)), nil
+}
+
+// Seal seals a secret key for a credential being created outside
+// NewCredential (the bootstrap).
+func (a *Authenticator) Seal(accessKey, secretKey string) []byte {
+	return a.keys.Seal(accessKey, secretKey)
+}
+
+// CheckMasterKey returns an error when the master key cannot open the
+// sealed secret of the store's first active credential: it is not the key
+// the secrets were sealed with, and no AK/SK request could be verified. A
+// store without active credentials passes.
+func (a *Authenticator) CheckMasterKey(ctx context.Context) error {
+	cs, err := a.store.FindCredentials(ctx, modelreg.CredentialFilter{})
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if c.Status != modelreg.CredentialActive {
+			continue
+		}
+		sealed, err := a.store.FindCredential(ctx, c.AccessKey)
+		if err != nil {
+			return err
+		}
+		if _, err := a.keys.Open(sealed.AccessKey, sealed.SecretEnc); err != nil {
+			return fmt.Errorf("the master key cannot open the secret key of %s: it is not the key the secrets were sealed with", c.AccessKey)
+		}
+		return nil
+	}
+	return nil
+}
