@@ -142,6 +142,15 @@ type JobStore interface {
 	// PendingImportJobs returns the number of import jobs not finished,
 	// leased or not: the depth of the import queue.
 	PendingImportJobs(ctx context.Context) (int, error)
+
+	// CreateUploadModel is CreateModel for a model whose files are uploaded
+	// through the API rather than copied from its source_location: its
+	// import job is created already leased to owner (the upload) until
+	// lease from now, which counts as the job's first attempt, so no import
+	// runner claims it while the upload renews the lease. Once the lease has
+	// expired a runner may claim the job like any other. Returns ECONFLICT
+	// ModelArts.3002 when the project already has m.Name at m.Version.
+	CreateUploadModel(ctx context.Context, m *Model, owner string, lease time.Duration) error
 }
 
 // BlobGCStore is the outbox of blobs waiting to be removed from the blob

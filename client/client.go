@@ -196,7 +196,14 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 			return nil, &modelreg.Error{Code: modelreg.EUNAUTHORIZED, APICode: "ModelArts.0206", Message: "Cannot sign the request.", Err: err}
 		}
 	}
-	resp, err := c.hc.Do(req)
+	return c.do(c.hc, req)
+}
+
+// do sends req with hc and returns the response when its status is 2xx, an
+// error (with the body consumed) otherwise.
+func (c *Client) do(hc *http.Client, req *http.Request) (*http.Response, error) {
+	method, u := req.Method, req.URL
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, &modelreg.Error{Code: modelreg.EUNAVAILABLE, APICode: modelreg.CodeInternal,
 			Message: "Cannot reach the server at " + c.base.Host + ".", Op: method + " " + u.Path, Err: err}

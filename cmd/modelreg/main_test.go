@@ -341,7 +341,7 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"modelreg", "serve", "--database", "postgres://db:port/x"}, 1, "Invalid PostgreSQL connection string"},
 		{[]string{"modelreg", "serve", "--data-dir", t.TempDir(), "--database", "postgres://modelreg:secret@127.0.0.1:1/x?connect_timeout=5"}, 1,
 			"opening the database postgres://modelreg:xxxxx@127.0.0.1:1/x?connect_timeout=5: The database is unavailable"},
-		{[]string{"modelreg", "serve", "--blob-store", "s3://bucket"}, 1, "S3 object storage is not supported in this build yet"},
+		{[]string{"modelreg", "serve", "--blob-store", "s3://bucket?endpoint=h:1&user=x"}, 1, `unknown parameter "user"`},
 		{[]string{"modelreg", "serve", "--bogus"}, 2, "flag provided but not defined: -bogus"},
 		{[]string{"modelreg", "serve", "--addr", "no-port", "--data-dir", t.TempDir()}, 1, "missing port in address"},
 		{[]string{"modelreg", "serve", "--auth", "none", "--addr", "0.0.0.0:0", "--data-dir", t.TempDir()}, 1, "--auth=none refuses to listen on \"0.0.0.0:0\""},

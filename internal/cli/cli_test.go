@@ -100,9 +100,10 @@ func MustStartServer(tb testing.TB, opt serverOptions) *testServer {
 	}
 	runner := importer.New(importer.Config{Store: db, Blobs: blobs, Sources: sources, MaxFileSize: opt.MaxFileSize,
 		PollInterval: 20 * time.Millisecond, Now: clock.Now, Logger: logger})
+	uploads := importer.NewUploads(importer.UploadConfig{Store: db, Blobs: blobs, MaxFileSize: opt.MaxFileSize, Logger: logger})
 	authn := mustAuth(tb, db)
 	api := httpapi.NewServer(httpapi.Config{Store: db, CheckSource: sources.Check, OnModelCreated: runner.Wake,
-		CascadeLimit: opt.CascadeLimit, Logger: logger, Auth: authn})
+		CascadeLimit: opt.CascadeLimit, Logger: logger, Auth: authn, Uploads: uploads, Blobs: blobs})
 	hs := httptest.NewServer(api)
 	done := make(chan struct{})
 	go func() {

@@ -22,7 +22,7 @@ type Config struct {
 	Addr              string   // listen address
 	DataDir           string   // holds the database, the blobs and the project id
 	Database          string   // SQLite file or postgres:// URL; "" means DataDir/modelreg.db
-	BlobStore         string   // blob directory; "" means DataDir/blobs
+	BlobStore         string   // blob directory or s3:// URL; "" means DataDir/blobs
 	ImportRoots       []string // directories file:// imports may read; nil means the working directory
 	ProjectID         string   // default project; "" means DataDir/project_id, generated when missing
 	CascadeLimit      int      // most models one delete call removes
@@ -43,6 +43,18 @@ type Config struct {
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout time.Duration
 
+	// Object storage: the object-store import sources and the staging
+	// grace (see objectstore.go).
+	SourceEndpoint string        // host[:port] obs://, s3:// and /bucket/path sources read from; "" turns them off
+	SourceRegion   string        // region to sign source requests with; "" asks the server
+	SourceInsecure bool          // plain http to SourceEndpoint
+	SourceStyle    string        // "path", "virtual" or "" (automatic)
+	StagingGrace   time.Duration // age after which a staged blob counts as left by a crash
+	// Source credentials come from the environment only, never from flags
+	// (MODELREG_SOURCE_ACCESS_KEY, _SECRET_KEY, _SESSION_TOKEN); when unset,
+	// the AWS_* variables or the shared credentials file are used.
+	SourceAccessKey, SourceSecretKey, SourceSessionToken string
+
 	ReplicaConfig // PostgreSQL, leases, staging grace, request bound: database.go
 }
 
@@ -61,6 +73,7 @@ func DefaultConfig() Config {
 		TokenTTL:          auth.DefaultTokenTTL,
 		ShutdownTimeout:   10 * time.Second,
 		ReplicaConfig:     defaultReplicaConfig(),
+		StagingGrace:      DefaultStagingGrace,
 	}
 }
 
@@ -69,7 +82,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen `address` (host:port; port 0 picks a free one)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "`dir`ectory of the database, the blobs and the project_id file")
 	fs.StringVar(&c.Database, "database", c.Database, "SQLite database `file`, or a postgres://user@host/dbname URL (default <data-dir>/modelreg.db)")
-	fs.StringVar(&c.BlobStore, "blob-store", c.BlobStore, "blob store `dir`ectory (default <data-dir>/blobs)")
+	fs.StringVar(&c.BlobStore, "blob-store", c.BlobStore, "blob store `dir`ectory or s3://bucket/prefix?endpoint=host:port URL (default <data-dir>/blobs)")
 	fs.Var(&rootsFlag{roots: &c.ImportRoots}, "import-root", "`dir`ectory that file:// imports may read; repeatable (default: the working directory)")
 	fs.StringVar(&c.ProjectID, "project-id", c.ProjectID, "default project `id`, 32 lower-case hex (default: read from or generated into <data-dir>/project_id)")
 	fs.IntVar(&c.CascadeLimit, "cascade-limit", c.CascadeLimit, "most `models` one delete call removes")
@@ -80,6 +93,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error")
 	fs.StringVar(&c.Auth, "auth", c.Auth, "authentication `mode`: aksk (AK/SK signatures and X-Auth-Token) or none (loopback --addr only)")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "`lifetime` of the tokens POST /v3/auth/tokens issues")
+	c.registerObjectStore(fs)
 	c.registerReplica(fs)
 }
 
@@ -144,11 +158,8 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	if c.BlobStore == "" {
 		c.BlobStore = filepath.Join(c.DataDir, "blobs")
 	}
-	if strings.HasPrefix(c.BlobStore, "s3://") {
-		return errors.New("--blob-store: S3 object storage is not supported in this build yet; give a directory")
-	}
-	if strings.Contains(c.BlobStore, "://") {
-		return fmt.Errorf("--blob-store %q: want a directory", c.BlobStore)
+	if err := c.validateObjectStore(); err != nil {
+		return err
 	}
 	if len(c.ImportRoots) == 0 {
 		wd, err := getwd()

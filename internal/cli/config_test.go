@@ -24,6 +24,7 @@ func parseServeConfig(env map[string]string, args []string, wd string) (Config, 
 		return cfg, err
 	}
 	cfg.applySecretEnv(func(k string) string { return env[k] })
+	cfg.readSecrets(func(k string) string { return env[k] })
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return cfg, err
 	}
@@ -78,7 +79,7 @@ func TestConfigPrecedence(t *testing.T) {
 		ImportRoots: []string{"/env/a", "/env/b"}, ProjectID: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", CascadeLimit: 5,
 		MaxBodyBytes: 2 << 20, MaxFileSize: 1 << 30, SQLiteSynchronous: "NORMAL", LogFormat: "text", LogLevel: "debug",
 		Auth: "aksk", TokenTTL: time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
-		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout,
+		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
 		ReplicaConfig: DefaultConfig().ReplicaConfig,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
@@ -99,7 +100,7 @@ func TestConfigPrecedence(t *testing.T) {
 		ImportRoots: []string{"/flag/x", "/flag/y"}, ProjectID: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", CascadeLimit: 7,
 		MaxBodyBytes: 4096, MaxFileSize: 10e6, SQLiteSynchronous: "FULL", LogFormat: "json", LogLevel: "warn",
 		Auth: "none", TokenTTL: 2 * time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
-		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout,
+		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
 		ReplicaConfig: DefaultConfig().ReplicaConfig,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
@@ -133,7 +134,8 @@ func TestConfigInvalid(t *testing.T) {
 		{map[string]string{"MODELREG_JOB_LEASE": "soon"}, nil, "MODELREG_JOB_LEASE"},
 		{nil, []string{"--staging-grace", "-1h"}, "--staging-grace"},
 		{nil, []string{"--request-timeout", "-1s"}, "--request-timeout"},
-		{nil, []string{"--blob-store", "s3://bucket?endpoint=minio:9000"}, "S3 object storage is not supported in this build yet"},
+		{nil, []string{"--blob-store", "s3://Bucket?endpoint=minio:9000"}, "--blob-store: s3: bucket name"},
+		{nil, []string{"--blob-store", "gs://bucket"}, "want a directory or an s3://"},
 		{nil, []string{"--project-id", "ABCDEF"}, "--project-id"},
 		{map[string]string{"MODELREG_PROJECT_ID": "0123"}, nil, "--project-id"},
 		{nil, []string{"--cascade-limit", "0"}, "--cascade-limit"},

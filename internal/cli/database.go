@@ -22,10 +22,6 @@ const (
 	// with a replica that stopped renewing it (it died): another replica
 	// takes the work over about this long after.
 	DefaultJobLease = 30 * time.Second
-	// DefaultStagingGrace is how old a staged (half-written) blob must be
-	// before a server sharing its blob store with others removes it as left
-	// by a crash: far longer than any single file takes to stage.
-	DefaultStagingGrace = 6 * time.Hour
 	// DefaultRequestTimeout bounds the handling of one API request.
 	DefaultRequestTimeout = time.Minute
 	// minJobLease is the shortest --job-lease: a worker renews its lease
@@ -35,12 +31,12 @@ const (
 
 // ReplicaConfig is the part of Config about the database and the work that
 // replicas sharing one database share: the PostgreSQL pool, the leases of
-// import jobs and blob deletions, the staging grace, the request bound.
+// import jobs and blob deletions, the request bound. (The staging grace,
+// which matters to replicas too, is with the object storage settings.)
 type ReplicaConfig struct {
 	PostgresMaxConns     int           // connections per replica; 0 is pgxpool's default
 	PostgresQueryTimeout time.Duration // bound of one statement
 	JobLease             time.Duration // lease of an import job or a blob deletion
-	StagingGrace         time.Duration // age of a staged blob left by a crash, when the blob store is shared
 	RequestTimeout       time.Duration // bound of one API request; 0 is none
 }
 
@@ -49,7 +45,6 @@ func defaultReplicaConfig() ReplicaConfig {
 	return ReplicaConfig{
 		PostgresQueryTimeout: postgres.DefaultQueryTimeout,
 		JobLease:             DefaultJobLease,
-		StagingGrace:         DefaultStagingGrace,
 		RequestTimeout:       DefaultRequestTimeout,
 	}
 }
@@ -62,28 +57,20 @@ func (c *ReplicaConfig) registerReplica(fs *flag.FlagSet) {
 		"longest a PostgreSQL statement may run (and a connection take to open) before the request gets a 503, as a `duration`")
 	fs.DurationVar(&c.JobLease, "job-lease", c.JobLease,
 		"`duration` after which an import or a blob deletion whose server stopped renewing it (it died) is taken over by another")
-	fs.DurationVar(&c.StagingGrace, "staging-grace", c.StagingGrace,
-		"`age` after which a staged (half-written) blob counts as left by a crash and is removed, when other servers share the blob store")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout,
 		"longest an API request may take before it gets a 503, as a `duration`; 0 is no limit")
-}
-
-// isPostgres reports whether the database setting is a PostgreSQL URL
-// (the schemes are lower case, as libpq and pgx spell them).
-func isPostgres(database string) bool {
-	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
 }
 
 // sharedDatabase reports whether other servers may use the database (and
 // therefore the blob store) at the same time: PostgreSQL. A SQLite file
 // serves one process.
-func (c *Config) sharedDatabase() bool { return isPostgres(c.Database) }
+func (c *Config) sharedDatabase() bool { return isPostgresURL(c.Database) }
 
 // validateDatabase checks the database setting (filled by Validate) and
 // ReplicaConfig.
 func (c *Config) validateDatabase() error {
 	switch {
-	case isPostgres(c.Database):
+	case isPostgresURL(c.Database):
 		if err := postgres.CheckDSN(c.Database); err != nil {
 			return fmt.Errorf("--database: %s", describe(err))
 		}
@@ -98,9 +85,6 @@ func (c *Config) validateDatabase() error {
 	}
 	if c.JobLease < minJobLease {
 		return fmt.Errorf("--job-lease %s: must be at least %s", c.JobLease, minJobLease)
-	}
-	if c.StagingGrace < 0 {
-		return fmt.Errorf("--staging-grace %s: must not be negative", c.StagingGrace)
 	}
 	if c.RequestTimeout < 0 {
 		return fmt.Errorf("--request-timeout %s: must not be negative", c.RequestTimeout)
@@ -157,30 +141,12 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (modelreg.S
 		// Not wrapped: FormatError would show the store's message only.
 		return nil, fmt.Errorf("opening the database %s: %s", cfg.databaseForLog(), describe(err))
 	}
-	if !cfg.isS3BlobStore() {
+	if !cfg.isS3() {
 		logger.Warn("the blob store is a directory: if several servers use this database, they must all use this same directory "+
 			"(on a shared filesystem), or the files a model imported on one has are missing on the others; an s3:// blob store avoids that",
 			"blob_store", cfg.BlobStore)
 	}
 	return store, nil
-}
-
-// isS3BlobStore reports whether the blob store setting is an s3:// URL.
-func (c *Config) isS3BlobStore() bool {
-	scheme, _, ok := strings.Cut(c.BlobStore, "://")
-	return ok && strings.EqualFold(scheme, "s3")
-}
-
-// startupStagingGrace is the staging grace of the start-up sweep: none when
-// this process is the only one writing to the blob store (SQLite), so that
-// everything a crash left is removed at once; --staging-grace when other
-// servers share the database, since they may be staging blobs into the
-// same store at this moment.
-func (c *Config) startupStagingGrace() time.Duration {
-	if c.sharedDatabase() {
-		return c.StagingGrace
-	}
-	return 0
 }
 
 // jobPollInterval is how often an idle import worker looks for due jobs

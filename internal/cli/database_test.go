@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -22,7 +24,7 @@ func TestConfigPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ReplicaConfig{PostgresMaxConns: 8, PostgresQueryTimeout: 5 * time.Second, JobLease: 2 * time.Second,
-		StagingGrace: time.Hour, RequestTimeout: 30 * time.Second}
+		RequestTimeout: 30 * time.Second}
 	if diff := cmp.Diff(want, cfg.ReplicaConfig); diff != "" {
 		t.Errorf("(-want +got)\n%s", diff)
 	}
@@ -32,8 +34,8 @@ func TestConfigPostgres(t *testing.T) {
 	if got := cfg.databaseForLog(); got != "postgres://modelreg:xxxxx@db.internal:5432/modelreg?sslmode=require" {
 		t.Errorf("databaseForLog = %q", got)
 	}
-	if got := cfg.startupStagingGrace(); got != time.Hour {
-		t.Errorf("startup staging grace %s, want the setting (1h): other replicas may be staging", got)
+	if got := startupGrace(t, cfg); got != time.Hour {
+		t.Errorf("startup staging grace %s in a directory, want the setting (1h): other replicas may be staging", got)
 	}
 
 	// Flags win; postgresql:// is the same scheme.
@@ -50,9 +52,21 @@ func TestConfigPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.sharedDatabase() || cfg.startupStagingGrace() != 0 || cfg.JobLease != DefaultJobLease {
-		t.Errorf("SQLite: shared %v, grace %s, lease %s", cfg.sharedDatabase(), cfg.startupStagingGrace(), cfg.JobLease)
+	if cfg.sharedDatabase() || startupGrace(t, cfg) != 0 || cfg.JobLease != DefaultJobLease {
+		t.Errorf("SQLite: shared %v, grace %s, lease %s", cfg.sharedDatabase(), startupGrace(t, cfg), cfg.JobLease)
 	}
+}
+
+// startupGrace returns the staging grace of the start-up sweep for cfg with
+// a blob directory.
+func startupGrace(t *testing.T, cfg Config) time.Duration {
+	t.Helper()
+	cfg.BlobStore = t.TempDir()
+	_, grace, err := openBlobStore(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return grace
 }
 
 func TestRedactDSN(t *testing.T) {

@@ -80,7 +80,7 @@ type migrateOutput struct {
 func (e *env) migrate(database string, statusOnly, asJSON bool) error {
 	out := migrateOutput{Database: redactDSN(database), Engine: "sqlite", AppliedNow: []string{}}
 	var m migrator = sqliteMigrator(database)
-	if isPostgres(database) {
+	if isPostgresURL(database) {
 		out.Engine = "postgres"
 		if err := postgres.CheckDSN(database); err != nil {
 			return fmt.Errorf("--database: %s", describe(err))

@@ -22,7 +22,6 @@ import (
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/internal/auth"
-	"github.com/modelreg/modelreg/internal/blob/disk"
 	"github.com/modelreg/modelreg/internal/collector"
 	"github.com/modelreg/modelreg/internal/httpapi"
 	"github.com/modelreg/modelreg/internal/importer"
@@ -50,6 +49,7 @@ start.`,
 			cfg.register(fs)
 			envErr := applyEnv(fs, e.getenv)
 			cfg.applySecretEnv(e.getenv)
+			cfg.readSecrets(e.getenv) // object-store source credentials: environment only
 			return func(args []string) error {
 				if envErr != nil {
 					return envErr
@@ -67,7 +67,9 @@ start.`,
 }
 
 // Server timeouts. Request bodies are small (a JSON document of at most
-// --max-body-bytes), so reading one never takes long.
+// --max-body-bytes), so reading one never takes long; the routes that
+// stream model files replace the read and write timeouts by an idle timeout
+// of their own (see internal/httpapi/upload.go).
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 60 * time.Second
@@ -113,11 +115,11 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	} else {
 		logger.Warn("authentication is off (--auth=none): every client on this machine may act on every project")
 	}
-	blobs, err := disk.Open(cfg.BlobStore)
+	blobs, sweepGrace, err := openBlobStore(ctx, cfg, logger) // objectstore.go
 	if err != nil {
-		return fmt.Errorf("opening the blob store: %w", err)
+		return err
 	}
-	sources, err := importer.NewSources(cfg.ImportRoots...)
+	sources, err := importer.NewSourcesFromConfig(cfg.sourcesConfig())
 	if err != nil {
 		return err
 	}
@@ -125,12 +127,15 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	owner := importer.DefaultOwner()
 	coll := collector.New(collector.Config{
 		Store: store, Blobs: blobs, Owner: owner, Lease: cfg.JobLease, Interval: collectInterval,
+		StagingInterval: stagingCleanInterval, StagingGrace: cfg.StagingGrace,
 		Logger: logger,
 	})
-	// A crash may have left staged files (with a grace when other servers
-	// share the database, and so the blob store, and may be staging now) and
-	// committed blobs nothing references; queue and collect them.
-	if err := coll.Sweep(ctx, cfg.startupStagingGrace()); err != nil {
+	// A crash may have left staged files and committed blobs nothing
+	// references; queue and collect them. Staged files go at once only in
+	// a directory used with SQLite, which no other process writes to; with
+	// PostgreSQL or a bucket, other servers may be staging now, and only
+	// those older than --staging-grace go (openBlobStore decides).
+	if err := coll.Sweep(ctx, sweepGrace); err != nil {
 		return fmt.Errorf("sweeping the blob store: %w", err)
 	}
 	if _, err := coll.RunOnce(ctx); err != nil {
@@ -139,6 +144,9 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	runner := importer.New(importer.Config{
 		Store: store, Blobs: blobs, Sources: sources, Owner: owner, Lease: cfg.JobLease,
 		PollInterval: jobPollInterval(cfg.JobLease), MaxFileSize: cfg.MaxFileSize, Logger: logger,
+	})
+	uploads := importer.NewUploads(importer.UploadConfig{
+		Store: store, Blobs: blobs, MaxFileSize: cfg.MaxFileSize, Logger: logger,
 	})
 	api := httpapi.NewServer(httpapi.Config{
 		Store:           store,
@@ -151,6 +159,8 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		RequestTimeout:  cfg.RequestTimeout,
 		Logger:          logger,
 		Auth:            authn,
+		Uploads:         uploads, // model push and pull (modelreg extensions)
+		Blobs:           blobs,
 	})
 	if err := registerCollectorMetrics(api.Registry(), coll); err != nil {
 		return err
@@ -186,8 +196,9 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	})
 
 	addr := ln.Addr().String()
+	objectSources, _ := sources.ObjectStore()
 	logger.Info("modelreg started", "addr", addr, "data_dir", cfg.DataDir, "database", cfg.databaseForLog(),
-		"blob_store", cfg.BlobStore, "import_roots", sources.Roots(), "project_id", project, "auth", cfg.Auth)
+		"blob_store", cfg.BlobStore, "import_roots", sources.Roots(), "source_endpoint", objectSources, "project_id", project, "auth", cfg.Auth)
 	fmt.Fprintf(stdout, "modelreg listening on http://%s\n", addr)
 
 	var runErr error

@@ -17,6 +17,11 @@
 // queues every blob of the store (the store ignores referenced ones), which
 // catches a blob committed just before a crash whose model had meanwhile
 // been deleted.
+//
+// While it runs, the collector also removes staged blobs older than
+// StagingGrace every StagingInterval, so that what a crashed replica (or a
+// write whose clean-up failed) left in a shared blob store does not wait for
+// a restart.
 package collector
 
 import (
@@ -41,6 +46,9 @@ const (
 	DefaultBatch       = 100
 	DefaultBackoffBase = time.Second
 	DefaultBackoffMax  = 5 * time.Minute
+	// DefaultStagingGrace is Config.StagingGrace by default: far longer
+	// than any single blob takes to stage.
+	DefaultStagingGrace = 6 * time.Hour
 )
 
 // Config configures a Collector. Store and Blobs are required.
@@ -65,6 +73,15 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives what the collector does; default slog.Default().
 	Logger *slog.Logger
+	// StagingInterval is how often Run removes the staged blobs older than
+	// StagingGrace (left by a crash of this or another process sharing the
+	// blob store); 0 never does. The first removal comes one interval after
+	// Run starts: the startup Sweep has just done it.
+	StagingInterval time.Duration
+	// StagingGrace is how old a staged blob must be before it counts as
+	// left behind: longer than any Stage takes. Default
+	// DefaultStagingGrace.
+	StagingGrace time.Duration
 }
 
 // Collector removes queued blobs from the blob store.
@@ -107,6 +124,9 @@ func New(cfg Config) *Collector {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.StagingGrace <= 0 {
+		cfg.StagingGrace = DefaultStagingGrace
+	}
 	return &Collector{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "collector", "owner", cfg.Owner),
@@ -148,16 +168,28 @@ func (c *Collector) check() error {
 
 // Run makes a pass every Interval, or when woken, until ctx is done; then it
 // returns nil. Errors of a pass are logged and the pass is tried again later.
+// Every StagingInterval (when set) it also removes old staged blobs.
 func (c *Collector) Run(ctx context.Context) error {
 	if err := c.check(); err != nil {
 		return err
 	}
 	t := time.NewTimer(0)
 	defer t.Stop()
+	var staging <-chan time.Time
+	if c.cfg.StagingInterval > 0 {
+		st := time.NewTicker(c.cfg.StagingInterval)
+		defer st.Stop()
+		staging = st.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-staging:
+			if err := c.CleanStaging(ctx); err != nil && ctx.Err() == nil {
+				c.log.Warn("removing old staged blobs failed; will retry", "err", err)
+			}
+			continue
 		case <-t.C:
 		case <-c.wake:
 		}
@@ -301,6 +333,20 @@ func (c *Collector) release(ctx context.Context, digests []string, at time.Time)
 			c.log.Debug("releasing a blob claim failed", "digest", d, "err", err)
 		}
 	}
+}
+
+// CleanStaging removes the staged blobs older than StagingGrace: what a
+// crash, here or in another process sharing the blob store, left behind.
+func (c *Collector) CleanStaging(ctx context.Context) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	// Staged blobs carry the blob store's clock, not the database's.
+	if err := c.cfg.Blobs.CleanStaging(ctx, time.Now().Add(-c.cfg.StagingGrace)); err != nil {
+		return fmt.Errorf("collector: cleaning staging: %w", err)
+	}
+	c.log.Debug("old staged blobs removed", "grace", c.cfg.StagingGrace)
+	return nil
 }
 
 // Sweep is the startup pass over the blob store: it removes staging files

@@ -411,3 +411,45 @@ func TestRequiresStores(t *testing.T) {
 		t.Error("Run without stores succeeded")
 	}
 }
+
+// TestRunCleansStaging checks that Run removes old staged blobs every
+// StagingInterval, without a restart, and keeps young ones.
+func TestRunCleansStaging(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	stale := filepath.Join(h.blobs.Dir(), "staging", "stage-stale")
+	if err := os.WriteFile(stale, []byte("stale"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(stale, old, old)
+	young, err := h.blobs.Stage(ctx, bytes.NewReader([]byte("young")), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := h.collector(nil, func(c *collector.Config) {
+		c.Interval = time.Hour
+		c.StagingInterval = 10 * time.Millisecond
+		c.StagingGrace = time.Hour
+	})
+	runCtx, cancel := context.WithCancel(ctx)
+	errc := make(chan error)
+	go func() { errc <- c.Run(runCtx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(stale); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("stale staged blob not removed by Run")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	if err := young.Commit(ctx); err != nil {
+		t.Errorf("young staged blob removed: %v", err)
+	}
+}

@@ -7,9 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"log"
 	"math/rand/v2"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -28,11 +32,10 @@ import (
 	"github.com/modelreg/modelreg/internal/postgres"
 )
 
-// The binary shared by the tests of the package, built once.
+// The binary shared by the replica tests, built once.
 var (
 	binOnce sync.Once
 	binPath string
-	binErr  error
 )
 
 // TestMain removes the shared binary after the tests.
@@ -50,21 +53,12 @@ func mustBinary(tb testing.TB) string {
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "modelreg-e2e-")
 		if err != nil {
-			binErr = err
-			return
+			tb.Fatal(err)
 		}
-		bin := filepath.Join(dir, "modelreg")
-		args := append([]string{"build", "-o", bin}, buildFlags...)
-		out, err := exec.Command("go", append(args, "github.com/modelreg/modelreg/cmd/modelreg")...).CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-			os.RemoveAll(dir)
-			return
-		}
-		binPath = bin
+		binPath = buildBinary(tb, dir)
 	})
-	if binErr != nil {
-		tb.Fatal(binErr)
+	if binPath == "" {
+		tb.Fatal("building the binary failed")
 	}
 	return binPath
 }
@@ -73,26 +67,31 @@ func mustBinary(tb testing.TB) string {
 const testProject = "0123456789abcdef0123456789abcdef"
 
 // cluster is a few replicas of the server on one PostgreSQL database and
-// one blob store directory (a directory is shared because they run on one
-// machine; on several, it would be an S3 bucket), configured alike: the
-// same project, admin key and master key (docs/scaling.md).
+// one blob store, configured alike: the same project, admin key and master
+// key (docs/scaling.md). A load balancer spreads requests over them.
 type cluster struct {
 	dsn    string
-	blobs  string // the shared blob store directory
-	root   string // the import root
+	be     *blobEnv // the blob store; with a disk, one directory they share
+	root   string   // the import root
 	tmp    string
 	env    []string // the shared secrets, as KEY=value
 	signer *auth.Signer
-	procs  []*proc
+	mu     sync.Mutex
+	procs  []*proc          // every replica launched
+	ready  []*proc          // those listening, which the load balancer uses
+	lb     *httptest.Server // round robin over the ready replicas
+	next   int
 }
 
-// newCluster makes an empty database, blob store and import root.
+// newCluster makes an empty database and import root; setBlobs then
+// chooses the blob store.
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
 	dsn, _ := pgtest.MustDatabase(t)
 	tmp := t.TempDir()
-	c := &cluster{dsn: dsn, blobs: filepath.Join(tmp, "blobs"), root: filepath.Join(tmp, "import"), tmp: tmp,
+	c := &cluster{dsn: dsn, root: filepath.Join(tmp, "import"), tmp: tmp,
 		signer: &auth.Signer{AccessKey: auth.NewAccessKey(), SecretKey: auth.NewSecretKey()}}
+	c.setBlobs(sharedDisk(filepath.Join(tmp, "shared")))
 	master := make([]byte, auth.MasterKeySize)
 	crand.Read(master)
 	c.env = []string{"MODELREG_PROJECT_ID=" + testProject, "MODELREG_ACCESS_KEY=" + c.signer.AccessKey,
@@ -100,7 +99,21 @@ func newCluster(t *testing.T) *cluster {
 	if err := os.MkdirAll(c.root, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A load balancer: each request goes to the next replica, the Host
+	// header (which requests are signed with) unchanged.
+	c.lb = httptest.NewServer(&httputil.ReverseProxy{ErrorLog: log.New(io.Discard, "", 0), Rewrite: func(pr *httputil.ProxyRequest) {
+		c.mu.Lock()
+		p := c.ready[c.next%len(c.ready)]
+		c.next++
+		c.mu.Unlock()
+		u, _ := url.Parse(p.url)
+		pr.SetURL(u)
+		pr.Out.Host = pr.In.Host
+	}})
 	t.Cleanup(func() {
+		c.lb.Close()
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		for _, p := range c.procs {
 			p.cmd.Process.Kill()
 		}
@@ -114,31 +127,51 @@ func newCluster(t *testing.T) *cluster {
 	return c
 }
 
+// sharedDisk is a blob store directory that every replica is given.
+func sharedDisk(dir string) *blobEnv {
+	be := diskEnv(dir)
+	be.args = []string{"--blob-store", filepath.Join(dir, "blobs")}
+	return be
+}
+
+// setBlobs chooses the blob store of the replicas started from now on.
+func (c *cluster) setBlobs(be *blobEnv) { c.be = be }
+
 // start launches n more replicas at the same moment (so that they migrate
-// the database concurrently when it is new) and waits until they listen.
+// the database concurrently when it is new), waits until they listen, and
+// adds them to the load balancer.
 func (c *cluster) start(t *testing.T, n int, args ...string) []*proc {
 	t.Helper()
 	bin := mustBinary(t)
 	var started []*proc
 	for range n {
+		c.mu.Lock()
 		i := len(c.procs)
-		p := launch(t, bin, filepath.Join(c.tmp, fmt.Sprintf("replica-%d.log", i)), c.env, append([]string{
-			"--database", c.dsn, "--blob-store", c.blobs, "--import-root", c.root,
-			"--data-dir", filepath.Join(c.tmp, fmt.Sprintf("data-%d", i)),
-		}, args...)...)
+		p := launch(t, bin, filepath.Join(c.tmp, fmt.Sprintf("replica-%d.log", i)), c.env, append(append([]string{
+			"--database", c.dsn, "--import-root", c.root, "--data-dir", filepath.Join(c.tmp, fmt.Sprintf("data-%d", i)),
+		}, c.be.args...), args...)...)
 		c.procs = append(c.procs, p)
+		c.mu.Unlock()
 		started = append(started, p)
 	}
 	for _, p := range started {
 		p.waitListening(t)
 	}
+	c.mu.Lock()
+	c.ready = append(c.ready, started...)
+	c.mu.Unlock()
 	return started
 }
 
-// client returns a client of replica p.
+// client returns a client of replica p, or of the load balancer when p is
+// nil.
 func (c *cluster) client(t *testing.T, p *proc) *client.Client {
 	t.Helper()
-	cl, err := client.New(p.url, testProject, client.WithSigner(c.signer.Sign))
+	u := c.lb.URL
+	if p != nil {
+		u = p.url
+	}
+	cl, err := client.New(u, testProject, client.WithSigner(c.signer.Sign))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,10 +191,10 @@ func (c *cluster) stop(t *testing.T) {
 	}
 }
 
-// store opens the cluster's database from the test.
-func (c *cluster) store(t *testing.T) *postgres.DB {
+// store opens the cluster's database from the test, with the clock now.
+func (c *cluster) store(t *testing.T, now func() time.Time) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), c.dsn, postgres.Options{})
+	db, err := postgres.Open(context.Background(), c.dsn, postgres.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +202,7 @@ func (c *cluster) store(t *testing.T) *postgres.DB {
 	return db
 }
 
-// query runs a query of one integer on the cluster's database.
+// queryInt runs a query of one integer on the cluster's database.
 func (c *cluster) queryInt(t *testing.T, sql string, args ...any) int {
 	t.Helper()
 	ctx := context.Background()
@@ -204,8 +237,9 @@ func waitSettled(t *testing.T, cl *client.Client) {
 	}
 }
 
-// logLines returns the lines of the replicas' logs whose message is msg.
-func (c *cluster) logLines(t *testing.T, msg string) []string {
+// logLines returns the lines of the replicas' logs whose message is one of
+// msgs, each prefixed with the replica's pid.
+func (c *cluster) logLines(t *testing.T, msgs ...string) []string {
 	t.Helper()
 	var lines []string
 	for _, p := range c.procs {
@@ -216,8 +250,10 @@ func (c *cluster) logLines(t *testing.T, msg string) []string {
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 		for sc.Scan() {
-			if strings.Contains(sc.Text(), `msg="`+msg+`"`) {
-				lines = append(lines, fmt.Sprintf("[pid %d] %s", p.cmd.Process.Pid, sc.Text()))
+			for _, msg := range msgs {
+				if strings.Contains(sc.Text(), `msg="`+msg+`"`) {
+					lines = append(lines, fmt.Sprintf("[pid %d] %s", p.cmd.Process.Pid, sc.Text()))
+				}
 			}
 		}
 		f.Close()
@@ -228,40 +264,55 @@ func (c *cluster) logLines(t *testing.T, msg string) []string {
 var modelIDField = regexp.MustCompile(`model_id=([0-9a-f-]{36})`)
 
 // TestReplicas runs three servers on one PostgreSQL database and one blob
-// store, and spreads concurrent imports, deploys, single and cascade
-// deletes across them (the third replica joins while the load runs, so its
-// start-up sweep overlaps the others' imports). Then it checks what
+// store behind a round-robin load balancer, so that the requests of every
+// operation, and of every push, are spread over them: concurrent imports,
+// pushes, deploys, single and cascade deletes (the third replica joins
+// while the load runs, so its start-up sweep overlaps the others' work),
+// then deploy-against-delete races on two replicas. Then it checks what
 // coordination through the database must guarantee: every model was
 // deleted exactly once across all responses, no service references a
 // deleted model, every import job ran to its end exactly once (none lost,
 // none stuck, none published twice), and, after a collection, every
-// published model has all its bytes and no blob is orphaned.
+// published model has all its bytes and no blob is orphaned. It runs on a
+// shared blob directory, and on an S3 bucket when an S3 server is
+// configured.
 func TestReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs three servers")
 	}
+	t.Run("Disk", func(t *testing.T) { testReplicas(t, nil) })
+	t.Run("S3", func(t *testing.T) {
+		testReplicas(t, func(folders []folder) *blobEnv { return s3Env(t, folders) })
+	})
+}
+
+// testReplicas runs TestReplicas on the blob store newEnv returns (nil: a
+// shared directory).
+func testReplicas(t *testing.T, newEnv func([]folder) *blobEnv) {
 	c := newCluster(t)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	folders := makeFolders(t, c.root, rand.New(rand.NewPCG(seed, 99)))
+	if newEnv != nil {
+		c.setBlobs(newEnv(folders))
+	}
 	args := []string{"--job-lease", "2s"}
 	c.start(t, 2, args...)
 	l := newLedger()
-	clients := []*client.Client{c.client(t, c.procs[0]), c.client(t, c.procs[1])}
+	lb := c.client(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Go(func() { load(ctx, t, clients, l, folders, seed) })
+	wg.Go(func() { load(ctx, t, lb, l, folders, c.be, seed, false) })
 	// The third replica joins under load, and takes its share.
 	sleep(ctx, time.Second)
-	third := c.start(t, 1, args...)[0]
-	wg.Go(func() { load(ctx, t, []*client.Client{c.client(t, third)}, l, folders, seed+1) })
+	c.start(t, 1, args...)
 	sleep(ctx, 7*time.Second)
 	cancel()
 	wg.Wait()
-	clients = append(clients, c.client(t, third))
-	deployDeleteRaces(t, clients, l, folders[0])
-	waitSettled(t, clients[0])
+	replicas := []*client.Client{c.client(t, c.procs[0]), c.client(t, c.procs[1]), c.client(t, c.procs[2])}
+	deployDeleteRaces(t, replicas, l, folders[0])
+	waitSettled(t, lb)
 
 	// Every model was deleted exactly once across all responses.
 	l.mu.Lock()
@@ -270,21 +321,20 @@ func TestReplicas(t *testing.T) {
 			t.Errorf("model %s is in the success list of %d delete responses", id, n)
 		}
 	}
-	t.Logf("%d imports, %d models deleted, %d services deployed, delete failures %v",
-		len(l.imported), len(l.deleted), l.deploys.Load(), l.failures)
+	t.Logf("%d imports and pushes (%d pushes), %d models deleted, %d services deployed, delete failures %v",
+		len(l.imported), l.pushes, len(l.deleted), l.deploys.Load(), l.failures)
 	l.mu.Unlock()
 
 	// No service references a deleted model (nor any model that is gone).
 	if n := c.queryInt(t, `SELECT count(*) FROM service_models sm WHERE NOT EXISTS (SELECT 1 FROM models m WHERE m.id = sm.model_id)`); n != 0 {
 		t.Errorf("%d service configs reference a model that is gone", n)
 	}
-	// (Through the API too.)
-	svcs, err := clients[0].ListServices(context.Background(), modelreg.ServiceFilter{Limit: modelreg.MaxListLimit})
+	svcs, err := lb.ListServices(context.Background(), modelreg.ServiceFilter{Limit: modelreg.MaxListLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range svcs.Services {
-		full, err := clients[1].GetService(context.Background(), s.ID)
+		full, err := lb.GetService(context.Background(), s.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -305,7 +355,7 @@ func TestReplicas(t *testing.T) {
 	}
 	c.stop(t)
 	published := map[string][]string{}
-	for _, line := range c.logLines(t, "import published") {
+	for _, line := range c.logLines(t, "import published", "upload published") {
 		if m := modelIDField.FindStringSubmatch(line); m != nil {
 			published[m[1]] = append(published[m[1]], line)
 		}
@@ -317,11 +367,12 @@ func TestReplicas(t *testing.T) {
 		}
 		byReplica[lines[0][:strings.Index(lines[0], "]")+1]]++
 	}
-	t.Logf("imports published by replica: %v", byReplica)
+	t.Logf("models published by replica: %v", byReplica)
 	if len(byReplica) != len(c.procs) {
-		t.Errorf("imports ran on %d replicas of %d", len(byReplica), len(c.procs))
+		t.Errorf("models were published on %d replicas of %d", len(byReplica), len(c.procs))
 	}
-	db := c.store(t)
+	later := func() time.Time { return time.Now().Add(time.Hour) } // leases and backoffs are over
+	db := c.store(t, later)
 	ms, _, err := db.FindModels(context.Background(), modelreg.ModelFilter{ProjectID: testProject, Limit: modelreg.MaxListLimit})
 	if err != nil {
 		t.Fatal(err)
@@ -334,7 +385,7 @@ func TestReplicas(t *testing.T) {
 	if lines := c.logLines(t, "import attempt failed; retrying"); len(lines) > 0 {
 		t.Errorf("imports failed on the way (a replica's start-up sweep removed another's staged blob?):\n%s", strings.Join(lines, "\n"))
 	}
-	checkStores(t, db, c.blobs, testProject, folders, l)
+	checkStores(t, db, testProject, folders, l, c.be, later)
 }
 
 // TestFailover kills the replica that is importing a model, in the middle
@@ -430,7 +481,8 @@ func TestFailover(t *testing.T) {
 		t.Errorf("the survivor never ran the job's second attempt:\n%s", strings.Join(started, "\n"))
 	}
 	c.stop(t)
-	checkStores(t, c.store(t), c.blobs, testProject, []folder{src}, l)
+	later := func() time.Time { return time.Now().Add(time.Hour) }
+	checkStores(t, c.store(t, later), testProject, []folder{src}, l, c.be, later)
 }
 
 // deployDeleteRaces deploys and deletes the same published model at the

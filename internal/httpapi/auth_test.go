@@ -58,8 +58,9 @@ type authEnv struct {
 // testLimits lets a client fail 5 times at once, then once a minute.
 var testLimits = auth.LimiterConfig{AddrRate: 1.0 / 60, AddrBurst: 5, KeyRate: 1.0 / 60, KeyBurst: 3}
 
-// MustServeAuth starts a server with authentication over a fresh store.
-func MustServeAuth(t *testing.T, limits auth.LimiterConfig) *authEnv {
+// MustServeAuth starts a server with authentication over a fresh store,
+// with opts applied to its configuration.
+func MustServeAuth(t *testing.T, limits auth.LimiterConfig, opts ...option) *authEnv {
 	t.Helper()
 	clk := &authClock{t: time.Date(2024, 3, 8, 12, 0, 0, 0, time.UTC)}
 	key := make([]byte, auth.MasterKeySize)
@@ -78,6 +79,9 @@ func MustServeAuth(t *testing.T, limits auth.LimiterConfig) *authEnv {
 			t.Fatal(err)
 		}
 		cfg.Auth = a
+		for _, o := range opts {
+			o(cfg)
+		}
 	})
 	e := &authEnv{testEnv: te, clk: clk, auth: a}
 	ctx := context.Background()

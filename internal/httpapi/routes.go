@@ -28,6 +28,13 @@ func (s *Server) routes() {
 		s.handle("GET /v3.0/OS-CREDENTIAL/credentials", s.handleCredentialList)
 		s.handle("DELETE /v3.0/OS-CREDENTIAL/credentials/{access_key}", s.handleCredentialDelete)
 	}
+	// modelreg extensions: model files in and out (upload.go, file.go).
+	s.handle("POST /modelreg/v1/{project_id}/uploads", s.handleUploadCreate)
+	s.handle("PUT /modelreg/v1/{project_id}/uploads/{upload_id}/files/{path...}", s.handleUploadFile)
+	s.handle("POST /modelreg/v1/{project_id}/uploads/{upload_id}/commit", s.handleUploadCommit)
+	s.handle("DELETE /modelreg/v1/{project_id}/uploads/{upload_id}", s.handleUploadDelete)
+	s.handle("GET /modelreg/v1/{project_id}/models/{model_id}/files", s.handleModelFiles)
+	s.handle("GET /modelreg/v1/{project_id}/models/{model_id}/files/{path...}", s.handleModelFileGet)
 
 	s.handle("GET /healthz", s.handleHealth)
 	s.handle("GET /readyz", s.handleReady)

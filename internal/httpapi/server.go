@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,6 +68,13 @@ type Config struct {
 	// no authentication (--auth=none): every request may act on every
 	// project, and the IAM routes do not exist.
 	Auth *auth.Authenticator
+
+	// Uploads receives pushed models (the /modelreg/v1/…/uploads routes);
+	// nil answers them with 404.
+	Uploads modelreg.Uploader
+	// Blobs serves the files of models for download; nil answers file
+	// downloads with 404.
+	Blobs modelreg.BlobStore
 }
 
 // Server is the HTTP API. It implements http.Handler.
@@ -82,6 +91,8 @@ type Server struct {
 	registry       *prometheus.Registry
 	metrics        *metrics
 	auth           *auth.Authenticator
+	uploads        modelreg.Uploader
+	blobs          modelreg.BlobStore
 
 	mux      *http.ServeMux
 	patterns map[string]bool // every pattern registered on mux
@@ -102,6 +113,8 @@ func NewServer(cfg Config) *Server {
 		logger:         cfg.Logger,
 		registry:       cfg.Registry,
 		auth:           cfg.Auth,
+		uploads:        cfg.Uploads,
+		blobs:          cfg.Blobs,
 		mux:            http.NewServeMux(),
 		patterns:       map[string]bool{},
 	}
@@ -167,8 +180,16 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 
 // dispatch routes r. Requests matching a registered pattern go to the mux;
 // the others get the mux's answer (404, 405 or a redirect to the clean
-// path), with 404 and 405 rewritten as ModelArts error bodies.
+// path), with 404 and 405 rewritten as ModelArts error bodies. Under
+// /modelreg/ a path that is not clean is a 400, not a redirect.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/modelreg/") && !cleanPath(r.URL.Path) {
+		// The mux would redirect to the clean path. Under the extensions,
+		// where paths name model files, an empty, "." or ".." segment is
+		// a bad request, not a page to go to.
+		s.error(w, r, modelreg.Invalid("Invalid path %q: it has an empty, \".\" or \"..\" segment.", r.URL.Path))
+		return
+	}
 	h, pattern := s.mux.Handler(r)
 	if s.patterns[pattern] {
 		if info := infoFrom(r.Context()); info != nil {
@@ -179,10 +200,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	}
 	cw := &captureWriter{header: http.Header{}}
 	h.ServeHTTP(cw, r)
-	switch cw.status {
-	case http.StatusNotFound:
+	switch {
+	case cw.status == http.StatusNotFound:
 		s.error(w, r, errRouteNotFound())
-	case http.StatusMethodNotAllowed:
+	case cw.status == http.StatusMethodNotAllowed:
 		s.methodNotAllowed(w, r, cw.header.Get("Allow"))
 	default:
 		for k, v := range cw.header {
@@ -191,6 +212,16 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(cw.status)
 		_, _ = w.Write(cw.body)
 	}
+}
+
+// cleanPath reports whether p is as the mux wants it: no empty, "." or
+// ".." segment (a trailing slash aside).
+func cleanPath(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 // captureWriter records what the mux's own handlers (not found, method not

@@ -13,10 +13,14 @@ import (
 var errRequestTimeout = errors.New("the request ran longer than the server's request timeout")
 
 // unbounded lists the route patterns (as registered in routes.go) that the
-// request timeout does not bound: routes that stream a body of any size,
-// such as an artifact upload or download, whose time depends on the size
-// and on the client. None does yet.
-var unbounded = map[string]bool{}
+// request timeout does not bound: those that stream model files, whose time
+// depends on the size and on the client, and the commit of an upload, which
+// checks every blob. They have an idle timeout of their own (upload.go).
+var unbounded = map[string]bool{
+	"PUT /modelreg/v1/{project_id}/uploads/{upload_id}/files/{path...}": true,
+	"POST /modelreg/v1/{project_id}/uploads/{upload_id}/commit":         true,
+	"GET /modelreg/v1/{project_id}/models/{model_id}/files/{path...}":   true,
+}
 
 // deadline bounds the handling of every request by s.requestTimeout, but
 // for the unbounded routes. The store calls a handler makes end with its

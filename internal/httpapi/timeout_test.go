@@ -25,8 +25,8 @@ func wantBusy(t *testing.T, what string, err error) {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after a deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitUntil polls cond until it holds, failing the test after a deadline.
+func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
@@ -96,7 +96,7 @@ func TestReadyFollowsTheDatabase(t *testing.T) {
 	}{{"Down", pgtest.Refuse}, {"Dark", pgtest.Blackhole}} {
 		t.Run(c.name, func(t *testing.T) {
 			p.Set(c.mode)
-			waitFor(t, "readyz answers 503", func() bool { return ready() == http.StatusServiceUnavailable })
+			waitUntil(t, "readyz answers 503", func() bool { return ready() == http.StatusServiceUnavailable })
 			if err := e.c.Health(ctx); err != nil {
 				t.Errorf("healthz must not depend on the database: %v", err)
 			}
@@ -104,7 +104,7 @@ func TestReadyFollowsTheDatabase(t *testing.T) {
 				t.Errorf("get during the outage: %v, want 503", err)
 			}
 			p.Set(pgtest.Forward)
-			waitFor(t, "readyz answers 200", func() bool { return ready() == http.StatusOK })
+			waitUntil(t, "readyz answers 200", func() bool { return ready() == http.StatusOK })
 			if m, err := e.c.GetModel(ctx, id); err != nil || m.Status != modelreg.ModelPublished {
 				t.Errorf("get after the outage: %v", err)
 			}

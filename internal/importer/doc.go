@@ -72,4 +72,17 @@
 // MaxAttempts attempts, with the last error's reason. When the process shuts down mid-import the job stays
 // leased; once the lease expires any replica resumes it from the start,
 // re-attaching each path (which replaces the earlier record).
+//
+// # Uploads
+//
+// Uploads (modelreg.Uploader) receives models whose files are pushed
+// through the API instead of copied from a source. An upload is a model
+// created publishing with source_location upload://<id> and an import job
+// leased to the upload from the start (CreateUploadModel), so no runner
+// takes it; each request renews the lease. Each file is staged from the
+// request body, attached, then committed, as an import does; the commit of
+// the upload checks the files (against the client's list, present in the
+// blob store, config.json) and finishes the job as published. When the
+// lease lapses (the client went away, or the server restarted) a runner
+// claims the job and fails it: "the upload was given up".
 package importer

@@ -104,6 +104,11 @@ func (j *job) run(ctx context.Context) (modelreg.ImportResult, error) {
 	if j.Attempts > 4*j.r.cfg.MaxAttempts {
 		return res, failf(modelreg.CodePublishFailed, "The import was interrupted %d times; giving up.", j.Attempts-1)
 	}
+	if modelreg.IsUploadLocation(j.SourceLocation) {
+		// The job of an upload whose lease expired: its client stopped
+		// sending, or the server restarted, before the commit.
+		return res, failf(modelreg.CodePublishFailed, "The upload was given up before it was committed: no request came for too long, or the server restarted. Push the model again.")
+	}
 	src, err := j.r.cfg.Sources.resolve(j.SourceLocation)
 	if err != nil {
 		return res, &failure{reason: modelreg.ErrorAPICode(err) + ": " + modelreg.ErrorMessage(err)}
@@ -220,26 +225,28 @@ func (j *job) importFile(ctx context.Context, t tree, f file, capture io.Writer,
 
 // attach records f, waiting while the collector deletes the same digest.
 func (j *job) attach(ctx context.Context, f modelreg.ModelFile) error {
+	err := attach(ctx, j.r.cfg.Store, j.ModelID, j.r.cfg.Owner, f, j.log)
+	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
+		return errGone
+	}
+	return err
+}
+
+// attach records file f of model modelID for the job's lease owner, waiting
+// while the collector deletes the same digest (EUNAVAILABLE). It returns
+// the store's error otherwise (ENOTFOUND: the job is gone).
+func attach(ctx context.Context, store modelreg.JobStore, modelID, owner string, f modelreg.ModelFile, log *slog.Logger) error {
 	delay := attachDelay
 	for i := 0; ; i++ {
-		err := j.r.cfg.Store.AttachModelFile(ctx, j.ModelID, j.r.cfg.Owner, f)
-		switch modelreg.ErrorCode(err) {
-		case "":
-			return nil
-		case modelreg.ENOTFOUND:
-			return errGone
-		case modelreg.EUNAVAILABLE:
-			if i >= attachRetries || ctx.Err() != nil {
-				return err
-			}
-			j.log.Debug("blob being collected; waiting to attach", "digest", f.Digest)
-			if err := sleep(ctx, delay); err != nil {
-				return err
-			}
-			delay = min(2*delay, attachMaxDelay)
-		default:
+		err := store.AttachModelFile(ctx, modelID, owner, f)
+		if modelreg.ErrorCode(err) != modelreg.EUNAVAILABLE || i >= attachRetries || ctx.Err() != nil {
 			return err
 		}
+		log.Debug("blob being collected; waiting to attach", "digest", f.Digest)
+		if err := sleep(ctx, delay); err != nil {
+			return err
+		}
+		delay = min(2*delay, attachMaxDelay)
 	}
 }
 

@@ -59,6 +59,32 @@ func lockJob(ctx context.Context, tx *Tx, modelID, owner, modelLock string) erro
 	return err
 }
 
+// CreateUploadModel stores m as publishing, like CreateModel, with its import
+// job leased to owner until lease from now (its first attempt). Returns
+// ECONFLICT ModelArts.3002 when the name and version are taken.
+func (db *DB) CreateUploadModel(ctx context.Context, m *modelreg.Model, owner string, lease time.Duration) error {
+	var c modelreg.Model
+	id := m.ID
+	if id == "" {
+		id = modelreg.NewID()
+	}
+	err := db.update(ctx, "postgres.CreateUploadModel", func(tx *Tx) error {
+		c = *m
+		c.ID = id
+		if err := createModel(ctx, tx, &c); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, `UPDATE import_jobs SET lease_owner = $2, lease_until = $3, attempts = 1 WHERE model_id = $1`,
+			c.ID, owner, leaseEnd(tx, lease))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	*m = c
+	return nil
+}
+
 // RenewImportJob extends owner's lease on the job to lease from now.
 // Returns ENOTFOUND when the job is gone or leased to someone else.
 func (db *DB) RenewImportJob(ctx context.Context, modelID, owner string, lease time.Duration) error {

@@ -186,6 +186,29 @@ func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelr
 	return err
 }
 
+// CreateUploadModel stores m as publishing, like CreateModel, with its import
+// job leased to owner until lease from now (its first attempt). Returns
+// ECONFLICT ModelArts.3002 when the name and version are taken.
+func (db *DB) CreateUploadModel(ctx context.Context, m *modelreg.Model, owner string, lease time.Duration) error {
+	c := *m
+	if c.ID == "" {
+		c.ID = modelreg.NewID()
+	}
+	err := db.update(ctx, "sqlite.CreateUploadModel", func(tx *Tx) error {
+		if err := createModel(ctx, tx, &c); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE import_jobs SET lease_owner = ?, lease_until = ?, attempts = 1 WHERE model_id = ?`,
+			owner, leaseEnd(tx, lease), c.ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	*m = c
+	return nil
+}
+
 // RetryImport releases owner's job to be claimed again at or after at,
 // recording reason. Returns ENOTFOUND when the job is gone.
 func (db *DB) RetryImport(ctx context.Context, modelID, owner, reason string, at time.Time) error {

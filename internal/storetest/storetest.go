@@ -65,6 +65,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("AttachModelFile", func(t *testing.T) { testAttachModelFile(t, open) })
 	t.Run("FinishImport", func(t *testing.T) { testFinishImport(t, open) })
 	t.Run("RetryImport", func(t *testing.T) { testRetryImport(t, open) })
+	t.Run("CreateUploadModel", func(t *testing.T) { testCreateUploadModel(t, open) })
 	t.Run("ClaimBlobDeletions", func(t *testing.T) { testClaimBlobDeletions(t, open) })
 	t.Run("CompleteBlobDeletion", func(t *testing.T) { testCompleteBlobDeletion(t, open) })
 	t.Run("RetryBlobDeletion", func(t *testing.T) { testRetryBlobDeletion(t, open) })

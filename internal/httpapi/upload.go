@@ -1,0 +1,233 @@
+package httpapi
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/modelreg/modelreg"
+)
+
+// The routes that move model files (uploads and downloads) are modelreg
+// extensions under /modelreg/v1/{project_id}/…, a prefix no ModelArts route
+// uses. Their bodies are streams: they are not limited by MaxBodyBytes, and
+// the server's read and write timeouts, which bound a whole request, are
+// replaced by an idle timeout that every transferred chunk renews.
+
+// streamIdle is how long a file transfer may stall before the connection
+// is cut.
+const streamIdle = 2 * time.Minute
+
+// contentSHA256Header carries the sha256 of a file body, both ways.
+const contentSHA256Header = "X-Content-Sha256"
+
+// streamDeadlines renews the read and write deadlines of a request's
+// connection while a file moves through it.
+type streamDeadlines struct {
+	rc   *http.ResponseController
+	last time.Time
+}
+
+func newStreamDeadlines(w http.ResponseWriter) *streamDeadlines {
+	d := &streamDeadlines{rc: http.NewResponseController(w)}
+	d.renew(time.Now())
+	return d
+}
+
+// renew moves both deadlines to now+streamIdle. Writers that cannot set
+// deadlines (tests, some proxies' wrappers) are left as they are.
+func (d *streamDeadlines) renew(now time.Time) {
+	d.last = now
+	_ = d.rc.SetReadDeadline(now.Add(streamIdle))
+	_ = d.rc.SetWriteDeadline(now.Add(streamIdle))
+}
+
+// tick renews the deadlines at most once a second.
+func (d *streamDeadlines) tick() {
+	if now := time.Now(); now.Sub(d.last) >= time.Second {
+		d.renew(now)
+	}
+}
+
+// bodyDone lifts the read deadline once the request body has been read.
+// The work that follows (committing a large blob is a server-side copy on
+// S3) may outlast the idle timeout, and a read deadline expiring under
+// net/http's background read would cancel the request's context.
+func (d *streamDeadlines) bodyDone() {
+	_ = d.rc.SetReadDeadline(time.Time{})
+}
+
+// deadlineReader renews the deadlines as a request body is read.
+type deadlineReader struct {
+	r io.Reader
+	d *streamDeadlines
+}
+
+func (r *deadlineReader) Read(p []byte) (int, error) {
+	r.d.tick()
+	n, err := r.r.Read(p)
+	if err == io.EOF {
+		r.d.bodyDone()
+	}
+	return n, err
+}
+
+// deadlineWriter renews the deadlines as a response body is written.
+type deadlineWriter struct {
+	w io.Writer
+	d *streamDeadlines
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	w.d.tick()
+	return w.w.Write(p)
+}
+
+// errUploadsOff answers the upload routes of a server without an Uploader.
+func errUploadsOff() error {
+	return modelreg.Errorf(modelreg.ENOTFOUND, "", "This server does not accept uploads.")
+}
+
+// handleUploadCreate starts the upload of a new model: POST
+// /modelreg/v1/{project_id}/uploads. The body is the ModelArts import
+// request without source_location. The model is stored as publishing and
+// the response carries the upload's id.
+func (s *Server) handleUploadCreate(w http.ResponseWriter, r *http.Request) {
+	projectID, err := pathProject(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if s.uploads == nil {
+		s.error(w, r, errUploadsOff())
+		return
+	}
+	in, err := decode[modelreg.ModelImport](s, w, r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if in.SourceLocation != "" {
+		s.error(w, r, modelreg.ParamInvalid("source_location", "an upload has no source_location; its files are uploaded"))
+		return
+	}
+	in.SourceLocation = modelreg.UploadLocation("") // set by BeginUpload; Validate wants one
+	if err := in.Validate(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	in.Normalize()
+	m, err := newModel(projectID, in)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	up, err := s.uploads.BeginUpload(r.Context(), m)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.respond(w, r, up)
+}
+
+// handleUploadFile receives one file of an upload: PUT
+// /modelreg/v1/{project_id}/uploads/{upload_id}/files/{path...}. The body
+// is the file's content, streamed into the blob store; an X-Content-Sha256
+// header, when present, is checked against it.
+func (s *Server) handleUploadFile(w http.ResponseWriter, r *http.Request) {
+	projectID, id, err := pathParams(r, "upload_id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	path := r.PathValue("path")
+	if err := modelreg.CheckFilePath(path); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if s.uploads == nil {
+		s.error(w, r, errUploadsOff())
+		return
+	}
+	digest := strings.ToLower(strings.TrimSpace(r.Header.Get(contentSHA256Header)))
+	if digest != "" && !validDigest(digest) {
+		s.error(w, r, modelreg.Invalid("Invalid header %s: want the 64 hexadecimal digits of a sha256.", contentSHA256Header))
+		return
+	}
+	d := newStreamDeadlines(w)
+	body := &deadlineReader{r: r.Body, d: d}
+	fi, err := s.uploads.PutUploadFile(r.Context(), projectID, id, path, body, r.ContentLength, digest)
+	d.renew(time.Now()) // committing a large blob may have taken a while
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.respond(w, r, fi)
+}
+
+// handleUploadCommit publishes the model of an upload: POST
+// /modelreg/v1/{project_id}/uploads/{upload_id}/commit, with an optional
+// list of the files sent, which must match the files received.
+func (s *Server) handleUploadCommit(w http.ResponseWriter, r *http.Request) {
+	projectID, id, err := pathParams(r, "upload_id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if s.uploads == nil {
+		s.error(w, r, errUploadsOff())
+		return
+	}
+	in := &modelreg.UploadCommit{}
+	if r.ContentLength != 0 {
+		if in, err = decode[modelreg.UploadCommit](s, w, r); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	d := newStreamDeadlines(w) // a commit checks every blob: it may take a while
+	d.bodyDone()
+	m, err := s.uploads.CommitUpload(r.Context(), projectID, id, in.Files)
+	d.renew(time.Now())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	fillModelArrays(m)
+	s.respond(w, r, m)
+}
+
+// handleUploadDelete gives an upload up and deletes its model: DELETE
+// /modelreg/v1/{project_id}/uploads/{upload_id}. A model that is not (or no
+// longer) receiving an upload is left alone (ModelArts.3078).
+func (s *Server) handleUploadDelete(w http.ResponseWriter, r *http.Request) {
+	projectID, id, err := pathParams(r, "upload_id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if s.uploads == nil {
+		s.error(w, r, errUploadsOff())
+		return
+	}
+	if err := s.uploads.AbortUpload(r.Context(), projectID, id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.onDeleted()
+	s.respond(w, r, struct{}{})
+}
+
+// validDigest reports whether d is a lower-case hex sha256 digest.
+func validDigest(d string) bool {
+	if len(d) != 64 {
+		return false
+	}
+	for i := range len(d) {
+		if c := d[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
