@@ -344,6 +344,10 @@ func pushedFrom(f folder) string { return "pushed from " + f.name }
 // deletes and deploys against c until ctx is done; with storm, deletes
 // only, from six deleters at once. Unexpected answers of the server are
 // test errors.
+//
+// Cancelling ctx stops the loops; a request already sent runs to its end,
+// so every operation the server performed is acknowledged (a kill still
+// cuts requests, and the checks allow for that).
 func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folders []folder, be *blobEnv, seed uint64, storm bool) {
 	var wg sync.WaitGroup
 	deleters := 2
@@ -370,7 +374,7 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 					l.targeted[id] = true
 				}
 				l.mu.Unlock()
-				res, err := c.DeleteModel(ctx, id, cascade)
+				res, err := c.DeleteModel(context.WithoutCancel(ctx), id, cascade)
 				switch {
 				case err == nil:
 					l.mu.Lock()
@@ -407,7 +411,7 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 				if be.sources != nil && rng.IntN(2) == 0 {
 					loc = be.sources[f.name]
 				}
-				id, err := c.ImportModel(ctx, &modelreg.ModelImport{Name: name, Version: version, Type: "PyTorch", SourceLocation: loc})
+				id, err := c.ImportModel(context.WithoutCancel(ctx), &modelreg.ModelImport{Name: name, Version: version, Type: "PyTorch", SourceLocation: loc})
 				switch {
 				case err == nil:
 					l.mu.Lock()
@@ -432,7 +436,7 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 			if !ok {
 				continue
 			}
-			res, err := c.CreateService(ctx, &modelreg.ServiceCreate{
+			res, err := c.CreateService(context.WithoutCancel(ctx), &modelreg.ServiceCreate{
 				Name: fmt.Sprintf("svc-%d-%d", seed%1000, i), InferType: modelreg.InferRealTime,
 				Config: []modelreg.ServiceConfig{{ModelID: id, Weight: 100, Specification: "modelarts.vm.cpu.2u", InstanceCount: 1}},
 			})
@@ -440,7 +444,7 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 			case err == nil:
 				l.deploys.Add(1)
 				sleep(ctx, time.Duration(drng.IntN(300))*time.Millisecond)
-				if err := c.DeleteServices(ctx, res.ServiceID); err != nil && serverError(err) {
+				if err := c.DeleteServices(context.WithoutCancel(ctx), res.ServiceID); err != nil && serverError(err) {
 					t.Errorf("delete service: %v", err)
 				}
 			case modelreg.ErrorAPICode(err) == modelreg.CodeServiceModelGone, modelreg.ErrorAPICode(err) == modelreg.CodeModelPublishing:
@@ -463,7 +467,7 @@ func pushLoop(ctx context.Context, t *testing.T, c *client.Client, l *ledger, fo
 		if rng.IntN(2) == 0 {
 			f = folders[len(folders)-1] // the small one
 		}
-		m, err := c.Push(ctx, f.dir, &modelreg.ModelImport{Name: name, Version: version, Type: "PyTorch", Description: pushedFrom(f)}, nil)
+		m, err := c.Push(context.WithoutCancel(ctx), f.dir, &modelreg.ModelImport{Name: name, Version: version, Type: "PyTorch", Description: pushedFrom(f)}, nil)
 		switch {
 		case err == nil:
 			l.mu.Lock()
