@@ -25,7 +25,8 @@ type DeleteResult struct {
 }
 
 // DeleteModels deletes a model, and with cascade the other versions of its
-// name (at most limit models in all), one transaction per model. The target
+// name (at most limit models in all), one transaction per model, or one
+// for the set when s is a ModelBatchDeleter. The target
 // is processed first: if it is gone the call fails with ModelArts.3001 and
 // nothing changes. An unavailable database before anything was deleted is
 // a request-level error too. Every other failure is reported per model and
@@ -42,13 +43,29 @@ func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, 
 		}
 	}
 	res := &DeleteResult{Success: []string{}, Failed: []DeleteFailure{}, RemainingCount: set.Remaining}
+	errs := make([]error, len(set.IDs))
+	batch, ok := s.(ModelBatchDeleter)
+	if ok && len(set.IDs) > 1 {
+		var err error
+		if errs, err = batch.DeleteModelBatch(ctx, projectID, set.IDs); err != nil {
+			if ctx.Err() != nil && ErrorCode(err) == EINTERNAL {
+				return nil, Internal("modelreg.DeleteModels", ctx.Err())
+			}
+			return nil, err
+		}
+	} else {
+		for i, id := range set.IDs {
+			errs[i] = s.DeleteModel(ctx, projectID, id)
+			if i == 0 && ErrorCode(errs[0]) == ENOTFOUND {
+				return nil, errs[0] // the target itself: a request-level 404, nothing changed
+			}
+		}
+	}
 	for i, id := range set.IDs {
-		err := s.DeleteModel(ctx, projectID, id)
+		err := errs[i]
 		switch {
 		case err == nil:
 			res.Success = append(res.Success, id)
-		case i == 0 && ErrorCode(err) == ENOTFOUND:
-			return nil, err // the target itself: a request-level 404, nothing changed
 		case ErrorCode(err) == ENOTFOUND:
 			// Deleted by a concurrent call since the set was taken: not ours to report.
 		case ctx.Err() != nil && ErrorCode(err) == EINTERNAL:
@@ -63,6 +80,17 @@ func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, 
 		}
 	}
 	return res, nil
+}
+
+// ModelBatchDeleter is a ModelStore that can delete several models in one
+// transaction, each of them all or nothing as DeleteModel would. A cascade
+// uses it when the store has it: one commit instead of one per model.
+type ModelBatchDeleter interface {
+	// DeleteModelBatch deletes each of ids as DeleteModel would and
+	// returns one error per id, nil for a model deleted; every deletion
+	// is committed at once. When the first id does not exist it deletes
+	// nothing and returns ENOTFOUND ModelArts.3001 itself.
+	DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error)
 }
 
 // CascadeSet is the set of models one cascade delete works on.

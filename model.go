@@ -277,7 +277,11 @@ func (m *ModelImport) Normalize() {
 // Validate checks every field of an import request. It returns an EINVALID
 // *Error with code ModelArts.3036 for a missing field and ModelArts.3037 for a
 // bad one, naming the field.
-func (m *ModelImport) Validate() error {
+func (m *ModelImport) Validate() error { return m.validate(true) }
+
+// validate is Validate; requireSource says whether source_location is
+// required (for every type but Template).
+func (m *ModelImport) validate(requireSource bool) error {
 	switch {
 	case m.Name == "":
 		return ParamRequired("model_name")
@@ -294,7 +298,7 @@ func (m *ModelImport) Validate() error {
 	if !ok {
 		return ParamInvalid("model_type", m.Type)
 	}
-	if m.SourceLocation == "" && typ != "Template" {
+	if requireSource && m.SourceLocation == "" && typ != "Template" {
 		return ParamRequired("source_location")
 	}
 	if err := checkText("source_location", m.SourceLocation, maxTextField); err != nil {
@@ -519,6 +523,12 @@ type ModelFilter struct {
 	Limit       int
 	SortBy      string // create_at, model_version, model_size
 	Order       string // asc, desc
+	// Marker is the opaque keyset continuation of a previous page
+	// (modelreg extension): the page starts right after the model it
+	// names. Validate decodes it into After; it excludes Offset.
+	Marker string
+	// After is the decoded Marker: nil for offset paging.
+	After *ModelCursor
 }
 
 // Validate checks and normalises the filter: defaults, enums, case. It
@@ -574,7 +584,44 @@ func (f *ModelFilter) Validate() error {
 	if f.Offset > (1<<31)/f.Limit {
 		return Invalid("Invalid parameter offset: too large.")
 	}
+	f.After = nil
+	if f.Marker != "" {
+		if f.Offset != 0 {
+			return Invalid("Parameters marker and offset cannot be used together.")
+		}
+		c, err := DecodeModelCursor(f.Marker)
+		if err != nil {
+			return err
+		}
+		if c.SortBy != f.SortBy || c.Order != f.Order {
+			return Invalid("Invalid parameter marker: it continues a list sorted by %s %s, not by %s %s.",
+				c.SortBy, c.Order, f.SortBy, f.Order)
+		}
+		f.After = &c
+	}
 	return nil
+}
+
+// SortKey returns the value m is sorted by under sortBy (create_at,
+// model_version or model_size).
+func SortKey(m *ModelSummary, sortBy string) int64 {
+	switch sortBy {
+	case ModelSortVersion:
+		return int64(VersionKey(m.Version))
+	case ModelSortSize:
+		return m.Size
+	}
+	return m.CreateAt
+}
+
+// NextMarker returns the marker of the page after page, a page of f: ""
+// when page is not full, so that no further page can exist.
+func (f *ModelFilter) NextMarker(page []*ModelSummary) string {
+	if len(page) == 0 || len(page) < f.Limit {
+		return ""
+	}
+	last := page[len(page)-1]
+	return ModelCursor{SortBy: f.SortBy, Order: f.Order, Key: SortKey(last, f.SortBy), ID: last.ID}.Encode()
 }
 
 // ModelList is the response of the model list.
@@ -582,6 +629,9 @@ type ModelList struct {
 	TotalCount int             `json:"total_count"`
 	Count      int             `json:"count"`
 	Models     []*ModelSummary `json:"models"`
+	// NextMarker continues the list after this page (modelreg
+	// extension): pass it as marker. Absent when the page is not full.
+	NextMarker string `json:"next_marker,omitempty"`
 }
 
 // ModelFile is one file of a model's artifact: its path inside the model

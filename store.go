@@ -29,13 +29,23 @@ type ModelStore interface {
 	// project already has m.Name at m.Version.
 	CreateModel(ctx context.Context, m *Model) error
 
+	// CreateModels stores published models that have no files and no import
+	// job (modelreg's bulk path: seeding load tests, migrating a registry's
+	// metadata), in one transaction: all of them or none. It assigns each
+	// model's ID (when empty), Status, CreateAt and UpdateAt. Returns
+	// ECONFLICT ModelArts.3002 when a name and version exist in the project,
+	// in the store or earlier in ms.
+	CreateModels(ctx context.Context, ms []*Model) error
+
 	// FindModelByID returns a model with all its details.
 	// Returns ENOTFOUND ModelArts.3001.
 	FindModelByID(ctx context.Context, projectID, id string) (*Model, error)
 
 	// FindModels returns one page of the models matching f (already
 	// validated) and the number of all matches. The order is total: ties in
-	// the sort key are broken by id.
+	// the sort key are broken by id. With f.After the page starts right
+	// after that cursor (f.Offset is then 0); the total still counts every
+	// match.
 	FindModels(ctx context.Context, f ModelFilter) ([]*ModelSummary, int, error)
 
 	// FindCascadeSet returns the models a cascade delete of id works on: id

@@ -130,7 +130,8 @@ type errorBody struct {
 
 // Do sends one request to path, relative to /v1/{project_id} when it does
 // not start with "/" and to the server root otherwise, and decodes a 200
-// body into out (when out is not nil). body is encoded as JSON unless it is
+// body into out (when out is not nil; an io.Writer gets the body as it
+// is, such as the text of /metrics). body is encoded as JSON unless it is
 // an io.Reader or []byte.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body, out any) error {
 	resp, err := c.send(ctx, method, path, query, body)
@@ -140,6 +141,13 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	defer resp.Body.Close()
 	if out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if w, ok := out.(io.Writer); ok {
+		if _, err := io.Copy(w, resp.Body); err != nil {
+			return &modelreg.Error{Code: modelreg.EUNAVAILABLE, APICode: modelreg.CodeInternal, Message: "Cannot read the response.",
+				Op: method + " " + path, Err: err}
+		}
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
@@ -250,6 +258,12 @@ func StatusCode(err error) int {
 // Health calls /healthz and returns nil when the server is alive.
 func (c *Client) Health(ctx context.Context) error {
 	return c.Do(ctx, http.MethodGet, "/healthz", nil, nil, nil)
+}
+
+// Ping calls /modelreg/v1/ping, the trivial route behind the API's
+// middleware, and returns nil when it answers.
+func (c *Client) Ping(ctx context.Context) error {
+	return c.Do(ctx, http.MethodGet, "/modelreg/v1/ping", nil, nil, nil)
 }
 
 // Ready calls /readyz and returns nil when the server can serve requests.

@@ -47,6 +47,7 @@ func ModelQuery(f modelreg.ModelFilter) url.Values {
 	}
 	set("sort_by", f.SortBy)
 	set("order", f.Order)
+	set("marker", f.Marker)
 	return q
 }
 
@@ -57,6 +58,18 @@ func (c *Client) ListModels(ctx context.Context, f modelreg.ModelFilter) (*model
 		return nil, err
 	}
 	return &res, nil
+}
+
+// CreateModels creates published, metadata-only models in one call (the
+// modelreg bulk extension, at most modelreg.MaxBulkModels and the server's
+// body limit) and returns their ids in order. All are created or none.
+func (c *Client) CreateModels(ctx context.Context, ms []modelreg.BulkModel) ([]string, error) {
+	var res modelreg.ModelBulkResult
+	path := "/modelreg/v1/" + url.PathEscape(c.projectID) + "/models:bulk"
+	if err := c.Do(ctx, http.MethodPost, path, nil, modelreg.ModelBulk{Models: ms}, &res); err != nil {
+		return nil, err
+	}
+	return res.ModelIDs, nil
 }
 
 // GetModel returns a model with its details.

@@ -46,7 +46,7 @@ func commands() []*command {
 	cmds = append(cmds, transferCommands()...) // model push, model pull
 	cmds = append(cmds, serviceCommands()...)
 	cmds = append(cmds, iamCommands()...)
-	return append(cmds, versionCommand())
+	return append(cmds, benchCommand(), versionCommand())
 }
 
 // Run runs the modelreg command line. args is os.Args (program name first),

@@ -29,6 +29,7 @@ type Config struct {
 	MaxBodyBytes      int64    // largest request body
 	MaxFileSize       int64    // largest model file
 	SQLiteSynchronous string   // FULL or NORMAL
+	MemoryLimit       int64    // soft limit of the Go runtime's memory; 0: none
 	LogFormat         string   // json or text
 	LogLevel          string   // debug, info, warn or error
 	Auth              string   // aksk (AK/SK signatures and tokens) or none
@@ -58,6 +59,13 @@ type Config struct {
 	ReplicaConfig // PostgreSQL, leases, staging grace, request bound: database.go
 }
 
+// DefaultMemoryLimit is the default soft limit of the Go runtime's memory
+// (runtime/debug.SetMemoryLimit): the garbage collector works harder as the
+// heap nears it, rather than letting a burst (a bulk call, a large page)
+// double the resident memory for good. SQLite's page caches (about 24 MiB)
+// come on top of it.
+const DefaultMemoryLimit = 48 << 20
+
 // DefaultConfig returns the configuration used when nothing is set.
 func DefaultConfig() Config {
 	return Config{
@@ -67,6 +75,7 @@ func DefaultConfig() Config {
 		MaxBodyBytes:      1 << 20,
 		MaxFileSize:       20 << 30,
 		SQLiteSynchronous: "FULL",
+		MemoryLimit:       DefaultMemoryLimit,
 		LogFormat:         "json",
 		LogLevel:          "info",
 		Auth:              AuthAKSK,
@@ -89,6 +98,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.Var((*byteSize)(&c.MaxBodyBytes), "max-body-bytes", "largest request body, in `bytes` (suffixes KiB, MiB, GiB allowed)")
 	fs.Var((*byteSize)(&c.MaxFileSize), "max-file-size", "largest model file, in `bytes` (suffixes KiB, MiB, GiB allowed)")
 	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", c.SQLiteSynchronous, "SQLite synchronous `mode`: FULL survives a power cut, NORMAL only a crash")
+	fs.Var((*byteSize)(&c.MemoryLimit), "memory-limit", "soft limit of the Go runtime's memory, in `bytes` (0: none); see docs/configuration.md")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error")
 	fs.StringVar(&c.Auth, "auth", c.Auth, "authentication `mode`: aksk (AK/SK signatures and X-Auth-Token) or none (loopback --addr only)")
@@ -183,6 +193,9 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	}
 	if c.MaxBodyBytes < 1 {
 		return fmt.Errorf("--max-body-bytes %d: must be at least 1", c.MaxBodyBytes)
+	}
+	if c.MemoryLimit < 0 {
+		return fmt.Errorf("--memory-limit %d: must be 0 or more", c.MemoryLimit)
 	}
 	if c.MaxFileSize < 1 {
 		return fmt.Errorf("--max-file-size %d: must be at least 1", c.MaxFileSize)

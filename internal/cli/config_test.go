@@ -77,7 +77,7 @@ func TestConfigPrecedence(t *testing.T) {
 	want := Config{
 		Addr: "0.0.0.0:9000", DataDir: "/env/data", Database: "/env/data/modelreg.db", BlobStore: "/env/blobs",
 		ImportRoots: []string{"/env/a", "/env/b"}, ProjectID: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", CascadeLimit: 5,
-		MaxBodyBytes: 2 << 20, MaxFileSize: 1 << 30, SQLiteSynchronous: "NORMAL", LogFormat: "text", LogLevel: "debug",
+		MaxBodyBytes: 2 << 20, MaxFileSize: 1 << 30, SQLiteSynchronous: "NORMAL", MemoryLimit: DefaultMemoryLimit, LogFormat: "text", LogLevel: "debug",
 		Auth: "aksk", TokenTTL: time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
 		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
 		ReplicaConfig: DefaultConfig().ReplicaConfig,
@@ -98,7 +98,7 @@ func TestConfigPrecedence(t *testing.T) {
 	want = Config{
 		Addr: "127.0.0.1:0", DataDir: "/flag/data", Database: "/flag/db.sqlite", BlobStore: "/env/blobs",
 		ImportRoots: []string{"/flag/x", "/flag/y"}, ProjectID: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", CascadeLimit: 7,
-		MaxBodyBytes: 4096, MaxFileSize: 10e6, SQLiteSynchronous: "FULL", LogFormat: "json", LogLevel: "warn",
+		MaxBodyBytes: 4096, MaxFileSize: 10e6, SQLiteSynchronous: "FULL", MemoryLimit: DefaultMemoryLimit, LogFormat: "json", LogLevel: "warn",
 		Auth: "none", TokenTTL: 2 * time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
 		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
 		ReplicaConfig: DefaultConfig().ReplicaConfig,

@@ -66,7 +66,8 @@ func envOr(getenv func(string) string, key, def string) string {
 // every request with the access key of MODELREG_ACCESS_KEY and
 // MODELREG_SECRET_KEY, else of the credentials file in --data-dir; without
 // either it sends unsigned requests (for a server run with --auth=none).
-func (g *globals) client() (*client.Client, error) {
+// extra options come after the defaults.
+func (g *globals) client(extra ...client.Option) (*client.Client, error) {
 	if g.output != "table" && g.output != "json" {
 		return nil, usagef("invalid --output %q: want table or json", g.output)
 	}
@@ -97,7 +98,7 @@ func (g *globals) client() (*client.Client, error) {
 		s := &auth.Signer{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey}
 		opts = append(opts, client.WithSigner(s.Sign))
 	}
-	return client.New(g.endpoint, project, opts...)
+	return client.New(g.endpoint, project, append(opts, extra...)...)
 }
 
 // credentials returns the access key to sign with: from the environment,

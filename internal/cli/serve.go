@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -75,6 +76,8 @@ const (
 	readTimeout       = 60 * time.Second
 	writeTimeout      = 120 * time.Second
 	idleTimeout       = 120 * time.Second
+	// gcPercent is the GOGC the server runs with under a memory limit.
+	gcPercent = 400
 	// collectInterval is how often the collector looks for queued blobs.
 	collectInterval = 2 * time.Second
 )
@@ -86,6 +89,14 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	logger, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.MemoryLimit > 0 {
+		// The live heap is a few MiB, so at the default GOGC of 100 the
+		// collector runs every few MiB allocated, dozens of times a second
+		// under load. With the limit bounding the heap, let it grow to five
+		// times the live heap between collections.
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+		debug.SetGCPercent(gcPercent)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)

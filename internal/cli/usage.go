@@ -20,6 +20,7 @@ func printMainUsage(w io.Writer) {
 		{"Projects", []string{"project"}},
 		{"Users", []string{"user"}},
 		{"Access keys", []string{"credential"}},
+		{"Measuring", []string{"bench"}},
 		{"Other", []string{"version"}},
 	}
 	fmt.Fprint(w, `modelreg is a model registry speaking the ModelArts v1 model-management API:

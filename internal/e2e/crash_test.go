@@ -38,8 +38,9 @@ import (
 // deadline for a hung test, not a measurement.
 const waitLimit = 2 * time.Minute
 
-// crashCycleCount is how many times the server is killed in each run.
-const crashCycleCount = 8
+// crashCycleCount is how many times the server is killed in each run. The
+// data dir is checked after each kill, before the restart.
+const crashCycleCount = 10
 
 // buildBinary builds cmd/modelreg into dir with buildFlags.
 func buildBinary(tb testing.TB, dir string) string {
@@ -424,6 +425,24 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 			}
 		})
 	}
+	rrng := rand.New(rand.NewPCG(seed, 40))
+	wg.Go(func() { // reader: shows and lists, the read side of the mix
+		for ctx.Err() == nil {
+			sleep(ctx, time.Duration(rrng.IntN(20))*time.Millisecond)
+			var err error
+			if id, _, ok := l.pick(rrng); ok && rrng.IntN(2) == 0 {
+				_, err = c.GetModel(ctx, id)
+				if modelreg.ErrorAPICode(err) == modelreg.CodeModelNotFound {
+					err = nil // deleted meanwhile
+				}
+			} else {
+				_, err = c.ListModels(ctx, modelreg.ModelFilter{Limit: 10, Name: "m"})
+			}
+			if err != nil && serverError(err) {
+				t.Errorf("read: %v", err)
+			}
+		}
+	})
 	for w := range 2 { // pushers: upload a folder through the API
 		rng := rand.New(rand.NewPCG(seed, uint64(30+w)))
 		wg.Go(func() { pushLoop(ctx, t, c, l, folders, rng) })
@@ -488,8 +507,9 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// TestCrash kills the server with SIGKILL at random moments, restarts it
-// each time, and then checks the data offline: the database is intact,
+// TestCrash kills the server with SIGKILL at random moments, checks the
+// data offline after each kill, restarts it, and at the end checks again
+// once every import has finished: the database is intact,
 // every published model has all its bytes, no blob is orphaned once the
 // collector has run, every acknowledged delete stuck and every
 // acknowledged import and push survived. Odd cycles kill it while
@@ -576,6 +596,10 @@ func crashCycles(t *testing.T, bin, tmp string, newEnv func([]folder) *blobEnv) 
 		t.Logf("cycle %d (storm %v, killed after %s): %d imports and pushes and %d deletes acknowledged so far",
 			cycle, storm, life, len(l.imported), len(l.deleted))
 		l.mu.Unlock()
+		checkOffline(t, dataDir, project, folders, l, be, false)
+		if t.Failed() {
+			t.Fatalf("cycle %d: the data left by the kill is not consistent", cycle)
+		}
 	}
 
 	// Restart, let every import finish, stop cleanly.
@@ -601,7 +625,7 @@ func crashCycles(t *testing.T, bin, tmp string, newEnv func([]folder) *blobEnv) 
 	if err := p.kill(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: server exited with %v", err)
 	}
-	checkOffline(t, dataDir, project, folders, l, be)
+	checkOffline(t, dataDir, project, folders, l, be, true)
 }
 
 func tail(s string, n int) string {
@@ -614,7 +638,11 @@ func tail(s string, n int) string {
 // ahead: a digest queued for collection may wait for a lease of a killed
 // collector to expire, or for a retry backoff (at most 5 minutes), and the
 // invariant is that one collector pass then removes everything unreferenced.
-func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *ledger, be *blobEnv) {
+// Right after a kill (final false) a model may still be publishing: its
+// files are referenced, their bytes may still be staged. At the end (final)
+// every model must be published (or an upload given up), and the load must
+// have done enough to prove something.
+func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *ledger, be *blobEnv, final bool) {
 	ctx := context.Background()
 	later := func() time.Time { return time.Now().Add(time.Hour) }
 	db, err := sqlite.Open(ctx, filepath.Join(dataDir, "modelreg.db"), sqlite.Options{Now: later})
@@ -625,7 +653,10 @@ func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *le
 	if err := db.IntegrityCheck(ctx); err != nil {
 		t.Fatalf("integrity check: %v", err)
 	}
-	givenUp := checkStores(t, db, project, folders, l, be, later)
+	givenUp := checkStores(t, db, project, folders, l, be, later, final)
+	if !final {
+		return
+	}
 	// A push takes several requests; on a slow machine (the race detector,
 	// S3 on the same cores) few finish between kills. Pushes cut by a kill
 	// prove the upload path's crash safety too.
@@ -644,7 +675,9 @@ func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *le
 // blob is orphaned and nothing is staged or queued; every acknowledged
 // delete stuck and every acknowledged import survived unless a delete that
 // may have removed it was sent.
-func checkStores(t *testing.T, db modelreg.Store, project string, folders []folder, l *ledger, be *blobEnv, later func() time.Time) (givenUp int) {
+//
+// Right after a kill (final false) a model may still be publishing.
+func checkStores(t *testing.T, db modelreg.Store, project string, folders []folder, l *ledger, be *blobEnv, later func() time.Time, final bool) (givenUp int) {
 	ctx := context.Background()
 	blobs := be.open(t)
 	bySource := map[string]folder{} // source_location, or the description of a push → folder
@@ -688,6 +721,12 @@ func checkStores(t *testing.T, db modelreg.Store, project string, folders []fold
 		upload := modelreg.IsUploadLocation(full.SourceLocation)
 		if upload && m.Status == modelreg.ModelFailed && strings.Contains(m.FailureReason, "upload was given up") && len(files) == 0 {
 			givenUp++
+			continue
+		}
+		if !final && m.Status == modelreg.ModelPublishing {
+			for _, f := range files {
+				referenced[f.Digest] = true
+			}
 			continue
 		}
 		if m.Status != modelreg.ModelPublished {

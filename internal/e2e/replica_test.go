@@ -385,7 +385,7 @@ func testReplicas(t *testing.T, newEnv func([]folder) *blobEnv) {
 	if lines := c.logLines(t, "import attempt failed; retrying"); len(lines) > 0 {
 		t.Errorf("imports failed on the way (a replica's start-up sweep removed another's staged blob?):\n%s", strings.Join(lines, "\n"))
 	}
-	checkStores(t, db, testProject, folders, l, c.be, later)
+	checkStores(t, db, testProject, folders, l, c.be, later, true)
 }
 
 // TestFailover kills the replica that is importing a model, in the middle
@@ -482,7 +482,7 @@ func TestFailover(t *testing.T) {
 	}
 	c.stop(t)
 	later := func() time.Time { return time.Now().Add(time.Hour) }
-	checkStores(t, c.store(t, later), testProject, []folder{src}, l, c.be, later)
+	checkStores(t, c.store(t, later), testProject, []folder{src}, l, c.be, later, true)
 }
 
 // deployDeleteRaces deploys and deletes the same published model at the

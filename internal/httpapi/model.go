@@ -46,6 +46,47 @@ func (s *Server) handleModelCreate(w http.ResponseWriter, r *http.Request) {
 	s.respond(w, r, modelreg.ModelImportResult{ModelID: m.ID})
 }
 
+// handleModelBulkCreate creates published, metadata-only models in one
+// transaction: POST /modelreg/v1/{project_id}/models:bulk (a modelreg
+// extension). All of them are created, or none.
+func (s *Server) handleModelBulkCreate(w http.ResponseWriter, r *http.Request) {
+	projectID, err := pathProject(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	in, err := decode[modelreg.ModelBulk](s, w, r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := in.Validate(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ms := make([]*modelreg.Model, len(in.Models))
+	for i := range in.Models {
+		b := &in.Models[i]
+		b.Normalize()
+		m, err := newModel(projectID, &b.ModelImport)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		m.Size = b.Size
+		ms[i] = m
+	}
+	if err := s.store.CreateModels(r.Context(), ms); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	res := modelreg.ModelBulkResult{ModelIDs: make([]string, len(ms))}
+	for i, m := range ms {
+		res.ModelIDs[i] = m.ID
+	}
+	s.respond(w, r, res)
+}
+
 // newModel builds the model an import request describes, in status
 // publishing. The apis array is kept as one JSON string, as the details
 // page types it.
@@ -116,6 +157,7 @@ func (s *Server) handleModelList(w http.ResponseWriter, r *http.Request) {
 		Limit:       q.limit(),
 		SortBy:      q.str("sort_by"),
 		Order:       q.str("order"),
+		Marker:      q.str("marker"),
 	}
 	if q.err != nil {
 		s.error(w, r, q.err)
@@ -136,7 +178,7 @@ func (s *Server) handleModelList(w http.ResponseWriter, r *http.Request) {
 	for _, m := range models {
 		fillSummaryArrays(m)
 	}
-	s.respond(w, r, modelreg.ModelList{TotalCount: total, Count: len(models), Models: models})
+	s.respond(w, r, modelreg.ModelList{TotalCount: total, Count: len(models), Models: models, NextMarker: f.NextMarker(models)})
 }
 
 // handleModelGet shows a model: GET /v1/{project_id}/models/{model_id}.

@@ -35,6 +35,9 @@ func (s *Server) routes() {
 	s.handle("DELETE /modelreg/v1/{project_id}/uploads/{upload_id}", s.handleUploadDelete)
 	s.handle("GET /modelreg/v1/{project_id}/models/{model_id}/files", s.handleModelFiles)
 	s.handle("GET /modelreg/v1/{project_id}/models/{model_id}/files/{path...}", s.handleModelFileGet)
+	// modelreg extensions: bulk creation and the bare HTTP stack.
+	s.handle("POST /modelreg/v1/{project_id}/models:bulk", s.handleModelBulkCreate)
+	s.handle("GET /modelreg/v1/ping", s.handlePing)
 
 	s.handle("GET /healthz", s.handleHealth)
 	s.handle("GET /readyz", s.handleReady)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/storetest"
 )
 
 // benchModels is how many models the benchmarks' project holds.
@@ -125,4 +126,13 @@ func BenchmarkDeleteModel(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkStore runs the benchmarks every store shares (storetest.Bench)
+// on a fresh schema, analyzed after the seeding as autovacuum would.
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) modelreg.Store { return MustOpenDB(b, nil) },
+		func(b *testing.B, s modelreg.Store) {
+			s.(*DB).mustExec(b, `VACUUM ANALYZE models, model_counts`)
+		})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,18 @@ func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 	m.FailureReason = ""
 	m.CreateAt = tx.ms()
 	m.UpdateAt = m.CreateAt
+	if err := insertModel(ctx, tx, m); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, `INSERT INTO import_jobs (model_id, project_id, source_location, attempts, not_before, created_at)
+		VALUES ($1, $2, $3, 0, $4, $4)`, m.ID, m.ProjectID, m.SourceLocation, m.CreateAt)
+	return err
+}
+
+// insertModel inserts the row of m as it is. Returns ECONFLICT
+// ModelArts.3002 when the project has m.Name at m.Version already, or m.ID
+// is taken.
+func insertModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 	summary, details, err := encodeModel(m)
 	if err != nil {
 		return err
@@ -55,12 +68,46 @@ func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 			return modelExists(m.Name, m.Version)
 		}
 		return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeModelExists, "Model (%s) already exists.", m.ID)
-	} else if err != nil {
+	}
+	return err
+}
+
+// CreateModels stores published models without files or import jobs, all
+// in one transaction or none (modelreg's bulk path). It assigns each
+// model's ID (when empty), Status, CreateAt and UpdateAt; ms are left
+// unchanged when it fails. Returns ECONFLICT ModelArts.3002 naming the
+// first model whose name and version exist.
+func (db *DB) CreateModels(ctx context.Context, ms []*modelreg.Model) error {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+		if ids[i] == "" {
+			ids[i] = modelreg.NewID()
+		}
+	}
+	cs := make([]modelreg.Model, len(ms))
+	err := db.update(ctx, "postgres.CreateModels", func(tx *Tx) error {
+		for i, m := range ms {
+			c := &cs[i]
+			*c = *m
+			c.ID = ids[i]
+			c.Status = modelreg.ModelPublished
+			c.FailureReason = ""
+			c.CreateAt = tx.ms()
+			c.UpdateAt = c.CreateAt
+			if err := insertModel(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	_, err = tx.exec(ctx, `INSERT INTO import_jobs (model_id, project_id, source_location, attempts, not_before, created_at)
-		VALUES ($1, $2, $3, 0, $4, $4)`, m.ID, m.ProjectID, m.SourceLocation, m.CreateAt)
-	return err
+	for i, m := range ms {
+		*m = cs[i]
+	}
+	return nil
 }
 
 func modelExists(name, version string) *modelreg.Error {
@@ -191,21 +238,44 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	if err != nil {
 		return nil, 0, err
 	}
-	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
+	desc := order == "DESC"
+	limit, skip, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
 	if err != nil {
 		return nil, 0, err
 	}
-	cond := strings.Join(where, " AND ")
-
-	var total int
-	if err := tx.queryRow(ctx, `SELECT count(*) FROM models WHERE `+cond, p...).Scan(&total); err != nil {
+	total, err := countModels(ctx, tx, f, where, p)
+	if err != nil {
 		return nil, 0, err
 	}
 	models := []*modelreg.ModelSummary{}
-	if total == 0 || offset >= total {
+	if total == 0 || skip >= total {
 		return models, total, nil
 	}
-	lim, off := p.add(limit), p.add(offset)
+	reverse := false
+	if f.After != nil {
+		// Keyset continuation: the rows after the cursor in sort order.
+		op := " > "
+		if desc {
+			op = " < "
+		}
+		where = append(where, "("+sortCol+", id)"+op+"("+p.add(f.After.Key)+"::bigint, "+p.add(f.After.ID)+"::text)")
+		skip = 0
+	} else if skip > total/2 {
+		// A page past the middle is read from the other end (total is
+		// exact: same snapshot).
+		reverse, desc = true, !desc
+		back := total - skip - limit
+		if back < 0 {
+			limit += back
+			back = 0
+		}
+		skip = back
+	}
+	order = "ASC"
+	if desc {
+		order = "DESC"
+	}
+	lim, off := p.add(limit), p.add(skip)
 	err = tx.query(ctx, func(rows pgx.Rows) error {
 		var m, cols modelreg.ModelSummary
 		var summary string
@@ -222,8 +292,38 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		return nil
 	}, `SELECT id, project_id, name, version, type, status, description, size,
 		workspace_id, owner, tenant, create_at, failure_reason, summary
-		FROM models WHERE `+cond+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT `+lim+` OFFSET `+off, p...)
-	return models, total, err
+		FROM models WHERE `+strings.Join(where, " AND ")+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT `+lim+` OFFSET `+off, p...)
+	if err != nil {
+		return nil, 0, err
+	}
+	if reverse {
+		slices.Reverse(models)
+	}
+	return models, total, nil
+}
+
+// countModels returns the number of models matching f, whose conditions
+// are where with p. With no filter but status, type and not-type it sums
+// model_counts; otherwise it counts the matches.
+func countModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter, where []string, p params) (int, error) {
+	var total int
+	if f.Name != "" || f.Description != "" || f.Version != "" || f.WorkspaceID != "" {
+		err := tx.queryRow(ctx, `SELECT count(*) FROM models WHERE `+strings.Join(where, " AND "), p...).Scan(&total)
+		return total, err
+	}
+	var c params
+	q := `SELECT COALESCE(sum(n), 0) FROM model_counts WHERE project_id = ` + c.add(f.ProjectID)
+	if f.Status != "" {
+		q += ` AND status = ` + c.add(f.Status)
+	}
+	if f.Type != "" {
+		q += ` AND type = ` + c.add(f.Type)
+	}
+	if f.NotType != "" {
+		q += ` AND type <> ` + c.add(f.NotType)
+	}
+	err := tx.queryRow(ctx, q, c...).Scan(&total)
+	return total, err
 }
 
 // FindCascadeSet returns the models a cascade delete of id works on: id

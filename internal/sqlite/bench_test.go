@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/storetest"
 )
 
 const benchProject = "0123456789abcdef0123456789abcdef"
@@ -137,4 +138,10 @@ func BenchmarkFindModels(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkStore runs the benchmarks every store shares (storetest.Bench)
+// at the server's default durability.
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) modelreg.Store { return benchDB(b, "") }, nil)
 }

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/modelreg/modelreg"
 )
@@ -30,6 +32,22 @@ func (db *DB) CreateModel(ctx context.Context, m *modelreg.Model) error {
 }
 
 func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
+	m.Status = modelreg.ModelPublishing
+	m.FailureReason = ""
+	m.CreateAt = tx.ms()
+	m.UpdateAt = m.CreateAt
+	if err := insertModel(ctx, tx, m); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO import_jobs (model_id, project_id, source_location, attempts, not_before, created_at)
+		VALUES (?, ?, ?, 0, ?, ?)`, m.ID, m.ProjectID, m.SourceLocation, m.CreateAt, m.CreateAt)
+	return err
+}
+
+// insertModel inserts the row of m as it is. Returns ECONFLICT
+// ModelArts.3002 when the project has m.Name at m.Version already, or m.ID
+// is taken.
+func insertModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM models WHERE project_id = ? AND name = ? AND version = ?`,
 		m.ProjectID, m.Name, m.Version).Scan(&one)
@@ -38,18 +56,15 @@ func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-
-	m.Status = modelreg.ModelPublishing
-	m.FailureReason = ""
-	m.CreateAt = tx.ms()
-	m.UpdateAt = m.CreateAt
 	summary, details, err := encodeModel(m)
 	if err != nil {
 		return err
 	}
+	// seq keys the model in models_fts (see migration 0002); the single
+	// writer makes max + 1 unique.
 	_, err = tx.ExecContext(ctx, `INSERT INTO models (id, project_id, name, version, version_key, type, status,
-		description, size, workspace_id, owner, tenant, create_at, update_at, failure_reason, config, summary, details)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		description, size, workspace_id, owner, tenant, create_at, update_at, failure_reason, config, summary, details, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT IFNULL(MAX(seq), 0) + 1 FROM models))`,
 		m.ID, m.ProjectID, m.Name, m.Version, modelreg.VersionKey(m.Version), m.Type, m.Status,
 		m.Description, m.Size, m.WorkspaceID, m.Owner, m.Tenant, m.CreateAt, m.UpdateAt, m.FailureReason, m.Config,
 		summary, details)
@@ -57,11 +72,98 @@ func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 		// Only the id can collide here: the name and version were checked
 		// in this transaction.
 		return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeModelExists, "Model (%s) already exists.", m.ID)
+	}
+	return err
+}
+
+// CreateModels stores published models without files or import jobs, all
+// in one transaction or none (modelreg's bulk path, which seeds load tests
+// and migrations). It assigns each model's ID (when empty), Status,
+// CreateAt and UpdateAt; ms are left unchanged when it fails. Returns
+// ECONFLICT ModelArts.3002 naming the first model whose name and version
+// exist (in the store or earlier in ms).
+//
+// The rows are staged in a temporary table and moved into models by one
+// INSERT … SELECT: FTS5 writes its pending index data out at the start of
+// every statement that runs triggers, so inserting the rows one statement
+// each would write one tiny index segment per model.
+func (db *DB) CreateModels(ctx context.Context, ms []*modelreg.Model) error {
+	cs := make([]modelreg.Model, len(ms))
+	seen := make(map[[2]string]bool, len(ms))
+	for i, m := range ms {
+		cs[i] = *m
+		if cs[i].ID == "" {
+			cs[i].ID = modelreg.NewID()
+		}
+		k := [2]string{m.ProjectID + "/" + m.Name, m.Version}
+		if seen[k] {
+			return modelExists(m.Name, m.Version)
+		}
+		seen[k] = true
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	err := db.update(ctx, "sqlite.CreateModels", func(tx *Tx) error {
+		return createModels(ctx, tx, cs)
+	})
+	if err != nil {
+		return err
+	}
+	for i, m := range ms {
+		*m = cs[i]
+	}
+	return nil
+}
+
+func createModels(ctx context.Context, tx *Tx, cs []modelreg.Model) error {
+	if _, err := tx.Tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS bulk_models AS SELECT * FROM models WHERE 0`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM temp.bulk_models`); err != nil {
+		return err
+	}
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT IFNULL(MAX(seq), 0) FROM models`).Scan(&seq); err != nil {
+		return err
+	}
+	for i := range cs {
+		c := &cs[i]
+		c.Status = modelreg.ModelPublished
+		c.FailureReason = ""
+		c.CreateAt = tx.ms()
+		c.UpdateAt = c.CreateAt
+		summary, details, err := encodeModel(c)
+		if err != nil {
+			return err
+		}
+		seq++
+		if _, err := tx.ExecContext(ctx, `INSERT INTO temp.bulk_models (id, project_id, name, version, version_key, type, status,
+			description, size, workspace_id, owner, tenant, create_at, update_at, failure_reason, config, summary, details, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.ProjectID, c.Name, c.Version, modelreg.VersionKey(c.Version), c.Type, c.Status,
+			c.Description, c.Size, c.WorkspaceID, c.Owner, c.Tenant, c.CreateAt, c.UpdateAt, c.FailureReason, c.Config,
+			summary, details, seq); err != nil {
+			return err
+		}
+	}
+	var name, version string
+	err := tx.QueryRowContext(ctx, `SELECT b.name, b.version FROM temp.bulk_models b
+		JOIN models m ON m.project_id = b.project_id AND m.name = b.name AND m.version = b.version
+		ORDER BY b.seq LIMIT 1`).Scan(&name, &version)
+	if err == nil {
+		return modelExists(name, version)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO models SELECT * FROM temp.bulk_models ORDER BY seq`)
+	if isUniqueViolation(err) {
+		// Only an id can collide: names and versions were checked.
+		return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeModelExists, "A model id already exists.")
 	} else if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO import_jobs (model_id, project_id, source_location, attempts, not_before, created_at)
-		VALUES (?, ?, ?, 0, ?, ?)`, m.ID, m.ProjectID, m.SourceLocation, m.CreateAt, m.CreateAt)
+	_, err = tx.ExecContext(ctx, `DELETE FROM temp.bulk_models`)
 	return err
 }
 
@@ -69,28 +171,22 @@ func modelExists(name, version string) *modelreg.Error {
 	return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeModelExists, "Model (%s, %s) already exists.", name, version)
 }
 
+var _ modelreg.ModelBatchDeleter = (*DB)(nil)
+
 // FindModelByID returns a model with all its details.
 // Returns ENOTFOUND ModelArts.3001.
 func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelreg.Model, error) {
-	var m *modelreg.Model
-	err := db.view(ctx, "sqlite.FindModelByID", func(tx *Tx) (err error) {
-		m, err = findModelByID(ctx, tx, projectID, id)
-		return err
-	})
-	return m, err
+	// One statement: no transaction needed (a BEGIN and a ROLLBACK would
+	// double the work of the most frequent read).
+	m, err := scanModel(db.queryRow(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ? AND project_id = ?`, id, projectID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, modelreg.ModelNotFound(id)
+	}
+	return m, formatError("sqlite.FindModelByID", err)
 }
 
 const modelColumns = `id, project_id, name, version, type, status, description, size, workspace_id,
 	owner, tenant, create_at, update_at, failure_reason, config, summary, details`
-
-func findModelByID(ctx context.Context, tx *Tx, projectID, id string) (*modelreg.Model, error) {
-	row := tx.QueryRowContext(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ? AND project_id = ?`, id, projectID)
-	m, err := scanModel(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, modelreg.ModelNotFound(id)
-	}
-	return m, err
-}
 
 func scanModel(row interface{ Scan(...any) error }) (*modelreg.Model, error) {
 	var m modelreg.Model
@@ -154,15 +250,39 @@ func (db *DB) FindModels(ctx context.Context, f modelreg.ModelFilter) ([]*modelr
 
 func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
 	where, args := []string{"project_id = ?"}, []any{f.ProjectID}
-	if f.Name != "" {
-		if f.ExactMatch {
-			where, args = append(where, "name = ?"), append(args, f.Name)
-		} else {
-			where, args = append(where, `name LIKE ? ESCAPE '\'`), append(args, likePattern(f.Name))
+	// narrow is set when the filter selects few models through an index of
+	// its own (the name, a trigram index, the index of unpublished
+	// models): the matches are then found that way and sorted, rather than
+	// found by walking the project in sort order.
+	narrow := false
+	text := false // a text filter: no counter knows its total
+	for _, c := range []struct {
+		column, fts, v string
+		exact          bool
+	}{
+		{"name", "models_name_fts", f.Name, f.ExactMatch},
+		{"description", "models_description_fts", f.Description, false},
+	} {
+		switch {
+		case c.v == "":
+			continue
+		case c.exact:
+			where, args = append(where, c.column+" = ?"), append(args, c.v)
+		case utf8.RuneCountInString(c.v) >= 3:
+			// The trigram index holds the text with ASCII in lower case
+			// and matches exactly: what LIKE finds, without a scan.
+			where = append(where, "seq IN (SELECT rowid FROM "+c.fts+" WHERE "+c.fts+" MATCH ?)")
+			args = append(args, `"`+strings.ReplaceAll(lowerASCII(c.v), `"`, `""`)+`"`)
+			// The unary + keeps SQLite from scanning the project's index
+			// and probing the matches, rather than the other way round.
+			where[0] = "+project_id = ?"
+		default:
+			// Too short for a trigram: scan.
+			where, args = append(where, c.column+` LIKE ? ESCAPE '\'`), append(args, likePattern(c.v))
+			text = true
+			continue
 		}
-	}
-	if f.Description != "" {
-		where, args = append(where, `description LIKE ? ESCAPE '\'`), append(args, likePattern(f.Description))
+		narrow, text = true, true
 	}
 	for _, c := range []struct {
 		expr, v string
@@ -177,6 +297,11 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 			where, args = append(where, c.expr), append(args, c.v)
 		}
 	}
+	if f.Status != "" && f.Status != modelreg.ModelPublished {
+		// The literal term lets SQLite use the partial index.
+		where = append(where, "status <> 'published'")
+		narrow = true
+	}
 	var sortCol string
 	switch f.SortBy {
 	case "", modelreg.ModelSortCreateAt:
@@ -188,53 +313,174 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	default:
 		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
 	}
-	if f.Name != "" && f.ExactMatch {
-		// One name has few versions: find them by the name index and sort
-		// them, rather than walk the project in sort order (the unary +
-		// keeps SQLite from using the sort column's index).
-		sortCol = "+" + sortCol
+	desc := true
+	if _, err := sqlOrder(f.Order); err != nil {
+		return nil, 0, err
+	} else if strings.EqualFold(f.Order, "asc") {
+		desc = false
 	}
-	order, err := sqlOrder(f.Order)
+	limit, skip, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
 	if err != nil {
 		return nil, 0, err
 	}
-	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
-	if err != nil {
-		return nil, 0, err
+	q := modelQuery{where: where, args: args, sortCol: sortCol, desc: desc, limit: limit, skip: skip}
+	if narrow {
+		// The unary + keeps SQLite from walking the sort column's index.
+		q.sortCol = "+" + sortCol
 	}
-	cond := strings.Join(where, " AND ")
 
-	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM models WHERE `+cond, args...).Scan(&total); err != nil {
+	if narrow && f.After == nil {
+		// All the matches are read and sorted anyway: count them in the
+		// same pass. Only a page past the end needs a count of its own.
+		q.count = true
+		models, total, err := q.run(ctx, tx)
+		if err != nil || len(models) > 0 {
+			return models, total, err
+		}
+		total, err = countModels(ctx, tx, f, text, where, args)
+		return models, total, err
+	}
+
+	total, err := countModels(ctx, tx, f, text, where, args)
+	if err != nil {
 		return nil, 0, err
 	}
-	models := []*modelreg.ModelSummary{}
-	if total == 0 || offset >= total {
-		return models, total, nil
+	if total == 0 || skip >= total {
+		return []*modelreg.ModelSummary{}, total, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, project_id, name, version, type, status, description, size,
-		workspace_id, owner, tenant, create_at, failure_reason, summary
-		FROM models WHERE `+cond+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT ? OFFSET ?`,
-		append(args, limit, offset)...)
+	if f.After != nil {
+		// Keyset continuation: the rows after the cursor in sort order.
+		op := ">"
+		if desc {
+			op = "<"
+		}
+		q.where = append(q.where, "("+sortCol+", id) "+op+" (?, ?)")
+		q.args = append(q.args, f.After.Key, f.After.ID)
+		q.skip = 0
+	} else if skip > total/2 {
+		// A page past the middle is read from the other end: skipping
+		// total-skip-limit records backwards costs less than skipping
+		// skip forwards, and total is exact (same snapshot).
+		q.reverse, q.desc = true, !desc
+		back := total - skip - limit
+		if back < 0 {
+			q.limit += back
+			back = 0
+		}
+		q.skip = back
+	}
+	models, _, err := q.run(ctx, tx)
+	return models, total, err
+}
+
+// modelQuery is the query of one page of models.
+type modelQuery struct {
+	where       []string
+	args        []any
+	sortCol     string
+	desc        bool
+	limit, skip int
+	reverse     bool // reverse the rows read (a page read from the end)
+	count       bool // also count every match, in the same pass
+}
+
+// run reads the page, and with q.count the number of all matches (0 when
+// the page is empty).
+func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, int, error) {
+	order := "ASC"
+	if q.desc {
+		order = "DESC"
+	}
+	const cols = `m.id, m.project_id, m.name, m.version, m.type, m.status, m.description, m.size,
+		m.workspace_id, m.owner, m.tenant, m.create_at, m.failure_reason, m.summary`
+	sortKey := strings.TrimPrefix(q.sortCol, "+")
+	query := `SELECT ` + cols + ` FROM models m WHERE ` + strings.Join(q.where, " AND ") +
+		` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?`
+	if q.count {
+		// Sort and count the matches by their keys alone (models_seq
+		// covers them for a substring match), then read the rows of the
+		// page only.
+		query = `SELECT ` + cols + `, p.n FROM (SELECT rowid AS r, COUNT(*) OVER () AS n FROM models
+			WHERE ` + strings.Join(q.where, " AND ") + ` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?) p
+			JOIN models m ON m.rowid = p.r ORDER BY m.` + sortKey + ` ` + order + `, m.id ` + order
+	}
+	rows, err := tx.QueryContext(ctx, query, append(slices.Clip(q.args), q.limit, q.skip)...)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
+	models := []*modelreg.ModelSummary{}
+	total := 0
+	// The models of a page mostly share their summary document (the
+	// fields without a column): decode each distinct one once.
+	decoded := map[string]*modelreg.ModelSummary{}
 	for rows.Next() {
 		var m, cols modelreg.ModelSummary
 		var summary string
-		if err := rows.Scan(&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
+		dst := []any{&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
 			&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
-			&cols.FailureReason, &summary); err != nil {
+			&cols.FailureReason, &summary}
+		if q.count {
+			dst = append(dst, &total)
+		}
+		if err := rows.Scan(dst...); err != nil {
 			return nil, 0, err
 		}
-		if err := json.Unmarshal([]byte(summary), &m); err != nil {
-			return nil, 0, err
+		if d, ok := decoded[summary]; ok {
+			m = *d
+			m.InstallType = slices.Clone(d.InstallType)
+		} else {
+			if err := json.Unmarshal([]byte(summary), &m); err != nil {
+				return nil, 0, err
+			}
+			d := m
+			d.InstallType = slices.Clone(m.InstallType)
+			decoded[summary] = &d
 		}
 		setSummaryColumns(&m, &cols)
 		models = append(models, &m)
 	}
-	return models, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if q.reverse {
+		slices.Reverse(models)
+	}
+	return models, total, nil
+}
+
+// countModels returns the number of models matching f, whose conditions
+// are where with args. With no filter but status, type and not-type it
+// sums model_counts; otherwise it counts the matches.
+func countModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter, text bool, where []string, args []any) (int, error) {
+	var total int
+	if text || f.Version != "" || f.WorkspaceID != "" {
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM models WHERE `+strings.Join(where, " AND "), args...).Scan(&total)
+		return total, err
+	}
+	q, cargs := `SELECT IFNULL(SUM(n), 0) FROM model_counts WHERE project_id = ?`, []any{f.ProjectID}
+	if f.Status != "" {
+		q, cargs = q+` AND status = ?`, append(cargs, f.Status)
+	}
+	if f.Type != "" {
+		q, cargs = q+` AND type = ?`, append(cargs, f.Type)
+	}
+	if f.NotType != "" {
+		q, cargs = q+` AND type <> ?`, append(cargs, f.NotType)
+	}
+	err := tx.QueryRowContext(ctx, q, cargs...).Scan(&total)
+	return total, err
+}
+
+// lowerASCII returns s with its ASCII letters in lower case, as SQLite's
+// lower() does.
+func lowerASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }
 
 // sqlOrder returns the SQL direction of a validated order ("" is desc).
@@ -322,7 +568,65 @@ func (db *DB) DeleteModel(ctx context.Context, projectID, id string) error {
 	})
 }
 
-func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
+// DeleteModelBatch deletes each of ids as DeleteModel would, in one
+// transaction, and returns each model's error in its place: a model that
+// is gone or deployed is refused, the others are deleted together. Returns
+// ENOTFOUND ModelArts.3001, and deletes nothing, when the first id does
+// not exist.
+//
+// The deletable models go in one DELETE statement: FTS5 writes its pending
+// index changes out at the start of every statement that runs triggers, so
+// a DELETE a model would write one index segment a model.
+func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error) {
+	const op = "sqlite.DeleteModelBatch"
+	var errs []error
+	err := db.update(ctx, op, func(tx *Tx) error {
+		errs = make([]error, len(ids))
+		var deletable []string
+		for i, id := range ids {
+			err := checkDeletable(ctx, tx, projectID, id)
+			var me *modelreg.Error
+			switch {
+			case err == nil:
+				deletable = append(deletable, id)
+			case i == 0 && modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
+				return err
+			case errors.As(err, &me):
+				errs[i] = formatError(op, err)
+			default:
+				return err
+			}
+		}
+		if len(deletable) == 0 {
+			return nil
+		}
+		list, err := json.Marshal(deletable)
+		if err != nil {
+			return err
+		}
+		// The blobs that no model outside the batch references.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO blob_gc (digest, enqueued_at, not_before, attempts)
+			SELECT DISTINCT f.digest, ?2, ?2, 0 FROM model_files f
+			WHERE f.model_id IN (SELECT value FROM json_each(?1)) AND NOT EXISTS (
+				SELECT 1 FROM model_files g WHERE g.digest = f.digest AND g.model_id NOT IN (SELECT value FROM json_each(?1)))
+			ON CONFLICT (digest) DO NOTHING`, string(list), tx.ms()); err != nil {
+			return err
+		}
+		// The single writer has checked no service references them: a
+		// foreign key refusal here is a failure of the whole batch.
+		_, err = tx.ExecContext(ctx, `DELETE FROM models WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// checkDeletable returns ENOTFOUND ModelArts.3001 unless model id exists
+// in the project, and ECONFLICT ModelArts.3009 when a service references
+// it.
+func checkDeletable(ctx context.Context, tx *Tx, projectID, id string) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM models WHERE id = ? AND project_id = ?`, id, projectID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -336,12 +640,21 @@ func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
+	return nil
+}
+
+// deleteModel deletes model id: checkDeletable, then its blobs queued and
+// its row (with its files and job) deleted.
+func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
+	if err := checkDeletable(ctx, tx, projectID, id); err != nil {
+		return err
+	}
 	// Queue the blobs only this model references, then delete it (its files
 	// and job go with it through ON DELETE CASCADE).
 	if err := queueModelBlobs(ctx, tx, id); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM models WHERE id = ?`, id)
+	_, err := tx.ExecContext(ctx, `DELETE FROM models WHERE id = ?`, id)
 	if isConstraint(err) {
 		// The only constraint a delete can violate is service_models'
 		// ON DELETE RESTRICT: the database's own guard.

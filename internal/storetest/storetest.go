@@ -12,8 +12,12 @@
 // pins down these decisions, which every backend must share:
 //
 //   - Name and description filters are substring matches in which % _ and \
-//     are literal, ignoring the case of ASCII letters; ExactMatch compares
-//     the name exactly (case included).
+//     are literal, ignoring the case of ASCII letters only (a KELVIN SIGN
+//     does not match k, whatever an index folds); ExactMatch compares the
+//     name exactly (case included).
+//   - A keyset page (ModelFilter.After) holds the models that follow the
+//     cursor in the sort order; walking a list by markers gives what
+//     walking it by offsets gives. total_count always counts every match.
 //   - List methods return an empty, non-nil slice when nothing matches.
 //   - A lease is live up to and including its end: a job or digest leased
 //     until T can be claimed again only after T.
@@ -57,6 +61,11 @@ func Run(t *testing.T, open Opener) {
 	t.Run("CreateModel", func(t *testing.T) { testCreateModel(t, open) })
 	t.Run("FindModelByID", func(t *testing.T) { testFindModelByID(t, open) })
 	t.Run("FindModels", func(t *testing.T) { testFindModels(t, open) })
+	t.Run("CreateModels", func(t *testing.T) { testCreateModels(t, open) })
+	t.Run("ModelCounts", func(t *testing.T) { testModelCounts(t, open) })
+	t.Run("KeysetPaging", func(t *testing.T) { testKeysetPaging(t, open) })
+	t.Run("SubstringFilters", func(t *testing.T) { testSubstringFilters(t, open) })
+	t.Run("DeleteModelBatch", func(t *testing.T) { testDeleteModelBatch(t, open) })
 	t.Run("FindCascadeSet", func(t *testing.T) { testFindCascadeSet(t, open) })
 	t.Run("DeleteModel", func(t *testing.T) { testDeleteModel(t, open) })
 	t.Run("FindModelFiles", func(t *testing.T) { testFindModelFiles(t, open) })

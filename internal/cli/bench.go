@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/modelreg/modelreg/client"
+	"github.com/modelreg/modelreg/internal/bench"
+)
+
+func benchCommand() *command {
+	return &command{
+		name:    "bench",
+		args:    "[flags]",
+		summary: "measure a server: seed models, run each workload, report the limits",
+		help: `Seeds --models models through the bulk extension (names of 1-30 versions),
+then runs each workload for --duration with --concurrency requests in flight:
+show, list-first-page (each sort, and each filter), list-deep-page (a page in
+the last 10 %, by offset and by marker), delete, delete-cascade (names of 20
+versions), import (a small folder, --import-dir, which the server must be
+allowed to read) and mixed (60 % show, 20 % list, 10 % delete, 10 % import).
+
+--limits adds limit-http (GET /modelreg/v1/ping, the server's HTTP stack and
+nothing else) and, with --database (the server's SQLite file, opened by this
+process with the same --sqlite-synchronous), limit-store-read and
+limit-store-delete: the raw store operation in a loop. Read every result as a
+ratio of its limit.
+
+Prints a table, or with --json one JSON object per workload:
+{"workload","ops","ops_per_sec","p50_ms","p99_ms","errors",...}. The RSS
+column is the server's peak resident memory during the workload, sampled
+from its /metrics. Deletes consume the seeded models: seed enough, or
+--reuse the models of an earlier run (they are listed first).`,
+		flags: func(e *env, fs *flag.FlagSet) func([]string) error {
+			g := e.clientFlags(fs)
+			models := fs.Int("models", 10000, "`number` of models to seed (0: none)")
+			reuse := fs.Bool("reuse", false, "also work on the published models already in the project (an earlier run's)")
+			duration := fs.Duration("duration", 10*time.Second, "how long each workload runs")
+			warmup := fs.Duration("warmup", time.Second, "unmeasured run before each workload")
+			concurrency := fs.Int("concurrency", 16, "requests in flight")
+			workloads := fs.String("workloads", "", "comma-separated `list` of workloads (default: all): "+strings.Join(bench.Workloads, ","))
+			limits := fs.Bool("limits", false, "also measure limit-http, and with --database the store limits")
+			database := fs.String("database", "", "the server's SQLite `file`, for the store limits")
+			syncMode := fs.String("sqlite-synchronous", "FULL", "SQLite synchronous `mode` of the store limits: the server's")
+			importDir := fs.String("import-dir", "modelreg-bench-import", "`dir`ectory the import workload imports (created when missing)")
+			seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random `seed`")
+			asJSON := fs.Bool("json", false, "one JSON object per workload (same as --output json)")
+			return func(args []string) error {
+				if len(args) > 0 {
+					return usagef("bench takes no arguments, got %q", args[0])
+				}
+				if *asJSON {
+					g.output = "json"
+				}
+				if *concurrency < 1 || *duration <= 0 || *warmup < 0 || *models < 0 {
+					return usagef("--concurrency, --duration, --warmup and --models must be positive")
+				}
+				var ws []string
+				if *workloads != "" {
+					ws = strings.Split(*workloads, ",")
+				}
+				dir, err := absPath(*importDir)
+				if err != nil {
+					return err
+				}
+				if err := bench.EnsureImportDir(dir); err != nil {
+					return fmt.Errorf("import dir: %w", err)
+				}
+				hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{
+					Proxy:               http.ProxyFromEnvironment,
+					MaxIdleConns:        *concurrency + 8,
+					MaxIdleConnsPerHost: *concurrency + 8,
+					IdleConnTimeout:     time.Minute,
+				}}
+				c, err := g.client(client.WithHTTPClient(hc), client.WithUserAgent("modelreg-bench/"+version()))
+				if err != nil {
+					return err
+				}
+				var results []bench.Result
+				cfg := bench.Config{
+					Client: c, Models: *models, Reuse: *reuse, Duration: *duration, Warmup: *warmup, Concurrency: *concurrency,
+					Workloads: ws, Limits: *limits, Database: *database, Synchronous: *syncMode,
+					ImportDir: dir, Seed: *seed, Progress: e.stderr,
+					OnResult: func(r bench.Result) {
+						results = append(results, r)
+						if g.json() {
+							_ = bench.JSON(e.stdout, r)
+						}
+					},
+				}
+				_, err = bench.Run(e.ctx, cfg)
+				if !g.json() && len(results) > 0 {
+					if terr := bench.Table(e.stdout, results); terr != nil && err == nil {
+						err = terr
+					}
+				}
+				if err != nil {
+					return err
+				}
+				for _, r := range results {
+					if r.Errors > 0 {
+						return &FailedError{Msg: fmt.Sprintf("workload %s had %d errors", r.Workload, r.Errors)}
+					}
+				}
+				return nil
+			}
+		},
+	}
+}
+
+// absPath returns p made absolute.
+func absPath(p string) (string, error) {
+	if p == "" {
+		return "", errors.New("empty path")
+	}
+	return filepath.Abs(p)
+}
