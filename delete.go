@@ -28,8 +28,9 @@ type DeleteResult struct {
 // name (at most limit models in all), one transaction per model, or one
 // for the set when s is a ModelBatchDeleter. The target
 // is processed first: if it is gone the call fails with ModelArts.3001 and
-// nothing changes. Every other failure is reported per model and never stops
-// the rest; the request itself succeeds.
+// nothing changes. An unavailable database before anything was deleted is
+// a request-level error too. Every other failure is reported per model and
+// never stops the rest; the request itself succeeds.
 func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, cascade bool, limit int) (*DeleteResult, error) {
 	if limit <= 0 {
 		limit = DefaultCascadeLimit
@@ -69,6 +70,10 @@ func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, 
 			// Deleted by a concurrent call since the set was taken: not ours to report.
 		case ctx.Err() != nil && ErrorCode(err) == EINTERNAL:
 			return nil, Internal("modelreg.DeleteModels", ctx.Err())
+		case ErrorCode(err) == EUNAVAILABLE && len(res.Success) == 0:
+			// The database is away and nothing changed yet: the caller
+			// should retry the whole call (503), not read per-model failures.
+			return nil, err
 		default:
 			msg := ErrorMessage(err)
 			res.Failed = append(res.Failed, DeleteFailure{ModelID: id, ErrorCode: ErrorAPICode(err), ErrorMessage: msg, ErrorMsg: msg})

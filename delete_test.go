@@ -83,6 +83,24 @@ func TestDeleteModels(t *testing.T) {
 			t.Fatalf("err = %v, want ENOTFOUND", err)
 		}
 	})
+	t.Run("UnavailableBeforeAnyDeleteIsRequestError", func(t *testing.T) {
+		down := modelreg.Errorf(modelreg.EUNAVAILABLE, "ModelArts.6101", "The database is unavailable.")
+		s := &modelStore{set: modelreg.CascadeSet{IDs: []string{"a", "b"}}, results: map[string]error{"a": down, "b": down}}
+		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20); modelreg.ErrorCode(err) != modelreg.EUNAVAILABLE {
+			t.Fatalf("err = %v, want EUNAVAILABLE", err)
+		}
+	})
+	t.Run("UnavailableAfterADeleteIsReported", func(t *testing.T) {
+		down := modelreg.Errorf(modelreg.EUNAVAILABLE, "ModelArts.6101", "The database is unavailable.")
+		s := &modelStore{set: modelreg.CascadeSet{IDs: []string{"a", "b"}}, results: map[string]error{"b": down}}
+		res, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Success) != 1 || len(res.Failed) != 1 || res.Failed[0].ErrorCode != "ModelArts.6101" {
+			t.Errorf("result = %+v, want a deleted and b reported unavailable", res)
+		}
+	})
 	t.Run("InternalErrorHidesCause", func(t *testing.T) {
 		s := &modelStore{set: modelreg.CascadeSet{IDs: []string{"a", "b"}}, results: map[string]error{"b": modelreg.Internal("x", context.DeadlineExceeded)}}
 		res, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20)

@@ -338,7 +338,9 @@ func TestRunErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"modelreg"}, 2, "Error: no command given"},
-		{[]string{"modelreg", "serve", "--database", "postgres://db/x"}, 1, "PostgreSQL is not supported in this build yet"},
+		{[]string{"modelreg", "serve", "--database", "postgres://db:port/x"}, 1, "Invalid PostgreSQL connection string"},
+		{[]string{"modelreg", "serve", "--data-dir", t.TempDir(), "--database", "postgres://modelreg:secret@127.0.0.1:1/x?connect_timeout=5"}, 1,
+			"opening the database postgres://modelreg:xxxxx@127.0.0.1:1/x?connect_timeout=5: The database is unavailable"},
 		{[]string{"modelreg", "serve", "--blob-store", "s3://bucket?endpoint=h:1&user=x"}, 1, `unknown parameter "user"`},
 		{[]string{"modelreg", "serve", "--bogus"}, 2, "flag provided but not defined: -bogus"},
 		{[]string{"modelreg", "serve", "--addr", "no-port", "--data-dir", t.TempDir()}, 1, "missing port in address"},
@@ -347,6 +349,9 @@ func TestRunErrors(t *testing.T) {
 		err := run(context.Background(), tt.args, func(string) string { return "" }, io.Discard, io.Discard)
 		if got := cli.FormatError(err); cli.ExitCode(err) != tt.code || !strings.Contains(got, tt.want) {
 			t.Errorf("%q: exit %d %q, want %d and %q", tt.args, cli.ExitCode(err), got, tt.code, tt.want)
+		}
+		if strings.Contains(cli.FormatError(err), "secret") {
+			t.Errorf("%q: the error shows the password: %s", tt.args, cli.FormatError(err))
 		}
 	}
 }

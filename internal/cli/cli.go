@@ -41,7 +41,7 @@ type command struct {
 
 // commands returns every subcommand, in the order the help lists them.
 func commands() []*command {
-	cmds := []*command{serveCommand()}
+	cmds := []*command{serveCommand(), migrateCommand()}
 	cmds = append(cmds, modelCommands()...)
 	cmds = append(cmds, transferCommands()...) // model push, model pull
 	cmds = append(cmds, serviceCommands()...)

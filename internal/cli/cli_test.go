@@ -543,6 +543,7 @@ func TestUsage(t *testing.T) {
 	tr.ok("help", "model", "delete")
 	tr.ok("service", "deploy", "-h")
 	tr.ok("serve", "-h")
+	tr.ok("migrate", "-h")
 	tr.ok("help", "credential")
 	tr.ok("user", "create", "-h")
 	tr.ok("project", "create", "--help")
@@ -561,6 +562,7 @@ func TestUsage(t *testing.T) {
 	tr.fail(2, "model", "import", "dir", "--version", "1.0.0", "--type", "Custom")
 	tr.fail(2, "service", "delete")
 	tr.fail(2, "serve", "extra")
+	tr.fail(2, "migrate", "frobnicate")
 	tr.check("usage.golden")
 }
 

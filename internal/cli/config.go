@@ -21,7 +21,7 @@ import (
 type Config struct {
 	Addr              string   // listen address
 	DataDir           string   // holds the database, the blobs and the project id
-	Database          string   // SQLite file; "" means DataDir/modelreg.db
+	Database          string   // SQLite file or postgres:// URL; "" means DataDir/modelreg.db
 	BlobStore         string   // blob directory or s3:// URL; "" means DataDir/blobs
 	ImportRoots       []string // directories file:// imports may read; nil means the working directory
 	ProjectID         string   // default project; "" means DataDir/project_id, generated when missing
@@ -55,6 +55,8 @@ type Config struct {
 	// (MODELREG_SOURCE_ACCESS_KEY, _SECRET_KEY, _SESSION_TOKEN); when unset,
 	// the AWS_* variables or the shared credentials file are used.
 	SourceAccessKey, SourceSecretKey, SourceSessionToken string
+
+	ReplicaConfig // PostgreSQL, leases, staging grace, request bound: database.go
 }
 
 // DefaultMemoryLimit is the default soft limit of the Go runtime's memory
@@ -79,6 +81,7 @@ func DefaultConfig() Config {
 		Auth:              AuthAKSK,
 		TokenTTL:          auth.DefaultTokenTTL,
 		ShutdownTimeout:   10 * time.Second,
+		ReplicaConfig:     defaultReplicaConfig(),
 		StagingGrace:      DefaultStagingGrace,
 	}
 }
@@ -87,7 +90,7 @@ func DefaultConfig() Config {
 func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen `address` (host:port; port 0 picks a free one)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "`dir`ectory of the database, the blobs and the project_id file")
-	fs.StringVar(&c.Database, "database", c.Database, "SQLite database `file` (default <data-dir>/modelreg.db)")
+	fs.StringVar(&c.Database, "database", c.Database, "SQLite database `file`, or a postgres://user@host/dbname URL (default <data-dir>/modelreg.db)")
 	fs.StringVar(&c.BlobStore, "blob-store", c.BlobStore, "blob store `dir`ectory or s3://bucket/prefix?endpoint=host:port URL (default <data-dir>/blobs)")
 	fs.Var(&rootsFlag{roots: &c.ImportRoots}, "import-root", "`dir`ectory that file:// imports may read; repeatable (default: the working directory)")
 	fs.StringVar(&c.ProjectID, "project-id", c.ProjectID, "default project `id`, 32 lower-case hex (default: read from or generated into <data-dir>/project_id)")
@@ -101,6 +104,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Auth, "auth", c.Auth, "authentication `mode`: aksk (AK/SK signatures and X-Auth-Token) or none (loopback --addr only)")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "`lifetime` of the tokens POST /v3/auth/tokens issues")
 	c.registerObjectStore(fs)
+	c.registerReplica(fs)
 }
 
 // Authentication modes of --auth.
@@ -158,11 +162,8 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	if c.Database == "" {
 		c.Database = filepath.Join(c.DataDir, "modelreg.db")
 	}
-	if strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://") {
-		return errors.New("--database: PostgreSQL is not supported in this build yet; give a SQLite file path")
-	}
-	if strings.Contains(c.Database, "://") {
-		return fmt.Errorf("--database %q: want a SQLite file path", c.Database)
+	if err := c.validateDatabase(); err != nil {
+		return err
 	}
 	if c.BlobStore == "" {
 		c.BlobStore = filepath.Join(c.DataDir, "blobs")

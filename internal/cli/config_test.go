@@ -80,6 +80,7 @@ func TestConfigPrecedence(t *testing.T) {
 		MaxBodyBytes: 2 << 20, MaxFileSize: 1 << 30, SQLiteSynchronous: "NORMAL", MemoryLimit: DefaultMemoryLimit, LogFormat: "text", LogLevel: "debug",
 		Auth: "aksk", TokenTTL: time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
 		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
+		ReplicaConfig: DefaultConfig().ReplicaConfig,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("environment: (-want +got)\n%s", diff)
@@ -100,6 +101,7 @@ func TestConfigPrecedence(t *testing.T) {
 		MaxBodyBytes: 4096, MaxFileSize: 10e6, SQLiteSynchronous: "FULL", MemoryLimit: DefaultMemoryLimit, LogFormat: "json", LogLevel: "warn",
 		Auth: "none", TokenTTL: 2 * time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
 		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
+		ReplicaConfig: DefaultConfig().ReplicaConfig,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("flags: (-want +got)\n%s", diff)
@@ -123,9 +125,15 @@ func TestConfigInvalid(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, []string{"--database", "postgres://u@db/modelreg"}, "PostgreSQL is not supported in this build yet"},
-		{map[string]string{"MODELREG_DATABASE": "postgresql://db"}, nil, "PostgreSQL is not supported in this build yet"},
-		{nil, []string{"--database", "mysql://db"}, "want a SQLite file path"},
+		{nil, []string{"--database", "postgres://u:secret@db:notaport/modelreg"}, "Invalid PostgreSQL connection string"},
+		{map[string]string{"MODELREG_DATABASE": "postgresql://db/x?sslmode=sometimes"}, nil, "--database"},
+		{nil, []string{"--database", "mysql://u:secret@db"}, "want a SQLite file path or a postgres:// URL"},
+		{nil, []string{"--postgres-max-conns", "-1"}, "--postgres-max-conns"},
+		{nil, []string{"--postgres-query-timeout", "1ms"}, "--postgres-query-timeout"},
+		{nil, []string{"--job-lease", "500ms"}, "--job-lease"},
+		{map[string]string{"MODELREG_JOB_LEASE": "soon"}, nil, "MODELREG_JOB_LEASE"},
+		{nil, []string{"--staging-grace", "-1h"}, "--staging-grace"},
+		{nil, []string{"--request-timeout", "-1s"}, "--request-timeout"},
 		{nil, []string{"--blob-store", "s3://Bucket?endpoint=minio:9000"}, "--blob-store: s3: bucket name"},
 		{nil, []string{"--blob-store", "gs://bucket"}, "want a directory or an s3://"},
 		{nil, []string{"--project-id", "ABCDEF"}, "--project-id"},
@@ -155,6 +163,9 @@ func TestConfigInvalid(t *testing.T) {
 		_, err := parseServeConfig(tt.env, tt.args, "/wd")
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("env %v args %q: error %v, want one containing %q", tt.env, tt.args, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("env %v args %q: error %v shows the password", tt.env, tt.args, err)
 		}
 	}
 }

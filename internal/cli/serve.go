@@ -26,7 +26,6 @@ import (
 	"github.com/modelreg/modelreg/internal/collector"
 	"github.com/modelreg/modelreg/internal/httpapi"
 	"github.com/modelreg/modelreg/internal/importer"
-	"github.com/modelreg/modelreg/internal/sqlite"
 )
 
 func serveCommand() *command {
@@ -77,9 +76,6 @@ const (
 	readTimeout       = 60 * time.Second
 	writeTimeout      = 120 * time.Second
 	idleTimeout       = 120 * time.Second
-	// leaseTime is how long a worker keeps an import job or a blob deletion
-	// without renewing it.
-	leaseTime = 30 * time.Second
 	// gcPercent is the GOGC the server runs with under a memory limit.
 	gcPercent = 400
 	// collectInterval is how often the collector looks for queued blobs.
@@ -113,19 +109,15 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		fmt.Fprintf(stdout, "modelreg: created project %s (saved in %s)\n", project, filepath.Join(cfg.DataDir, ProjectIDFile))
 	}
 
-	store, err := sqlite.Open(ctx, cfg.Database, sqlite.Options{Synchronous: cfg.SQLiteSynchronous, Logger: logger})
+	store, err := openStore(ctx, cfg, logger) // database.go
 	if err != nil {
-		return fmt.Errorf("opening the database %s: %w", cfg.Database, err)
+		return err
 	}
 	defer func() {
 		if cerr := store.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("closing the database: %w", cerr)
 		}
 	}()
-	// SQLite serves one process: leases held by a previous run are stale.
-	if err := store.ReleaseAllLeases(ctx); err != nil {
-		return fmt.Errorf("releasing stale leases: %w", err)
-	}
 	var authn *auth.Authenticator
 	if cfg.Auth == AuthAKSK {
 		if authn, err = startAuth(ctx, cfg, store, project, stdout, logger); err != nil {
@@ -145,14 +137,15 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 
 	owner := importer.DefaultOwner()
 	coll := collector.New(collector.Config{
-		Store: store, Blobs: blobs, Owner: owner, Lease: leaseTime, Interval: collectInterval,
+		Store: store, Blobs: blobs, Owner: owner, Lease: cfg.JobLease, Interval: collectInterval,
 		StagingInterval: stagingCleanInterval, StagingGrace: cfg.StagingGrace,
 		Logger: logger,
 	})
-	// A crash may have left staged files (without a grace on a directory,
-	// which no other process writes to; with --staging-grace on a bucket,
-	// which other servers may share) and committed blobs nothing
-	// references; queue and collect them.
+	// A crash may have left staged files and committed blobs nothing
+	// references; queue and collect them. Staged files go at once only in
+	// a directory used with SQLite, which no other process writes to; with
+	// PostgreSQL or a bucket, other servers may be staging now, and only
+	// those older than --staging-grace go (openBlobStore decides).
 	if err := coll.Sweep(ctx, sweepGrace); err != nil {
 		return fmt.Errorf("sweeping the blob store: %w", err)
 	}
@@ -160,8 +153,8 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		return fmt.Errorf("collecting blobs: %w", err)
 	}
 	runner := importer.New(importer.Config{
-		Store: store, Blobs: blobs, Sources: sources, Owner: owner, Lease: leaseTime,
-		MaxFileSize: cfg.MaxFileSize, Logger: logger,
+		Store: store, Blobs: blobs, Sources: sources, Owner: owner, Lease: cfg.JobLease,
+		PollInterval: jobPollInterval(cfg.JobLease), MaxFileSize: cfg.MaxFileSize, Logger: logger,
 	})
 	uploads := importer.NewUploads(importer.UploadConfig{
 		Store: store, Blobs: blobs, MaxFileSize: cfg.MaxFileSize, Logger: logger,
@@ -174,6 +167,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		OnModelsDeleted: coll.Wake,
 		CascadeLimit:    cfg.CascadeLimit,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
+		RequestTimeout:  cfg.RequestTimeout,
 		Logger:          logger,
 		Auth:            authn,
 		Uploads:         uploads, // model push and pull (modelreg extensions)
@@ -214,7 +208,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 
 	addr := ln.Addr().String()
 	objectSources, _ := sources.ObjectStore()
-	logger.Info("modelreg started", "addr", addr, "data_dir", cfg.DataDir, "database", cfg.Database,
+	logger.Info("modelreg started", "addr", addr, "data_dir", cfg.DataDir, "database", cfg.databaseForLog(),
 		"blob_store", cfg.BlobStore, "import_roots", sources.Roots(), "source_endpoint", objectSources, "project_id", project, "auth", cfg.Auth)
 	fmt.Fprintf(stdout, "modelreg listening on http://%s\n", addr)
 

@@ -10,15 +10,18 @@ import (
 
 func printMainUsage(w io.Writer) {
 	// The sections of the command list, in order.
-	groups := []struct{ prefix, title string }{
-		{"serve", "Server"},
-		{"model", "Models"},
-		{"service", "Services"},
-		{"project", "Projects"},
-		{"user", "Users"},
-		{"credential", "Access keys"},
-		{"bench", "Measuring"},
-		{"version", "Other"},
+	groups := []struct {
+		title    string
+		prefixes []string
+	}{
+		{"Server", []string{"serve", "migrate"}},
+		{"Models", []string{"model"}},
+		{"Services", []string{"service"}},
+		{"Projects", []string{"project"}},
+		{"Users", []string{"user"}},
+		{"Access keys", []string{"credential"}},
+		{"Measuring", []string{"bench"}},
+		{"Other", []string{"version"}},
 	}
 	fmt.Fprint(w, `modelreg is a model registry speaking the ModelArts v1 model-management API:
 one binary that is both the server and its command-line client.
@@ -30,11 +33,13 @@ Usage:
 	for _, g := range groups {
 		fmt.Fprintf(tw, "\n%s:\n", g.title)
 		for _, c := range commands() {
-			if c.name == g.prefix || strings.HasPrefix(c.name, g.prefix+" ") {
-				fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+			for _, p := range g.prefixes {
+				if c.name == p || strings.HasPrefix(c.name, p+" ") {
+					fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+				}
 			}
 		}
-		if g.prefix == "version" {
+		if g.title == "Other" {
 			fmt.Fprintf(tw, "  help [COMMAND]\tshow the usage of a command\n")
 		}
 	}

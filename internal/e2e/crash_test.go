@@ -58,22 +58,36 @@ func buildBinary(tb testing.TB, dir string) string {
 type proc struct {
 	cmd  *exec.Cmd
 	url  string
+	urls chan string // the address, once printed
 	done chan error
+	log  string // path of its log
+	// exited is set once kill has seen the process exit.
+	exited bool
 }
 
 // startServer starts the binary on 127.0.0.1:0 with the blob store's flags
 // and waits for its address.
 func startServer(tb testing.TB, bin, dataDir, root, logPath string, be *blobEnv) *proc {
 	tb.Helper()
+	p := launch(tb, bin, logPath, nil, append([]string{"--data-dir", dataDir, "--import-root", root}, be.args...)...)
+	p.waitListening(tb)
+	return p
+}
+
+// launch starts "modelreg serve" on 127.0.0.1:0 with args and the
+// environment variables env (KEY=value) added, logging to logPath, without
+// waiting for it to listen (see waitListening).
+func launch(tb testing.TB, bin, logPath string, env []string, args ...string) *proc {
+	tb.Helper()
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--import-root", root,
-		"--log-level", "info", "--log-format", "text"}
-	cmd := exec.Command(bin, append(args, be.args...)...)
-	// The data dir decides the project and the admin key.
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "info", "--log-format", "text"}, args...)
+	cmd := exec.Command(bin, args...)
+	// The data dir decides the project and the admin key, unless env says.
 	cmd.Env = append(os.Environ(), "MODELREG_PROJECT_ID=", "MODELREG_ACCESS_KEY=", "MODELREG_SECRET_KEY=", "MODELREG_MASTER_KEY=")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -82,27 +96,31 @@ func startServer(tb testing.TB, bin, dataDir, root, logPath string, be *blobEnv)
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	p := &proc{cmd: cmd, done: make(chan error, 1)}
-	urls := make(chan string, 1)
+	p := &proc{cmd: cmd, done: make(chan error, 1), urls: make(chan string, 1), log: logPath}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if u, ok := strings.CutPrefix(sc.Text(), "modelreg listening on "); ok {
-				urls <- u
+				p.urls <- u
 			}
 		}
 		p.done <- cmd.Wait()
 		logFile.Close()
 	}()
-	select {
-	case p.url = <-urls:
-	case err := <-p.done:
-		tb.Fatalf("server exited before listening: %v (log: %s)", err, logPath)
-	case <-time.After(waitLimit):
-		cmd.Process.Kill()
-		tb.Fatalf("server did not start (log: %s)", logPath)
-	}
 	return p
+}
+
+// waitListening waits until p prints its address, and sets p.url.
+func (p *proc) waitListening(tb testing.TB) {
+	tb.Helper()
+	select {
+	case p.url = <-p.urls:
+	case err := <-p.done:
+		tb.Fatalf("server exited before listening: %v (log: %s)", err, p.log)
+	case <-time.After(waitLimit):
+		p.cmd.Process.Kill()
+		tb.Fatalf("server did not start (log: %s)", p.log)
+	}
 }
 
 // kill sends sig and waits for the process to exit.
@@ -113,6 +131,7 @@ func (p *proc) kill(tb testing.TB, sig syscall.Signal) error {
 	}
 	select {
 	case err := <-p.done:
+		p.exited = true
 		return err
 	case <-time.After(waitLimit):
 		p.cmd.Process.Kill()
@@ -274,18 +293,20 @@ func s3Env(tb testing.TB, folders []folder) *blobEnv {
 
 // ledger records what the server acknowledged, across all cycles.
 type ledger struct {
-	mu       sync.Mutex
-	imported map[string]string // acknowledged import or push: model id → name
-	deleted  map[string]bool   // in the success list of a 200 delete
-	targeted map[string]bool   // a single delete of this id was sent
-	cascaded map[string]bool   // a cascade delete of this name was sent
-	failures map[string]int    // delete failure codes seen
-	pushes   int               // acknowledged pushes
-	n        atomic.Int64      // import counter, for unique versions
+	mu        sync.Mutex
+	imported  map[string]string // acknowledged import or push: model id → name
+	deleted   map[string]bool   // in the success list of a 200 delete
+	deletions map[string]int    // how many success lists it was in
+	targeted  map[string]bool   // a single delete of this id was sent
+	cascaded  map[string]bool   // a cascade delete of this name was sent
+	failures  map[string]int    // delete failure codes seen
+	pushes    int               // acknowledged pushes
+	deploys   atomic.Int64      // services created
+	n         atomic.Int64      // import counter, for unique versions
 }
 
 func newLedger() *ledger {
-	return &ledger{imported: map[string]string{}, deleted: map[string]bool{}, targeted: map[string]bool{},
+	return &ledger{imported: map[string]string{}, deleted: map[string]bool{}, deletions: map[string]int{}, targeted: map[string]bool{},
 		cascaded: map[string]bool{}, failures: map[string]int{}}
 }
 
@@ -324,6 +345,10 @@ func pushedFrom(f folder) string { return "pushed from " + f.name }
 // deletes and deploys against c until ctx is done; with storm, deletes
 // only, from six deleters at once. Unexpected answers of the server are
 // test errors.
+//
+// Cancelling ctx stops the loops; a request already sent runs to its end,
+// so every operation the server performed is acknowledged (a kill still
+// cuts requests, and the checks allow for that).
 func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folders []folder, be *blobEnv, seed uint64, storm bool) {
 	var wg sync.WaitGroup
 	deleters := 2
@@ -350,12 +375,13 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 					l.targeted[id] = true
 				}
 				l.mu.Unlock()
-				res, err := c.DeleteModel(ctx, id, cascade)
+				res, err := c.DeleteModel(context.WithoutCancel(ctx), id, cascade)
 				switch {
 				case err == nil:
 					l.mu.Lock()
 					for _, id := range res.Success {
 						l.deleted[id] = true
+						l.deletions[id]++
 					}
 					for _, f := range res.Failed {
 						l.failures[f.ErrorCode]++
@@ -386,7 +412,7 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 				if be.sources != nil && rng.IntN(2) == 0 {
 					loc = be.sources[f.name]
 				}
-				id, err := c.ImportModel(ctx, &modelreg.ModelImport{Name: name, Version: version, Type: "PyTorch", SourceLocation: loc})
+				id, err := c.ImportModel(context.WithoutCancel(ctx), &modelreg.ModelImport{Name: name, Version: version, Type: "PyTorch", SourceLocation: loc})
 				switch {
 				case err == nil:
 					l.mu.Lock()
@@ -429,14 +455,15 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 			if !ok {
 				continue
 			}
-			res, err := c.CreateService(ctx, &modelreg.ServiceCreate{
+			res, err := c.CreateService(context.WithoutCancel(ctx), &modelreg.ServiceCreate{
 				Name: fmt.Sprintf("svc-%d-%d", seed%1000, i), InferType: modelreg.InferRealTime,
 				Config: []modelreg.ServiceConfig{{ModelID: id, Weight: 100, Specification: "modelarts.vm.cpu.2u", InstanceCount: 1}},
 			})
 			switch {
 			case err == nil:
+				l.deploys.Add(1)
 				sleep(ctx, time.Duration(drng.IntN(300))*time.Millisecond)
-				if err := c.DeleteServices(ctx, res.ServiceID); err != nil && serverError(err) {
+				if err := c.DeleteServices(context.WithoutCancel(ctx), res.ServiceID); err != nil && serverError(err) {
 					t.Errorf("delete service: %v", err)
 				}
 			case modelreg.ErrorAPICode(err) == modelreg.CodeServiceModelGone, modelreg.ErrorAPICode(err) == modelreg.CodeModelPublishing:
@@ -459,7 +486,7 @@ func pushLoop(ctx context.Context, t *testing.T, c *client.Client, l *ledger, fo
 		if rng.IntN(2) == 0 {
 			f = folders[len(folders)-1] // the small one
 		}
-		m, err := c.Push(ctx, f.dir, &modelreg.ModelImport{Name: name, Version: version, Type: "PyTorch", Description: pushedFrom(f)}, nil)
+		m, err := c.Push(context.WithoutCancel(ctx), f.dir, &modelreg.ModelImport{Name: name, Version: version, Type: "PyTorch", Description: pushedFrom(f)}, nil)
 		switch {
 		case err == nil:
 			l.mu.Lock()
@@ -626,6 +653,32 @@ func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *le
 	if err := db.IntegrityCheck(ctx); err != nil {
 		t.Fatalf("integrity check: %v", err)
 	}
+	givenUp := checkStores(t, db, project, folders, l, be, later, final)
+	if !final {
+		return
+	}
+	// A push takes several requests; on a slow machine (the race detector,
+	// S3 on the same cores) few finish between kills. Pushes cut by a kill
+	// prove the upload path's crash safety too.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.imported) == 0 || len(l.deleted) == 0 || l.pushes+givenUp == 0 {
+		t.Errorf("the load did too little to prove anything: %d imports, %d pushes acknowledged and %d cut, %d deletes",
+			len(l.imported), l.pushes, givenUp, len(l.deleted))
+	}
+}
+
+// checkStores checks the invariants of safe deletion on a database (whose
+// clock is later) and the blob store of be, with no server running: every
+// model is published with exactly its folder's files and their bytes, or
+// is an upload cut by a kill (counted in givenUp); after a collection no
+// blob is orphaned and nothing is staged or queued; every acknowledged
+// delete stuck and every acknowledged import survived unless a delete that
+// may have removed it was sent.
+//
+// Right after a kill (final false) a model may still be publishing.
+func checkStores(t *testing.T, db modelreg.Store, project string, folders []folder, l *ledger, be *blobEnv, later func() time.Time, final bool) (givenUp int) {
+	ctx := context.Background()
 	blobs := be.open(t)
 	bySource := map[string]folder{} // source_location, or the description of a push → folder
 	for _, f := range folders {
@@ -656,7 +709,6 @@ func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *le
 		}
 	}
 	verified := map[string]bool{}
-	givenUp := 0
 	for _, m := range models {
 		full, err := db.FindModelByID(ctx, project, m.ID)
 		if err != nil {
@@ -723,7 +775,7 @@ func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *le
 		t.Fatal(err)
 	}
 	var stored int
-	err = blobs.Walk(ctx, func(digest string, size int64, _ time.Time) error {
+	err := blobs.Walk(ctx, func(digest string, size int64, _ time.Time) error {
 		stored++
 		if !referenced[digest] {
 			t.Errorf("orphan blob %s (%d bytes)", digest, size)
@@ -764,13 +816,7 @@ func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *le
 	}
 	t.Logf("%d models left (%d uploads cut by a kill), %d acknowledged imports and pushes (%d pushes), %d gone by deletes, %d deletes acknowledged, failures %v, %d blobs stored",
 		len(models), givenUp, len(l.imported), l.pushes, gone, len(l.deleted), l.failures, stored)
-	// A push takes several requests; on a slow machine (the race detector,
-	// S3 on the same cores) few finish between kills. Pushes cut by a kill
-	// prove the upload path's crash safety too.
-	if final && (len(l.imported) == 0 || len(l.deleted) == 0 || l.pushes+givenUp == 0) {
-		t.Errorf("the load did too little to prove anything: %d imports, %d pushes acknowledged and %d cut, %d deletes",
-			len(l.imported), l.pushes, givenUp, len(l.deleted))
-	}
+	return givenUp
 }
 
 // verifyBlob checks a blob's size and sha256 against a model file.

@@ -176,7 +176,9 @@ var importBody = []byte(`{"model_name":"m","model_version":"1.0.0","model_type":
 
 // TestAuthNegative sends requests that must be refused, each with the
 // ModelArts code of its failure, and checks that none changed anything.
-func TestAuthNegative(t *testing.T) {
+func TestAuthNegative(t *testing.T) { eachStore(t, testAuthNegative) }
+
+func testAuthNegative(t *testing.T) {
 	e := MustServeAuth(t, auth.LimiterConfig{AddrRate: 1000, AddrBurst: 1000, KeyRate: 1000, KeyBurst: 1000})
 	MustImport(t, e.c, newImport("existing", "1.0.0"))
 	models := "/v1/" + projectA + "/models"
@@ -382,7 +384,9 @@ func diffState(a, b state) string {
 
 // TestAuthIsolation checks that a credential reaches only its projects and
 // that another project's resources are unknown, not forbidden.
-func TestAuthIsolation(t *testing.T) {
+func TestAuthIsolation(t *testing.T) { eachStore(t, testAuthIsolation) }
+
+func testAuthIsolation(t *testing.T) {
 	e := MustServeAuth(t, testLimits)
 	ctx := context.Background()
 	mine := MustImportPublished(t, e.testEnv, e.c, "mine", "1.0.0")
@@ -428,7 +432,9 @@ func TestAuthIsolation(t *testing.T) {
 
 // TestAuthTokens covers POST and DELETE /v3/auth/tokens: issue, use,
 // expiry, revoke and replay.
-func TestAuthTokens(t *testing.T) {
+func TestAuthTokens(t *testing.T) { eachStore(t, testAuthTokens) }
+
+func testAuthTokens(t *testing.T) {
 	e := MustServeAuth(t, auth.LimiterConfig{AddrRate: 1000, AddrBurst: 1000, KeyRate: 1000, KeyBurst: 1000})
 	ctx := context.Background()
 	anon := e.mustClient(t, projectA)
@@ -539,7 +545,9 @@ func TestAuthTokens(t *testing.T) {
 }
 
 // TestAuthCredentials covers the access key routes and revocation.
-func TestAuthCredentials(t *testing.T) {
+func TestAuthCredentials(t *testing.T) { eachStore(t, testAuthCredentials) }
+
+func testAuthCredentials(t *testing.T) {
 	e := MustServeAuth(t, testLimits)
 	ctx := context.Background()
 	adminC := e.mustClient(t, projectA, client.WithSigner(e.adminSig.Sign))
@@ -601,7 +609,9 @@ func TestAuthCredentials(t *testing.T) {
 }
 
 // TestAuthAdmin covers the project and user routes.
-func TestAuthAdmin(t *testing.T) {
+func TestAuthAdmin(t *testing.T) { eachStore(t, testAuthAdmin) }
+
+func testAuthAdmin(t *testing.T) {
 	e := MustServeAuth(t, testLimits)
 	ctx := context.Background()
 	adminC := e.mustClient(t, projectA, client.WithSigner(e.adminSig.Sign))
@@ -679,7 +689,9 @@ func TestAuthAdmin(t *testing.T) {
 // TestAuthLimiter checks that repeated failures from one client are slowed
 // down with 429 and Retry-After, that a slowed client is refused even with
 // the right key, and that it may try again after waiting.
-func TestAuthLimiter(t *testing.T) {
+func TestAuthLimiter(t *testing.T) { eachStore(t, testAuthLimiter) }
+
+func testAuthLimiter(t *testing.T) {
 	e := MustServeAuth(t, testLimits)
 	models := "/v1/" + projectA + "/models"
 	wrong := &auth.Signer{AccessKey: e.alice.ak, SecretKey: e.bob.sk, Now: e.clk.Now}
@@ -744,7 +756,9 @@ func TestAuthLimiter(t *testing.T) {
 }
 
 // TestAuthPublicRoutes checks what needs no credential.
-func TestAuthPublicRoutes(t *testing.T) {
+func TestAuthPublicRoutes(t *testing.T) { eachStore(t, testAuthPublicRoutes) }
+
+func testAuthPublicRoutes(t *testing.T) {
 	e := MustServeAuth(t, testLimits)
 	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
 		if r := e.do(t, e.request(t, "GET", p, nil)); r.status != 200 {
@@ -758,7 +772,9 @@ func TestAuthPublicRoutes(t *testing.T) {
 // TestAuthLogsNoSecrets drives every kind of credential through the server
 // and checks that the logs (Debug and up) hold none of the secrets, and
 // name the user of each request.
-func TestAuthLogsNoSecrets(t *testing.T) {
+func TestAuthLogsNoSecrets(t *testing.T) { eachStore(t, testAuthLogsNoSecrets) }
+
+func testAuthLogsNoSecrets(t *testing.T) {
 	e := MustServeAuth(t, testLimits)
 	ctx := context.Background()
 	anon := e.mustClient(t, projectA)

@@ -107,7 +107,9 @@ type chunked struct{ r *bytes.Reader }
 
 func (c chunked) Read(p []byte) (int, error) { return c.r.Read(p) }
 
-func TestBadInputModelCreate(t *testing.T) {
+func TestBadInputModelCreate(t *testing.T) { eachStore(t, testBadInputModelCreate) }
+
+func testBadInputModelCreate(t *testing.T) {
 	e, f := MustBadFixture(t)
 	base := map[string]any{"model_name": "fresh", "model_version": "1.0.0", "model_type": "TensorFlow",
 		"source_location": "obs://bucket/fresh"}
@@ -196,7 +198,9 @@ func TestBadInputModelCreate(t *testing.T) {
 	_ = f
 }
 
-func TestBadInputModelList(t *testing.T) {
+func TestBadInputModelList(t *testing.T) { eachStore(t, testBadInputModelList) }
+
+func testBadInputModelList(t *testing.T) {
 	e, _ := MustBadFixture(t)
 	list := func(name, query string, msg string) badCase {
 		return badCase{name: name, method: http.MethodGet, path: "models", query: query, status: 400, code: c0101, msg: msg}
@@ -229,7 +233,9 @@ func TestBadInputModelList(t *testing.T) {
 	})
 }
 
-func TestBadInputModelGet(t *testing.T) {
+func TestBadInputModelGet(t *testing.T) { eachStore(t, testBadInputModelGet) }
+
+func testBadInputModelGet(t *testing.T) {
 	e, f := MustBadFixture(t)
 	get := func(name, path string, status int, code, msg string) badCase {
 		return badCase{name: name, method: http.MethodGet, path: path, status: status, code: code, msg: msg}
@@ -249,7 +255,9 @@ func TestBadInputModelGet(t *testing.T) {
 	})
 }
 
-func TestBadInputModelDelete(t *testing.T) {
+func TestBadInputModelDelete(t *testing.T) { eachStore(t, testBadInputModelDelete) }
+
+func testBadInputModelDelete(t *testing.T) {
 	e, f := MustBadFixture(t)
 	del := func(name, path, query string, status int, code, msg string) badCase {
 		return badCase{name: name, method: http.MethodDelete, path: path, query: query, status: status, code: code, msg: msg}
@@ -271,7 +279,9 @@ func TestBadInputModelDelete(t *testing.T) {
 	})
 }
 
-func TestBadInputServiceCreate(t *testing.T) {
+func TestBadInputServiceCreate(t *testing.T) { eachStore(t, testBadInputServiceCreate) }
+
+func testBadInputServiceCreate(t *testing.T) {
 	e, f := MustBadFixture(t)
 	entry := func(kv ...any) map[string]any {
 		c := map[string]any{"model_id": f.published, "weight": 100, "specification": "modelarts.vm.cpu.2u", "instance_count": 1}
@@ -329,7 +339,9 @@ func TestBadInputServiceCreate(t *testing.T) {
 	})
 }
 
-func TestBadInputServiceList(t *testing.T) {
+func TestBadInputServiceList(t *testing.T) { eachStore(t, testBadInputServiceList) }
+
+func testBadInputServiceList(t *testing.T) {
 	e, _ := MustBadFixture(t)
 	list := func(name, query, msg string) badCase {
 		return badCase{name: name, method: http.MethodGet, path: "services", query: query, status: 400, code: c0101, msg: msg}
@@ -350,7 +362,9 @@ func TestBadInputServiceList(t *testing.T) {
 	})
 }
 
-func TestBadInputServiceGet(t *testing.T) {
+func TestBadInputServiceGet(t *testing.T) { eachStore(t, testBadInputServiceGet) }
+
+func testBadInputServiceGet(t *testing.T) {
 	e, f := MustBadFixture(t)
 	get := func(name, path string, status int, code, msg string) badCase {
 		return badCase{name: name, method: http.MethodGet, path: path, status: status, code: code, msg: msg}
@@ -364,7 +378,9 @@ func TestBadInputServiceGet(t *testing.T) {
 	})
 }
 
-func TestBadInputServiceUpdate(t *testing.T) {
+func TestBadInputServiceUpdate(t *testing.T) { eachStore(t, testBadInputServiceUpdate) }
+
+func testBadInputServiceUpdate(t *testing.T) {
 	e, f := MustBadFixture(t)
 	entry := func(model string) []any {
 		return []any{map[string]any{"model_id": model, "weight": 100, "specification": "modelarts.vm.cpu.2u", "instance_count": 1}}
@@ -396,7 +412,9 @@ func TestBadInputServiceUpdate(t *testing.T) {
 	})
 }
 
-func TestBadInputServiceDelete(t *testing.T) {
+func TestBadInputServiceDelete(t *testing.T) { eachStore(t, testBadInputServiceDelete) }
+
+func testBadInputServiceDelete(t *testing.T) {
 	e, f := MustBadFixture(t)
 	del := func(name, ids string, status int, code, msg string) badCase {
 		return badCase{name: name, method: http.MethodDelete, path: "services/" + ids, status: status, code: code, msg: msg}
@@ -419,7 +437,9 @@ func TestBadInputServiceDelete(t *testing.T) {
 	})
 }
 
-func TestBadInputServiceEvents(t *testing.T) {
+func TestBadInputServiceEvents(t *testing.T) { eachStore(t, testBadInputServiceEvents) }
+
+func testBadInputServiceEvents(t *testing.T) {
 	e, f := MustBadFixture(t)
 	ev := func(name, id, query string, status int, code, msg string) badCase {
 		return badCase{name: name, method: http.MethodGet, path: "services/" + id + "/events", query: query, status: status, code: code, msg: msg}

@@ -85,6 +85,7 @@ func fallbackCode(status int) string {
 // canceled), and the client sees only "Internal error." with
 // ModelArts.0010; a 503 is logged at Warn; client errors at Debug.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	err = timedOut(r, err)
 	code := modelreg.ErrorCode(err)
 	st := statusOf(code)
 	apiCode, msg := modelreg.ErrorAPICode(err), modelreg.ErrorMessage(err)

@@ -21,7 +21,9 @@ func bulkModels(n int, name string) []modelreg.BulkModel {
 	return ms
 }
 
-func TestModelBulkCreate(t *testing.T) {
+func TestModelBulkCreate(t *testing.T) { eachStore(t, testModelBulkCreate) }
+
+func testModelBulkCreate(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		e := MustServe(t)
 		ctx := context.Background()
@@ -104,7 +106,9 @@ func TestModelBulkCreate(t *testing.T) {
 	})
 }
 
-func TestPing(t *testing.T) {
+func TestPing(t *testing.T) { eachStore(t, testPing) }
+
+func testPing(t *testing.T) {
 	e := MustServe(t)
 	if err := e.c.Ping(context.Background()); err != nil {
 		t.Fatal(err)
@@ -118,7 +122,9 @@ func TestPing(t *testing.T) {
 	}
 }
 
-func TestModelListMarker(t *testing.T) {
+func TestModelListMarker(t *testing.T) { eachStore(t, testModelListMarker) }
+
+func testModelListMarker(t *testing.T) {
 	e := MustServe(t)
 	ctx := context.Background()
 	if _, err := e.c.CreateModels(ctx, bulkModels(7, "paged")); err != nil {

@@ -21,6 +21,8 @@ import (
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/client"
 	"github.com/modelreg/modelreg/internal/httpapi"
+	"github.com/modelreg/modelreg/internal/pgtest"
+	"github.com/modelreg/modelreg/internal/postgres"
 	"github.com/modelreg/modelreg/internal/sqlite"
 )
 
@@ -31,10 +33,10 @@ const (
 	projectB = "fedcba9876543210fedcba9876543210"
 )
 
-// testEnv is a real server (httpapi over SQLite) on a loopback port, with
-// a client per project.
+// testEnv is a real server (httpapi over a fresh store) on a loopback port,
+// with a client per project.
 type testEnv struct {
-	store *sqlite.DB
+	store modelreg.Store
 	srv   *httptest.Server
 	c     *client.Client // projectA
 	cb    *client.Client // projectB
@@ -44,19 +46,73 @@ type testEnv struct {
 // option adjusts the server's Config; cfg.Store is already set.
 type option func(*httpapi.Config)
 
-// MustServe starts a server backed by a fresh SQLite database. The store
-// has a clock that advances one second per transaction, so create_at
-// values are distinct and ordered. Every response the clients receive is
-// checked for an X-Request-Id header.
-func MustServe(t *testing.T, opts ...option) *testEnv {
+// The stores the HTTP tests run on, named as the subtests of eachStore.
+const (
+	storeSQLite   = "sqlite"
+	storePostgres = "postgres"
+)
+
+// eachStore runs test once per store, as the subtests "sqlite" and
+// "postgres"; MustServe, called inside, opens a fresh store of its
+// subtest's kind. The postgres subtest is skipped unless
+// MODELREG_TEST_POSTGRES_DSN names a server (CI sets it).
+func eachStore(t *testing.T, test func(t *testing.T)) {
 	t.Helper()
-	clk := &clock{t: time.Date(2024, 3, 8, 12, 0, 0, 0, time.UTC)}
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"),
-		sqlite.Options{Now: clk.Now, Synchronous: "NORMAL"})
+	for _, kind := range []string{storeSQLite, storePostgres} {
+		t.Run(kind, func(t *testing.T) {
+			if kind == storePostgres {
+				pgtest.DSN(t)
+			}
+			test(t)
+		})
+	}
+}
+
+// storeOf returns the kind of store t runs on: the name of the eachStore
+// subtest it is in.
+func storeOf(t *testing.T) string {
+	t.Helper()
+	if parts := strings.Split(t.Name(), "/"); len(parts) > 1 && (parts[1] == storeSQLite || parts[1] == storePostgres) {
+		return parts[1]
+	}
+	t.Fatalf("%s: run the test through eachStore(t, …), so that it covers every store", t.Name())
+	return ""
+}
+
+// MustOpenStore opens a fresh store of t's kind (see eachStore) with the
+// clock now, closed when t ends: SQLite in a temporary directory, or
+// PostgreSQL in a schema of its own.
+func MustOpenStore(t *testing.T, now func() time.Time) modelreg.Store {
+	t.Helper()
+	ctx := context.Background()
+	var store modelreg.Store
+	var err error
+	switch storeOf(t) {
+	case storePostgres:
+		store, err = postgres.Open(ctx, pgtest.MustSchema(t), postgres.Options{Now: now, MaxConns: 4})
+	default:
+		store, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"), sqlite.Options{Now: now, Synchronous: "NORMAL"})
+	}
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// MustServe starts a server backed by a fresh store of t's kind (see
+// eachStore). The store has a clock that advances one second per reading,
+// so create_at values are distinct and ordered. Every response the clients
+// receive is checked for an X-Request-Id header.
+func MustServe(t *testing.T, opts ...option) *testEnv {
+	t.Helper()
+	clk := &clock{t: time.Date(2024, 3, 8, 12, 0, 0, 0, time.UTC)}
+	return serve(t, MustOpenStore(t, clk.Now), opts...)
+}
+
+// serve starts a server over store.
+func serve(t *testing.T, store modelreg.Store, opts ...option) *testEnv {
+	t.Helper()
 	logs := &syncBuffer{}
 	cfg := httpapi.Config{
 		Store:  store,
@@ -69,6 +125,7 @@ func MustServe(t *testing.T, opts ...option) *testEnv {
 	t.Cleanup(srv.Close)
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: requireRequestID{t: t, next: srv.Client().Transport}}
 	e := &testEnv{store: store, srv: srv, logs: logs}
+	var err error
 	if e.c, err = client.New(srv.URL, projectA, client.WithHTTPClient(hc)); err != nil {
 		t.Fatal(err)
 	}

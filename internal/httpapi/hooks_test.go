@@ -10,7 +10,9 @@ import (
 
 // TestHooks checks that the server wakes the importer after an import and
 // the collector after a delete that removed something, and only then.
-func TestHooks(t *testing.T) {
+func TestHooks(t *testing.T) { eachStore(t, testHooks) }
+
+func testHooks(t *testing.T) {
 	var created, deleted atomic.Int32
 	e := MustServe(t, func(cfg *httpapi.Config) {
 		cfg.OnModelCreated = func() { created.Add(1) }

@@ -73,7 +73,9 @@ func decodeErrorBody(t *testing.T, body string) (code, msg string) {
 	return eb["error_code"], eb["error_msg"]
 }
 
-func TestRequestID(t *testing.T) {
+func TestRequestID(t *testing.T) { eachStore(t, testRequestID) }
+
+func testRequestID(t *testing.T) {
 	e := MustServeFaulty(t, func(s *faultyStore) { s.panicInFindModels = true })
 	models := "/v1/" + projectA + "/models"
 	requests := []struct {
@@ -119,7 +121,9 @@ func TestRequestID(t *testing.T) {
 	})
 }
 
-func TestPanicRecovery(t *testing.T) {
+func TestPanicRecovery(t *testing.T) { eachStore(t, testPanicRecovery) }
+
+func testPanicRecovery(t *testing.T) {
 	e := MustServeFaulty(t, func(s *faultyStore) { s.panicInFindModels = true })
 	r := e.raw(t, http.MethodGet, "/v1/"+projectA+"/models", nil, http.Header{"X-Request-Id": {"panic-1"}})
 	if r.status != http.StatusInternalServerError {
@@ -151,7 +155,9 @@ func TestPanicRecovery(t *testing.T) {
 	}
 }
 
-func TestHealthAndReady(t *testing.T) {
+func TestHealthAndReady(t *testing.T) { eachStore(t, testHealthAndReady) }
+
+func testHealthAndReady(t *testing.T) {
 	ctx := context.Background()
 	t.Run("OK", func(t *testing.T) {
 		e := MustServe(t)
@@ -187,7 +193,9 @@ func TestHealthAndReady(t *testing.T) {
 	})
 }
 
-func TestRouting(t *testing.T) {
+func TestRouting(t *testing.T) { eachStore(t, testRouting) }
+
+func testRouting(t *testing.T) {
 	e := MustServe(t)
 	id := MustImport(t, e.c, newImport("m", "1.0.0"))
 	models := "/v1/" + projectA + "/models"
@@ -241,7 +249,9 @@ func TestRouting(t *testing.T) {
 // TestErrorMapping proves the server's code → status map and the client's
 // reverse map agree: every internal code survives the round trip, and
 // internal causes never reach the client.
-func TestErrorMapping(t *testing.T) {
+func TestErrorMapping(t *testing.T) { eachStore(t, testErrorMapping) }
+
+func testErrorMapping(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		err      error
@@ -302,7 +312,9 @@ func TestErrorMapping(t *testing.T) {
 	}
 }
 
-func TestMetrics(t *testing.T) {
+func TestMetrics(t *testing.T) { eachStore(t, testMetrics) }
+
+func testMetrics(t *testing.T) {
 	ctx := context.Background()
 	reg := prometheus.NewRegistry()
 	e := MustServe(t, func(cfg *httpapi.Config) { cfg.Registry = reg })
@@ -368,6 +380,10 @@ func (s slowStore) FindModels(ctx context.Context, _ modelreg.ModelFilter) ([]*m
 }
 
 func TestClientGoneIsNotAnInternalError(t *testing.T) {
+	eachStore(t, testClientGoneIsNotAnInternalError)
+}
+
+func testClientGoneIsNotAnInternalError(t *testing.T) {
 	e := MustServe(t, func(cfg *httpapi.Config) { cfg.Store = slowStore{cfg.Store} })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()

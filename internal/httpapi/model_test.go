@@ -18,7 +18,9 @@ import (
 	"github.com/modelreg/modelreg/internal/httpapi"
 )
 
-func TestModelImport(t *testing.T) {
+func TestModelImport(t *testing.T) { eachStore(t, testModelImport) }
+
+func testModelImport(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		var woken atomic.Int32
 		var mu sync.Mutex
@@ -166,7 +168,9 @@ func listFixture(t *testing.T, e *testEnv) map[string]string {
 	return ids
 }
 
-func TestModelList(t *testing.T) {
+func TestModelList(t *testing.T) { eachStore(t, testModelList) }
+
+func testModelList(t *testing.T) {
 	e := MustServe(t)
 	ids := listFixture(t, e)
 	// Creation order, oldest first.
@@ -261,7 +265,9 @@ func TestModelList(t *testing.T) {
 	})
 }
 
-func TestModelDelete(t *testing.T) {
+func TestModelDelete(t *testing.T) { eachStore(t, testModelDelete) }
+
+func testModelDelete(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("Single", func(t *testing.T) {

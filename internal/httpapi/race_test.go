@@ -13,7 +13,9 @@ import (
 // TestConcurrentDeletes sends 20 DELETEs of one model at once: exactly one
 // call deletes it; the others see it gone (404 ModelArts.3001, or a call
 // that lists it nowhere as deleted).
-func TestConcurrentDeletes(t *testing.T) {
+func TestConcurrentDeletes(t *testing.T) { eachStore(t, testConcurrentDeletes) }
+
+func testConcurrentDeletes(t *testing.T) {
 	ctx := context.Background()
 	e := MustServe(t)
 	for round := range 3 {
@@ -55,7 +57,9 @@ func TestConcurrentDeletes(t *testing.T) {
 
 // TestDeployDeleteRace deploys and deletes the same model at once, many
 // times: never both succeed, and never both fail.
-func TestDeployDeleteRace(t *testing.T) {
+func TestDeployDeleteRace(t *testing.T) { eachStore(t, testDeployDeleteRace) }
+
+func testDeployDeleteRace(t *testing.T) {
 	ctx := context.Background()
 	e := MustServe(t)
 	deployedWins, deleteWins := 0, 0

@@ -56,6 +56,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives access logs and internal errors. Nil discards them.
 	Logger *slog.Logger
+	// RequestTimeout bounds the handling of each request: when it runs out,
+	// the store calls in flight are cancelled and the request gets 503
+	// ModelArts.6101. Zero means no bound.
+	RequestTimeout time.Duration
 	// Registry receives the server's metrics and is served at /metrics.
 	// Nil means a new registry with the Go and process collectors.
 	Registry *prometheus.Registry
@@ -82,6 +86,7 @@ type Server struct {
 	onDeleted      func()
 	cascadeLimit   int
 	maxBody        int64
+	requestTimeout time.Duration
 	logger         *slog.Logger
 	registry       *prometheus.Registry
 	metrics        *metrics
@@ -104,6 +109,7 @@ func NewServer(cfg Config) *Server {
 		onDeleted:      cfg.OnModelsDeleted,
 		cascadeLimit:   cfg.CascadeLimit,
 		maxBody:        cfg.MaxBodyBytes,
+		requestTimeout: cfg.RequestTimeout,
 		logger:         cfg.Logger,
 		registry:       cfg.Registry,
 		auth:           cfg.Auth,
@@ -143,10 +149,12 @@ func NewServer(cfg Config) *Server {
 
 	// Outermost last: the request id first, so every response has one;
 	// then the access log and metrics, which see the final status (a
-	// recovered panic's 500 included); then recovery; then authentication;
-	// then routing.
+	// recovered panic's 500 included); then recovery; then the request
+	// deadline, which bounds authentication too; then authentication; then
+	// routing.
 	var h http.Handler = http.HandlerFunc(s.dispatch)
 	h = s.authenticate(h)
+	h = s.deadline(h)
 	h = s.recoverer(h)
 	h = s.instrument(h)
 	h = s.accessLog(h)

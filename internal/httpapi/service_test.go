@@ -15,7 +15,9 @@ import (
 	"github.com/modelreg/modelreg/internal/httpapi"
 )
 
-func TestServiceLifecycle(t *testing.T) {
+func TestServiceLifecycle(t *testing.T) { eachStore(t, testServiceLifecycle) }
+
+func testServiceLifecycle(t *testing.T) {
 	ctx := context.Background()
 	e := MustServe(t)
 	m1 := MustImportPublished(t, e, e.c, "svc_model", "1.0.0")
@@ -234,7 +236,9 @@ func (failingDeployer) Deploy(context.Context, *modelreg.Service) error {
 	return errors.New("orchestrator unreachable: 10.0.0.7:6443")
 }
 
-func TestServiceDeployFailure(t *testing.T) {
+func TestServiceDeployFailure(t *testing.T) { eachStore(t, testServiceDeployFailure) }
+
+func testServiceDeployFailure(t *testing.T) {
 	ctx := context.Background()
 	e := MustServe(t, func(cfg *httpapi.Config) { cfg.Deployer = failingDeployer{} })
 	m := MustImportPublished(t, e, e.c, "m", "1.0.0")

@@ -128,7 +128,9 @@ func blobCount(t *testing.T, blobs modelreg.BlobStore) int {
 
 // TestPushPull pushes a folder through the real server and client, pulls it
 // back, and deletes it, on each blob store.
-func TestPushPull(t *testing.T) {
+func TestPushPull(t *testing.T) { eachStore(t, testPushPull) }
+
+func testPushPull(t *testing.T) {
 	for name, open := range blobStores(t) {
 		t.Run(name, func(t *testing.T) {
 			blobs := open(t)
@@ -273,7 +275,9 @@ type errorBody struct {
 
 // TestBadInputUpload refuses bad file paths, digests and bodies with
 // ModelArts errors, and stores nothing.
-func TestBadInputUpload(t *testing.T) {
+func TestBadInputUpload(t *testing.T) { eachStore(t, testBadInputUpload) }
+
+func testBadInputUpload(t *testing.T) {
 	blobs := blobStores(t)["Disk"](t)
 	e := MustServe(t, withFiles(blobs, 1<<10))
 	ctx := context.Background()
@@ -343,7 +347,9 @@ func TestBadInputUpload(t *testing.T) {
 	}
 }
 
-func TestBadInputUploadCreate(t *testing.T) {
+func TestBadInputUploadCreate(t *testing.T) { eachStore(t, testBadInputUploadCreate) }
+
+func testBadInputUploadCreate(t *testing.T) {
 	e := MustServe(t, withFiles(blobStores(t)["Disk"](t), 0))
 	ctx := context.Background()
 	for _, tt := range []struct {
@@ -380,7 +386,9 @@ func TestBadInputUploadCreate(t *testing.T) {
 }
 
 // TestPullErrors checks the download side's errors.
-func TestPullErrors(t *testing.T) {
+func TestPullErrors(t *testing.T) { eachStore(t, testPullErrors) }
+
+func testPullErrors(t *testing.T) {
 	blobs := blobStores(t)["Disk"](t)
 	e := MustServe(t, withFiles(blobs, 0))
 	ctx := context.Background()
@@ -419,7 +427,9 @@ func TestPullErrors(t *testing.T) {
 
 // TestPullChecksum serves a file whose bytes do not match the list: the
 // pull fails loudly and leaves no file under the final name.
-func TestPullChecksum(t *testing.T) {
+func TestPullChecksum(t *testing.T) { eachStore(t, testPullChecksum) }
+
+func testPullChecksum(t *testing.T) {
 	blobs := blobStores(t)["Disk"](t)
 	e := MustServe(t, withFiles(corruptBlobs{blobs}, 0))
 	ctx := context.Background()
@@ -458,7 +468,9 @@ func (c corruptBlobs) Open(ctx context.Context, d string) (io.ReadCloser, error)
 // TestUploadAbandonedMidStream cuts an upload in the middle of a file: the
 // server keeps no blob of it, and once the upload is given up its model
 // goes and nothing is left after a collector pass.
-func TestUploadAbandonedMidStream(t *testing.T) {
+func TestUploadAbandonedMidStream(t *testing.T) { eachStore(t, testUploadAbandonedMidStream) }
+
+func testUploadAbandonedMidStream(t *testing.T) {
 	for name, open := range blobStores(t) {
 		t.Run(name, func(t *testing.T) {
 			blobs := open(t)
@@ -562,7 +574,9 @@ func (s slowBlobs) Stat(ctx context.Context, d string) (int64, error) {
 // timeouts are shorter than a transfer: file routes renew their deadlines
 // while bytes move, so neither an upload nor a download is cut, and a
 // commit that takes longer than the timeouts is not cancelled.
-func TestUploadOutlastsServerTimeouts(t *testing.T) {
+func TestUploadOutlastsServerTimeouts(t *testing.T) { eachStore(t, testUploadOutlastsServerTimeouts) }
+
+func testUploadOutlastsServerTimeouts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes a few seconds")
 	}
@@ -606,7 +620,9 @@ func TestUploadOutlastsServerTimeouts(t *testing.T) {
 // the JSON body limit is never read by the authenticator; a credential of
 // another project is refused on every file route, and an unsigned request
 // gets 401.
-func TestAuthPushPull(t *testing.T) {
+func TestAuthPushPull(t *testing.T) { eachStore(t, testAuthPushPull) }
+
+func testAuthPushPull(t *testing.T) {
 	blobs := blobStores(t)["Disk"](t)
 	e := MustServeAuth(t, testLimits, withFiles(blobs, 0))
 	ctx := context.Background()

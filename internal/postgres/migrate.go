@@ -30,6 +30,7 @@ const migrationTable = "modelreg_migrations"
 // MigrationState is one migration and whether the database has it.
 type MigrationState struct {
 	Name      string    // file name, as 0001_init.sql
+	Known     bool      // this version of modelreg has it (else a newer one applied it)
 	Applied   bool      // recorded in the database
 	AppliedAt time.Time // when, in UTC; zero when not applied
 }
@@ -79,7 +80,7 @@ func MigrationStatus(ctx context.Context, dsn string) ([]MigrationState, error) 
 	}
 	var states []MigrationState
 	for _, name := range names {
-		st := MigrationState{Name: name}
+		st := MigrationState{Name: name, Known: true}
 		if at, ok := applied[name]; ok {
 			st.Applied, st.AppliedAt = true, time.UnixMilli(at).UTC()
 			delete(applied, name)
@@ -133,6 +134,18 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig, now func() time.Time, log 
 	// happened before.
 	defer conn.Close(context.WithoutCancel(ctx))
 
+	names, err := migrationNames()
+	if err != nil {
+		return nil, err
+	}
+	// The usual start: nothing to apply. Say so without the lock, which is
+	// a session lock: behind a pooler in transaction mode (PgBouncer) it
+	// would not stay with this session. Migrations only go forward, so what
+	// is applied now stays applied.
+	if upToDate, err := migrated(ctx, conn, names); err != nil || upToDate {
+		return []string{}, err
+	}
+
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
 		return nil, fmt.Errorf("take the migration lock: %w", err)
 	}
@@ -141,10 +154,6 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig, now func() time.Time, log 
 		applied_at bigint NOT NULL
 	)`); err != nil {
 		return nil, fmt.Errorf("create the migrations table: %w", err)
-	}
-	names, err := migrationNames()
-	if err != nil {
-		return nil, err
 	}
 	done, err := appliedMigrations(ctx, conn)
 	if err != nil {
@@ -176,6 +185,26 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig, now func() time.Time, log 
 		return applied, err
 	}
 	return applied, nil
+}
+
+// migrated reports whether the database has exactly the migrations names:
+// nothing to apply, and nothing unknown to this version (which migrate
+// refuses, under the lock).
+func migrated(ctx context.Context, conn *pgx.Conn, names []string) (bool, error) {
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, migrationTable).Scan(&exists); err != nil || !exists {
+		return false, err
+	}
+	done, err := appliedMigrations(ctx, conn)
+	if err != nil || len(done) != len(names) {
+		return false, err
+	}
+	for _, name := range names {
+		if _, ok := done[name]; !ok {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // migrateFile applies one migration and records it, in one transaction.

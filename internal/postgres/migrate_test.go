@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/modelreg/modelreg"
 )
 
@@ -105,7 +106,7 @@ func TestMigrate(t *testing.T) {
 		}
 		var want []MigrationState
 		for _, name := range names {
-			want = append(want, MigrationState{Name: name})
+			want = append(want, MigrationState{Name: name, Known: true})
 		}
 		if !slices.Equal(states, want) {
 			t.Errorf("status of an empty database = %+v, want %+v", states, want)
@@ -123,7 +124,7 @@ func TestMigrate(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, st := range states {
-			if st.Name != names[i] || !st.Applied || time.Since(st.AppliedAt) > time.Hour || st.AppliedAt.Location() != time.UTC {
+			if st.Name != names[i] || !st.Known || !st.Applied || time.Since(st.AppliedAt) > time.Hour || st.AppliedAt.Location() != time.UTC {
 				t.Errorf("state %d = %+v", i, st)
 			}
 		}
@@ -148,8 +149,34 @@ func TestMigrate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if last := states[len(states)-1]; last.Name != "9999_future.sql" || !last.Applied {
+		if last := states[len(states)-1]; last.Name != "9999_future.sql" || !last.Applied || last.Known {
 			t.Errorf("last state = %+v, want the unknown migration, applied", last)
+		}
+	})
+
+	t.Run("UpToDateNeedsNoLock", func(t *testing.T) {
+		// A migrated database opens without the session-level migration
+		// lock (which a pooler in transaction mode would not keep): here,
+		// while another session holds it.
+		dsn := mustSchema(t)
+		mustOpen(t, dsn, Options{})
+		holder, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer holder.Close(ctx)
+		if _, err := holder.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+			t.Fatal(err)
+		}
+		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		db, err := Open(octx, dsn, Options{})
+		if err != nil {
+			t.Fatalf("Open of a migrated database waited for the migration lock: %v", err)
+		}
+		db.Close()
+		if applied, err := Migrate(octx, dsn); err != nil || len(applied) != 0 {
+			t.Fatalf("Migrate = %v, %v", applied, err)
 		}
 	})
 

@@ -138,6 +138,16 @@ func configureConn(cc *pgx.ConnConfig, timeout time.Duration) {
 	}
 }
 
+// CheckDSN reports whether dsn is a connection string Open accepts,
+// without connecting. Returns EINVALID; the message never holds the
+// password.
+func CheckDSN(dsn string) error {
+	if _, err := pgxpool.ParseConfig(dsn); err != nil {
+		return invalidDSN(err)
+	}
+	return nil
+}
+
 func invalidDSN(err error) error {
 	return &modelreg.Error{Code: modelreg.EINVALID, APICode: modelreg.CodeInvalidArgument,
 		Message: "Invalid PostgreSQL connection string.", Op: "postgres.Open", Err: err}

@@ -2,129 +2,23 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/pgtest"
 	"github.com/modelreg/modelreg/internal/storetest"
 )
 
-// dsnEnv names the environment variable holding the DSN of a PostgreSQL
-// server the tests may create schemas, databases and roles on.
-const dsnEnv = "MODELREG_TEST_POSTGRES_DSN"
-
-// testDSN returns the test server's DSN, or skips the test.
-func testDSN(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv(dsnEnv)
-	if dsn == "" {
-		tb.Skipf("%s is not set: skipping the PostgreSQL tests (CI sets it; .ci/services.sh starts a private server)", dsnEnv)
-	}
-	return dsn
-}
-
-// withParams returns dsn with the given connection parameters (key, value,
-// key, value...) set, in URL or keyword/value form. The key "addr" sets
-// host:port.
-func withParams(tb testing.TB, dsn string, kv ...string) string {
-	tb.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			tb.Fatalf("parse %s: %v", dsnEnv, err)
-		}
-		q := u.Query()
-		for i := 0; i < len(kv); i += 2 {
-			switch kv[i] {
-			case "addr":
-				u.Host = kv[i+1]
-			case "dbname":
-				u.Path = "/" + kv[i+1]
-			case "user":
-				u.User = url.User(kv[i+1])
-			default:
-				q.Set(kv[i], kv[i+1])
-			}
-		}
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	for i := 0; i < len(kv); i += 2 {
-		if kv[i] == "addr" {
-			host, port, _ := strings.Cut(kv[i+1], ":")
-			dsn += " host=" + host + " port=" + port
-			continue
-		}
-		dsn += " " + kv[i] + "='" + kv[i+1] + "'"
-	}
-	return dsn
-}
-
-// randomName returns prefix followed by random hex digits.
-func randomName(prefix string) string {
-	var b [6]byte
-	rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
-}
-
-// adminExec runs statements on the test server's DSN itself.
-func adminExec(tb testing.TB, dsn string, stmts ...string) {
-	tb.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		tb.Fatalf("connect to the test server: %v", err)
-	}
-	defer conn.Close(ctx)
-	for _, s := range stmts {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			tb.Fatalf("%s: %v", s, err)
-		}
-	}
-}
-
-// trigramOnce installs pg_trgm in the public schema of the test database
-// once, so that the per-test schemas share it (an extension lives in one
-// schema of a database; created in a test schema it would be dropped with
-// it).
-var trigramOnce sync.Once
-
-// mustSchema creates an empty schema, dropped when tb ends, and returns a
-// DSN whose search_path starts with it (and whose application_name is its
-// name). A schema is much faster to create than a database.
-func mustSchema(tb testing.TB) string {
-	tb.Helper()
-	dsn := testDSN(tb)
-	trigramOnce.Do(func() {
-		ctx := context.Background()
-		if conn, err := pgx.Connect(ctx, dsn); err == nil {
-			conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public`)
-			conn.Close(ctx)
-		}
-	})
-	name := randomName("mr_")
-	adminExec(tb, dsn, `CREATE SCHEMA `+name)
-	tb.Cleanup(func() { adminExec(tb, dsn, `DROP SCHEMA `+name+` CASCADE`) })
-	return withParams(tb, dsn, "search_path", name+",public", "application_name", name)
-}
-
-// mustDatabase creates an empty database, dropped when tb ends, and
-// returns its DSN and name.
-func mustDatabase(tb testing.TB) (string, string) {
-	tb.Helper()
-	dsn := testDSN(tb)
-	name := randomName("mr_")
-	adminExec(tb, dsn, `CREATE DATABASE `+name)
-	tb.Cleanup(func() { adminExec(tb, dsn, `DROP DATABASE `+name+` WITH (FORCE)`) })
-	return withParams(tb, dsn, "dbname", name, "application_name", name), name
-}
+// Helpers of internal/pgtest, under the names these tests use.
+var (
+	testDSN      = pgtest.DSN
+	withParams   = pgtest.WithParams
+	randomName   = pgtest.RandomName
+	adminExec    = pgtest.Exec
+	mustSchema   = pgtest.MustSchema
+	mustDatabase = pgtest.MustDatabase
+)
 
 // MustOpenDB opens a store on a fresh schema, closed when tb ends.
 func MustOpenDB(tb testing.TB, now func() time.Time) *DB {

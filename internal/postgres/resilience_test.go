@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/pgtest"
 )
 
 // closedAddr returns a loopback address nothing listens on.
@@ -27,116 +28,6 @@ func closedAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
-}
-
-// Modes of a proxy.
-const (
-	forward   = iota // pass traffic both ways
-	refuse           // close every connection: the database is down
-	blackhole        // accept connections and swallow all traffic: the network is dark
-)
-
-// proxy forwards TCP connections to a PostgreSQL server, and can stand in
-// for a database that went down or a network that went dark.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	mode   int
-	conns  map[net.Conn]bool
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.handle(c)
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		p.set(refuse)
-	})
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-// set changes the mode. Refusing closes every open connection, and so does
-// leaving the black hole: what went into it is lost, so no connection that
-// was open then is usable (and pgx's cancel requests, stuck in it, end).
-func (p *proxy) set(mode int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	old := p.mode
-	p.mode = mode
-	if mode == refuse || old == blackhole {
-		for c := range p.conns {
-			c.Close()
-		}
-		clear(p.conns)
-	}
-}
-
-func (p *proxy) current() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.mode
-}
-
-func (p *proxy) handle(c net.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch p.mode {
-	case refuse:
-		c.Close()
-		return
-	case blackhole:
-		p.conns[c] = true
-		go p.pipe(io.Discard, c, c, nil)
-		return
-	}
-	s, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.conns[c], p.conns[s] = true, true
-	go p.pipe(s, c, c, s)
-	go p.pipe(c, s, c, s)
-}
-
-// pipe copies src to dst, dropping what it reads while the proxy is a
-// black hole, and closes both connections when src ends.
-func (p *proxy) pipe(dst io.Writer, src net.Conn, a, b net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 && p.current() == forward {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				err = werr
-			}
-		}
-		if err != nil {
-			a.Close()
-			if b != nil {
-				b.Close()
-			}
-			return
-		}
-	}
 }
 
 // wantUnavailable fails unless err is EUNAVAILABLE.
@@ -161,8 +52,8 @@ func TestUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startProxy(t, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)))
-	db := mustOpen(t, withParams(t, dsn, "addr", p.addr()), Options{QueryTimeout: 300 * time.Millisecond, MaxConns: 4})
+	p := pgtest.StartProxy(t, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)))
+	db := mustOpen(t, p.DSN(t, dsn), Options{QueryTimeout: 300 * time.Millisecond, MaxConns: 4})
 	m := newTestModel("p", "m", "1.0.0")
 	if err := db.CreateModel(ctx, m); err != nil {
 		t.Fatal(err)
@@ -193,15 +84,15 @@ func TestUnavailable(t *testing.T) {
 	}
 
 	t.Run("Down", func(t *testing.T) {
-		p.set(refuse)
+		p.Set(pgtest.Refuse)
 		fails(t)
-		p.set(forward)
+		p.Set(pgtest.Forward)
 		works(t)
 	})
 	t.Run("Dark", func(t *testing.T) {
-		p.set(blackhole)
+		p.Set(pgtest.Blackhole)
 		fails(t)
-		p.set(forward)
+		p.Set(pgtest.Forward)
 		works(t)
 	})
 	// The model survived it all.

@@ -1,4 +1,4 @@
--- 0002_list_speed: what keeps the model list fast at a million models.
+-- 0003_list_speed: what keeps the model list fast at a million models.
 --
 -- * model_counts: the number of models per (project, status, type),
 --   maintained by triggers in the transaction of every insert, delete and

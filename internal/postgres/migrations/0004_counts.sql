@@ -1,4 +1,4 @@
--- 0003_counts: the number of models per (project, status, type), so that
+-- 0004_counts: the number of models per (project, status, type), so that
 -- total_count with no filter, or with a status, type or not-type filter, is
 -- a sum over a few rows instead of a count over the project's index.
 --
