@@ -64,10 +64,6 @@ type Options struct {
 type DB struct {
 	writer *sql.DB // one connection: every write transaction, serialized
 	reader *sql.DB // query-only connections for reads
-	ckpt   *sql.DB // one connection: checkpoints (checkpointLoop)
-	// stopCkpt stops checkpointLoop, which closes ckptDone.
-	stopCkpt func()
-	ckptDone chan struct{}
 	// Prepared statements of each pool.
 	writeStmts, readStmts *stmtCache
 	path                  string
@@ -109,7 +105,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busyTimeout.Milliseconds())
 	var err error
 	db.writer, err = sql.Open("sqlite", path+"?"+common+
-		fmt.Sprintf("&_pragma=cache_size(%d)", -writerCacheKiB)+"&_pragma=wal_autocheckpoint(0)"+
+		fmt.Sprintf("&_pragma=cache_size(%d)", -writerCacheKiB)+
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous("+syncMode+")&_txlock=immediate")
 	if err != nil {
 		return nil, modelreg.Internal(op, err)
@@ -143,56 +139,13 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, modelreg.Internal(op, err)
 	}
-	db.ckpt, err = sql.Open("sqlite", path+"?"+common)
-	if err != nil {
-		db.Close()
-		return nil, modelreg.Internal(op, err)
-	}
-	db.ckpt.SetMaxOpenConns(1)
-	ckptCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	db.stopCkpt = stop
-	db.ckptDone = make(chan struct{})
-	go db.checkpointLoop(ckptCtx)
 	db.log.Debug("sqlite database open", "path", path, "synchronous", syncMode)
 	return db, nil
-}
-
-// checkpointInterval is how often checkpointLoop copies the WAL into the
-// database file.
-const checkpointInterval = 200 * time.Millisecond
-
-// checkpointLoop checkpoints the WAL in the background until ctx ends. The
-// writer's automatic checkpoint is off: it would run inside whichever
-// commit crosses the threshold, adding the copy and an fsync of the
-// database file to that request. A PASSIVE checkpoint on a connection of
-// its own never blocks the writer or the readers; the WAL keeps every
-// commit durable meanwhile.
-func (db *DB) checkpointLoop(ctx context.Context) {
-	defer close(db.ckptDone)
-	t := time.NewTicker(checkpointInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := db.ckpt.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil && ctx.Err() == nil {
-			db.log.Debug("sqlite checkpoint failed", "path", db.path, "error", err)
-		}
-	}
 }
 
 // Close closes the database. It waits for running transactions to end.
 func (db *DB) Close() error {
 	var errs []error
-	if db.stopCkpt != nil {
-		db.stopCkpt()
-		<-db.ckptDone
-	}
-	if db.ckpt != nil {
-		errs = append(errs, db.ckpt.Close())
-	}
 	if db.reader != nil {
 		errs = append(errs, db.readStmts.close(), db.reader.Close())
 	}

@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -342,46 +340,5 @@ func TestClosed(t *testing.T) {
 	}
 	if err := db.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
-	}
-}
-
-// TestCheckpointLoop checks that the WAL is copied into the database file
-// in the background, the writer's automatic checkpoint being off.
-func TestCheckpointLoop(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "db.sqlite")
-	db := mustOpenPath(t, path, Options{})
-	ctx := context.Background()
-	var auto int
-	if err := db.writer.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
-		t.Fatalf("wal_autocheckpoint = %d (%v), want 0", auto, err)
-	}
-	size := func(p string) int64 {
-		fi, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fi.Size()
-	}
-	write := func(prefix string) {
-		for b := range 4 {
-			var ms []*modelreg.Model
-			for i := range 500 {
-				ms = append(ms, &modelreg.Model{ModelSummary: modelreg.ModelSummary{ProjectID: benchProject,
-					Name: fmt.Sprintf("%s-%d-%d", prefix, b, i), Version: "1.0.0", Type: "Custom", WorkspaceID: "0"}})
-			}
-			if err := db.CreateModels(ctx, ms); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	write("a")
-	// Nothing but the loop copies the WAL into the database file: until it
-	// does, the file holds little more than the schema.
-	deadline := time.Now().Add(10 * time.Second)
-	for size(path) < size(path+"-wal")/2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("database file %d bytes, WAL %d bytes: not checkpointed", size(path), size(path+"-wal"))
-		}
-		time.Sleep(checkpointInterval)
 	}
 }
