@@ -38,7 +38,10 @@ func TestRun(t *testing.T) {
 	}
 	var seen []string
 	results, err := bench.Run(context.Background(), bench.Config{
-		Client: c, Models: 3000, Duration: 200 * time.Millisecond, Concurrency: 3,
+		// Long enough that a 20-model cascade completes under the race
+		// detector on a loaded machine: an op cut by the deadline is not
+		// counted, and every workload must count some.
+		Client: c, Models: 3000, Duration: 1500 * time.Millisecond, Concurrency: 3,
 		Limits: true, Database: dbPath, Synchronous: "NORMAL", ImportDir: importDir, Seed: 1,
 		ImportWait: -1, // no importer runs here: the imports stay publishing
 		OnResult:   func(r bench.Result) { seen = append(seen, r.Workload) },
