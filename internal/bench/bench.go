@@ -662,10 +662,16 @@ func (r *run) limitStoreRead(db *sqlite.DB) op {
 }
 
 // limitStoreDelete deletes models straight from the store, taking them from
-// the same queue as the delete workload.
+// the same queue as the delete workload, but at most half of what is left
+// of it: the delete workload, measured after it, must not find it empty.
 func (r *run) limitStoreDelete(db *sqlite.DB) op {
 	project := r.c.ProjectID()
+	var taken atomic.Int64
+	budget := (int64(len(r.deletes)) - r.nextDel.Load()) / 2
 	return func(ctx context.Context, _ int) (bool, error) {
+		if taken.Add(1) > budget {
+			return false, &exhausted{"took half the models left to delete (the other half is the delete workload's): seed more"}
+		}
 		id := r.takeDelete()
 		if id == "" {
 			return false, &exhausted{"no model left to delete: seed more"}

@@ -72,6 +72,10 @@ func insertModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 	return err
 }
 
+// bulkLock is the key of the transaction-level advisory lock that
+// serializes CreateModels calls: "modelbul" in ASCII.
+const bulkLock int64 = 0x6d6f64656c62756c
+
 // CreateModels stores published models without files or import jobs, all
 // in one transaction or none (modelreg's bulk path). It assigns each
 // model's ID (when empty), Status, CreateAt and UpdateAt; ms are left
@@ -87,6 +91,12 @@ func (db *DB) CreateModels(ctx context.Context, ms []*modelreg.Model) error {
 	}
 	cs := make([]modelreg.Model, len(ms))
 	err := db.update(ctx, "postgres.CreateModels", func(tx *Tx) error {
+		// One bulk call at a time: each takes the model_counts rows of its
+		// models in the order of its models, so two at once would
+		// deadlock on them again and again.
+		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, bulkLock); err != nil {
+			return err
+		}
 		for i, m := range ms {
 			c := &cs[i]
 			*c = *m

@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -345,4 +346,27 @@ func testDeleteModelBatch(t *testing.T, open Opener) {
 		wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
 		e.unchanged(projA, before)
 	})
+}
+
+// testCreateModelsConcurrently runs bulk calls at once: each succeeds
+// (none fails for a lock the others hold) and the counts add up.
+func testCreateModelsConcurrently(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for w := range errs {
+		wg.Go(func() {
+			var ms []*modelreg.Model
+			for i := range 200 {
+				ms = append(ms, bulkModel(projA, fmt.Sprintf("c%d-%d", w, i%20), fmt.Sprintf("1.0.%d", i/20),
+					modelreg.ModelTypes[i%len(modelreg.ModelTypes)], int64(i)))
+			}
+			errs[w] = e.s.CreateModels(e.ctx, ms)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		ok(t, err)
+	}
+	checkCounts(e, projA)
 }

@@ -62,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("FindModelByID", func(t *testing.T) { testFindModelByID(t, open) })
 	t.Run("FindModels", func(t *testing.T) { testFindModels(t, open) })
 	t.Run("CreateModels", func(t *testing.T) { testCreateModels(t, open) })
+	t.Run("CreateModelsConcurrently", func(t *testing.T) { testCreateModelsConcurrently(t, open) })
 	t.Run("ModelCounts", func(t *testing.T) { testModelCounts(t, open) })
 	t.Run("KeysetPaging", func(t *testing.T) { testKeysetPaging(t, open) })
 	t.Run("SubstringFilters", func(t *testing.T) { testSubstringFilters(t, open) })
