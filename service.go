@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -282,6 +283,81 @@ func (u *ServiceUpdate) Validate(inferType string) error {
 		}
 	}
 	return validateSchedule(inferType, u.Schedule)
+}
+
+// ServiceChange is what Service.Apply did to a service.
+type ServiceChange struct {
+	Changed bool     // anything to store
+	Events  []string // the event infos to record, in order
+	// Config is the configuration that replaces the service's stored one
+	// (nil: keep it). The store checks its models as CreateService does
+	// before it writes anything.
+	Config []ServiceConfig
+}
+
+// Apply changes s as u asks, at now (ms since the epoch): the service state
+// machine of PUT /v1/{project_id}/services/{service_id}, the same for every
+// store. A status of stopped stops a running, deploying, concerning or
+// failed service; running restarts a stopped or failed one, which then is
+// deploying; asking for the current status changes nothing. When Status
+// is set, Config is ignored. A new config is accepted when the service is
+// running, stopped, failed or concerning. Returns EINVALID ModelArts.3508
+// for another status and ESTATE ModelArts.3519 when the state forbids the
+// change; s is then unchanged.
+func (s *Service) Apply(u ServiceUpdate, now int64) (ServiceChange, error) {
+	var c ServiceChange
+	next := *s
+	if u.Status != nil {
+		to := *u.Status
+		switch {
+		case to != ServiceRunning && to != ServiceStopped:
+			return ServiceChange{}, ParamInvalid("status", to)
+		case to == s.Status:
+			// Asking for the current status changes nothing.
+		case to == ServiceStopped:
+			switch s.Status {
+			case ServiceRunning, ServiceDeploying, ServiceConcerning, ServiceFailed:
+				next.Status, next.TransitionAt = ServiceStopped, now
+				c.Events = append(c.Events, "["+s.Name+"] service stopped")
+			default:
+				return ServiceChange{}, s.stateForbids("stopped")
+			}
+		default: // running
+			switch s.Status {
+			case ServiceStopped, ServiceFailed:
+				next.Status, next.TransitionAt = ServiceDeploying, now
+				c.Events = append(c.Events, "["+s.Name+"] start to deploy service")
+			default:
+				return ServiceChange{}, s.stateForbids("started")
+			}
+		}
+	} else if u.Config != nil {
+		switch s.Status {
+		case ServiceRunning, ServiceStopped, ServiceFailed, ServiceConcerning:
+		default:
+			return ServiceChange{}, s.stateForbids("updated")
+		}
+		c.Config = slices.Clone(u.Config)
+		next.UpdateTime = now
+		c.Events = append(c.Events, "["+s.Name+"] service configuration updated")
+	}
+	if u.Description != nil && *u.Description != s.Description {
+		next.Description = *u.Description
+		c.Events = append(c.Events, "["+s.Name+"] service description updated")
+	}
+	if u.Schedule != nil {
+		next.Schedule = slices.Clone(u.Schedule)
+		c.Events = append(c.Events, "["+s.Name+"] service schedule updated")
+	}
+	c.Changed = len(c.Events) > 0
+	*s = next
+	return c, nil
+}
+
+// stateForbids is the ESTATE ModelArts.3519 error of a change the
+// service's status forbids.
+func (s *Service) stateForbids(change string) *Error {
+	return Errorf(ESTATE, CodeServiceState, "Service %s is %s: it cannot be %s.", s.ID, s.Status, change)
 }
 
 // ServiceFilter selects services for FindServices.

@@ -98,3 +98,73 @@ func TestErrorHelpers(t *testing.T) {
 		t.Error("Internal must keep an *Error unchanged")
 	}
 }
+
+// TestServiceApply checks the service state machine every store shares:
+// each status against each asked change, the events, and that a refused
+// change leaves the service as it was.
+func TestServiceApply(t *testing.T) {
+	const now = 5000
+	running, stopped := modelreg.ServiceRunning, modelreg.ServiceStopped
+	other := "deleted"
+	desc := "new description"
+	cfg := []modelreg.ServiceConfig{{ModelID: modelB, Weight: 100}}
+	for _, c := range []struct {
+		name       string
+		status     string
+		u          modelreg.ServiceUpdate
+		wantStatus string
+		wantEvents int
+		wantCode   string // ModelArts code of the refusal
+		wantConfig bool
+	}{
+		{"StopRunning", modelreg.ServiceRunning, modelreg.ServiceUpdate{Status: &stopped}, stopped, 1, "", false},
+		{"StopDeploying", modelreg.ServiceDeploying, modelreg.ServiceUpdate{Status: &stopped}, stopped, 1, "", false},
+		{"StopConcerning", modelreg.ServiceConcerning, modelreg.ServiceUpdate{Status: &stopped}, stopped, 1, "", false},
+		{"StopFailed", modelreg.ServiceFailed, modelreg.ServiceUpdate{Status: &stopped}, stopped, 1, "", false},
+		{"StopStopped", stopped, modelreg.ServiceUpdate{Status: &stopped}, stopped, 0, "", false},
+		{"StopFinished", modelreg.ServiceFinished, modelreg.ServiceUpdate{Status: &stopped}, "", 0, modelreg.CodeServiceState, false},
+		{"StartStopped", stopped, modelreg.ServiceUpdate{Status: &running}, modelreg.ServiceDeploying, 1, "", false},
+		{"StartFailed", modelreg.ServiceFailed, modelreg.ServiceUpdate{Status: &running}, modelreg.ServiceDeploying, 1, "", false},
+		{"StartRunning", running, modelreg.ServiceUpdate{Status: &running}, running, 0, "", false},
+		{"StartDeploying", modelreg.ServiceDeploying, modelreg.ServiceUpdate{Status: &running}, "", 0, modelreg.CodeServiceState, false},
+		{"OtherStatus", running, modelreg.ServiceUpdate{Status: &other}, "", 0, modelreg.CodeParamInvalid, false},
+		{"StatusWinsOverConfig", stopped, modelreg.ServiceUpdate{Status: &running, Config: cfg}, modelreg.ServiceDeploying, 1, "", false},
+		{"ConfigRunning", running, modelreg.ServiceUpdate{Config: cfg}, running, 1, "", true},
+		{"ConfigDeploying", modelreg.ServiceDeploying, modelreg.ServiceUpdate{Config: cfg}, "", 0, modelreg.CodeServiceState, false},
+		{"DescriptionAndSchedule", running, modelreg.ServiceUpdate{Description: &desc, Schedule: []modelreg.Schedule{{Duration: 1, TimeUnit: "HOURS", Type: "stop"}}}, running, 2, "", false},
+		{"RefusedKeepsDescription", modelreg.ServiceDeploying, modelreg.ServiceUpdate{Status: &running, Description: &desc}, "", 0, modelreg.CodeServiceState, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := &modelreg.Service{ID: "s", Name: "svc", Status: c.status, Description: "old", TransitionAt: 1, UpdateTime: 1}
+			before := *s
+			change, err := s.Apply(c.u, now)
+			if c.wantCode != "" {
+				if modelreg.ErrorAPICode(err) != c.wantCode {
+					t.Fatalf("Apply = %v, want %s", err, c.wantCode)
+				}
+				if s.Status != before.Status || s.Description != before.Description || s.TransitionAt != before.TransitionAt {
+					t.Errorf("a refused change altered the service: %+v", s)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			if s.Status != c.wantStatus {
+				t.Errorf("status %s, want %s", s.Status, c.wantStatus)
+			}
+			if len(change.Events) != c.wantEvents || change.Changed != (c.wantEvents > 0) {
+				t.Errorf("change %+v, want %d events", change, c.wantEvents)
+			}
+			if (change.Config != nil) != c.wantConfig {
+				t.Errorf("config replaced = %v, want %v", change.Config != nil, c.wantConfig)
+			}
+			if s.Status != before.Status && s.TransitionAt != now {
+				t.Errorf("transition_at %d after a status change, want %d", s.TransitionAt, now)
+			}
+			if c.wantConfig && s.UpdateTime != now {
+				t.Errorf("update_time %d after a new config, want %d", s.UpdateTime, now)
+			}
+		})
+	}
+}

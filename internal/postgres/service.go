@@ -357,16 +357,12 @@ func findServices(ctx context.Context, tx *Tx, f modelreg.ServiceFilter) ([]*mod
 	return services, total, err
 }
 
-// UpdateService applies u in one transaction and returns the service as it
-// is afterwards. A status of stopped stops a running, deploying, concerning
-// or failed service; running restarts a stopped or failed one, which then
-// is deploying; asking for the current status changes nothing. When Status
-// is set, Config is ignored. A new config is accepted when the service is
-// running, stopped, failed or concerning, and its models are checked and
-// locked as by CreateService. Each change records an event. Returns
-// ENOTFOUND ModelArts.3502, ESTATE ModelArts.3519 when the state forbids the
-// change, and the CreateService model codes. Concurrent updates of one
-// service take turns (its row is locked FOR UPDATE).
+// UpdateService applies u in one transaction (modelreg.Service.Apply, then
+// a new config's models checked and locked as by CreateService) and
+// returns the service as it is afterwards. Each change records an event.
+// Returns ENOTFOUND ModelArts.3502, ESTATE ModelArts.3519 when the state
+// forbids the change, and the CreateService model codes. Concurrent
+// updates of one service take turns (its row is locked FOR UPDATE).
 func (db *DB) UpdateService(ctx context.Context, projectID, id string, u modelreg.ServiceUpdate) (*modelreg.Service, error) {
 	var s *modelreg.Service
 	err := db.update(ctx, "postgres.UpdateService", func(tx *Tx) (err error) {
@@ -376,70 +372,27 @@ func (db *DB) UpdateService(ctx context.Context, projectID, id string, u modelre
 	return s, err
 }
 
-func serviceState(id, status, change string) *modelreg.Error {
-	return modelreg.Errorf(modelreg.ESTATE, modelreg.CodeServiceState,
-		"Service %s is %s: it cannot be %s.", id, status, change)
-}
-
 func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg.ServiceUpdate) (*modelreg.Service, error) {
 	s, err := findServiceByID(ctx, tx, projectID, id, "FOR UPDATE")
 	if err != nil {
 		return nil, err
 	}
-	var events []string
-	changed := false
-	if u.Status != nil {
-		to := *u.Status
-		switch {
-		case to != modelreg.ServiceRunning && to != modelreg.ServiceStopped:
-			return nil, modelreg.ParamInvalid("status", to)
-		case to == s.Status:
-			// Asking for the current status changes nothing.
-		case to == modelreg.ServiceStopped:
-			switch s.Status {
-			case modelreg.ServiceRunning, modelreg.ServiceDeploying, modelreg.ServiceConcerning, modelreg.ServiceFailed:
-				s.Status, s.TransitionAt, changed = modelreg.ServiceStopped, tx.ms(), true
-				events = append(events, "["+s.Name+"] service stopped")
-			default:
-				return nil, serviceState(id, s.Status, "stopped")
-			}
-		default: // running
-			switch s.Status {
-			case modelreg.ServiceStopped, modelreg.ServiceFailed:
-				s.Status, s.TransitionAt, changed = modelreg.ServiceDeploying, tx.ms(), true
-				events = append(events, "["+s.Name+"] start to deploy service")
-			default:
-				return nil, serviceState(id, s.Status, "started")
-			}
-		}
-	} else if u.Config != nil {
-		switch s.Status {
-		case modelreg.ServiceRunning, modelreg.ServiceStopped, modelreg.ServiceFailed, modelreg.ServiceConcerning:
-		default:
-			return nil, serviceState(id, s.Status, "updated")
-		}
-		cfg := slices.Clone(u.Config)
-		if err := lockConfigModels(ctx, tx, projectID, cfg); err != nil {
+	change, err := s.Apply(u, tx.ms())
+	if err != nil {
+		return nil, err
+	}
+	if change.Config != nil {
+		if err := lockConfigModels(ctx, tx, projectID, change.Config); err != nil {
 			return nil, err
 		}
 		if _, err := tx.exec(ctx, `DELETE FROM service_models WHERE service_id = $1`, id); err != nil {
 			return nil, err
 		}
-		if err := insertConfig(ctx, tx, id, cfg); err != nil {
+		if err := insertConfig(ctx, tx, id, change.Config); err != nil {
 			return nil, err
 		}
-		s.UpdateTime, changed = tx.ms(), true
-		events = append(events, "["+s.Name+"] service configuration updated")
 	}
-	if u.Description != nil && *u.Description != s.Description {
-		s.Description, changed = *u.Description, true
-		events = append(events, "["+s.Name+"] service description updated")
-	}
-	if u.Schedule != nil {
-		s.Schedule, changed = slices.Clone(u.Schedule), true
-		events = append(events, "["+s.Name+"] service schedule updated")
-	}
-	if !changed {
+	if !change.Changed {
 		return s, nil
 	}
 	details, err := encodeService(s)
@@ -450,7 +403,7 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 		WHERE id = $1`, id, s.Status, s.Description, s.UpdateTime, s.TransitionAt, details); err != nil {
 		return nil, err
 	}
-	for _, info := range events {
+	for _, info := range change.Events {
 		if err := addEvent(ctx, tx, id, modelreg.ServiceEvent{EventType: modelreg.EventNormal, EventInfo: info}); err != nil {
 			return nil, err
 		}

@@ -581,20 +581,16 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 	const op = "sqlite.DeleteModelBatch"
 	var errs []error
 	err := db.update(ctx, op, func(tx *Tx) error {
-		errs = make([]error, len(ids))
 		var deletable []string
-		for i, id := range ids {
-			err := checkDeletable(ctx, tx, projectID, id)
-			var me *modelreg.Error
-			switch {
-			case err == nil:
-				deletable = append(deletable, id)
-			case i == 0 && modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
+		var err error
+		if deletable, errs, err = checkDeletableBatch(ctx, tx, projectID, ids); err != nil {
+			return err
+		}
+		for i, err := range errs {
+			if i == 0 && modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
 				return err
-			case errors.As(err, &me):
+			} else if err != nil {
 				errs[i] = formatError(op, err)
-			default:
-				return err
 			}
 		}
 		if len(deletable) == 0 {
@@ -621,6 +617,44 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 		return nil, err
 	}
 	return errs, nil
+}
+
+// checkDeletableBatch is checkDeletable of each of ids in one query: it
+// returns the ids that may be deleted, and for each id its refusal or nil.
+func checkDeletableBatch(ctx context.Context, tx *Tx, projectID string, ids []string) ([]string, []error, error) {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT j.key, m.id IS NOT NULL,
+			EXISTS (SELECT 1 FROM service_models s WHERE s.model_id = j.value)
+		FROM json_each(?) j LEFT JOIN models m ON m.id = j.value AND m.project_id = ?
+		ORDER BY j.key`, string(list), projectID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	errs := make([]error, len(ids))
+	var deletable []string
+	for rows.Next() {
+		var i int
+		var exists, deployed bool
+		if err := rows.Scan(&i, &exists, &deployed); err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case !exists:
+			errs[i] = modelreg.ModelNotFound(ids[i])
+		case deployed:
+			errs[i] = modelreg.ModelDeployed(ids[i])
+		default:
+			deletable = append(deletable, ids[i])
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	return deletable, errs, nil
 }
 
 // checkDeletable returns ENOTFOUND ModelArts.3001 unless model id exists
