@@ -418,6 +418,64 @@ func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
 	return unqueueReferenced(ctx, tx, digests)
 }
 
+var _ modelreg.ModelBatchDeleter = (*DB)(nil)
+
+// DeleteModelBatch deletes each of ids as DeleteModel would, in one
+// transaction, and returns each model's error in its place: a model that
+// is gone or deployed is refused, the others are deleted together. Returns
+// ENOTFOUND ModelArts.3001, and deletes nothing, when the first id does
+// not exist. It takes the locks DeleteModel takes, in the same order: the
+// models' rows (by id), then the queue rows of their digests (by digest).
+func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error) {
+	var errs []error
+	err := db.update(ctx, "postgres.DeleteModelBatch", func(tx *Tx) error {
+		locked, err := tx.queryStrings(ctx, `SELECT id FROM models WHERE id = ANY($1) AND project_id = $2
+			ORDER BY id FOR UPDATE`, ids, projectID)
+		if err != nil {
+			return err
+		}
+		deployed, err := tx.queryStrings(ctx, `SELECT DISTINCT model_id FROM service_models WHERE model_id = ANY($1)`, locked)
+		if err != nil {
+			return err
+		}
+		errs = make([]error, len(ids))
+		var deletable []string
+		for i, id := range ids {
+			switch {
+			case !slices.Contains(locked, id):
+				if i == 0 {
+					return modelreg.ModelNotFound(id)
+				}
+				errs[i] = modelreg.ModelNotFound(id)
+			case slices.Contains(deployed, id):
+				errs[i] = modelreg.ModelDeployed(id)
+			default:
+				deletable = append(deletable, id)
+			}
+		}
+		if len(deletable) == 0 {
+			return nil
+		}
+		digests, err := tx.queryStrings(ctx, `INSERT INTO blob_gc (digest, enqueued_at, not_before, attempts)
+			SELECT DISTINCT digest, $2::bigint, $2::bigint, 0 FROM model_files WHERE model_id = ANY($1) ORDER BY digest
+			ON CONFLICT (digest) DO UPDATE SET attempts = blob_gc.attempts
+			RETURNING digest`, deletable, tx.ms())
+		if err != nil {
+			return err
+		}
+		// The rows are locked and unreferenced: a foreign key refusal here
+		// is a failure of the whole batch.
+		if _, err := tx.exec(ctx, `DELETE FROM models WHERE id = ANY($1)`, deletable); err != nil {
+			return err
+		}
+		return unqueueReferenced(ctx, tx, digests)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
 // FindModelFiles returns the files of a model ordered by path.
 // Returns ENOTFOUND ModelArts.3001.
 func (db *DB) FindModelFiles(ctx context.Context, projectID, id string) ([]modelreg.ModelFile, error) {

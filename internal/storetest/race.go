@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -97,6 +98,102 @@ func testRace(t *testing.T, open Opener) {
 		}
 		e.wantPending(deleted)
 		t.Logf("deploy won %d times, delete %d times", deployed, deleted)
+	})
+
+	t.Run("DeployVersusDeleteBatch", func(t *testing.T) {
+		e := newEnv(t, open)
+		bd, ok := e.s.(modelreg.ModelBatchDeleter)
+		if !ok {
+			t.Skip("the store has no DeleteModelBatch")
+		}
+		deployed, deleted := 0, 0
+		for i := range 20 {
+			name := fmt.Sprintf("cascade-%d", i)
+			target := e.publishedModel(projA, name, "1.0.0", file("w", 2000+i))
+			m := e.publishedModel(projA, name, "1.0.1", file("w", 3000+i))
+			svc := newService(projA, fmt.Sprintf("svc-%d", i), m.ID)
+			var createErr, batchErr error
+			var errs []error
+			together(
+				func() { createErr = e.s.CreateService(e.ctx, svc) },
+				func() { errs, batchErr = bd.DeleteModelBatch(e.ctx, projA, []string{target.ID, m.ID}) },
+			)
+			if batchErr != nil || len(errs) != 2 || errs[0] != nil {
+				t.Fatalf("round %d: batch = %v, %v; want the target deleted", i, errs, batchErr)
+			}
+			e.wantModelGone(projA, target.ID)
+			switch {
+			case createErr == nil && errs[1] == nil:
+				t.Fatalf("round %d: both the deploy and the batch delete succeeded", i)
+			case createErr == nil:
+				deployed++
+				if modelreg.ErrorAPICode(errs[1]) != modelreg.CodeModelDeployed {
+					t.Fatalf("round %d: batch refused the model with %v, want ModelArts.3009", i, errs[1])
+				}
+				e.mustModel(projA, m.ID)
+			case errs[1] == nil:
+				deleted++
+				if modelreg.ErrorAPICode(createErr) != modelreg.CodeServiceModelGone {
+					t.Fatalf("round %d: deploy failed with %v, want ModelArts.3507", i, createErr)
+				}
+				e.wantModelGone(projA, m.ID)
+			default:
+				t.Fatalf("round %d: both failed: deploy %v, delete %v", i, createErr, errs[1])
+			}
+		}
+		e.wantPending(20 + deleted)
+		t.Logf("deploy won %d times, batch delete %d times", deployed, deleted)
+	})
+
+	t.Run("OverlappingDeleteBatches", func(t *testing.T) {
+		// Batches over the same models in opposite orders neither
+		// deadlock nor delete a model twice.
+		e := newEnv(t, open)
+		bd, ok := e.s.(modelreg.ModelBatchDeleter)
+		if !ok {
+			t.Skip("the store has no DeleteModelBatch")
+		}
+		for i := range 10 {
+			var ids []string
+			for v := range 6 {
+				ids = append(ids, e.publishedModel(projA, fmt.Sprintf("overlap-%d", i), fmt.Sprintf("1.0.%d", v), file("o", 4000+i*10+v)).ID)
+			}
+			reversed := slices.Clone(ids)
+			slices.Reverse(reversed)
+			lists := [][]string{ids, reversed, ids[2:], reversed[1:]}
+			results := make([][]error, len(lists))
+			callErrs := make([]error, len(lists))
+			fns := make([]func(), len(lists))
+			for j := range lists {
+				fns[j] = func() { results[j], callErrs[j] = bd.DeleteModelBatch(e.ctx, projA, lists[j]) }
+			}
+			together(fns...)
+			deletedBy := map[string]int{}
+			for j, list := range lists {
+				if callErrs[j] != nil {
+					// Only a batch whose first model another one took first.
+					if modelreg.ErrorAPICode(callErrs[j]) != modelreg.CodeModelNotFound {
+						t.Fatalf("round %d batch %d: %v", i, j, callErrs[j])
+					}
+					continue
+				}
+				for k, err := range results[j] {
+					switch {
+					case err == nil:
+						deletedBy[list[k]]++
+					case modelreg.ErrorAPICode(err) != modelreg.CodeModelNotFound:
+						t.Fatalf("round %d batch %d model %d: %v, want nil or ModelArts.3001", i, j, k, err)
+					}
+				}
+			}
+			for _, id := range ids {
+				if deletedBy[id] != 1 {
+					t.Fatalf("round %d: model %s deleted %d times, want once", i, id, deletedBy[id])
+				}
+				e.wantModelGone(projA, id)
+			}
+		}
+		e.wantPending(60)
 	})
 
 	t.Run("AttachVersusCollect", func(t *testing.T) {
