@@ -425,7 +425,8 @@ var _ modelreg.ModelBatchDeleter = (*DB)(nil)
 // is gone or deployed is refused, the others are deleted together. Returns
 // ENOTFOUND ModelArts.3001, and deletes nothing, when the first id does
 // not exist. It takes the locks DeleteModel takes, in the same order: the
-// models' rows (by id), then the queue rows of their digests (by digest).
+// models' rows (by id), the queue rows of their digests (by digest), then
+// the model_counts rows (by key).
 func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error) {
 	var errs []error
 	err := db.update(ctx, "postgres.DeleteModelBatch", func(tx *Tx) error {
@@ -461,6 +462,15 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 			ON CONFLICT (digest) DO UPDATE SET attempts = blob_gc.attempts
 			RETURNING digest`, deletable, tx.ms())
 		if err != nil {
+			return err
+		}
+		// The counter rows the delete triggers decrement, locked in their
+		// key order first: the triggers would take them in the order of
+		// the rows, and two batches would deadlock on them.
+		if _, err := tx.exec(ctx, `SELECT 1 FROM model_counts c
+			WHERE (c.project_id, c.status, c.type, c.shard) IN (
+				SELECT project_id, status, type, hashtext(id) & 15 FROM models WHERE id = ANY($1))
+			ORDER BY c.project_id, c.status, c.type, c.shard FOR UPDATE`, deletable); err != nil {
 			return err
 		}
 		// The rows are locked and unreferenced: a foreign key refusal here
