@@ -159,3 +159,22 @@ func ModelDeployed(id string) *Error {
 func ServiceNotFound(id string) *Error {
 	return Errorf(ENOTFOUND, CodeServiceNotFound, "Service %s does not exist.", id)
 }
+
+// ServiceExists returns the ModelArts.3503 error for a service name taken
+// in the project.
+func ServiceExists(name string) *Error {
+	return Errorf(ECONFLICT, CodeServiceExists, "Service %s already exists.", name)
+}
+
+// ServiceModelGone returns the ModelArts.3507 error for a service config
+// naming model id, which does not exist in the project.
+func ServiceModelGone(id string) *Error {
+	return Errorf(ENOTFOUND, CodeServiceModelGone, "Model %s does not exist.", id)
+}
+
+// DuplicateVersion returns the ModelArts.3516 error of a service config
+// naming one model twice.
+func DuplicateVersion() *Error {
+	return Errorf(EINVALID, CodeDuplicateVersion,
+		"Failed to deploy services because the version of the model that is used for deploying services is the same.")
+}

@@ -19,6 +19,13 @@ const (
 	ServiceFinished   = "finished"
 )
 
+// Config entry statuses, computed when a service is read: ready when its
+// model is published, notReady otherwise.
+const (
+	EntryReady    = "ready"
+	EntryNotReady = "notReady"
+)
+
 // ServiceStatuses lists every service status a filter may name.
 var ServiceStatuses = []string{ServiceDeploying, ServiceRunning, ServiceConcerning, ServiceFailed, ServiceStopped, ServiceFinished}
 

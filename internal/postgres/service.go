@@ -11,25 +11,6 @@ import (
 	"github.com/modelreg/modelreg"
 )
 
-// Config entry statuses, computed when a service is read.
-const (
-	entryReady    = "ready"
-	entryNotReady = "notReady"
-)
-
-func serviceExists(name string) *modelreg.Error {
-	return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeServiceExists, "Service %s already exists.", name)
-}
-
-func serviceModelGone(id string) *modelreg.Error {
-	return modelreg.Errorf(modelreg.ENOTFOUND, modelreg.CodeServiceModelGone, "Model %s does not exist.", id)
-}
-
-func duplicateVersion() *modelreg.Error {
-	return modelreg.Errorf(modelreg.EINVALID, modelreg.CodeDuplicateVersion,
-		"Failed to deploy services because the version of the model that is used for deploying services is the same.")
-}
-
 // CreateService stores s as deploying with a first event, in one
 // transaction. It fills s.ID (when empty), Status, PublishAt, UpdateTime,
 // TransitionAt and each config entry's model name, version and status; s is
@@ -65,7 +46,7 @@ func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
 	var one int
 	err := tx.queryRow(ctx, `SELECT 1 FROM services WHERE project_id = $1 AND name = $2`, s.ProjectID, s.Name).Scan(&one)
 	if err == nil {
-		return serviceExists(s.Name)
+		return modelreg.ServiceExists(s.Name)
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
@@ -86,7 +67,7 @@ func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
 	if pe := pgError(err, uniqueViolation); pe != nil {
 		if pe.ConstraintName == "services_name" {
 			// Created concurrently since the check above.
-			return serviceExists(s.Name)
+			return modelreg.ServiceExists(s.Name)
 		}
 		return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeServiceExists, "Service %s already exists.", s.ID)
 	} else if err != nil {
@@ -109,7 +90,7 @@ func lockConfigModels(ctx context.Context, tx *Tx, projectID string, cfg []model
 	seen := make(map[string]bool, len(cfg))
 	for _, e := range cfg {
 		if seen[e.ModelID] {
-			return duplicateVersion()
+			return modelreg.DuplicateVersion()
 		}
 		seen[e.ModelID] = true
 		ids = append(ids, e.ModelID)
@@ -136,7 +117,7 @@ func lockConfigModels(ctx context.Context, tx *Tx, projectID string, cfg []model
 		e := &cfg[i]
 		m, ok := found[e.ModelID]
 		if !ok {
-			return serviceModelGone(e.ModelID)
+			return modelreg.ServiceModelGone(e.ModelID)
 		}
 		switch m.status {
 		case modelreg.ModelPublished:
@@ -172,10 +153,10 @@ func insertConfig(ctx context.Context, tx *Tx, serviceID string, cfg []modelreg.
 			serviceID, i, e.ModelID, string(b))
 		switch {
 		case pgError(err, uniqueViolation) != nil:
-			return duplicateVersion()
+			return modelreg.DuplicateVersion()
 		case pgError(err, foreignKeyViolation) != nil:
 			// The foreign key backs up lockConfigModels.
-			return serviceModelGone(e.ModelID)
+			return modelreg.ServiceModelGone(e.ModelID)
 		case err != nil:
 			return err
 		}
@@ -186,9 +167,9 @@ func insertConfig(ctx context.Context, tx *Tx, serviceID string, cfg []modelreg.
 // setEntryStatus sets each config entry's status from the service's: its
 // instances are all up when the service runs, none otherwise.
 func setEntryStatus(s *modelreg.Service) {
-	st := entryNotReady
+	st := modelreg.EntryNotReady
 	if s.Status == modelreg.ServiceRunning {
-		st = entryReady
+		st = modelreg.EntryReady
 	}
 	for i := range s.Config {
 		s.Config[i].Status = st

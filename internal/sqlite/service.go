@@ -11,25 +11,6 @@ import (
 	"github.com/modelreg/modelreg"
 )
 
-// Config entry statuses, computed when a service is read.
-const (
-	entryReady    = "ready"
-	entryNotReady = "notReady"
-)
-
-func serviceExists(name string) *modelreg.Error {
-	return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeServiceExists, "Service %s already exists.", name)
-}
-
-func serviceModelGone(id string) *modelreg.Error {
-	return modelreg.Errorf(modelreg.ENOTFOUND, modelreg.CodeServiceModelGone, "Model %s does not exist.", id)
-}
-
-func duplicateVersion() *modelreg.Error {
-	return modelreg.Errorf(modelreg.EINVALID, modelreg.CodeDuplicateVersion,
-		"Failed to deploy services because the version of the model that is used for deploying services is the same.")
-}
-
 // CreateService stores s as deploying with a first event, in one
 // transaction. It fills s.ID (when empty), Status, PublishAt, UpdateTime,
 // TransitionAt and each config entry's model name, version and status; s is
@@ -58,7 +39,7 @@ func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM services WHERE project_id = ? AND name = ?`, s.ProjectID, s.Name).Scan(&one)
 	if err == nil {
-		return serviceExists(s.Name)
+		return modelreg.ServiceExists(s.Name)
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -96,7 +77,7 @@ func checkConfigModels(ctx context.Context, tx *Tx, projectID string, cfg []mode
 	seen := make(map[string]bool, len(cfg))
 	for _, e := range cfg {
 		if seen[e.ModelID] {
-			return duplicateVersion()
+			return modelreg.DuplicateVersion()
 		}
 		seen[e.ModelID] = true
 	}
@@ -106,7 +87,7 @@ func checkConfigModels(ctx context.Context, tx *Tx, projectID string, cfg []mode
 		err := tx.QueryRowContext(ctx, `SELECT name, version, status FROM models WHERE id = ? AND project_id = ?`,
 			e.ModelID, projectID).Scan(&e.ModelName, &e.ModelVersion, &status)
 		if errors.Is(err, sql.ErrNoRows) {
-			return serviceModelGone(e.ModelID)
+			return modelreg.ServiceModelGone(e.ModelID)
 		} else if err != nil {
 			return err
 		}
@@ -142,7 +123,7 @@ func insertConfig(ctx context.Context, tx *Tx, serviceID string, cfg []modelreg.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO service_models (service_id, position, model_id, entry) VALUES (?, ?, ?, ?)`,
 			serviceID, i, e.ModelID, entry); err != nil {
 			if isUniqueViolation(err) {
-				return duplicateVersion()
+				return modelreg.DuplicateVersion()
 			}
 			return err
 		}
@@ -153,9 +134,9 @@ func insertConfig(ctx context.Context, tx *Tx, serviceID string, cfg []modelreg.
 // setEntryStatus sets each config entry's status from the service's: its
 // instances are all up when the service runs, none otherwise.
 func setEntryStatus(s *modelreg.Service) {
-	st := entryNotReady
+	st := modelreg.EntryNotReady
 	if s.Status == modelreg.ServiceRunning {
-		st = entryReady
+		st = modelreg.EntryReady
 	}
 	for i := range s.Config {
 		s.Config[i].Status = st
