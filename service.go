@@ -78,7 +78,7 @@ type ServiceConfig struct {
 	ModelID       string            `json:"model_id"`
 	ModelName     string            `json:"model_name,omitempty"`    // response only
 	ModelVersion  string            `json:"model_version,omitempty"` // response only
-	Status        string            `json:"status,omitempty"`        // response only: ready, concerning, notReady
+	Status        string            `json:"status,omitempty"`        // response only: ready or notReady
 	Weight        FlexInt           `json:"weight,omitempty"`
 	Specification string            `json:"specification"`
 	CustomSpec    *CustomSpec       `json:"custom_spec,omitempty"`
@@ -308,7 +308,7 @@ type ServiceChange struct {
 // failed service; running restarts a stopped or failed one, which then is
 // deploying; asking for the current status changes nothing. When Status
 // is set, Config is ignored. A new config is accepted when the service is
-// running, stopped, failed or concerning. Returns EINVALID ModelArts.3508
+// running, stopped, failed or concerning. Returns EINVALID ModelArts.3037
 // for another status and ESTATE ModelArts.3519 when the state forbids the
 // change; s is then unchanged.
 func (s *Service) Apply(u ServiceUpdate, now int64) (ServiceChange, error) {
