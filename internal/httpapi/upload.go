@@ -73,17 +73,6 @@ func (r *deadlineReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// deadlineWriter renews the deadlines as a response body is written.
-type deadlineWriter struct {
-	w io.Writer
-	d *streamDeadlines
-}
-
-func (w *deadlineWriter) Write(p []byte) (int, error) {
-	w.d.tick()
-	return w.w.Write(p)
-}
-
 // errUploadsOff answers the upload routes of a server without an Uploader.
 func errUploadsOff() error {
 	return modelreg.Errorf(modelreg.ENOTFOUND, "", "This server does not accept uploads.")
