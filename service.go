@@ -294,8 +294,7 @@ func (u *ServiceUpdate) Validate(inferType string) error {
 
 // ServiceChange is what Service.Apply did to a service.
 type ServiceChange struct {
-	Changed bool     // anything to store
-	Events  []string // the event infos to record, in order
+	Events []string // the event infos to record, in order: one a change
 	// Config is the configuration that replaces the service's stored one
 	// (nil: keep it). The store checks its models as CreateService does
 	// before it writes anything.
@@ -356,10 +355,12 @@ func (s *Service) Apply(u ServiceUpdate, now int64) (ServiceChange, error) {
 		next.Schedule = slices.Clone(u.Schedule)
 		c.Events = append(c.Events, "["+s.Name+"] service schedule updated")
 	}
-	c.Changed = len(c.Events) > 0
 	*s = next
 	return c, nil
 }
+
+// Changed reports whether the service has anything to store.
+func (c ServiceChange) Changed() bool { return len(c.Events) > 0 }
 
 // stateForbids is the ESTATE ModelArts.3519 error of a change the
 // service's status forbids.

@@ -153,7 +153,7 @@ func TestServiceApply(t *testing.T) {
 			if s.Status != c.wantStatus {
 				t.Errorf("status %s, want %s", s.Status, c.wantStatus)
 			}
-			if len(change.Events) != c.wantEvents || change.Changed != (c.wantEvents > 0) {
+			if len(change.Events) != c.wantEvents || change.Changed() != (c.wantEvents > 0) {
 				t.Errorf("change %+v, want %d events", change, c.wantEvents)
 			}
 			if (change.Config != nil) != c.wantConfig {

@@ -344,7 +344,7 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 			return nil, err
 		}
 	}
-	if !change.Changed {
+	if !change.Changed() {
 		return s, nil
 	}
 	details, err := encodeService(s)
