@@ -118,7 +118,6 @@ func (s *Server) handleModelFileGet(w http.ResponseWriter, r *http.Request) {
 	h.Set(contentSHA256Header, f.Digest)
 	h.Set("ETag", `"`+f.Digest+`"`)
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Del("Content-Length") // ServeContent sets it for the part it sends
 	dw := &deadlineResponseWriter{ResponseWriter: w, d: newStreamDeadlines(w)}
 	http.ServeContent(dw, r, "", time.Time{}, content)
 	switch dw.refused {
