@@ -127,27 +127,38 @@ func (c *Client) ModelFiles(ctx context.Context, modelID string) (*modelreg.Mode
 // DownloadFile returns the content of one file of a published model, and
 // the sha256 the server announces for it. The caller closes the body.
 func (c *Client) DownloadFile(ctx context.Context, modelID, filePath string) (body io.ReadCloser, digest string, err error) {
-	if err := modelreg.CheckFilePath(filePath); err != nil {
+	resp, err := c.download(ctx, modelID, filePath, 0, "")
+	if err != nil {
 		return nil, "", err
+	}
+	return resp.Body, resp.Header.Get("X-Content-Sha256"), nil
+}
+
+// download requests a file of a model from byte from on (when from > 0,
+// with If-Range: etag, so that a file that changed comes whole, 200,
+// rather than as the rest of another file).
+func (c *Client) download(ctx context.Context, modelID, filePath string, from int64, etag string) (*http.Response, error) {
+	if err := modelreg.CheckFilePath(filePath); err != nil {
+		return nil, err
 	}
 	u := *c.base
 	u.Path += c.extPath("models", url.PathEscape(modelID), "files")
 	u.Path += "/" + filePath // url.URL escapes each name
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, "", modelreg.Internal("client.DownloadFile", err)
+		return nil, modelreg.Internal("client.DownloadFile", err)
 	}
 	req.Header.Set("User-Agent", c.userAgent)
+	if from > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", from))
+		req.Header.Set("If-Range", etag)
+	}
 	if c.sign != nil {
 		if err := c.sign(req, nil); err != nil {
-			return nil, "", &modelreg.Error{Code: modelreg.EUNAUTHORIZED, APICode: "ModelArts.0206", Message: "Cannot sign the request.", Err: err}
+			return nil, &modelreg.Error{Code: modelreg.EUNAUTHORIZED, APICode: "ModelArts.0206", Message: "Cannot sign the request.", Err: err}
 		}
 	}
-	resp, err := c.do(c.streamClient(), req)
-	if err != nil {
-		return nil, "", err
-	}
-	return resp.Body, resp.Header.Get("X-Content-Sha256"), nil
+	return c.do(c.streamClient(), req)
 }
 
 // Progress reports a transfer of model files.
@@ -361,15 +372,10 @@ func (c *Client) pullFile(ctx context.Context, root *os.Root, modelID string, f 
 			root.Remove(tmp)
 		}
 	}()
-	body, announced, err := c.DownloadFile(ctx, modelID, f.Path)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
 	p.File = f.Path
 	start := p.Done
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), &progressReader{r: body, p: p, fn: progress})
+	n, announced, err := c.receive(ctx, modelID, f, io.MultiWriter(out, h), p, progress)
 	if err != nil {
 		return fmt.Errorf("downloading %s: %w", f.Path, err)
 	}
@@ -386,6 +392,74 @@ func (c *Client) pullFile(ctx context.Context, root *os.Root, modelID string, f 
 		return cerr
 	}
 	return root.Rename(tmp, name)
+}
+
+// pullRetries is how many times a pull resumes one file's transfer that
+// broke off, each time from the byte it reached.
+const pullRetries = 5
+
+// receive copies file f of a model into w and returns how many bytes it
+// wrote and the sha256 the server announced. A transfer that breaks off
+// (the server cut it, the network failed) resumes where it stopped with a
+// Range request, up to pullRetries times (a resume request that gets no
+// answer counts as one); the bytes already written stay, so w sees the
+// file once, in order. A server answering a resume with the whole file
+// (200: the file is not the one it was) is an error.
+func (c *Client) receive(ctx context.Context, modelID string, f modelreg.FileInfo, w io.Writer, p *Progress, progress func(Progress)) (int64, string, error) {
+	var n int64
+	var announced string
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return n, announced, ctx.Err()
+			case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+			}
+		}
+		resp, err := c.download(ctx, modelID, f.Path, n, `"`+f.SHA256+`"`)
+		if err != nil {
+			// A resume the server did not answer (it may be restarting) is
+			// tried again; the first request's failure is the caller's.
+			if attempt > 0 && attempt < pullRetries && modelreg.ErrorCode(err) == modelreg.EUNAVAILABLE && ctx.Err() == nil {
+				continue
+			}
+			return n, announced, err
+		}
+		if n > 0 && resp.StatusCode != http.StatusPartialContent {
+			resp.Body.Close()
+			return n, "", fmt.Errorf("%w: the server sent the whole file again when asked for its bytes from %d on", ErrChecksum, n)
+		}
+		if announced == "" {
+			announced = resp.Header.Get("X-Content-Sha256")
+		}
+		m, err := io.Copy(localWriter{w}, &progressReader{r: resp.Body, p: p, fn: progress})
+		resp.Body.Close()
+		n += m
+		if err == nil || ctx.Err() != nil || attempt == pullRetries {
+			return n, announced, err
+		}
+		var we *writeError
+		if errors.As(err, &we) {
+			return n, announced, we.err // a local disk problem: resuming will not help
+		}
+	}
+}
+
+// writeError is a failure of the local side of a transfer.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// localWriter marks the errors of its writer as writeErrors.
+type localWriter struct{ w io.Writer }
+
+func (l localWriter) Write(b []byte) (int, error) {
+	n, err := l.w.Write(b)
+	if err != nil {
+		err = &writeError{err}
+	}
+	return n, err
 }
 
 // verify checks a downloaded file against the list.

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -792,7 +793,9 @@ func testDownloadStreams(t *testing.T) {
 	}
 	checkRanges(t, e, m.ID, "w.bin", content)
 
+	blobs.mu.Lock()
 	blobs.limit = int64(len(content) / 2)
+	blobs.mu.Unlock()
 	_, err = e.c.Pull(ctx, m.ID, t.TempDir(), nil)
 	if err == nil {
 		t.Fatal("pull of a blob that ends early succeeded")
@@ -800,11 +803,52 @@ func testDownloadStreams(t *testing.T) {
 	waitFor(t, func() bool { return strings.Contains(e.logs.String(), "file download cut short") })
 }
 
+// TestPullResumes cuts the first transfer of a file half-way: the client
+// resumes it with a Range request from the byte it reached, and the pulled
+// file is whole and checked.
+func TestPullResumes(t *testing.T) { eachStore(t, testPullResumes) }
+
+func testPullResumes(t *testing.T) {
+	blobs := &streamBlobs{BlobStore: blobStores(t)["Disk"](t), limit: -1}
+	e := MustServe(t, withFiles(blobs, 0))
+	ctx := context.Background()
+	content := randomBytes(300 << 10)
+	src := t.TempDir()
+	writeTree(t, src, map[string][]byte{"w.bin": content})
+	m, err := e.c.Push(ctx, src, &modelreg.ModelImport{Name: "resumed", Version: "1.0.0", Type: "PyTorch"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs.mu.Lock()
+	blobs.limit, blobs.cuts = int64(len(content)/3), 2 // two transfers break off
+	blobs.mu.Unlock()
+	dst := t.TempDir()
+	var last client.Progress
+	if _, err := e.c.Pull(ctx, m.ID, dst, func(p client.Progress) { last = p }); err != nil {
+		t.Fatalf("Pull: %v", err)
+	}
+	if got := readTree(t, dst)["w.bin"]; !bytes.Equal(got, content) {
+		t.Errorf("pulled %d bytes, want the %d pushed", len(got), len(content))
+	}
+	if last.Done != int64(len(content)) {
+		t.Errorf("progress ended at %d bytes, want %d (each byte counted once)", last.Done, len(content))
+	}
+	blobs.mu.Lock()
+	defer blobs.mu.Unlock()
+	if blobs.opens != 3 || blobs.cuts != 0 {
+		t.Errorf("%d opens, %d cuts left; want 3 and 0", blobs.opens, blobs.cuts)
+	}
+}
+
 // streamBlobs serves blobs through a plain io.ReadCloser (no Seek), cut
-// after limit bytes when limit ≥ 0.
+// after limit bytes when limit ≥ 0, for the next cuts opens when cuts > 0
+// (for every open when it is 0).
 type streamBlobs struct {
 	modelreg.BlobStore
+	mu    sync.Mutex
 	limit int64
+	cuts  int
+	opens int
 }
 
 func (s *streamBlobs) Open(ctx context.Context, d string) (io.ReadCloser, error) {
@@ -812,9 +856,17 @@ func (s *streamBlobs) Open(ctx context.Context, d string) (io.ReadCloser, error)
 	if err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opens++
 	var r io.Reader = rc
 	if s.limit >= 0 {
 		r = io.LimitReader(rc, s.limit)
+		if s.cuts > 0 {
+			if s.cuts--; s.cuts == 0 {
+				s.limit = -1
+			}
+		}
 	}
 	return struct {
 		io.Reader
