@@ -780,23 +780,31 @@ func checkRanges(t *testing.T, e *testEnv, id, path string, content []byte) {
 // a short file) and is logged.
 func TestDownloadStreams(t *testing.T) { eachStore(t, testDownloadStreams) }
 
-func testDownloadStreams(t *testing.T) {
+// serveStreamed serves a disk blob store through streamBlobs and pushes
+// one file, w.bin, of n random bytes, returning its model and content.
+func serveStreamed(t *testing.T, n int) (*testEnv, *streamBlobs, *modelreg.Model, []byte) {
+	t.Helper()
 	blobs := &streamBlobs{BlobStore: blobStores(t)["Disk"](t), limit: -1}
 	e := MustServe(t, withFiles(blobs, 0))
-	ctx := context.Background()
-	content := randomBytes(200 << 10)
+	content := randomBytes(n)
 	src := t.TempDir()
 	writeTree(t, src, map[string][]byte{"w.bin": content})
-	m, err := e.c.Push(ctx, src, &modelreg.ModelImport{Name: "streamed", Version: "1.0.0", Type: "PyTorch"}, nil)
+	m, err := e.c.Push(context.Background(), src, &modelreg.ModelImport{Name: "streamed", Version: "1.0.0", Type: "PyTorch"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return e, blobs, m, content
+}
+
+func testDownloadStreams(t *testing.T) {
+	e, blobs, m, content := serveStreamed(t, 200<<10)
+	ctx := context.Background()
 	checkRanges(t, e, m.ID, "w.bin", content)
 
 	blobs.mu.Lock()
 	blobs.limit = int64(len(content) / 2)
 	blobs.mu.Unlock()
-	_, err = e.c.Pull(ctx, m.ID, t.TempDir(), nil)
+	_, err := e.c.Pull(ctx, m.ID, t.TempDir(), nil)
 	if err == nil {
 		t.Fatal("pull of a blob that ends early succeeded")
 	}
@@ -809,16 +817,8 @@ func testDownloadStreams(t *testing.T) {
 func TestPullResumes(t *testing.T) { eachStore(t, testPullResumes) }
 
 func testPullResumes(t *testing.T) {
-	blobs := &streamBlobs{BlobStore: blobStores(t)["Disk"](t), limit: -1}
-	e := MustServe(t, withFiles(blobs, 0))
+	e, blobs, m, content := serveStreamed(t, 300<<10)
 	ctx := context.Background()
-	content := randomBytes(300 << 10)
-	src := t.TempDir()
-	writeTree(t, src, map[string][]byte{"w.bin": content})
-	m, err := e.c.Push(ctx, src, &modelreg.ModelImport{Name: "resumed", Version: "1.0.0", Type: "PyTorch"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	blobs.mu.Lock()
 	blobs.limit, blobs.cuts = int64(len(content)/3), 2 // two transfers break off
 	blobs.mu.Unlock()
