@@ -2,6 +2,7 @@ package modelreg
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"regexp"
 	"slices"
@@ -292,6 +293,37 @@ func (u *ServiceUpdate) Validate(inferType string) error {
 	return validateSchedule(inferType, u.Schedule)
 }
 
+// DueTime returns when a service that entered status at now (ms since the
+// epoch) stops by itself: when status is running and schedule has a stop
+// entry, now plus its duration (the first stop entry; a due time past the
+// year 292,277,026,596 is that year); otherwise 0, no automatic stop.
+func DueTime(status string, schedule []Schedule, now int64) int64 {
+	if status != ServiceRunning {
+		return 0
+	}
+	for _, e := range schedule {
+		if e.Type != "stop" || e.Duration <= 0 {
+			continue
+		}
+		var unit int64
+		switch strings.ToUpper(e.TimeUnit) {
+		case "DAYS":
+			unit = 24 * 60 * 60 * 1000
+		case "HOURS":
+			unit = 60 * 60 * 1000
+		case "MINUTES":
+			unit = 60 * 1000
+		default:
+			continue
+		}
+		if d := int64(e.Duration); d > (math.MaxInt64-now)/unit {
+			return math.MaxInt64
+		}
+		return now + int64(e.Duration)*unit
+	}
+	return 0
+}
+
 // ServiceChange is what Service.Apply did to a service.
 type ServiceChange struct {
 	Events []string // the event infos to record, in order: one a change
@@ -305,8 +337,9 @@ type ServiceChange struct {
 // machine of PUT /v1/{project_id}/services/{service_id}, the same for every
 // store. A status of stopped stops a running, deploying, concerning or
 // failed service; running restarts a stopped or failed one, which then is
-// deploying; asking for the current status changes nothing. When Status
-// is set, Config is ignored. A new config is accepted when the service is
+// deploying; asking for the current status changes nothing. A service that
+// is not running has no due time; a new schedule of a running one sets it
+// from now (DueTime). When Status is set, Config is ignored. A new config is accepted when the service is
 // running, stopped, failed or concerning. Returns EINVALID ModelArts.3037
 // for another status and ESTATE ModelArts.3519 when the state forbids the
 // change; s is then unchanged.
@@ -323,7 +356,7 @@ func (s *Service) Apply(u ServiceUpdate, now int64) (ServiceChange, error) {
 		case to == ServiceStopped:
 			switch s.Status {
 			case ServiceRunning, ServiceDeploying, ServiceConcerning, ServiceFailed:
-				next.Status, next.TransitionAt = ServiceStopped, now
+				next.Status, next.TransitionAt, next.DueTime = ServiceStopped, now, 0
 				c.Events = append(c.Events, "["+s.Name+"] service stopped")
 			default:
 				return ServiceChange{}, s.stateForbids("stopped")
@@ -331,7 +364,7 @@ func (s *Service) Apply(u ServiceUpdate, now int64) (ServiceChange, error) {
 		default: // running
 			switch s.Status {
 			case ServiceStopped, ServiceFailed:
-				next.Status, next.TransitionAt = ServiceDeploying, now
+				next.Status, next.TransitionAt, next.DueTime = ServiceDeploying, now, 0
 				c.Events = append(c.Events, "["+s.Name+"] start to deploy service")
 			default:
 				return ServiceChange{}, s.stateForbids("started")
@@ -354,6 +387,10 @@ func (s *Service) Apply(u ServiceUpdate, now int64) (ServiceChange, error) {
 	if u.Schedule != nil {
 		next.Schedule = slices.Clone(u.Schedule)
 		c.Events = append(c.Events, "["+s.Name+"] service schedule updated")
+		if next.Status == ServiceRunning {
+			// A running service's countdown starts again from now.
+			next.DueTime = DueTime(next.Status, next.Schedule, now)
+		}
 	}
 	*s = next
 	return c, nil

@@ -2,6 +2,7 @@ package modelreg_test
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 
 	"github.com/modelreg/modelreg"
@@ -166,5 +167,67 @@ func TestServiceApply(t *testing.T) {
 				t.Errorf("update_time %d after a new config, want %d", s.UpdateTime, now)
 			}
 		})
+	}
+}
+
+func TestDueTime(t *testing.T) {
+	const now = 1_000_000
+	stop := func(unit string, d int) []modelreg.Schedule {
+		return []modelreg.Schedule{{Type: "stop", TimeUnit: unit, Duration: d}}
+	}
+	for _, c := range []struct {
+		name     string
+		status   string
+		schedule []modelreg.Schedule
+		want     int64
+	}{
+		{"Minutes", modelreg.ServiceRunning, stop("MINUTES", 30), now + 30*60*1000},
+		{"Hours", modelreg.ServiceRunning, stop("HOURS", 2), now + 2*3600*1000},
+		{"DaysAnyCase", modelreg.ServiceRunning, stop("days", 1), now + 24*3600*1000},
+		{"NoSchedule", modelreg.ServiceRunning, nil, 0},
+		{"NotRunning", modelreg.ServiceDeploying, stop("HOURS", 2), 0},
+		{"Stopped", modelreg.ServiceStopped, stop("HOURS", 2), 0},
+		{"Saturates", modelreg.ServiceRunning, stop("DAYS", math.MaxInt), math.MaxInt64},
+	} {
+		if got := modelreg.DueTime(c.status, c.schedule, now); got != c.want {
+			t.Errorf("%s: DueTime = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+// TestServiceApplyDueTime checks the due time Apply keeps: a new schedule
+// of a running service counts from now, stopping or restarting clears it,
+// other changes leave it.
+func TestServiceApplyDueTime(t *testing.T) {
+	const now = 5_000_000
+	sched := []modelreg.Schedule{{Type: "stop", TimeUnit: "MINUTES", Duration: 10}}
+	stopped, running := modelreg.ServiceStopped, modelreg.ServiceRunning
+	desc := "d"
+	for _, c := range []struct {
+		name   string
+		status string
+		u      modelreg.ServiceUpdate
+		want   int64
+	}{
+		{"NewScheduleRunning", modelreg.ServiceRunning, modelreg.ServiceUpdate{Schedule: sched}, now + 10*60*1000},
+		{"ScheduleRemoved", modelreg.ServiceRunning, modelreg.ServiceUpdate{Schedule: []modelreg.Schedule{}}, 0},
+		{"NewScheduleStopped", modelreg.ServiceStopped, modelreg.ServiceUpdate{Schedule: sched}, 0},
+		{"Stop", modelreg.ServiceRunning, modelreg.ServiceUpdate{Status: &stopped}, 0},
+		{"Restart", modelreg.ServiceFailed, modelreg.ServiceUpdate{Status: &running}, 0},
+		{"DescriptionKeeps", modelreg.ServiceRunning, modelreg.ServiceUpdate{Description: &desc}, 42},
+	} {
+		s := &modelreg.Service{ID: "s", Name: "svc", Status: c.status, DueTime: 42}
+		if c.status != modelreg.ServiceRunning {
+			s.DueTime = 0
+			if c.want == 42 {
+				c.want = 0
+			}
+		}
+		if _, err := s.Apply(c.u, now); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if s.DueTime != c.want {
+			t.Errorf("%s: due_time %d, want %d", c.name, s.DueTime, c.want)
+		}
 	}
 }

@@ -91,9 +91,16 @@ type ServiceStore interface {
 	UpdateService(ctx context.Context, projectID, id string, u ServiceUpdate) (*Service, error)
 
 	// TransitionService moves a service from status from to status to and
-	// records event. Returns ENOTFOUND ModelArts.3502, and ESTATE
-	// ModelArts.3519 when the service is not in status from.
+	// records event. Its due time becomes DueTime(to, its schedule, now):
+	// entering running starts the countdown of a stop schedule. Returns
+	// ENOTFOUND ModelArts.3502, and ESTATE ModelArts.3519 when the service
+	// is not in status from.
 	TransitionService(ctx context.Context, projectID, id, from, to string, event ServiceEvent) error
+
+	// StopDueServices stops every running service whose due time has come
+	// (in every project), each with an event, and returns how many it
+	// stopped.
+	StopDueServices(ctx context.Context) (int, error)
 
 	// DeleteServices deletes the given services in one transaction, or none
 	// of them: ENOTFOUND ModelArts.3502 names the first unknown id.

@@ -80,6 +80,9 @@ const (
 	gcPercent = 400
 	// collectInterval is how often the collector looks for queued blobs.
 	collectInterval = 2 * time.Second
+	// scheduleInterval is how often the server stops the running services
+	// whose schedule says their time is up.
+	scheduleInterval = 5 * time.Second
 )
 
 // Serve runs the server with cfg (validated) until ctx is cancelled, then
@@ -195,10 +198,11 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	// in flight at shutdown still finds them.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	var wg sync.WaitGroup
 	wg.Go(func() { errc <- named("import runner", runner.Run(workCtx)) })
 	wg.Go(func() { errc <- named("blob collector", coll.Run(workCtx)) })
+	wg.Go(func() { errc <- named("service scheduler", stopDueServices(workCtx, store, scheduleInterval, logger)) })
 	var httpDone sync.WaitGroup
 	httpDone.Go(func() {
 		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -240,6 +244,30 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		logger.Info("modelreg stopped")
 	}
 	return runErr
+}
+
+// stopDueServices stops, every interval until ctx ends, the running
+// services whose stop schedule has come due. A failed round is logged and
+// the next one tries again (the database may be away for a while).
+func stopDueServices(ctx context.Context, store modelreg.ServiceStore, interval time.Duration, logger *slog.Logger) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := store.StopDueServices(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			logger.Warn("stopping the services due to stop failed", "error", err)
+		case n > 0:
+			logger.Info("stopped services by their schedule", "services", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // named prefixes a worker's error with its name.

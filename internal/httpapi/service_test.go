@@ -55,6 +55,10 @@ func testServiceLifecycle(t *testing.T) {
 			s.PublishAt == 0 || len(s.Schedule) != 1 {
 			t.Errorf("service %+v", s)
 		}
+		// Running with a stop schedule of 2 hours: it stops by itself then.
+		if s.DueTime != s.TransitionAt+2*3600*1000 {
+			t.Errorf("due_time %d, want transition_at %d + 2 hours", s.DueTime, s.TransitionAt)
+		}
 		if len(s.Config) != 2 || s.Config[0].ModelID != m1 || s.Config[0].ModelName != "svc_model" ||
 			s.Config[0].ModelVersion != "1.0.0" || s.Config[0].Weight != 70 || s.Config[0].Envs["A"] != "1" ||
 			s.Config[1].ModelVersion != "1.0.1" || s.Config[1].CustomSpec == nil || s.Config[1].InstanceCount != 2 {

@@ -182,7 +182,7 @@ func encodeService(s *modelreg.Service) (string, error) {
 	d := *s
 	d.ID, d.ProjectID, d.Name, d.Status, d.InferType, d.WorkspaceID = "", "", "", "", "", ""
 	d.ClusterID, d.Description = "", ""
-	d.PublishAt, d.UpdateTime, d.TransitionAt = 0, 0, 0
+	d.PublishAt, d.UpdateTime, d.TransitionAt, d.DueTime = 0, 0, 0, 0
 	d.Config = nil
 	b, err := json.Marshal(&d)
 	return string(b), err
@@ -201,13 +201,13 @@ func addEvent(ctx context.Context, tx *Tx, serviceID string, ev modelreg.Service
 }
 
 const serviceColumns = `id, project_id, name, status, infer_type, workspace_id, cluster_id, description,
-	publish_at, update_time, transition_at, details`
+	publish_at, update_time, transition_at, due_at, details`
 
 func scanService(row interface{ Scan(...any) error }) (*modelreg.Service, error) {
 	var c modelreg.Service
 	var details string
 	if err := row.Scan(&c.ID, &c.ProjectID, &c.Name, &c.Status, &c.InferType, &c.WorkspaceID, &c.ClusterID,
-		&c.Description, &c.PublishAt, &c.UpdateTime, &c.TransitionAt, &details); err != nil {
+		&c.Description, &c.PublishAt, &c.UpdateTime, &c.TransitionAt, &c.DueTime, &details); err != nil {
 		return nil, err
 	}
 	var s modelreg.Service
@@ -216,7 +216,7 @@ func scanService(row interface{ Scan(...any) error }) (*modelreg.Service, error)
 	}
 	s.ID, s.ProjectID, s.Name, s.Status, s.InferType, s.WorkspaceID = c.ID, c.ProjectID, c.Name, c.Status, c.InferType, c.WorkspaceID
 	s.ClusterID, s.Description = c.ClusterID, c.Description
-	s.PublishAt, s.UpdateTime, s.TransitionAt = c.PublishAt, c.UpdateTime, c.TransitionAt
+	s.PublishAt, s.UpdateTime, s.TransitionAt, s.DueTime = c.PublishAt, c.UpdateTime, c.TransitionAt, c.DueTime
 	s.Config = nil
 	return &s, nil
 }
@@ -380,8 +380,8 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.exec(ctx, `UPDATE services SET status = $2, description = $3, update_time = $4, transition_at = $5, details = $6
-		WHERE id = $1`, id, s.Status, s.Description, s.UpdateTime, s.TransitionAt, details); err != nil {
+	if _, err := tx.exec(ctx, `UPDATE services SET status = $2, description = $3, update_time = $4, transition_at = $5, due_at = $6,
+		details = $7 WHERE id = $1`, id, s.Status, s.Description, s.UpdateTime, s.TransitionAt, s.DueTime, details); err != nil {
 		return nil, err
 	}
 	for _, info := range change.Events {
@@ -398,8 +398,8 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 // ESTATE ModelArts.3519 when the service is not in status from.
 func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to string, event modelreg.ServiceEvent) error {
 	return db.update(ctx, "postgres.TransitionService", func(tx *Tx) error {
-		var status string
-		err := tx.queryRow(ctx, `SELECT status FROM services WHERE id = $1 AND project_id = $2 FOR UPDATE`, id, projectID).Scan(&status)
+		var status, details string
+		err := tx.queryRow(ctx, `SELECT status, details FROM services WHERE id = $1 AND project_id = $2 FOR UPDATE`, id, projectID).Scan(&status, &details)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return modelreg.ServiceNotFound(id)
 		} else if err != nil {
@@ -409,11 +409,63 @@ func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to str
 			return modelreg.Errorf(modelreg.ESTATE, modelreg.CodeServiceState,
 				"Service %s is %s, not %s: it cannot become %s.", id, status, from, to)
 		}
-		if _, err := tx.exec(ctx, `UPDATE services SET status = $2, transition_at = $3 WHERE id = $1`, id, to, tx.ms()); err != nil {
+		due, err := dueTime(to, details, tx.ms())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE services SET status = $2, transition_at = $3, due_at = $4 WHERE id = $1`, id, to, tx.ms(), due); err != nil {
 			return err
 		}
 		return addEvent(ctx, tx, id, event)
 	})
+}
+
+// dueTime is modelreg.DueTime of a service entering status at now, with
+// the schedule of its stored details.
+func dueTime(status, details string, now int64) (int64, error) {
+	var d struct {
+		Schedule []modelreg.Schedule `json:"schedule"`
+	}
+	if err := json.Unmarshal([]byte(details), &d); err != nil {
+		return 0, err
+	}
+	return modelreg.DueTime(status, d.Schedule, now), nil
+}
+
+// StopDueServices stops every running service whose due time has come,
+// each with an event, in one transaction, and returns how many it stopped.
+// Replicas share the work: each skips the services another is stopping.
+func (db *DB) StopDueServices(ctx context.Context) (int, error) {
+	var n int
+	err := db.update(ctx, "postgres.StopDueServices", func(tx *Tx) error {
+		type due struct{ id, name string }
+		var ds []due
+		err := tx.query(ctx, func(rows pgx.Rows) error {
+			var d due
+			if err := rows.Scan(&d.id, &d.name); err != nil {
+				return err
+			}
+			ds = append(ds, d)
+			return nil
+		}, `SELECT id, name FROM services WHERE due_at > 0 AND due_at <= $1 AND status = 'running'
+			ORDER BY id FOR UPDATE SKIP LOCKED`, tx.ms())
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if _, err := tx.exec(ctx, `UPDATE services SET status = 'stopped', transition_at = $2, due_at = 0 WHERE id = $1`,
+				d.id, tx.ms()); err != nil {
+				return err
+			}
+			if err := addEvent(ctx, tx, d.id, modelreg.ServiceEvent{EventType: modelreg.EventNormal,
+				EventInfo: "[" + d.name + "] service stopped by its schedule"}); err != nil {
+				return err
+			}
+		}
+		n = len(ds)
+		return nil
+	})
+	return n, err
 }
 
 // DeleteServices deletes the given services, with their configs and events,

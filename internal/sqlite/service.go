@@ -149,7 +149,7 @@ func encodeService(s *modelreg.Service) (string, error) {
 	d := *s
 	d.ID, d.ProjectID, d.Name, d.Status, d.InferType, d.WorkspaceID = "", "", "", "", "", ""
 	d.ClusterID, d.Description = "", ""
-	d.PublishAt, d.UpdateTime, d.TransitionAt = 0, 0, 0
+	d.PublishAt, d.UpdateTime, d.TransitionAt, d.DueTime = 0, 0, 0, 0
 	d.Config = nil
 	return marshalCompact(&d)
 }
@@ -167,13 +167,13 @@ func addEvent(ctx context.Context, tx *Tx, serviceID string, ev modelreg.Service
 }
 
 const serviceColumns = `id, project_id, name, status, infer_type, workspace_id, cluster_id, description,
-	publish_at, update_time, transition_at, details`
+	publish_at, update_time, transition_at, due_at, details`
 
 func scanService(row interface{ Scan(...any) error }) (*modelreg.Service, error) {
 	var c modelreg.Service
 	var details string
 	if err := row.Scan(&c.ID, &c.ProjectID, &c.Name, &c.Status, &c.InferType, &c.WorkspaceID, &c.ClusterID,
-		&c.Description, &c.PublishAt, &c.UpdateTime, &c.TransitionAt, &details); err != nil {
+		&c.Description, &c.PublishAt, &c.UpdateTime, &c.TransitionAt, &c.DueTime, &details); err != nil {
 		return nil, err
 	}
 	var s modelreg.Service
@@ -182,7 +182,7 @@ func scanService(row interface{ Scan(...any) error }) (*modelreg.Service, error)
 	}
 	s.ID, s.ProjectID, s.Name, s.Status, s.InferType, s.WorkspaceID = c.ID, c.ProjectID, c.Name, c.Status, c.InferType, c.WorkspaceID
 	s.ClusterID, s.Description = c.ClusterID, c.Description
-	s.PublishAt, s.UpdateTime, s.TransitionAt = c.PublishAt, c.UpdateTime, c.TransitionAt
+	s.PublishAt, s.UpdateTime, s.TransitionAt, s.DueTime = c.PublishAt, c.UpdateTime, c.TransitionAt, c.DueTime
 	s.Config = nil
 	return &s, nil
 }
@@ -351,8 +351,8 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE services SET status = ?, description = ?, update_time = ?, transition_at = ?, details = ?
-		WHERE id = ?`, s.Status, s.Description, s.UpdateTime, s.TransitionAt, details, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE services SET status = ?, description = ?, update_time = ?, transition_at = ?, due_at = ?,
+		details = ? WHERE id = ?`, s.Status, s.Description, s.UpdateTime, s.TransitionAt, s.DueTime, details, id); err != nil {
 		return nil, err
 	}
 	for _, info := range change.Events {
@@ -369,8 +369,8 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 // ESTATE ModelArts.3519 when the service is not in status from.
 func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to string, event modelreg.ServiceEvent) error {
 	return db.update(ctx, "sqlite.TransitionService", func(tx *Tx) error {
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM services WHERE id = ? AND project_id = ?`, id, projectID).Scan(&status)
+		var status, details string
+		err := tx.QueryRowContext(ctx, `SELECT status, details FROM services WHERE id = ? AND project_id = ?`, id, projectID).Scan(&status, &details)
 		if errors.Is(err, sql.ErrNoRows) {
 			return modelreg.ServiceNotFound(id)
 		} else if err != nil {
@@ -380,11 +380,66 @@ func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to str
 			return modelreg.Errorf(modelreg.ESTATE, modelreg.CodeServiceState,
 				"Service %s is %s, not %s: it cannot become %s.", id, status, from, to)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE services SET status = ?, transition_at = ? WHERE id = ?`, to, tx.ms(), id); err != nil {
+		due, err := dueTime(to, details, tx.ms())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE services SET status = ?, transition_at = ?, due_at = ? WHERE id = ?`, to, tx.ms(), due, id); err != nil {
 			return err
 		}
 		return addEvent(ctx, tx, id, event)
 	})
+}
+
+// dueTime is modelreg.DueTime of a service entering status at now, with
+// the schedule of its stored details.
+func dueTime(status, details string, now int64) (int64, error) {
+	var d struct {
+		Schedule []modelreg.Schedule `json:"schedule"`
+	}
+	if err := json.Unmarshal([]byte(details), &d); err != nil {
+		return 0, err
+	}
+	return modelreg.DueTime(status, d.Schedule, now), nil
+}
+
+// StopDueServices stops every running service whose due time has come,
+// each with an event, in one transaction, and returns how many it stopped.
+func (db *DB) StopDueServices(ctx context.Context) (int, error) {
+	var n int
+	err := db.update(ctx, "sqlite.StopDueServices", func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, name FROM services
+			WHERE due_at > 0 AND due_at <= ? AND status = 'running' ORDER BY due_at, id`, tx.ms())
+		if err != nil {
+			return err
+		}
+		var due [][2]string
+		for rows.Next() {
+			var id, name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return err
+			}
+			due = append(due, [2]string{id, name})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, s := range due {
+			if _, err := tx.ExecContext(ctx, `UPDATE services SET status = 'stopped', transition_at = ?, due_at = 0 WHERE id = ?`,
+				tx.ms(), s[0]); err != nil {
+				return err
+			}
+			if err := addEvent(ctx, tx, s[0], modelreg.ServiceEvent{EventType: modelreg.EventNormal,
+				EventInfo: "[" + s[1] + "] service stopped by its schedule"}); err != nil {
+				return err
+			}
+		}
+		n = len(due)
+		return nil
+	})
+	return n, err
 }
 
 // DeleteServices deletes the given services, with their configs and events,

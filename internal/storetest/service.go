@@ -174,6 +174,7 @@ func testFindServiceByID(t *testing.T, open Opener) {
 		want := *s
 		want.Config = slices.Clone(s.Config)
 		want.Status, want.TransitionAt = modelreg.ServiceRunning, e.nowMs()
+		want.DueTime = e.nowMs() + 2*3600*1000 // its schedule: stop 2 hours after it runs
 		want.Config[0].Status = "ready"
 		if diff := cmp.Diff(&want, got); diff != "" {
 			t.Errorf("mismatch (-want +got):\n%s", diff)
@@ -359,7 +360,7 @@ func testUpdateService(t *testing.T, open Opener) {
 				ok(t, err)
 				want := *s
 				want.Config = slices.Clone(s.Config)
-				want.Status, want.TransitionAt = stopped, e.nowMs()
+				want.Status, want.TransitionAt, want.DueTime = stopped, e.nowMs(), 0
 				want.Config[0].Status = "notReady"
 				if diff := cmp.Diff(&want, got); diff != "" {
 					t.Errorf("result mismatch (-want +got):\n%s", diff)
@@ -834,4 +835,90 @@ func testFindServiceEvents(t *testing.T, open Opener) {
 func testPing(t *testing.T, open Opener) {
 	e := newEnv(t, open)
 	ok(t, e.s.Ping(e.ctx))
+}
+
+// testServiceSchedule checks the automatic stop of a running service with
+// a stop schedule: its due time, set when it starts running and restarted
+// by a new schedule, cleared when it stops; StopDueServices stopping it (in
+// any project) once the time has come, and never before.
+func testServiceSchedule(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	m := e.publishedModel(projA, "resnet", "1.0.0")
+	s := e.createService(projA, "svc", m.ID) // stops 2 hours after it runs
+	plain := newService(projA, "plain", m.ID)
+	plain.Schedule = nil
+	ok(t, e.s.CreateService(e.ctx, plain))
+	run := func(project, id string) {
+		t.Helper()
+		ok(t, e.s.TransitionService(e.ctx, project, id, modelreg.ServiceDeploying, modelreg.ServiceRunning,
+			modelreg.ServiceEvent{EventInfo: "running"}))
+	}
+	due := func(project, id string, want int64) {
+		t.Helper()
+		if got := e.mustService(project, id).DueTime; got != want {
+			t.Fatalf("due_time %d, want %d", got, want)
+		}
+	}
+	stops := func(want int) {
+		t.Helper()
+		n, err := e.s.StopDueServices(e.ctx)
+		ok(t, err)
+		if n != want {
+			t.Fatalf("StopDueServices stopped %d, want %d", n, want)
+		}
+	}
+	due(projA, s.ID, 0) // deploying: no countdown
+	e.clk.Advance(time.Minute)
+	run(projA, s.ID)
+	run(projA, plain.ID)
+	due(projA, s.ID, e.nowMs()+2*3600*1000)
+	due(projA, plain.ID, 0)
+
+	e.clk.Advance(2*time.Hour - time.Millisecond)
+	stops(0)
+	// A new schedule of a running service counts from now.
+	got, err := e.s.UpdateService(e.ctx, projA, s.ID, modelreg.ServiceUpdate{Schedule: []modelreg.Schedule{{Type: "stop", TimeUnit: "MINUTES", Duration: 30}}})
+	ok(t, err)
+	if got.DueTime != e.nowMs()+30*60*1000 {
+		t.Fatalf("due_time after a new schedule %d, want %d", got.DueTime, e.nowMs()+30*60*1000)
+	}
+	e.clk.Advance(30 * time.Minute)
+	stops(1)
+	got = e.mustService(projA, s.ID)
+	if got.Status != modelreg.ServiceStopped || got.DueTime != 0 || got.TransitionAt != e.nowMs() {
+		t.Fatalf("after its due time: status %s due_time %d transition_at %d", got.Status, got.DueTime, got.TransitionAt)
+	}
+	evs := e.events(projA, s.ID)
+	if last := evs[len(evs)-1]; last.EventInfo != "[svc] service stopped by its schedule" || last.OccurTime != e.nowMs() {
+		t.Errorf("last event %+v", last)
+	}
+	if e.mustService(projA, plain.ID).Status != modelreg.ServiceRunning {
+		t.Error("a service without a schedule was stopped")
+	}
+	stops(0)
+
+	// Restarted, it counts again once running; stopped by hand, it has no
+	// due time left to reach.
+	running := modelreg.ServiceRunning
+	_, err = e.s.UpdateService(e.ctx, projA, s.ID, modelreg.ServiceUpdate{Status: &running})
+	ok(t, err)
+	due(projA, s.ID, 0)
+	run(projA, s.ID)
+	due(projA, s.ID, e.nowMs()+30*60*1000)
+	stopped := modelreg.ServiceStopped
+	_, err = e.s.UpdateService(e.ctx, projA, s.ID, modelreg.ServiceUpdate{Status: &stopped})
+	ok(t, err)
+	due(projA, s.ID, 0)
+	e.clk.Advance(time.Hour)
+	stops(0)
+
+	// Every project's services.
+	b := e.publishedModel(projB, "bert", "1.0.0")
+	sb := e.createService(projB, "svc-b", b.ID)
+	run(projB, sb.ID)
+	e.clk.Advance(2 * time.Hour)
+	stops(1)
+	if st := e.mustService(projB, sb.ID).Status; st != modelreg.ServiceStopped {
+		t.Errorf("the other project's service is %s", st)
+	}
 }

@@ -87,6 +87,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("FindServices", func(t *testing.T) { testFindServices(t, open) })
 	t.Run("UpdateService", func(t *testing.T) { testUpdateService(t, open) })
 	t.Run("TransitionService", func(t *testing.T) { testTransitionService(t, open) })
+	t.Run("ServiceSchedule", func(t *testing.T) { testServiceSchedule(t, open) })
 	t.Run("DeleteServices", func(t *testing.T) { testDeleteServices(t, open) })
 	t.Run("FindServiceEvents", func(t *testing.T) { testFindServiceEvents(t, open) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, open) })
