@@ -409,27 +409,16 @@ func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to str
 			return modelreg.Errorf(modelreg.ESTATE, modelreg.CodeServiceState,
 				"Service %s is %s, not %s: it cannot become %s.", id, status, from, to)
 		}
-		due, err := dueTime(to, details, tx.ms())
-		if err != nil {
+		var stored modelreg.Service // its details: the schedule
+		if err := json.Unmarshal([]byte(details), &stored); err != nil {
 			return err
 		}
+		due := modelreg.DueTime(to, stored.Schedule, tx.ms())
 		if _, err := tx.exec(ctx, `UPDATE services SET status = $2, transition_at = $3, due_at = $4 WHERE id = $1`, id, to, tx.ms(), due); err != nil {
 			return err
 		}
 		return addEvent(ctx, tx, id, event)
 	})
-}
-
-// dueTime is modelreg.DueTime of a service entering status at now, with
-// the schedule of its stored details.
-func dueTime(status, details string, now int64) (int64, error) {
-	var d struct {
-		Schedule []modelreg.Schedule `json:"schedule"`
-	}
-	if err := json.Unmarshal([]byte(details), &d); err != nil {
-		return 0, err
-	}
-	return modelreg.DueTime(status, d.Schedule, now), nil
 }
 
 // StopDueServices stops every running service whose due time has come,
