@@ -338,36 +338,10 @@ func ensureProjectID(dataDir, configured string, logger *slog.Logger) (id string
 		}
 		id = hex.EncodeToString(raw[:])
 	}
-	if err := writeFileAtomic(path, []byte(id+"\n"), 0o600); err != nil {
+	if err := auth.WriteSecretFile(path, []byte(id+"\n")); err != nil {
 		return "", false, fmt.Errorf("writing the project id: %w", err)
 	}
 	return id, created, nil
-}
-
-// writeFileAtomic writes data to path through a synced temporary file and a
-// rename, so a crash leaves either no file or the whole one.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // Names the bootstrap gives.
