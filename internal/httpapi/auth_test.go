@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -811,5 +812,67 @@ func testAuthLogsNoSecrets(t *testing.T) {
 	}
 	if !strings.Contains(logs, `"user":"alice","access_key":"`+e.alice.ak+`"`) {
 		t.Errorf("the access log does not name the user and key:\n%s", logs)
+	}
+}
+
+// TestAuthMalformedRequests checks that a malformed query string or path
+// is a 400 ModelArts.0101 answered before authentication, with or without
+// a credential, and that neither it nor a 413 counts as an authentication
+// failure: not in the metrics, not against the limiter.
+func TestAuthMalformedRequests(t *testing.T) { eachStore(t, testAuthMalformedRequests) }
+
+func testAuthMalformedRequests(t *testing.T) {
+	e := MustServeAuth(t, testLimits, func(cfg *httpapi.Config) { cfg.MaxBodyBytes = 64 })
+	models := "/v1/" + projectA + "/models"
+	for _, target := range []string{models + "?a=%zz", models + "?limit=1;offset=2", "/v1/../x/models", models + "/./x"} {
+		t.Run(target, func(t *testing.T) {
+			for _, signed := range []bool{false, true} {
+				// More than the address bucket (5) and the key bucket (3)
+				// hold: a 401 would turn into a 429.
+				for range 6 {
+					r := e.request(t, "GET", models, nil)
+					if signed {
+						if err := e.aliceSig.Sign(r, nil); err != nil {
+							t.Fatal(err)
+						}
+					}
+					u, err := url.Parse(e.srv.URL + target)
+					if err != nil {
+						t.Fatal(err)
+					}
+					r.URL = u
+					resp := e.do(t, r)
+					wantError(t, resp, 400, modelreg.CodeInvalidArgument)
+					if _, msg := decodeErrorBody(t, resp.body); !strings.Contains(msg, "query") && !strings.Contains(msg, "path") {
+						t.Errorf("the message does not name the query or path: %s", msg)
+					}
+				}
+			}
+		})
+	}
+	// A signed body over the limit is a 413, not an authentication failure.
+	big := bytes.Repeat([]byte("x"), 100)
+	for range 6 {
+		r := e.request(t, "POST", models, big)
+		if err := e.aliceSig.Sign(r, big); err != nil {
+			t.Fatal(err)
+		}
+		wantError(t, e.do(t, r), 413, modelreg.CodeRequestTooLarge)
+	}
+	// Nothing was counted: a bad signature is still a 401, not a 429.
+	wrong := &auth.Signer{AccessKey: e.alice.ak, SecretKey: e.bob.sk, Now: e.clk.Now}
+	r := e.request(t, "GET", models, nil)
+	if err := wrong.Sign(r, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, e.do(t, r), 401, modelreg.CodeAuthCheckFailed)
+	metrics := e.do(t, e.request(t, "GET", "/metrics", nil)).body
+	for _, line := range strings.Split(metrics, "\n") {
+		if strings.HasPrefix(line, "modelreg_auth_failures_total{") && !strings.Contains(line, modelreg.CodeAuthCheckFailed) {
+			t.Errorf("counted as an authentication failure: %s", line)
+		}
+	}
+	if !strings.Contains(metrics, `modelreg_auth_failures_total{code="`+modelreg.CodeAuthCheckFailed+`"} 1`) {
+		t.Errorf("the one bad signature is not counted once:\n%s", metrics)
 	}
 }
