@@ -138,26 +138,41 @@ func (a *Authenticator) Authenticate(r *http.Request, maxBody int64) (*modelreg.
 		"The request carries no credential: sign it with an access key (AK/SK) or send X-Auth-Token."))
 }
 
-// limited returns the 429 error when the client at r or key must wait.
-func (a *Authenticator) limited(r *http.Request, key string) error {
-	w := a.limiter.Wait(a.now(), clientAddr(r), key)
-	if w <= 0 {
-		return nil
-	}
+// tooMany is the 429 error of a client that must wait w.
+func tooMany(w time.Duration) error {
 	return &modelreg.Error{Code: modelreg.ERATELIMIT, APICode: modelreg.CodeBusy,
 		Message: "Too many failed authentications. Please try again later.", Op: "auth.limit", Err: &retryAfter{w}}
 }
 
-// fail records a failed authentication and returns err.
+// fail records a failed authentication from the client at r as key ("" for
+// none) and returns err, or the 429 error when the client's or the key's
+// bucket was already empty. Only a request that failed is ever refused so:
+// others' failures never lock a valid credential out.
 func (a *Authenticator) fail(r *http.Request, key string, err *modelreg.Error) error {
-	a.limiter.Fail(a.now(), clientAddr(r), key)
+	now, addr := a.now(), clientAddr(r)
+	w := a.limiter.Wait(now, addr, key)
+	a.limiter.Fail(now, addr, key)
 	if err.Op == "" {
 		err.Op = "auth.Authenticate"
+	}
+	if w > 0 {
+		return tooMany(w)
 	}
 	return err
 }
 
-// clientAddr is the limiter's name of the client: the peer address.
+// succeed records that the client at r authenticated as user.
+func (a *Authenticator) succeed(r *http.Request, user *modelreg.User) {
+	a.limiter.Succeed(a.now(), clientAddr(r), userKey(user.ID))
+}
+
+// userKey is the limiter's key of a user: one bucket per user, however a
+// token request names it.
+func userKey(id string) string { return "user:" + id }
+
+// clientAddr is the limiter's name of the client: the host of
+// r.RemoteAddr, which httpapi sets to the client's address (behind a
+// trusted proxy, the one X-Forwarded-For gives).
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -167,17 +182,11 @@ func clientAddr(r *http.Request) string {
 }
 
 func (a *Authenticator) authenticateAKSK(r *http.Request, header string, maxBody int64) (*modelreg.Principal, error) {
-	if err := a.limited(r, ""); err != nil {
-		return nil, err
-	}
 	az, err := ParseAuthorization(header)
 	if err != nil {
 		return nil, a.fail(r, "", unauthorized(modelreg.CodeAKSKInvalid, "Invalid Authorization header: "+err.Error()+"."))
 	}
 	key := "ak:" + az.AccessKey
-	if err := a.limited(r, key); err != nil {
-		return nil, err
-	}
 	date := r.Header.Get(HeaderDate)
 	t, err := time.Parse(DateFormat, date)
 	if err != nil || len(r.Header.Values(HeaderDate)) != 1 {
@@ -225,6 +234,7 @@ func (a *Authenticator) authenticateAKSK(r *http.Request, header string, maxBody
 		return nil, a.fail(r, key, unauthorized(modelreg.CodeAuthCheckFailed,
 			"The request signature does not match: check the secret key and that the request was not changed after signing."))
 	}
+	a.succeed(r, user)
 	return &modelreg.Principal{UserID: user.ID, UserName: user.Name, Admin: user.Admin, Method: modelreg.MethodAKSK,
 		AccessKey: cred.AccessKey, ProjectIDs: user.ProjectIDs}, nil
 }
@@ -267,9 +277,6 @@ func tooLarge(max int64) error {
 }
 
 func (a *Authenticator) authenticateToken(r *http.Request, values []string) (*modelreg.Principal, error) {
-	if err := a.limited(r, ""); err != nil {
-		return nil, err
-	}
 	if len(values) > 1 {
 		return nil, a.fail(r, "", unauthorized(modelreg.CodeTokenInvalid, "The request has more than one X-Auth-Token header."))
 	}
@@ -288,6 +295,7 @@ func (a *Authenticator) authenticateToken(r *http.Request, values []string) (*mo
 	} else if err != nil {
 		return nil, err
 	}
+	a.limiter.Succeed(a.now(), clientAddr(r), userKey(p.UserID))
 	return p, nil
 }
 
@@ -337,44 +345,57 @@ type IssuedToken struct {
 // It returns 401 ModelArts.0208 for a wrong user name or password and for
 // a project the user may not use (the same message for a project that does
 // not exist), and 429 like Authenticate. Failures count against the
-// client's address and the user name.
+// client's address and the user, one bucket per user however the request
+// names it (name, id, or both). Since a password can be guessed, an
+// attempt is refused unchecked (429) while either bucket is empty, unless
+// the address authenticated as the user before (Limiter.WaitGuess).
 func (a *Authenticator) IssueToken(r *http.Request, in PasswordAuth) (*IssuedToken, error) {
 	ctx := r.Context()
-	key := "user:" + in.UserID + "/" + in.UserName
-	if err := a.limited(r, key); err != nil {
-		return nil, err
-	}
-	wrong := unauthorized(modelreg.CodeAuthCheckFailed, "The user name or password is wrong.")
 	var (
 		user *modelreg.User
 		err  error
+		key  string
 	)
 	if in.UserID != "" {
 		user, err = a.store.FindUserByID(ctx, in.UserID)
+		key = "user-id:" + in.UserID
 	} else {
 		user, err = a.store.FindUserByName(ctx, in.UserName)
+		key = "user-name:" + in.UserName
 	}
+	if err != nil && modelreg.ErrorCode(err) != modelreg.ENOTFOUND {
+		return nil, err
+	}
+	if user != nil {
+		key = userKey(user.ID)
+	}
+	if w := a.limiter.WaitGuess(a.now(), clientAddr(r), key); w > 0 {
+		return nil, tooMany(w)
+	}
+	wrong := unauthorized(modelreg.CodeAuthCheckFailed, "The user name or password is wrong.")
 	switch {
-	case modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
+	case user == nil:
 		CheckPassword(a.dummy, in.Password) // take as long as for a real user
 		return nil, a.fail(r, key, wrong)
-	case err != nil:
-		return nil, err
 	case (in.UserID != "" && in.UserName != "" && in.UserName != user.Name) || !CheckPassword(user.PasswordHash, in.Password):
 		return nil, a.fail(r, key, wrong)
 	}
+	a.succeed(r, user)
 
+	// The password was right: a project the user may not use is refused,
+	// not counted as a failure.
 	noAccess := unauthorized(modelreg.CodeAuthCheckFailed, "The user has no access to the requested project.")
+	noAccess.Op = "auth.IssueToken"
 	var project *modelreg.Project
 	if in.ProjectID != "" {
 		project, err = a.store.FindProjectByID(ctx, in.ProjectID)
 		if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
-			return nil, a.fail(r, key, noAccess)
+			return nil, noAccess
 		} else if err != nil {
 			return nil, err
 		}
 		if in.ProjectName != "" && in.ProjectName != project.Name {
-			return nil, a.fail(r, key, noAccess)
+			return nil, noAccess
 		}
 	} else {
 		ps, err := a.store.FindProjects(ctx, modelreg.ProjectFilter{Name: in.ProjectName})
@@ -382,12 +403,12 @@ func (a *Authenticator) IssueToken(r *http.Request, in PasswordAuth) (*IssuedTok
 			return nil, err
 		}
 		if len(ps) != 1 {
-			return nil, a.fail(r, key, noAccess)
+			return nil, noAccess
 		}
 		project = ps[0]
 	}
 	if !user.Member(project.ID) {
-		return nil, a.fail(r, key, noAccess)
+		return nil, noAccess
 	}
 
 	token, hash := NewToken()

@@ -41,6 +41,7 @@ type testEnv struct {
 	c     *client.Client // projectA
 	cb    *client.Client // projectB
 	logs  *syncBuffer    // the server's JSON logs, Debug and up
+	api   http.Handler   // the server srv serves, for requests from made-up addresses
 }
 
 // option adjusts the server's Config; cfg.Store is already set.
@@ -121,10 +122,11 @@ func serve(t *testing.T, store modelreg.Store, opts ...option) *testEnv {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv := httptest.NewServer(httpapi.NewServer(cfg))
+	api := httpapi.NewServer(cfg)
+	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: requireRequestID{t: t, next: srv.Client().Transport}}
-	e := &testEnv{store: store, srv: srv, logs: logs}
+	e := &testEnv{store: store, srv: srv, logs: logs, api: api}
 	var err error
 	if e.c, err = client.New(srv.URL, projectA, client.WithHTTPClient(hc)); err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ type requestInfo struct {
 	route string
 	user  string // the authenticated user's name, for the access log
 	key   string // the access key of an AK/SK request
+	peer  string // the proxy's address when the client's came from X-Forwarded-For
 }
 
 type infoKey struct{}
@@ -99,7 +100,11 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			slog.String("client_ip", clientIP(r)),
 			slog.String("user_agent", r.UserAgent()),
 		}
-		if info := infoFrom(r.Context()); info != nil && info.user != "" {
+		info := infoFrom(r.Context())
+		if info != nil && info.peer != "" {
+			attrs = append(attrs, slog.String("peer", hostOf(info.peer)))
+		}
+		if info != nil && info.user != "" {
 			attrs = append(attrs, slog.String("user", info.user))
 			if info.key != "" {
 				attrs = append(attrs, slog.String("access_key", info.key))

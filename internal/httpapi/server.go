@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path"
 	"strings"
 	"time"
@@ -69,6 +70,13 @@ type Config struct {
 	// project, and the IAM routes do not exist.
 	Auth *auth.Authenticator
 
+	// TrustedProxies are the address ranges of the proxies in front of
+	// the server: only a request whose peer is in one of them has its
+	// client address taken from X-Forwarded-For (the rightmost address
+	// not in these ranges), for the access log and the authentication
+	// limiter. Empty means the peer is the client.
+	TrustedProxies []netip.Prefix
+
 	// Uploads receives pushed models (the /modelreg/v1/…/uploads routes);
 	// nil answers them with 404.
 	Uploads modelreg.Uploader
@@ -93,6 +101,7 @@ type Server struct {
 	auth           *auth.Authenticator
 	uploads        modelreg.Uploader
 	blobs          modelreg.BlobStore
+	trustedProxies []netip.Prefix
 
 	mux      *http.ServeMux
 	patterns map[string]bool // every pattern registered on mux
@@ -115,6 +124,7 @@ func NewServer(cfg Config) *Server {
 		auth:           cfg.Auth,
 		uploads:        cfg.Uploads,
 		blobs:          cfg.Blobs,
+		trustedProxies: cfg.TrustedProxies,
 		mux:            http.NewServeMux(),
 		patterns:       map[string]bool{},
 	}
@@ -148,7 +158,7 @@ func NewServer(cfg Config) *Server {
 	s.routes()
 
 	// Outermost last: the request id first, so every response has one;
-	// then the access log and metrics, which see the final status (a
+	// then the client's address (behind trusted proxies); then the access log and metrics, which see the final status (a
 	// recovered panic's 500 included); then recovery; then the request
 	// deadline, which bounds authentication too; then the refusal of paths
 	// and query strings no route can parse; then authentication; then
@@ -160,6 +170,7 @@ func NewServer(cfg Config) *Server {
 	h = s.recoverer(h)
 	h = s.instrument(h)
 	h = s.accessLog(h)
+	h = s.clientAddress(h)
 	h = requestID(h)
 	s.handler = h
 	return s
