@@ -235,8 +235,15 @@ func (a *Authenticator) authenticateAKSK(r *http.Request, header string, maxBody
 			"The request signature does not match: check the secret key and that the request was not changed after signing."))
 	}
 	a.succeed(r, user)
-	return &modelreg.Principal{UserID: user.ID, UserName: user.Name, Admin: user.Admin, Method: modelreg.MethodAKSK,
-		AccessKey: cred.AccessKey, ProjectIDs: user.ProjectIDs}, nil
+	p := &modelreg.Principal{UserID: user.ID, UserName: user.Name, Admin: user.Admin, Method: modelreg.MethodAKSK,
+		AccessKey: cred.AccessKey, ProjectIDs: user.ProjectIDs}
+	if cred.ProjectID != "" { // a project-scoped key reaches its project only, while its user is a member
+		p.Scope, p.ProjectIDs = cred.ProjectID, []string{}
+		if user.Member(cred.ProjectID) {
+			p.ProjectIDs = []string{cred.ProjectID}
+		}
+	}
+	return p, nil
 }
 
 // payloadHash returns the payload hash of r's canonical request: the value
@@ -322,7 +329,7 @@ func (a *Authenticator) tokenPrincipal(ctx context.Context, token string) (*mode
 		return nil, invalid
 	}
 	return &modelreg.Principal{UserID: user.ID, UserName: user.Name, Admin: user.Admin, Method: modelreg.MethodToken,
-		ProjectIDs: []string{t.ProjectID}}, nil
+		ProjectIDs: []string{t.ProjectID}, Scope: t.ProjectID}, nil
 }
 
 // PasswordAuth is the password method of a token request, scoped to a
@@ -443,24 +450,35 @@ func (a *Authenticator) RevokeToken(ctx context.Context, p *modelreg.Principal, 
 // secret key, which is never available again. Empty accessKey and
 // secretKey are generated; given ones must be valid (EINVALID).
 func (a *Authenticator) NewCredential(ctx context.Context, userID, description, accessKey, secretKey string) (*modelreg.Credential, string, error) {
-	if accessKey == "" {
-		accessKey = NewAccessKey()
+	c := &modelreg.Credential{AccessKey: accessKey, UserID: userID, Description: description}
+	sk, err := a.CreateCredential(ctx, c, secretKey)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, sk, nil
+}
+
+// CreateCredential creates c (its UserID, Description and ProjectID set;
+// an empty AccessKey is generated) with secretKey, generated when empty,
+// and returns the secret key, which is never available again.
+func (a *Authenticator) CreateCredential(ctx context.Context, c *modelreg.Credential, secretKey string) (string, error) {
+	if c.AccessKey == "" {
+		c.AccessKey = NewAccessKey()
 	}
 	if secretKey == "" {
 		secretKey = NewSecretKey()
 	}
 	if !modelreg.ValidSecretKey(secretKey) {
-		return nil, "", modelreg.Invalid("Invalid secret key: 16 to 256 printable ASCII characters without spaces.")
+		return "", modelreg.Invalid("Invalid secret key: 16 to 256 printable ASCII characters without spaces.")
 	}
-	c := &modelreg.Credential{AccessKey: accessKey, UserID: userID, Description: description,
-		SecretEnc: a.keys.Seal(accessKey, secretKey)}
+	c.SecretEnc = a.keys.Seal(c.AccessKey, secretKey)
 	if err := c.Validate(); err != nil {
-		return nil, "", err
+		return "", err
 	}
 	if err := a.store.CreateCredential(ctx, c); err != nil {
-		return nil, "", err
+		return "", err
 	}
-	return c, secretKey, nil
+	return secretKey, nil
 }
 
 // CheckCredential reports whether accessKey is an active credential whose

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -609,6 +610,88 @@ func testAuthCredentials(t *testing.T) {
 
 	if strings.Contains(e.logs.String(), sk) || strings.Contains(e.logs.String(), e.alice.sk) {
 		t.Error("a secret key is in the logs")
+	}
+}
+
+// TestAuthCredentialScope checks that a key made with a project-scoped
+// token has the token's scope: carol, a member of A and B, gets a token
+// for A and makes a key with it; the key reaches A and not B, lists A
+// only, shows its project in the credential list, and a key it makes is
+// scoped too. A key made with an unscoped key reaches both.
+func TestAuthCredentialScope(t *testing.T) { eachStore(t, testAuthCredentialScope) }
+
+func testAuthCredentialScope(t *testing.T) {
+	e := MustServeAuth(t, testLimits)
+	ctx := context.Background()
+	carol := e.mustIdentity(t, "carol", false, projectA, projectB)
+	carolSig := &auth.Signer{AccessKey: carol.ak, SecretKey: carol.sk, Now: e.clk.Now}
+	anon := e.mustClient(t, projectA)
+	tok, err := anon.IssueToken(ctx, client.TokenRequest{UserName: "carol", Password: carol.password, ProjectName: "alpha"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := e.mustClient(t, projectA, client.WithToken(tok.Token))
+	scoped, sk, err := tc.CreateCredential(ctx, "", "made with a token for alpha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scoped.ProjectID != projectA {
+		t.Errorf("the key made with a token for A has project %q", scoped.ProjectID)
+	}
+	scopedSig := &auth.Signer{AccessKey: scoped.AccessKey, SecretKey: sk, Now: e.clk.Now}
+	inA := e.mustClient(t, projectA, client.WithSigner(scopedSig.Sign))
+	inB := e.mustClient(t, projectB, client.WithSigner(scopedSig.Sign))
+	MustImport(t, e.cb, newImport("bobs", "1.0.0"))
+	if _, err := inA.ListModels(ctx, modelreg.ModelFilter{}); err != nil {
+		t.Errorf("the scoped key in A: %v", err)
+	}
+	if _, err := inB.ListModels(ctx, modelreg.ModelFilter{}); client.StatusCode(err) != 403 || modelreg.ErrorAPICode(err) != modelreg.CodeProjectMismatch {
+		t.Errorf("the scoped key reads B: %v", err)
+	}
+	if _, err := inB.ImportModel(ctx, newImport("x", "1.0.0")); client.StatusCode(err) != 403 {
+		t.Errorf("the scoped key writes B: %v", err)
+	}
+	if ps, err := inA.ListProjects(ctx, ""); err != nil || len(ps) != 1 || ps[0].ID != projectA {
+		t.Errorf("the scoped key's projects: %+v, %v", ps, err)
+	}
+	// A key made with the scoped key is scoped too.
+	second, sk2, err := inA.CreateCredential(ctx, "", "made with the scoped key")
+	if err != nil || second.ProjectID != projectA {
+		t.Fatalf("a key made by the scoped key: %+v, %v", second, err)
+	}
+	inB2 := e.mustClient(t, projectB, client.WithSigner((&auth.Signer{AccessKey: second.AccessKey, SecretKey: sk2, Now: e.clk.Now}).Sign))
+	if _, err := inB2.ListModels(ctx, modelreg.ModelFilter{}); client.StatusCode(err) != 403 {
+		t.Errorf("the key made by the scoped key reads B: %v", err)
+	}
+	// A key made with carol's unscoped key reaches both projects.
+	carolA := e.mustClient(t, projectA, client.WithSigner(carolSig.Sign))
+	wide, skw, err := carolA.CreateCredential(ctx, "", "made with a key")
+	if err != nil || wide.ProjectID != "" {
+		t.Fatalf("a key made by an unscoped key: %+v, %v", wide, err)
+	}
+	wideB := e.mustClient(t, projectB, client.WithSigner((&auth.Signer{AccessKey: wide.AccessKey, SecretKey: skw, Now: e.clk.Now}).Sign))
+	if _, err := wideB.ListModels(ctx, modelreg.ModelFilter{}); err != nil {
+		t.Errorf("the unscoped key in B: %v", err)
+	}
+	// The credential list shows each key's scope, in the wire format too.
+	list, err := carolA.ListCredentials(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopes := map[string]string{}
+	for _, c := range list {
+		scopes[c.AccessKey] = c.ProjectID
+	}
+	want := map[string]string{carol.ak: "", scoped.AccessKey: projectA, second.AccessKey: projectA, wide.AccessKey: ""}
+	if fmt.Sprint(scopes) != fmt.Sprint(want) {
+		t.Errorf("credential scopes %v, want %v", scopes, want)
+	}
+	r := e.request(t, "GET", "/v3.0/OS-CREDENTIAL/credentials", nil)
+	if err := carolSig.Sign(r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if body := e.do(t, r).body; !strings.Contains(body, `"project_id":"`+projectA+`"`) {
+		t.Errorf("the credential list does not show the scope: %s", body)
 	}
 }
 
