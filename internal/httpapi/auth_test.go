@@ -335,6 +335,26 @@ func testAuthNegative(t *testing.T) {
 			return sign(e.aliceSig, r, importBody)
 		}, 403, modelreg.CodeProjectMismatch},
 		{"UnknownRouteUnauthenticated", func() *http.Request { return e.request(t, "GET", "/nowhere", nil) }, 401, modelreg.CodeTokenMissing},
+		// Syntax errors are 400s before authentication, signed or not.
+		{"MalformedQuery", func() *http.Request { return e.request(t, "GET", models+"?a=%zz", nil) }, 400, modelreg.CodeInvalidArgument},
+		{"MalformedQuerySigned", func() *http.Request {
+			r := sign(e.aliceSig, e.request(t, "GET", models, nil), nil)
+			r.URL.RawQuery = "a=%zz"
+			return r
+		}, 400, modelreg.CodeInvalidArgument},
+		{"SemicolonQueryToken", func() *http.Request {
+			r := e.request(t, "GET", models+"?limit=1;offset=2", nil)
+			r.Header.Set("X-Auth-Token", token.Token)
+			return r
+		}, 400, modelreg.CodeInvalidArgument},
+		{"DotDotPath", func() *http.Request { return e.request(t, "GET", "/v1/../x/models", nil) }, 400, modelreg.CodeInvalidArgument},
+		{"DotDotPathSigned", func() *http.Request {
+			r := e.request(t, "POST", "/v1/"+projectB+"/../"+projectA+"/models", importBody)
+			r.Header.Set("X-Auth-Token", token.Token)
+			return r
+		}, 400, modelreg.CodeInvalidArgument},
+		{"DoubleSlashPath", func() *http.Request { return e.request(t, "GET", "/"+models, nil) }, 400, modelreg.CodeInvalidArgument},
+		{"TokenRouteDotPath", func() *http.Request { return e.request(t, "POST", "/v3/./auth/tokens", []byte("{}")) }, 400, modelreg.CodeInvalidArgument},
 		{"IAMUnauthenticated", func() *http.Request { return e.request(t, "GET", "/v3/projects", nil) }, 401, modelreg.CodeTokenMissing},
 	}
 	for _, tc := range cases {
