@@ -644,7 +644,7 @@ func TestLeaseExpiryResumes(t *testing.T) {
 	id := h.createModel(t, "m", h.loc("m"))
 
 	// A runner that died after attaching model/a, before committing its blob.
-	job, err := h.db.ClaimImportJob(ctx, "dead-runner", 30*time.Second)
+	job, err := h.db.ClaimImportJob(ctx, "dead-runner", 30*time.Second, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -702,7 +702,7 @@ func TestSourceChangedBetweenAttempts(t *testing.T) {
 	ctx := context.Background()
 	h.write(t, map[string]string{"m/model/a": "a", "m/model/b": "b"})
 	id := h.createModel(t, "m", h.loc("m"))
-	job, err := h.db.ClaimImportJob(ctx, "dead-runner", time.Second)
+	job, err := h.db.ClaimImportJob(ctx, "dead-runner", time.Second, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
