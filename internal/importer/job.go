@@ -293,6 +293,9 @@ func (j *job) importFile(ctx context.Context, t tree, f file, capture io.Writer,
 	if err != nil {
 		return 0, err
 	}
+	if j.r.cfg.openHook != nil {
+		rc = j.r.cfg.openHook(f.rel, rc)
+	}
 	defer rc.Close()
 	src := &sourceReader{r: rc, act: activityOf(ctx), what: "the file " + f.rel}
 	var r io.Reader = src

@@ -250,7 +250,7 @@ func (t *objectTree) list(ctx context.Context) ([]file, error) {
 			continue // a "folder" marker
 		}
 		if !validPath(rel) {
-			return nil, failf(modelreg.CodeSourceInvalid, "The object %s cannot be a model file: its name is not valid UTF-8, contains a control or invisible formatting character, or has an empty, \".\" or \"..\" path element.", quoteKey(rel))
+			return nil, failf(modelreg.CodeSourceInvalid, "The object %s cannot be a model file: its name is not valid UTF-8, contains a control character or an invisible formatting character, or has an empty, \".\" or \"..\" path element.", quoteKey(rel))
 		}
 		if err := checkPath(rel); err != nil {
 			return nil, err

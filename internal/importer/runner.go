@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -75,6 +76,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives job progress; default slog.Default().
 	Logger *slog.Logger
+
+	// openHook, set by tests, wraps every opened source file.
+	openHook func(rel string, rc io.ReadCloser) io.ReadCloser
 }
 
 // Runner runs import jobs from the store's durable queue.

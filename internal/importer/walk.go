@@ -8,8 +8,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	"slices"
+	"strings"
 	"syscall"
 	"unicode/utf8"
 
@@ -135,7 +135,7 @@ func (w *walker) walk(name, rel, real string, ancestors []fs.FileInfo) error {
 	for _, e := range entries {
 		ename, erel, ereal := path.Join(name, e.Name()), path.Join(rel, e.Name()), filepath.Join(real, e.Name())
 		if !validName(e.Name()) {
-			return failf(modelreg.CodeSourceInvalid, "The file name %q is not valid UTF-8 or contains a control or invisible formatting character.", erel)
+			return failf(modelreg.CodeSourceInvalid, "The file name %q is not valid UTF-8 or contains a control character or an invisible formatting character.", erel)
 		}
 		var info fs.FileInfo
 		if e.Type()&fs.ModeSymlink != 0 {
