@@ -178,20 +178,20 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		uploadMinRate = -1 // --upload-min-rate 0: no minimum
 	}
 	api := httpapi.NewServer(httpapi.Config{
-		Store:           store,
-		Deployer:        &modelreg.InstantDeployer{Services: store},
-		CheckSource:     sources.Check,
-		OnModelCreated:  runner.Wake,
-		OnModelsDeleted: coll.Wake,
-		CascadeLimit:    cfg.CascadeLimit,
-		MaxBodyBytes:    cfg.MaxBodyBytes,
-		RequestTimeout:  cfg.RequestTimeout,
-		Logger:          logger,
-		Auth:            authn,
-		Uploads:         uploads, // model push and pull (modelreg extensions)
-		UploadMinRate:   uploadMinRate,
+		Store:            store,
+		Deployer:         &modelreg.InstantDeployer{Services: store},
+		CheckSource:      sources.Check,
+		OnModelCreated:   runner.Wake,
+		OnModelsDeleted:  coll.Wake,
+		CascadeLimit:     cfg.CascadeLimit,
+		MaxBodyBytes:     cfg.MaxBodyBytes,
+		RequestTimeout:   cfg.RequestTimeout,
+		Logger:           logger,
+		Auth:             authn,
+		Uploads:          uploads, // model push and pull (modelreg extensions)
+		UploadMinRate:    uploadMinRate,
 		UploadRateWindow: cfg.UploadRateWindow,
-		Blobs:           blobs,
+		Blobs:            blobs,
 	})
 	if err := registerCollectorMetrics(api.Registry(), coll); err != nil {
 		return err
