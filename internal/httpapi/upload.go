@@ -178,7 +178,7 @@ func (s *Server) handleUploadCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.Normalize()
-	m, err := newModel(projectID, in)
+	m, err := newModel(projectID, ownerOf(r), in)
 	if err != nil {
 		s.error(w, r, err)
 		return
