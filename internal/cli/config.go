@@ -110,7 +110,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "`dir`ectory of the database, the blobs and the project_id file")
 	fs.StringVar(&c.Database, "database", c.Database, "SQLite database `file`, or a postgres://user@host/dbname URL (default <data-dir>/modelreg.db)")
 	fs.StringVar(&c.BlobStore, "blob-store", c.BlobStore, "blob store `dir`ectory or s3://bucket/prefix?endpoint=host:port URL (default <data-dir>/blobs)")
-	fs.Var(&rootsFlag{roots: &c.ImportRoots}, "import-root", "`dir`ectory that file:// imports may read; repeatable (default: the working directory)")
+	fs.Var(&rootsFlag{roots: &c.ImportRoots}, "import-root", "`dir`ectory that file:// imports may read; repeatable (default: the working directory). The server's own data dir, blob dir and database are never imported, even under a root")
 	fs.StringVar(&c.ProjectID, "project-id", c.ProjectID, "default project `id`, 32 lower-case hex (default: read from or generated into <data-dir>/project_id)")
 	fs.IntVar(&c.CascadeLimit, "cascade-limit", c.CascadeLimit, "most `models` one delete call removes")
 	fs.Var((*byteSize)(&c.MaxBodyBytes), "max-body-bytes", "largest request body, in `bytes` (suffixes KiB, MiB, GiB allowed)")

@@ -69,6 +69,13 @@ func TestConfigPrecedence(t *testing.T) {
 		"MODELREG_ACCESS_KEY":         "AKENV0000000000000001",
 		"MODELREG_SECRET_KEY":         "env-secret-key-0123456789",
 		"MODELREG_MASTER_KEY":         strings.Repeat("ab", 32),
+
+		"MODELREG_IMPORT_WORKERS":       "3",
+		"MODELREG_IMPORT_PROJECT_JOBS":  "2",
+		"MODELREG_IMPORT_STALL_TIMEOUT": "1m",
+		"MODELREG_UPLOAD_PROJECT_SLOTS": "3",
+		"MODELREG_UPLOAD_MIN_RATE":      "1KiB",
+		"MODELREG_UPLOAD_RATE_WINDOW":   "10s",
 	}
 	cfg, err := parseServeConfig(env, nil, "/wd")
 	if err != nil {
@@ -81,6 +88,8 @@ func TestConfigPrecedence(t *testing.T) {
 		Auth: "aksk", TokenTTL: time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
 		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
 		ReplicaConfig: DefaultConfig().ReplicaConfig,
+		ImportWorkers: 3, ImportProjectJobs: 2, ImportStallTimeout: time.Minute,
+		UploadProjectSlots: 3, UploadMinRate: 1 << 10, UploadRateWindow: 10 * time.Second,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("environment: (-want +got)\n%s", diff)
@@ -91,6 +100,7 @@ func TestConfigPrecedence(t *testing.T) {
 		"--import-root", "/flag/x", "--import-root=/flag/y", "--project-id", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
 		"--cascade-limit", "7", "--max-body-bytes", "4096", "--max-file-size", "10MB", "--sqlite-synchronous", "FULL",
 		"--log-format", "json", "--log-level", "warn", "--auth", "none", "--token-ttl", "2h",
+		"--import-workers", "4", "--import-stall-timeout", "2m", "--upload-min-rate", "0",
 	}, "/wd")
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +112,8 @@ func TestConfigPrecedence(t *testing.T) {
 		Auth: "none", TokenTTL: 2 * time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
 		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
 		ReplicaConfig: DefaultConfig().ReplicaConfig,
+		ImportWorkers: 4, ImportProjectJobs: 2, ImportStallTimeout: 2 * time.Minute,
+		UploadProjectSlots: 3, UploadMinRate: 0, UploadRateWindow: 10 * time.Second,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("flags: (-want +got)\n%s", diff)
@@ -155,6 +167,12 @@ func TestConfigInvalid(t *testing.T) {
 		{nil, []string{"--auth", "none", "--addr", "example.com:8080"}, "--auth=none refuses"},
 		{map[string]string{"MODELREG_AUTH": "none", "MODELREG_ADDR": "[::]:0"}, nil, "--auth=none refuses"},
 		{nil, []string{"--token-ttl", "30s"}, "--token-ttl"},
+		{nil, []string{"--import-workers", "0"}, "--import-workers"},
+		{nil, []string{"--import-project-jobs", "0"}, "--import-project-jobs"},
+		{nil, []string{"--import-stall-timeout", "10ms"}, "--import-stall-timeout"},
+		{nil, []string{"--upload-project-slots", "0"}, "--upload-project-slots"},
+		{nil, []string{"--upload-rate-window", "0s"}, "--upload-rate-window"},
+		{map[string]string{"MODELREG_UPLOAD_MIN_RATE": "fast"}, nil, "MODELREG_UPLOAD_MIN_RATE"},
 		{map[string]string{"MODELREG_ACCESS_KEY": "AKONLY00"}, nil, "MODELREG_SECRET_KEY"},
 		{map[string]string{"MODELREG_ACCESS_KEY": "A K", "MODELREG_SECRET_KEY": "0123456789abcdef"}, nil, "MODELREG_ACCESS_KEY"},
 		{map[string]string{"MODELREG_ACCESS_KEY": "AKOK0000", "MODELREG_SECRET_KEY": "short"}, nil, "MODELREG_SECRET_KEY"},
