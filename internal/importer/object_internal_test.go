@@ -68,6 +68,11 @@ func TestValidPath(t *testing.T) {
 		"a/../b":     false,
 		"a/\nb":      false,
 		"\xff":       false,
+		// Issue 10: names that display as other names.
+		"evil\u202egnp.exe": false,
+		"a\u2066b/c":        false,
+		"a/b\u200f":         false,
+		"\ufeffa":           false,
 	} {
 		if got := validPath(p); got != want {
 			t.Errorf("validPath(%q) = %v, want %v", p, got, want)
