@@ -97,9 +97,11 @@ const (
 // job is one run of one import job.
 type job struct {
 	*modelreg.ImportJob
-	r         *Runner
-	log       *slog.Logger
-	committed []string // digests this run committed
+	r   *Runner
+	log *slog.Logger
+
+	mu        sync.Mutex // committed: a stalled run may still be appending
+	committed []string   // digests this run committed
 }
 
 // process runs one claimed job to its end: published, failed, retried,
@@ -162,10 +164,15 @@ type runResult struct {
 func (j *job) watch(jctx context.Context, cancel context.CancelCauseFunc, act *activity, done <-chan runResult, out *runResult) bool {
 	tick := time.NewTicker(max(min(j.r.cfg.StallTimeout/4, time.Second), time.Millisecond))
 	defer tick.Stop()
+	jdone := jctx.Done()
 	for {
 		select {
 		case *out = <-done:
 			return false
+		case <-jdone:
+			// Gone, or shutting down: the job returns soon, unless a read
+			// is stuck, which the stall check still catches.
+			jdone = nil
 		case now := <-tick.C:
 			if act.stalledFor(now) <= j.r.cfg.StallTimeout {
 				continue
@@ -178,12 +185,6 @@ func (j *job) watch(jctx context.Context, cancel context.CancelCauseFunc, act *a
 				j.log.Error("a stalled import did not stop; its worker moves on and the read is abandoned")
 			}
 			return true
-		case <-jctx.Done():
-			if errors.Is(context.Cause(jctx), errStalled) {
-				return true
-			}
-			*out = <-done
-			return false
 		}
 	}
 }
@@ -341,7 +342,9 @@ func (j *job) importFile(ctx context.Context, t tree, f file, capture io.Writer,
 		return 0, err
 	}
 	committed = true
+	j.mu.Lock()
 	j.committed = append(j.committed, st.Digest())
+	j.mu.Unlock()
 	j.log.Debug("file imported", "path", f.rel, "digest", st.Digest(), "size", st.Size())
 	return st.Size(), nil
 }
@@ -460,13 +463,16 @@ func (j *job) finishFailed(ctx context.Context, reason string) {
 func (j *job) cancelled(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
-	for _, d := range j.committed {
+	j.mu.Lock()
+	committed := append([]string(nil), j.committed...)
+	j.mu.Unlock()
+	for _, d := range committed {
 		if err := j.r.cfg.Store.TrackBlob(ctx, d); err != nil {
 			// The collector's startup sweep finds it later.
 			j.log.Warn("queueing a blob of a deleted model failed", "digest", d, "err", err)
 		}
 	}
-	j.log.Info("import stopped: the model was deleted (or its job taken over)", "blobs_committed", len(j.committed))
+	j.log.Info("import stopped: the model was deleted (or its job taken over)", "blobs_committed", len(committed))
 }
 
 // sourceReader remembers the error of the source, to tell it from a blob

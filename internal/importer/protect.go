@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/modelreg/modelreg"
 )
@@ -127,7 +128,9 @@ func openedPath(fh *os.File) (string, error) {
 	if !filepath.IsAbs(p) {
 		return "", fmt.Errorf("%q is not a path", p) // "pipe:[…]", "anon_inode:…"
 	}
-	return p, nil
+	// A file removed since it was opened (a SQLite -wal file at a
+	// checkpoint) is shown with this suffix: its path is the one before.
+	return strings.TrimSuffix(p, " (deleted)"), nil
 }
 
 // Protect adds paths (the server's data directory, its blob directory, its
