@@ -139,6 +139,11 @@ func (c *Config) register(fs *flag.FlagSet) {
 // with its companion files.
 func (c *Config) protectedPaths() []string {
 	ps := []string{abs(c.DataDir)}
+	// Inside the data dir already; listed too so that a hard link to one
+	// of them is known by its identity.
+	for _, f := range []string{auth.CredentialsFile, auth.MasterKeyFile, ProjectIDFile} {
+		ps = append(ps, abs(filepath.Join(c.DataDir, f)))
+	}
 	if !c.isS3() {
 		ps = append(ps, abs(c.BlobStore))
 	}

@@ -24,6 +24,9 @@ type layout struct {
 	db        string   // the SQLite file; "" for PostgreSQL
 	protected []string // what the server protects, filled by setup
 	targets   []string // paths to try to import, filled by setup
+	// hardLinkable are the protected files known by their identity (a hard
+	// link to them is refused); blobs are not (see decisions.md).
+	hardLinkable []string
 }
 
 // setupLayout writes the layout's files under root (and outside, at out)
@@ -41,6 +44,10 @@ func setupLayout(t *testing.T, h *harness, l *layout, out string) {
 		mustWrite(t, filepath.Join(data, f), secret)
 	}
 	l.protected = append(l.protected, data)
+	for _, f := range []string{"credentials", "master.key", "project_id"} { // as serve lists them
+		l.protected = append(l.protected, filepath.Join(data, f))
+		l.hardLinkable = append(l.hardLinkable, filepath.Join(data, f))
+	}
 	l.targets = append(l.targets, data, filepath.Join(data, "master.key"), filepath.Join(data, "credentials"))
 	if l.blobDir != "" {
 		b := abs(l.blobDir)
@@ -57,6 +64,7 @@ func setupLayout(t *testing.T, h *harness, l *layout, out string) {
 			l.protected = append(l.protected, db+sfx)
 		}
 		l.targets = append(l.targets, db, db+"-wal", db+"-shm")
+		l.hardLinkable = append(l.hardLinkable, db)
 	}
 	src, err := importer.NewSourcesFromConfig(importer.SourcesConfig{ImportRoots: []string{h.root, out}, Protected: l.protected})
 	if err != nil {
@@ -246,6 +254,39 @@ func TestProtectedData(t *testing.T) {
 					runOnce(t, h.runner(blobs))
 					h.wantNoSecret(t, id)
 				}
+			})
+			route("HardLink", func(t *testing.T, h *harness, l *layout) {
+				for i, target := range l.hardLinkable {
+					dir := filepath.Join(h.root, "hard"+itoa(i), "model")
+					mustWrite(t, filepath.Join(dir, "w.bin"), "weights")
+					if err := os.Link(target, filepath.Join(dir, "copy")); err != nil {
+						t.Skipf("hard link: %v", err)
+					}
+					h.importFails(t, "file://"+filepath.Dir(dir))
+				}
+			})
+			route("SwappedSourceAfterCheck", func(t *testing.T, h *harness, l *layout) {
+				// The request-time check passed for a harmless folder,
+				// which is then replaced by a link to the data.
+				dir := filepath.Join(h.root, "later")
+				h.write(t, map[string]string{"later/w.bin": "weights"})
+				loc := "file://" + dir
+				if err := h.src.Check(loc); err != nil {
+					t.Fatal(err)
+				}
+				id := h.createModel(t, "later", loc)
+				data := filepath.Join(h.root, l.dataDir)
+				if filepath.IsAbs(l.dataDir) {
+					data = l.dataDir
+				}
+				os.RemoveAll(dir)
+				rel, err := filepath.Rel(h.root, data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mustSymlink(t, rel, dir)
+				runOnce(t, h.runner(nil))
+				h.wantNoSecret(t, id)
 			})
 			route("SwappedDirDuringImport", func(t *testing.T, h *harness, l *layout) {
 				// A folder listed as harmless becomes a link to the data's

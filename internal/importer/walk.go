@@ -99,6 +99,10 @@ func list(ctx context.Context, root *os.Root, src *source, s *Sources) ([]file, 
 		}
 		return nil, failf(modelreg.CodeSourceInvalid, "The source_location %s cannot be read: %s.", src.loc, describe(err))
 	}
+	// The source may have been swapped for a link since it was resolved.
+	if real := filepath.Join(src.root, filepath.FromSlash(src.rel)); s.isProtected(real, fi) || fi.IsDir() && s.holdsProtected(real) {
+		return nil, failf(modelreg.CodeSourceInvalid, "The source_location %s is, holds or links to this server's own data (its data directory, blob store or database), which is never imported.", src.loc)
+	}
 	switch {
 	case fi.Mode().IsRegular():
 		base := path.Base(src.rel)
