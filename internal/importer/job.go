@@ -36,14 +36,17 @@ type activity struct {
 
 type activityKey struct{}
 
-// enter notes that the job starts waiting on the source for what.
-func (a *activity) enter(what string) {
+// enter notes that the job starts waiting on the source for *what.
+func (a *activity) enter(what *string) {
 	if a == nil {
 		return
 	}
-	a.what.Store(&what)
+	a.what.Store(what)
 	a.since.Store(time.Now().UnixNano())
 }
+
+// listing is what a job waits for while it lists its source.
+var listing = "the source_location's listing"
 
 // leave notes that the wait is over.
 func (a *activity) leave() {
@@ -234,7 +237,7 @@ func (j *job) run(ctx context.Context) (modelreg.ImportResult, error) {
 	}
 	defer t.Close()
 	act := activityOf(ctx)
-	act.enter("the source_location's listing")
+	act.enter(&listing)
 	files, err := t.list(ctx)
 	act.leave()
 	if err != nil {
@@ -287,8 +290,8 @@ func (j *job) tooLarge(rel string) *failure {
 // With capture set, the file's bytes are teed into it; check runs after
 // staging and before attaching.
 func (j *job) importFile(ctx context.Context, t tree, f file, capture io.Writer, check func() error) (int64, error) {
-	act := activityOf(ctx)
-	act.enter("the file " + f.rel)
+	act, what := activityOf(ctx), "the file "+f.rel
+	act.enter(&what)
 	rc, err := t.open(ctx, f)
 	act.leave()
 	if err != nil {
@@ -298,7 +301,7 @@ func (j *job) importFile(ctx context.Context, t tree, f file, capture io.Writer,
 		rc = j.r.cfg.openHook(f.rel, rc)
 	}
 	defer rc.Close()
-	src := &sourceReader{r: rc, act: activityOf(ctx), what: "the file " + f.rel}
+	src := &sourceReader{r: rc, act: act, what: &what}
 	var r io.Reader = src
 	if capture != nil {
 		r = io.TeeReader(src, capture)
@@ -481,7 +484,7 @@ type sourceReader struct {
 	r    io.Reader
 	err  error
 	act  *activity // nil: not watched
-	what string
+	what *string
 }
 
 func (s *sourceReader) Read(p []byte) (int, error) {
