@@ -130,9 +130,13 @@ type ImportResult struct {
 // JobStore is the durable queue of import jobs. Jobs are leased: a job
 // whose lease expired (its worker died) is claimed again.
 type JobStore interface {
-	// ClaimImportJob leases the oldest due job to owner.
-	// Returns ENOTFOUND when no job is due.
-	ClaimImportJob(ctx context.Context, owner string, lease time.Duration) (*ImportJob, error)
+	// ClaimImportJob leases the oldest due job to owner. With perProject
+	// > 0 it skips the jobs of a project that already has perProject
+	// jobs under a live lease (uploads, whose jobs are leased to their
+	// client, do not count), so one project's imports never hold every
+	// worker. Returns ENOTFOUND when no job is due (or every due job's
+	// project is at its limit).
+	ClaimImportJob(ctx context.Context, owner string, lease time.Duration, perProject int) (*ImportJob, error)
 
 	// RenewImportJob extends owner's lease. Returns ENOTFOUND when the job
 	// is gone (its model was deleted) or leased to someone else.

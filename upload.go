@@ -2,8 +2,10 @@ package modelreg
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -22,10 +24,21 @@ func IsUploadLocation(loc string) bool { return strings.HasPrefix(loc, UploadSch
 // longest object key S3 accepts).
 const MaxFilePathLen = 1024
 
+// InvalidPathRune reports whether r may not appear in a model file path: a
+// control character (C0, DEL, C1), an invisible format character (Unicode
+// category Cf: the bidirectional overrides and isolates U+202A–U+202E and
+// U+2066–U+2069, the marks U+200E, U+200F and U+061C, zero-width
+// characters, the byte order mark, …) or a line or paragraph separator
+// (U+2028, U+2029). Such characters make a path display as another one.
+func InvalidPathRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
 // CheckFilePath reports whether p can be the path of a model file: names
 // joined by single slashes, relative, without an empty, "." or ".." name,
-// valid UTF-8 without control characters, at most MaxFilePathLen bytes. It
-// returns nil or an EINVALID ModelArts.0101 error saying why not.
+// valid UTF-8 without control or format characters (InvalidPathRune), at
+// most MaxFilePathLen bytes. Uploads, downloads and imports all apply it.
+// It returns nil or an EINVALID ModelArts.0101 error saying why not.
 func CheckFilePath(p string) error {
 	bad := func(why string) error {
 		return Invalid("Invalid parameter path: %s.", why)
@@ -34,11 +47,11 @@ func CheckFilePath(p string) error {
 	case p == "":
 		return bad("empty")
 	case len(p) > MaxFilePathLen:
-		return bad("longer than 1024 bytes")
+		return bad(fmt.Sprintf("longer than %d bytes", MaxFilePathLen))
 	case !utf8.ValidString(p):
 		return bad("not valid UTF-8")
-	case strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }):
-		return bad("contains a control character")
+	case strings.ContainsFunc(p, InvalidPathRune):
+		return bad("contains a control or invisible formatting character (such as a bidirectional override)")
 	case strings.HasPrefix(p, "/"):
 		return bad("absolute; give a path relative to the model folder")
 	}

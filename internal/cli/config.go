@@ -14,6 +14,8 @@ import (
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/internal/auth"
+	"github.com/modelreg/modelreg/internal/httpapi"
+	"github.com/modelreg/modelreg/internal/importer"
 )
 
 // Config is the configuration of modelreg serve. DefaultConfig gives the
@@ -36,6 +38,15 @@ type Config struct {
 	Auth              string   // aksk (AK/SK signatures and tokens) or none
 	TokenTTL          time.Duration
 	TrustedProxies    []netip.Prefix // proxies whose X-Forwarded-For is believed (proxies.go)
+
+	// Imports and uploads: how one project's work is kept from stalling
+	// everyone's (see docs/configuration.md).
+	ImportWorkers      int           // import jobs this server runs at once
+	ImportProjectJobs  int           // import jobs of one project running at once, across replicas
+	ImportStallTimeout time.Duration // an import waiting this long on its source without progress fails
+	UploadProjectSlots int           // file bodies of one project streaming at once
+	UploadMinRate      int64         // bytes per UploadRateWindow below which an upload body is cut
+	UploadRateWindow   time.Duration
 
 	// Secrets, read from the environment only (never flags, which other
 	// users of the machine can see in the process list).
@@ -85,6 +96,13 @@ func DefaultConfig() Config {
 		ShutdownTimeout:   10 * time.Second,
 		ReplicaConfig:     defaultReplicaConfig(),
 		StagingGrace:      DefaultStagingGrace,
+
+		ImportWorkers:      importer.DefaultWorkers,
+		ImportProjectJobs:  importer.DefaultProjectJobs,
+		ImportStallTimeout: importer.DefaultStallTimeout,
+		UploadProjectSlots: importer.DefaultUploadProjectStreams,
+		UploadMinRate:      httpapi.DefaultUploadMinRate,
+		UploadRateWindow:   httpapi.DefaultUploadRateWindow,
 	}
 }
 
@@ -94,7 +112,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "`dir`ectory of the database, the blobs and the project_id file")
 	fs.StringVar(&c.Database, "database", c.Database, "SQLite database `file`, or a postgres://user@host/dbname URL (default <data-dir>/modelreg.db)")
 	fs.StringVar(&c.BlobStore, "blob-store", c.BlobStore, "blob store `dir`ectory or s3://bucket/prefix?endpoint=host:port URL (default <data-dir>/blobs)")
-	fs.Var(&rootsFlag{roots: &c.ImportRoots}, "import-root", "`dir`ectory that file:// imports may read; repeatable (default: the working directory)")
+	fs.Var(&rootsFlag{roots: &c.ImportRoots}, "import-root", "`dir`ectory that file:// imports may read; repeatable (default: the working directory). The server's own data dir, blob dir and database are never imported, even under a root")
 	fs.StringVar(&c.ProjectID, "project-id", c.ProjectID, "default project `id`, 32 lower-case hex (default: read from or generated into <data-dir>/project_id)")
 	fs.IntVar(&c.CascadeLimit, "cascade-limit", c.CascadeLimit, "most `models` one delete call removes")
 	fs.Var((*byteSize)(&c.MaxBodyBytes), "max-body-bytes", "largest request body, in `bytes` (suffixes KiB, MiB, GiB allowed)")
@@ -106,8 +124,46 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Auth, "auth", c.Auth, "authentication `mode`: aksk (AK/SK signatures and X-Auth-Token) or none (loopback --addr only)")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "`lifetime` of the tokens POST /v3/auth/tokens issues")
 	c.registerProxies(fs)
+	fs.IntVar(&c.ImportWorkers, "import-workers", c.ImportWorkers, "import jobs this server runs at once, a `count`")
+	fs.IntVar(&c.ImportProjectJobs, "import-project-jobs", c.ImportProjectJobs,
+		"import jobs of one project running at once across every server sharing the database, a `count`; keep it below --import-workers so one project never holds every worker")
+	fs.DurationVar(&c.ImportStallTimeout, "import-stall-timeout", c.ImportStallTimeout,
+		"`duration` an import may wait on its source without receiving a byte before it fails")
+	fs.IntVar(&c.UploadProjectSlots, "upload-project-slots", c.UploadProjectSlots,
+		"file bodies of one project streaming into the blob store at once, a `count` (the server streams at most 4 at once in all)")
+	fs.Var((*byteSize)(&c.UploadMinRate), "upload-min-rate", "fewest `bytes` an upload body must deliver in every --upload-rate-window (0: no minimum)")
+	fs.DurationVar(&c.UploadRateWindow, "upload-rate-window", c.UploadRateWindow, "`duration` over which --upload-min-rate is measured")
 	c.registerObjectStore(fs)
 	c.registerReplica(fs)
+}
+
+// protectedPaths returns the server's own data, which no import may read,
+// as absolute paths: the data dir, a blob directory, a SQLite database
+// with its companion files.
+func (c *Config) protectedPaths() []string {
+	ps := []string{abs(c.DataDir)}
+	// Inside the data dir already; listed too so that a hard link to one
+	// of them is known by its identity.
+	for _, f := range []string{auth.CredentialsFile, auth.MasterKeyFile, ProjectIDFile} {
+		ps = append(ps, abs(filepath.Join(c.DataDir, f)))
+	}
+	if !c.isS3() {
+		ps = append(ps, abs(c.BlobStore))
+	}
+	if !isPostgresURL(c.Database) {
+		for _, sfx := range []string{"", "-wal", "-shm", "-journal"} {
+			ps = append(ps, abs(c.Database+sfx))
+		}
+	}
+	return ps
+}
+
+// abs returns p made absolute against the working directory.
+func abs(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 // Authentication modes of --auth.
@@ -171,6 +227,7 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	if c.BlobStore == "" {
 		c.BlobStore = filepath.Join(c.DataDir, "blobs")
 	}
+
 	if err := c.validateObjectStore(); err != nil {
 		return err
 	}
@@ -202,6 +259,21 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	}
 	if c.MaxFileSize < 1 {
 		return fmt.Errorf("--max-file-size %d: must be at least 1", c.MaxFileSize)
+	}
+	if c.ImportWorkers < 1 {
+		return fmt.Errorf("--import-workers %d: must be at least 1", c.ImportWorkers)
+	}
+	if c.ImportProjectJobs < 1 {
+		return fmt.Errorf("--import-project-jobs %d: must be at least 1", c.ImportProjectJobs)
+	}
+	if c.ImportStallTimeout < time.Second {
+		return fmt.Errorf("--import-stall-timeout %s: must be at least 1s", c.ImportStallTimeout)
+	}
+	if c.UploadProjectSlots < 1 {
+		return fmt.Errorf("--upload-project-slots %d: must be at least 1", c.UploadProjectSlots)
+	}
+	if c.UploadRateWindow < time.Second {
+		return fmt.Errorf("--upload-rate-window %s: must be at least 1s", c.UploadRateWindow)
 	}
 	c.SQLiteSynchronous = strings.ToUpper(c.SQLiteSynchronous)
 	if c.SQLiteSynchronous != "FULL" && c.SQLiteSynchronous != "NORMAL" {

@@ -72,6 +72,13 @@ func TestConfigPrecedence(t *testing.T) {
 		"MODELREG_SECRET_KEY":         "env-secret-key-0123456789",
 		"MODELREG_MASTER_KEY":         strings.Repeat("ab", 32),
 		"MODELREG_TRUSTED_PROXIES":    "10.0.0.0/8, 192.168.1.1,::ffff:172.16.0.0/108",
+
+		"MODELREG_IMPORT_WORKERS":       "3",
+		"MODELREG_IMPORT_PROJECT_JOBS":  "2",
+		"MODELREG_IMPORT_STALL_TIMEOUT": "1m",
+		"MODELREG_UPLOAD_PROJECT_SLOTS": "3",
+		"MODELREG_UPLOAD_MIN_RATE":      "1KiB",
+		"MODELREG_UPLOAD_RATE_WINDOW":   "10s",
 	}
 	cfg, err := parseServeConfig(env, nil, "/wd")
 	if err != nil {
@@ -83,7 +90,9 @@ func TestConfigPrecedence(t *testing.T) {
 		MaxBodyBytes: 2 << 20, MaxFileSize: 1 << 30, SQLiteSynchronous: "NORMAL", MemoryLimit: DefaultMemoryLimit, LogFormat: "text", LogLevel: "debug",
 		Auth: "aksk", TokenTTL: time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
 		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
-		ReplicaConfig:  DefaultConfig().ReplicaConfig,
+		ReplicaConfig: DefaultConfig().ReplicaConfig,
+		ImportWorkers: 3, ImportProjectJobs: 2, ImportStallTimeout: time.Minute,
+		UploadProjectSlots: 3, UploadMinRate: 1 << 10, UploadRateWindow: 10 * time.Second,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32"), netip.MustParsePrefix("172.16.0.0/12")},
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
@@ -95,6 +104,7 @@ func TestConfigPrecedence(t *testing.T) {
 		"--import-root", "/flag/x", "--import-root=/flag/y", "--project-id", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
 		"--cascade-limit", "7", "--max-body-bytes", "4096", "--max-file-size", "10MB", "--sqlite-synchronous", "FULL",
 		"--log-format", "json", "--log-level", "warn", "--auth", "none", "--token-ttl", "2h", "--trusted-proxies", "fd00::/8",
+		"--import-workers", "4", "--import-stall-timeout", "2m", "--upload-min-rate", "0",
 	}, "/wd")
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +115,9 @@ func TestConfigPrecedence(t *testing.T) {
 		MaxBodyBytes: 4096, MaxFileSize: 10e6, SQLiteSynchronous: "FULL", MemoryLimit: DefaultMemoryLimit, LogFormat: "json", LogLevel: "warn",
 		Auth: "none", TokenTTL: 2 * time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
 		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
-		ReplicaConfig:  DefaultConfig().ReplicaConfig,
+		ReplicaConfig: DefaultConfig().ReplicaConfig,
+		ImportWorkers: 4, ImportProjectJobs: 2, ImportStallTimeout: 2 * time.Minute,
+		UploadProjectSlots: 3, UploadMinRate: 0, UploadRateWindow: 10 * time.Second,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("fd00::/8")},
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
@@ -160,6 +172,12 @@ func TestConfigInvalid(t *testing.T) {
 		{nil, []string{"--auth", "none", "--addr", "example.com:8080"}, "--auth=none refuses"},
 		{map[string]string{"MODELREG_AUTH": "none", "MODELREG_ADDR": "[::]:0"}, nil, "--auth=none refuses"},
 		{nil, []string{"--token-ttl", "30s"}, "--token-ttl"},
+		{nil, []string{"--import-workers", "0"}, "--import-workers"},
+		{nil, []string{"--import-project-jobs", "0"}, "--import-project-jobs"},
+		{nil, []string{"--import-stall-timeout", "10ms"}, "--import-stall-timeout"},
+		{nil, []string{"--upload-project-slots", "0"}, "--upload-project-slots"},
+		{nil, []string{"--upload-rate-window", "0s"}, "--upload-rate-window"},
+		{map[string]string{"MODELREG_UPLOAD_MIN_RATE": "fast"}, nil, "MODELREG_UPLOAD_MIN_RATE"},
 		{map[string]string{"MODELREG_ACCESS_KEY": "AKONLY00"}, nil, "MODELREG_SECRET_KEY"},
 		{map[string]string{"MODELREG_ACCESS_KEY": "A K", "MODELREG_SECRET_KEY": "0123456789abcdef"}, nil, "MODELREG_ACCESS_KEY"},
 		{map[string]string{"MODELREG_ACCESS_KEY": "AKOK0000", "MODELREG_SECRET_KEY": "short"}, nil, "MODELREG_SECRET_KEY"},

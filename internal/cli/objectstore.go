@@ -92,6 +92,7 @@ func (c *Config) validateObjectStore() error {
 func (c *Config) sourcesConfig() importer.SourcesConfig {
 	return importer.SourcesConfig{
 		ImportRoots: c.ImportRoots,
+		Protected:   c.protectedPaths(),
 		Object: importer.ObjectSourceConfig{
 			Endpoint:     c.SourceEndpoint,
 			Region:       c.SourceRegion,

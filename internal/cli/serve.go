@@ -137,6 +137,15 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	if err != nil {
 		return err
 	}
+	// The server's own data is never imported (importer.Sources refuses
+	// it); a root inside it is a mistake, a root holding it (the default:
+	// the working directory holds ./modelreg-data) is said once.
+	if holding, inside := sources.RootsHoldingProtected(); len(inside) > 0 {
+		return fmt.Errorf("--import-root %s lies inside the server's own data (its data dir, blob store or database), which is never imported; choose another import root", inside[0])
+	} else if len(holding) > 0 {
+		logger.Info("import roots hold the server's own data; imports that reach it (directly, through a parent folder or a symbolic link) are refused",
+			"import_roots", holding, "data_dir", cfg.DataDir)
+	}
 
 	owner := importer.DefaultOwner()
 	coll := collector.New(collector.Config{
@@ -158,24 +167,32 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	runner := importer.New(importer.Config{
 		Store: store, Blobs: blobs, Sources: sources, Owner: owner, Lease: cfg.JobLease,
 		PollInterval: jobPollInterval(cfg.JobLease), MaxFileSize: cfg.MaxFileSize, Logger: logger,
+		Workers: cfg.ImportWorkers, ProjectJobs: cfg.ImportProjectJobs, StallTimeout: cfg.ImportStallTimeout,
 	})
 	uploads := importer.NewUploads(importer.UploadConfig{
 		Store: store, Blobs: blobs, MaxFileSize: cfg.MaxFileSize, Logger: logger,
+		MaxProjectStreams: cfg.UploadProjectSlots,
 	})
+	uploadMinRate := cfg.UploadMinRate
+	if uploadMinRate == 0 {
+		uploadMinRate = -1 // --upload-min-rate 0: no minimum
+	}
 	api := httpapi.NewServer(httpapi.Config{
-		Store:           store,
-		Deployer:        &modelreg.InstantDeployer{Services: store},
-		CheckSource:     sources.Check,
-		OnModelCreated:  runner.Wake,
-		OnModelsDeleted: coll.Wake,
-		CascadeLimit:    cfg.CascadeLimit,
-		MaxBodyBytes:    cfg.MaxBodyBytes,
-		RequestTimeout:  cfg.RequestTimeout,
-		Logger:          logger,
-		Auth:            authn,
-		TrustedProxies:  cfg.TrustedProxies,
-		Uploads:         uploads, // model push and pull (modelreg extensions)
-		Blobs:           blobs,
+		Store:            store,
+		Deployer:         &modelreg.InstantDeployer{Services: store},
+		CheckSource:      sources.Check,
+		OnModelCreated:   runner.Wake,
+		OnModelsDeleted:  coll.Wake,
+		CascadeLimit:     cfg.CascadeLimit,
+		MaxBodyBytes:     cfg.MaxBodyBytes,
+		RequestTimeout:   cfg.RequestTimeout,
+		Logger:           logger,
+		Auth:             authn,
+		TrustedProxies:   cfg.TrustedProxies,
+		Uploads:          uploads, // model push and pull (modelreg extensions)
+		UploadMinRate:    uploadMinRate,
+		UploadRateWindow: cfg.UploadRateWindow,
+		Blobs:            blobs,
 	})
 	if err := registerCollectorMetrics(api.Registry(), coll); err != nil {
 		return err

@@ -93,7 +93,7 @@ func (h *harness) referenced(tb testing.TB, content string) string {
 	if err := h.db.CreateModel(ctx, m); err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := h.db.ClaimImportJob(ctx, "importer", time.Hour); err != nil {
+	if _, err := h.db.ClaimImportJob(ctx, "importer", time.Hour, 0); err != nil {
 		tb.Fatal(err)
 	}
 	st, err := h.blobs.Stage(ctx, bytes.NewReader([]byte(content)), 0)

@@ -261,7 +261,7 @@ func ptr[T any](v T) *T { return &v }
 func (e *env) publish(modelID string) {
 	e.t.Helper()
 	ctx := context.Background()
-	job, err := e.store.ClaimImportJob(ctx, "compat", time.Hour)
+	job, err := e.store.ClaimImportJob(ctx, "compat", time.Hour, 0)
 	if err != nil || job.ModelID != modelID {
 		e.t.Fatalf("claim the import job of %s: %+v %v", modelID, job, err)
 	}

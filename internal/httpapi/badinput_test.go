@@ -6,6 +6,8 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/internal/httpapi"
+	"github.com/modelreg/modelreg/internal/importer"
 )
 
 // Codes the bad-input tables expect.
@@ -507,4 +510,73 @@ func testBadInputUncleanPaths(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBadInputModelCreateSources: issue 10. With the server's real source
+// checks (importer.Sources, as serve builds them), a source_location that
+// reaches the server's own data, or names an object-store endpoint other
+// than the configured host and port, is 400 3017 and creates nothing.
+func TestBadInputModelCreateSources(t *testing.T) { eachStore(t, testBadInputModelCreateSources) }
+
+func testBadInputModelCreateSources(t *testing.T) {
+	root, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(root, "modelreg-data")
+	for _, f := range []string{"credentials", "master.key", "modelreg.db", "blobs/sha256/ab/abcd"} {
+		p := filepath.Join(data, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("secret"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(data, filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	src, err := importer.NewSourcesFromConfig(importer.SourcesConfig{
+		ImportRoots: []string{root},
+		Protected:   []string{data, filepath.Join(data, "blobs"), filepath.Join(data, "modelreg.db"), filepath.Join(data, "modelreg.db-wal")},
+		Object:      importer.ObjectSourceConfig{Endpoint: "obs.cn-north-4.example.com", Region: "cn-north-4"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := MustServe(t, func(cfg *httpapi.Config) { cfg.CheckSource = src.Check })
+	base := map[string]any{"model_name": "fresh", "model_version": "1.0.0", "model_type": "TensorFlow"}
+	post := func(name, loc string) badCase {
+		return badCase{name: name, method: http.MethodPost, path: "models", body: with(base, "source_location", loc),
+			status: 400, code: c3017, msg: ""}
+	}
+	never := func(name, loc string) badCase {
+		c := post(name, loc)
+		c.msg = "never imported"
+		return c
+	}
+	other := func(name, loc string) badCase {
+		c := post(name, loc)
+		c.msg = "does not import from"
+		return c
+	}
+	runBadCases(t, e, []badCase{
+		never("DataDir", "file://"+data),
+		never("DataDirTrailingSlash", "file://"+data+"/"),
+		never("MasterKey", "file://"+data+"/master.key"),
+		never("Credentials", "file://"+data+"/credentials"),
+		never("Database", "file://"+data+"/modelreg.db"),
+		never("BlobDir", "file://"+data+"/blobs"),
+		never("Blob", "file://"+data+"/blobs/sha256/ab/abcd"),
+		never("ParentOfDataDir", "file://"+root),
+		never("SymlinkToDataDir", "file://"+root+"/link"),
+		never("ThroughSymlink", "file://"+root+"/link/master.key"),
+		post("DotDotIntoDataDir", "file://"+root+"/link/../modelreg-data"),
+		other("HTTPSOtherRegion", "https://b.obs.ap-southeast-1.example.com/m"),
+		other("HTTPSOtherPort", "https://b.obs.cn-north-4.example.com:8443/m"),
+		other("HTTPSPortZero", "https://b.obs.cn-north-4.example.com:0/m"),
+		other("HTTPSPlainPort", "https://b.obs.cn-north-4.example.com:80/m"),
+		other("HTTPSOtherDomain", "https://b.obs.cn-north-4.example.org/m"),
+		other("HTTPSDeeperRegion", "https://b.obs.x.cn-north-4.example.com/m"),
+	})
 }

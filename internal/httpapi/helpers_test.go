@@ -230,7 +230,7 @@ func MustFinishImport(t testing.TB, store modelreg.JobStore, modelID string, res
 		}
 	}()
 	for {
-		job, err := store.ClaimImportJob(ctx, owner, time.Hour)
+		job, err := store.ClaimImportJob(ctx, owner, time.Hour, 0)
 		if err != nil {
 			t.Fatalf("claim the import job of %s: %v", modelID, err)
 		}

@@ -32,12 +32,11 @@ func (s *Server) handleModelCreate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	m, err := newModel(projectID, in)
+	m, err := newModel(projectID, ownerOf(r), in)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	m.Owner = ownerOf(r)
 	if err := s.store.CreateModel(r.Context(), m); err != nil {
 		s.error(w, r, err)
 		return
@@ -68,7 +67,7 @@ func (s *Server) handleModelBulkCreate(w http.ResponseWriter, r *http.Request) {
 	for i := range in.Models {
 		b := &in.Models[i]
 		b.Normalize()
-		m, err := newModel(projectID, &b.ModelImport)
+		m, err := newModel(projectID, ownerOf(r), &b.ModelImport)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -88,9 +87,10 @@ func (s *Server) handleModelBulkCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 // newModel builds the model an import request describes, in status
-// publishing. The apis array is kept as one JSON string, as the details
-// page types it.
-func newModel(projectID string, in *modelreg.ModelImport) (*modelreg.Model, error) {
+// publishing, owned by owner (the user id of the caller, "" without
+// authentication: imports, uploads and bulk creation all record it). The
+// apis array is kept as one JSON string, as the details page types it.
+func newModel(projectID, owner string, in *modelreg.ModelImport) (*modelreg.Model, error) {
 	var apis string
 	if len(in.APIs) > 0 {
 		b, err := json.Marshal(in.APIs)
@@ -110,6 +110,7 @@ func newModel(projectID string, in *modelreg.ModelImport) (*modelreg.Model, erro
 			Status:      modelreg.ModelPublishing,
 			Type:        in.Type,
 			ProjectID:   projectID,
+			Owner:       owner,
 			Description: in.Description,
 			SourceType:  in.SourceType,
 			WorkspaceID: in.WorkspaceID,

@@ -80,6 +80,14 @@ type Config struct {
 	// Uploads receives pushed models (the /modelreg/v1/…/uploads routes);
 	// nil answers them with 404.
 	Uploads modelreg.Uploader
+	// UploadMinRate is the fewest bytes a file upload's body must deliver
+	// in every UploadRateWindow; a slower body is cut with 400
+	// ModelArts.0101, which frees its stream for others. Zero means
+	// DefaultUploadMinRate, a negative value no minimum.
+	UploadMinRate int64
+	// UploadRateWindow is the window of UploadMinRate; zero means
+	// DefaultUploadRateWindow.
+	UploadRateWindow time.Duration
 	// Blobs serves the files of models for download; nil answers file
 	// downloads with 404.
 	Blobs modelreg.BlobStore
@@ -100,6 +108,8 @@ type Server struct {
 	metrics        *metrics
 	auth           *auth.Authenticator
 	uploads        modelreg.Uploader
+	uploadMinRate  int64 // 0: none
+	uploadWindow   time.Duration
 	blobs          modelreg.BlobStore
 	trustedProxies []netip.Prefix
 
@@ -123,6 +133,8 @@ func NewServer(cfg Config) *Server {
 		registry:       cfg.Registry,
 		auth:           cfg.Auth,
 		uploads:        cfg.Uploads,
+		uploadMinRate:  cfg.UploadMinRate,
+		uploadWindow:   cfg.UploadRateWindow,
 		blobs:          cfg.Blobs,
 		trustedProxies: cfg.TrustedProxies,
 		mux:            http.NewServeMux(),
@@ -130,6 +142,15 @@ func NewServer(cfg Config) *Server {
 	}
 	if s.deployer == nil {
 		s.deployer = &modelreg.InstantDeployer{Services: cfg.Store}
+	}
+	switch {
+	case s.uploadMinRate == 0:
+		s.uploadMinRate = DefaultUploadMinRate
+	case s.uploadMinRate < 0:
+		s.uploadMinRate = 0
+	}
+	if s.uploadWindow <= 0 {
+		s.uploadWindow = DefaultUploadRateWindow
 	}
 	if s.checkSource == nil {
 		s.checkSource = func(string) error { return nil }

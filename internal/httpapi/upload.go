@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -19,14 +22,23 @@ import (
 // is cut.
 const streamIdle = 2 * time.Minute
 
+// Defaults of Config.UploadMinRate and UploadRateWindow: an upload body
+// must deliver at least 64 KiB every 30 seconds (about 2 KiB/s), or it is
+// cut. A byte a minute cannot hold one of the server's upload streams.
+const (
+	DefaultUploadMinRate    = 64 << 10
+	DefaultUploadRateWindow = 30 * time.Second
+)
+
 // contentSHA256Header carries the sha256 of a file body, both ways.
 const contentSHA256Header = "X-Content-Sha256"
 
 // streamDeadlines renews the read and write deadlines of a request's
 // connection while a file moves through it.
 type streamDeadlines struct {
-	rc   *http.ResponseController
-	last time.Time
+	rc     *http.ResponseController
+	last   time.Time
+	readBy time.Time // when set, the read deadline is no later
 }
 
 func newStreamDeadlines(w http.ResponseWriter) *streamDeadlines {
@@ -39,8 +51,26 @@ func newStreamDeadlines(w http.ResponseWriter) *streamDeadlines {
 // deadlines (tests, some proxies' wrappers) are left as they are.
 func (d *streamDeadlines) renew(now time.Time) {
 	d.last = now
-	_ = d.rc.SetReadDeadline(now.Add(streamIdle))
+	_ = d.rc.SetReadDeadline(d.readDeadline(now))
 	_ = d.rc.SetWriteDeadline(now.Add(streamIdle))
+}
+
+// readDeadline returns the read deadline from now on.
+func (d *streamDeadlines) readDeadline(now time.Time) time.Time {
+	t := now.Add(streamIdle)
+	if !d.readBy.IsZero() && d.readBy.Before(t) {
+		t = d.readBy
+	}
+	return t
+}
+
+// limitRead makes the read deadline no later than by (zero: no limit
+// beyond the idle timeout).
+func (d *streamDeadlines) limitRead(by time.Time) {
+	if !by.Equal(d.readBy) {
+		d.readBy = by
+		_ = d.rc.SetReadDeadline(d.readDeadline(time.Now()))
+	}
 }
 
 // tick renews the deadlines at most once a second.
@@ -55,20 +85,61 @@ func (d *streamDeadlines) tick() {
 // S3) may outlast the idle timeout, and a read deadline expiring under
 // net/http's background read would cancel the request's context.
 func (d *streamDeadlines) bodyDone() {
+	d.readBy = time.Time{}
 	_ = d.rc.SetReadDeadline(time.Time{})
 }
 
-// deadlineReader renews the deadlines as a request body is read.
+// deadlineReader renews the deadlines as a request body is read and, with
+// min > 0, cuts a body that delivers fewer than min bytes in a window: the
+// read deadline is the end of the window until its bytes have come, so a
+// client sending a byte a minute is cut when the window ends, not when its
+// next byte arrives.
 type deadlineReader struct {
 	r io.Reader
 	d *streamDeadlines
+
+	min    int64         // bytes per window; 0: no minimum
+	window time.Duration // of min
+	start  time.Time     // of the current window; zero before the first read
+	n      int64         // bytes in the current window
+}
+
+// errTooSlow is the error of a body slower than the minimum rate.
+type errTooSlow struct {
+	n, min int64
+	window time.Duration
+}
+
+func (e *errTooSlow) Error() string {
+	return fmt.Sprintf("the client sent %d bytes in %s, fewer than the minimum of %d bytes per %s", e.n, e.window, e.min, e.window)
 }
 
 func (r *deadlineReader) Read(p []byte) (int, error) {
+	now := time.Now()
+	if r.min > 0 {
+		switch {
+		case r.start.IsZero():
+			r.start = now
+		case now.Sub(r.start) >= r.window:
+			if r.n < r.min {
+				return 0, &errTooSlow{n: r.n, min: r.min, window: r.window}
+			}
+			r.start, r.n = now, 0
+		}
+		if r.n < r.min {
+			r.d.limitRead(r.start.Add(r.window))
+		} else {
+			r.d.limitRead(time.Time{})
+		}
+	}
 	r.d.tick()
 	n, err := r.r.Read(p)
-	if err == io.EOF {
+	r.n += int64(n)
+	switch {
+	case err == io.EOF:
 		r.d.bodyDone()
+	case err != nil && r.min > 0 && r.n < r.min && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(r.start.Add(r.window)):
+		return n, &errTooSlow{n: r.n, min: r.min, window: r.window}
 	}
 	return n, err
 }
@@ -107,7 +178,7 @@ func (s *Server) handleUploadCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.Normalize()
-	m, err := newModel(projectID, in)
+	m, err := newModel(projectID, ownerOf(r), in)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -145,7 +216,7 @@ func (s *Server) handleUploadFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := newStreamDeadlines(w)
-	body := &deadlineReader{r: r.Body, d: d}
+	body := &deadlineReader{r: r.Body, d: d, min: s.uploadMinRate, window: s.uploadWindow}
 	fi, err := s.uploads.PutUploadFile(r.Context(), projectID, id, path, body, r.ContentLength, digest)
 	d.renew(time.Now()) // committing a large blob may have taken a while
 	if err != nil {

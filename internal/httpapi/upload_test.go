@@ -311,6 +311,17 @@ func testBadInputUpload(t *testing.T) {
 		{"Newline", base + "a%0Ab", nil, "x", 400, "ModelArts.0101"},
 		{"InvalidUTF8", base + "%FF", nil, "x", 400, "ModelArts.0101"},
 		{"TooLong", base + strings.Repeat("a", 1025), nil, "x", 400, "ModelArts.0101"},
+		// Issue 10: characters that make a path display as another one.
+		{"BidiOverride", base + "evil%E2%80%AEgnp.exe", nil, "x", 400, "ModelArts.0101"},
+		{"BidiEmbedding", base + "a%E2%80%AAb", nil, "x", 400, "ModelArts.0101"},
+		{"BidiIsolate", base + "dir%E2%81%A6/x", nil, "x", 400, "ModelArts.0101"},
+		{"PopIsolate", base + "a%E2%81%A9", nil, "x", 400, "ModelArts.0101"},
+		{"RightToLeftMark", base + "a%E2%80%8F", nil, "x", 400, "ModelArts.0101"},
+		{"LeftToRightMark", base + "a%E2%80%8E", nil, "x", 400, "ModelArts.0101"},
+		{"ZeroWidthSpace", base + "a%E2%80%8Bb", nil, "x", 400, "ModelArts.0101"},
+		{"ByteOrderMark", base + "%EF%BB%BFa", nil, "x", 400, "ModelArts.0101"},
+		{"LineSeparator", base + "a%E2%80%A8b", nil, "x", 400, "ModelArts.0101"},
+		{"C1Control", base + "a%C2%85b", nil, "x", 400, "ModelArts.0101"},
 		{"BadUploadID", "/modelreg/v1/" + projectA + "/uploads/nope/files/a", nil, "x", 400, "ModelArts.0101"},
 		{"BadProject", "/modelreg/v1/nope/uploads/" + up.UploadID + "/files/a", nil, "x", 400, "ModelArts.0101"},
 		{"UnknownUpload", "/modelreg/v1/" + projectA + "/uploads/" + modelreg.NewID() + "/files/a", nil, "x", 404, "ModelArts.3001"},
@@ -638,6 +649,21 @@ func testAuthPushPull(t *testing.T) {
 	m, err := e.c.Push(ctx, src, &modelreg.ModelImport{Name: "signed", Version: "1.0.0", Type: "PyTorch"}, nil)
 	if err != nil {
 		t.Fatalf("signed push: %v", err)
+	}
+	// Issue 10: a pushed model, and bulk-created ones, record their
+	// creator as an import does.
+	if m.Owner != e.alice.user.ID {
+		t.Errorf("pushed model's owner = %q, want alice %q", m.Owner, e.alice.user.ID)
+	}
+	if got, err := e.c.GetModel(ctx, m.ID); err != nil || got.Owner != e.alice.user.ID {
+		t.Errorf("pushed model's details: owner %q, %v", got.Owner, err)
+	}
+	ids, err := e.c.CreateModels(ctx, []modelreg.BulkModel{{ModelImport: modelreg.ModelImport{Name: "bulk", Version: "1.0.0", Type: "PyTorch"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.c.GetModel(ctx, ids[0]); err != nil || got.Owner != e.alice.user.ID {
+		t.Errorf("bulk-created model's owner = %q (%v), want alice %q", got.Owner, err, e.alice.user.ID)
 	}
 	dst := t.TempDir()
 	if _, err := e.c.Pull(ctx, m.ID, dst, nil); err != nil {

@@ -8,9 +8,9 @@
 // importable under configured import roots only. When an object store is
 // configured (ObjectSourceConfig), obs://bucket/path, s3://bucket/path and
 // OBS-style /bucket/path (any absolute path that is not a file:// URL) name
-// objects on its endpoint, and https://bucket.obs.<region>.<domain>/path
-// names objects at obs.<region>.<domain> — the configured endpoint's host or
-// another region of the same cloud, never an arbitrary host. Without one,
+// objects on its endpoint, and https://bucket.obs.<region>.<domain>[:port]/path
+// names objects on it too: obs.<region>.<domain> and the port must be the
+// configured endpoint's, never another region, port or host. Without one,
 // these forms are refused as "not configured in this server"; http:// and
 // other schemes are always refused. A path with a ".." element is refused
 // outright, even if it would stay under a root.
@@ -28,8 +28,22 @@
 // is followed only when its target lies in that same root — a link to
 // anything else (another root included) or to nothing fails the import, so a
 // model is never silently missing a file. Symbolic link loops fail the
-// import; sockets, pipes and devices are skipped. File names must be valid
-// UTF-8 without control characters. A source holds at most MaxFiles files.
+// import; sockets, pipes and devices are skipped. Every file path must pass
+// modelreg.CheckFilePath (at most 1024 bytes, no control or invisible
+// formatting character), as uploads and downloads do. A source holds at most
+// MaxFiles files.
+//
+// The server's own data (SourcesConfig.Protected: the data dir, the blob
+// directory, the database files) is never read: a source that is, holds or
+// links to it is refused, and the walk fails on any path that reaches it.
+// Files are opened non-blocking and checked on the opened descriptor — a
+// regular file, not the protected data by identity or by its real path (and
+// those of the folders above it) — so neither a FIFO nor a symbolic link
+// swapped in during the import gets anything.
+//
+// A job that waits on its source without progress for StallTimeout fails;
+// a project runs at most ProjectJobs jobs at once (the claim skips it), so
+// one project's imports never hold every worker.
 //
 // An object-store source bucket/p means every object under p/ (at its key
 // relative to p/), or the single object p (under its base name) when there

@@ -340,6 +340,18 @@ func prefixed(prefix string, files map[string]string) map[string]string {
 	return m
 }
 
+// TestImportLongestPath: a path of exactly modelreg.MaxFilePathLen bytes is
+// imported (and so can be downloaded).
+func TestImportLongestPath(t *testing.T) {
+	h := newHarness(t)
+	p := strings.Repeat(strings.Repeat("d", 254)+"/", 4)
+	p += strings.Repeat("f", modelreg.MaxFilePathLen-len(p))
+	h.write(t, map[string]string{"m/" + p: "x"})
+	id := h.createModel(t, "m", h.loc("m"))
+	runOnce(t, h.runner(nil))
+	h.wantPublished(t, id, map[string]string{p: "x"})
+}
+
 func TestImportSingleFile(t *testing.T) {
 	h := newHarness(t)
 	h.write(t, map[string]string{"dir/model.onnx": "onnx bytes"})
@@ -440,6 +452,31 @@ func TestImportFailures(t *testing.T) {
 			h.write(t, map[string]string{"m/model/w.bin": "w", "m/model/bad\nname": "x"})
 			return h.loc("m")
 		}, 0, []string{modelreg.CodeSourceInvalid, "control character"}},
+		// Issue 10: names that display as other names are refused as
+		// control characters are.
+		{"BidiOverrideName", func(t *testing.T, h *harness) string {
+			h.write(t, map[string]string{"m/model/w.bin": "w", "m/model/evil\u202egnp.exe": "x"})
+			return h.loc("m")
+		}, 0, []string{modelreg.CodeSourceInvalid, "invisible formatting character"}},
+		{"BidiIsolateDir", func(t *testing.T, h *harness) string {
+			h.write(t, map[string]string{"m/model/w.bin": "w", "m/model/a\u2066b/c": "x"})
+			return h.loc("m")
+		}, 0, []string{modelreg.CodeSourceInvalid, "invisible formatting character"}},
+		{"RightToLeftMarkName", func(t *testing.T, h *harness) string {
+			h.write(t, map[string]string{"m/model/w.bin": "w", "m/model/x\u200f.bin": "x"})
+			return h.loc("m")
+		}, 0, []string{modelreg.CodeSourceInvalid, "invisible formatting character"}},
+		{"BidiSingleFile", func(t *testing.T, h *harness) string {
+			h.write(t, map[string]string{"s/w\u202a.bin": "w"})
+			return h.loc("s/w\u202a.bin")
+		}, 0, []string{modelreg.CodeSourceInvalid, "invisible formatting character"}},
+		// Issue 10: a path the download API would refuse (over 1024
+		// bytes) fails the import.
+		{"PathTooLong", func(t *testing.T, h *harness) string {
+			long := strings.Repeat("d", 200)
+			h.write(t, map[string]string{"m/model/w.bin": "w", "m/" + strings.Repeat(long+"/", 6) + "file.bin": "x"})
+			return h.loc("m")
+		}, 0, []string{modelreg.CodeSourceInvalid, "longer than 1024 bytes"}},
 		{"Unreadable", func(t *testing.T, h *harness) string {
 			if os.Geteuid() == 0 {
 				t.Skip("root reads every file")
@@ -644,7 +681,7 @@ func TestLeaseExpiryResumes(t *testing.T) {
 	id := h.createModel(t, "m", h.loc("m"))
 
 	// A runner that died after attaching model/a, before committing its blob.
-	job, err := h.db.ClaimImportJob(ctx, "dead-runner", 30*time.Second)
+	job, err := h.db.ClaimImportJob(ctx, "dead-runner", 30*time.Second, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -702,7 +739,7 @@ func TestSourceChangedBetweenAttempts(t *testing.T) {
 	ctx := context.Background()
 	h.write(t, map[string]string{"m/model/a": "a", "m/model/b": "b"})
 	id := h.createModel(t, "m", h.loc("m"))
-	job, err := h.db.ClaimImportJob(ctx, "dead-runner", time.Second)
+	job, err := h.db.ClaimImportJob(ctx, "dead-runner", time.Second, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

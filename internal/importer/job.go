@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelreg/modelreg"
@@ -15,6 +16,65 @@ import (
 
 // errGone says the model was deleted, or the job is no longer ours.
 var errGone = errors.New("import job gone")
+
+// errStalled says the source made no progress for StallTimeout.
+var errStalled = errors.New("import stalled")
+
+// stallGrace is how long a worker waits for a stalled job to notice its
+// cancellation before it gives the job up and moves on: a read blocked in
+// the kernel (a hung network file system) may never return.
+const stallGrace = 5 * time.Second
+
+// activity tracks a job's waits on its source: since is when the job last
+// saw progress (a byte, a directory, an object listed) while waiting on the
+// source, 0 while it is not waiting on the source (writing to the blob
+// store, recording files).
+type activity struct {
+	since atomic.Int64 // unix nanoseconds
+	what  atomic.Pointer[string]
+}
+
+type activityKey struct{}
+
+// enter notes that the job starts waiting on the source for *what.
+func (a *activity) enter(what *string) {
+	if a == nil {
+		return
+	}
+	a.what.Store(what)
+	a.since.Store(time.Now().UnixNano())
+}
+
+// listing is what a job waits for while it lists its source.
+var listing = "the source_location's listing"
+
+// leave notes that the wait is over.
+func (a *activity) leave() {
+	if a != nil {
+		a.since.Store(0)
+	}
+}
+
+// stalledFor returns how long the current wait has gone without progress.
+func (a *activity) stalledFor(now time.Time) time.Duration {
+	if t := a.since.Load(); t != 0 {
+		return now.Sub(time.Unix(0, t))
+	}
+	return 0
+}
+
+func activityOf(ctx context.Context) *activity {
+	a, _ := ctx.Value(activityKey{}).(*activity)
+	return a
+}
+
+// progress notes progress in the current wait on the source (a listed
+// directory or object).
+func progress(ctx context.Context) {
+	if a := activityOf(ctx); a != nil && a.since.Load() != 0 {
+		a.since.Store(time.Now().UnixNano())
+	}
+}
 
 // failure is a problem with the source that retrying will not fix. Its
 // reason is for users: "ModelArts.NNNN: message".
@@ -40,37 +100,95 @@ const (
 // job is one run of one import job.
 type job struct {
 	*modelreg.ImportJob
-	r         *Runner
-	log       *slog.Logger
-	committed []string // digests this run committed
+	r   *Runner
+	log *slog.Logger
+
+	mu        sync.Mutex // committed: a stalled run may still be appending
+	committed []string   // digests this run committed
 }
 
 // process runs one claimed job to its end: published, failed, retried,
-// cancelled (model deleted) or abandoned (ctx done: the lease expires).
+// cancelled (model deleted) or abandoned (ctx done: the lease expires). A
+// job whose source makes no progress for StallTimeout fails, and the worker
+// moves on even if the stalled read never returns.
 func (r *Runner) process(ctx context.Context, ij *modelreg.ImportJob) {
 	j := &job{ImportJob: ij, r: r, log: r.log.With("model_id", ij.ModelID, "attempt", ij.Attempts)}
 	j.log.Info("import started", "source_location", ij.SourceLocation)
 
-	jctx, cancel := context.WithCancelCause(ctx)
+	act := &activity{}
+	jctx, cancel := context.WithCancelCause(context.WithValue(ctx, activityKey{}, act))
 	var wg sync.WaitGroup
 	wg.Go(func() { j.renew(jctx, cancel) })
-	res, err := j.run(jctx)
-	gone := errors.Is(context.Cause(jctx), errGone) || errors.Is(err, errGone)
+	done := make(chan runResult, 1)
+	go func() {
+		res, err := j.run(jctx)
+		done <- runResult{res, err}
+	}()
+	var out runResult
+	stalled := j.watch(jctx, cancel, act, done, &out)
+	gone := !stalled && (errors.Is(context.Cause(jctx), errGone) || errors.Is(out.err, errGone))
 	cancel(nil)
 	wg.Wait()
 
 	var f *failure
 	switch {
+	case stalled:
+		what := "the source"
+		if w := act.what.Load(); w != nil {
+			what = *w
+		}
+		j.finish(ctx, modelreg.ImportResult{Status: modelreg.ModelFailed, Reason: failf(modelreg.CodePublishFailed,
+			"The import made no progress for %s while reading %s; it was stopped. Check the source and import the model again.",
+			r.cfg.StallTimeout, what).reason})
 	case gone:
 		j.cancelled(ctx)
 	case ctx.Err() != nil:
 		j.log.Info("import interrupted; it resumes when its lease expires")
-	case errors.As(err, &f):
+	case errors.As(out.err, &f):
 		j.finish(ctx, modelreg.ImportResult{Status: modelreg.ModelFailed, Reason: f.reason})
-	case err != nil:
-		j.retry(ctx, err)
+	case out.err != nil:
+		j.retry(ctx, out.err)
 	default:
-		j.finish(ctx, res)
+		j.finish(ctx, out.res)
+	}
+}
+
+// runResult is what job.run returned.
+type runResult struct {
+	res modelreg.ImportResult
+	err error
+}
+
+// watch waits for the job's result in done, stores it in out, and cancels
+// the job with errStalled when its source makes no progress for
+// StallTimeout. It reports whether the job stalled; then out is left empty,
+// and the job's goroutine, if it has not returned within stallGrace, is
+// left behind: its store calls fail once the job is finished.
+func (j *job) watch(jctx context.Context, cancel context.CancelCauseFunc, act *activity, done <-chan runResult, out *runResult) bool {
+	tick := time.NewTicker(max(min(j.r.cfg.StallTimeout/4, time.Second), time.Millisecond))
+	defer tick.Stop()
+	jdone := jctx.Done()
+	for {
+		select {
+		case *out = <-done:
+			return false
+		case <-jdone:
+			// Gone, or shutting down: the job returns soon, unless a read
+			// is stuck, which the stall check still catches.
+			jdone = nil
+		case now := <-tick.C:
+			if act.stalledFor(now) <= j.r.cfg.StallTimeout {
+				continue
+			}
+			j.log.Warn("import stalled: no progress from the source; stopping it", "stall_timeout", j.r.cfg.StallTimeout)
+			cancel(errStalled)
+			select {
+			case <-done:
+			case <-time.After(stallGrace):
+				j.log.Error("a stalled import did not stop; its worker moves on and the read is abandoned")
+			}
+			return true
+		}
 	}
 }
 
@@ -118,7 +236,10 @@ func (j *job) run(ctx context.Context) (modelreg.ImportResult, error) {
 		return res, err
 	}
 	defer t.Close()
+	act := activityOf(ctx)
+	act.enter(&listing)
 	files, err := t.list(ctx)
+	act.leave()
 	if err != nil {
 		return res, err
 	}
@@ -169,12 +290,18 @@ func (j *job) tooLarge(rel string) *failure {
 // With capture set, the file's bytes are teed into it; check runs after
 // staging and before attaching.
 func (j *job) importFile(ctx context.Context, t tree, f file, capture io.Writer, check func() error) (int64, error) {
+	act, what := activityOf(ctx), "the file "+f.rel
+	act.enter(&what)
 	rc, err := t.open(ctx, f)
+	act.leave()
 	if err != nil {
 		return 0, err
 	}
+	if j.r.cfg.openHook != nil {
+		rc = j.r.cfg.openHook(f.rel, rc)
+	}
 	defer rc.Close()
-	src := &sourceReader{r: rc}
+	src := &sourceReader{r: rc, act: act, what: &what}
 	var r io.Reader = src
 	if capture != nil {
 		r = io.TeeReader(src, capture)
@@ -218,7 +345,9 @@ func (j *job) importFile(ctx context.Context, t tree, f file, capture io.Writer,
 		return 0, err
 	}
 	committed = true
+	j.mu.Lock()
 	j.committed = append(j.committed, st.Digest())
+	j.mu.Unlock()
 	j.log.Debug("file imported", "path", f.rel, "digest", st.Digest(), "size", st.Size())
 	return st.Size(), nil
 }
@@ -337,24 +466,31 @@ func (j *job) finishFailed(ctx context.Context, reason string) {
 func (j *job) cancelled(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
-	for _, d := range j.committed {
+	j.mu.Lock()
+	committed := append([]string(nil), j.committed...)
+	j.mu.Unlock()
+	for _, d := range committed {
 		if err := j.r.cfg.Store.TrackBlob(ctx, d); err != nil {
 			// The collector's startup sweep finds it later.
 			j.log.Warn("queueing a blob of a deleted model failed", "digest", d, "err", err)
 		}
 	}
-	j.log.Info("import stopped: the model was deleted (or its job taken over)", "blobs_committed", len(j.committed))
+	j.log.Info("import stopped: the model was deleted (or its job taken over)", "blobs_committed", len(committed))
 }
 
 // sourceReader remembers the error of the source, to tell it from a blob
 // store error.
 type sourceReader struct {
-	r   io.Reader
-	err error
+	r    io.Reader
+	err  error
+	act  *activity // nil: not watched
+	what *string
 }
 
 func (s *sourceReader) Read(p []byte) (int, error) {
+	s.act.enter(s.what)
 	n, err := s.r.Read(p)
+	s.act.leave()
 	if err != nil && err != io.EOF {
 		s.err = err
 	}

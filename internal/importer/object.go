@@ -23,9 +23,8 @@ const DefaultSourceRetries = 3
 
 // ObjectSourceConfig configures the object-store sources: obs://bucket/path,
 // s3://bucket/path and OBS-style /bucket/path name objects on Endpoint;
-// https://bucket.obs.<region>.<domain>/path names objects at
-// obs.<region>.<domain>, which must be Endpoint or another region of the same
-// cloud (its host with the first two labels replaced). The zero value turns
+// https://bucket.obs.<region>.<domain>[:port]/path names objects on Endpoint
+// too: its host and port must be Endpoint's. The zero value turns
 // object-store sources off.
 type ObjectSourceConfig struct {
 	// Endpoint is the host[:port] of the S3-compatible server (OBS, MinIO,
@@ -155,7 +154,11 @@ func (s *Sources) resolveObject(loc, form string) (*objectLoc, error) {
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // httpsEndpoint parses https://bucket.obs.<region>.<domain>[:port]/path and
-// returns its endpoint and "bucket/path".
+// returns its endpoint and "bucket/path". The URL must name the configured
+// endpoint: its host, and its port (443 when the URL has none; the
+// endpoint's port, else 443, or 80 with Insecure). The caller picks neither
+// another region nor another port: the requests, signed with the server's
+// credentials, go only where the operator said.
 func (o *objectSources) httpsEndpoint(loc string) (s3.Endpoint, string, error) {
 	var ep s3.Endpoint
 	u, err := url.Parse(loc)
@@ -176,42 +179,30 @@ func (o *objectSources) httpsEndpoint(loc string) (s3.Endpoint, string, error) {
 		return ep, "", sourceInvalid("The source_location %s is not an OBS URL: want https://bucket.obs.region.domain/path.", loc)
 	}
 	endpoint = "obs." + endpoint
-	if !o.sameCloud(endpoint) {
-		return ep, "", sourceInvalid("The source_location %s names the endpoint %s, which this server does not import from (it imports from %s).", loc, endpoint, o.cfg.Endpoint)
+	port := u.Port()
+	if port == "" {
+		port = "443"
 	}
+	if endpoint != strings.ToLower(hostOnly(o.cfg.Endpoint)) || port != o.port() {
+		return ep, "", sourceInvalid("The source_location %s names the endpoint %s, which this server does not import from (it imports from %s only).",
+			loc, net.JoinHostPort(endpoint, port), o.ep.URL())
+	}
+	// The URL addresses the bucket by virtual host: so do the requests,
+	// to the configured endpoint as configured.
 	ep = o.ep
-	// The URL addresses the bucket by virtual host: so do the requests.
-	ep.Host, ep.Insecure, ep.Style = endpoint, false, "virtual"
-	if u.Port() != "" {
-		ep.Host = net.JoinHostPort(endpoint, u.Port())
-	}
-	// obs.<region>.<domain>: the region is the second label.
-	if labels := strings.Split(endpoint, "."); len(labels) >= 4 {
-		ep.Region = labels[1]
-	}
-	if endpoint == hostOnly(o.cfg.Endpoint) && u.Port() == "" {
-		ep.Region = o.cfg.Region
-	}
+	ep.Style = "virtual"
 	return ep, bucket + u.Path, nil
 }
 
-// sameCloud reports whether endpoint (obs.<region>.<domain>) is the
-// configured endpoint's host, or another region of its cloud: both have the
-// form obs.<region>.<domain> with the same domain.
-func (o *objectSources) sameCloud(endpoint string) bool {
-	mine := strings.ToLower(hostOnly(o.cfg.Endpoint))
-	if endpoint == mine {
-		return true
+// port returns the port of the configured endpoint.
+func (o *objectSources) port() string {
+	if _, p, err := net.SplitHostPort(o.cfg.Endpoint); err == nil && p != "" {
+		return p
 	}
-	domain := func(h string) string {
-		labels := strings.Split(h, ".")
-		if len(labels) < 4 || labels[0] != "obs" {
-			return ""
-		}
-		return strings.Join(labels[2:], ".")
+	if o.cfg.Insecure {
+		return "80"
 	}
-	d := domain(mine)
-	return d != "" && d == domain(endpoint)
+	return "443"
 }
 
 // hostOnly returns the host of host[:port].
@@ -253,12 +244,16 @@ func (t *objectTree) list(ctx context.Context) ([]file, error) {
 		if obj.Err != nil {
 			return nil, t.fail(obj.Err)
 		}
+		progress(ctx)
 		rel := strings.TrimPrefix(obj.Key, dir)
 		if rel == "" || strings.HasSuffix(rel, "/") {
 			continue // a "folder" marker
 		}
 		if !validPath(rel) {
-			return nil, failf(modelreg.CodeSourceInvalid, "The object %s cannot be a model file: its name is not valid UTF-8, contains a control character, or has an empty, \".\" or \"..\" path element.", quoteKey(rel))
+			return nil, failf(modelreg.CodeSourceInvalid, "The object %s cannot be a model file: its name is not valid UTF-8, contains a control character or an invisible formatting character, or has an empty, \".\" or \"..\" path element.", quoteKey(rel))
+		}
+		if err := checkPath(rel); err != nil {
+			return nil, err
 		}
 		if len(files) >= MaxFiles {
 			return nil, failf(modelreg.CodeSourceInvalid, "The source_location holds more than %d files.", MaxFiles)
@@ -284,8 +279,8 @@ func (t *objectTree) list(ctx context.Context) ([]file, error) {
 		return nil, t.fail(err)
 	}
 	base := path.Base(t.src.prefix)
-	if !validName(base) {
-		return nil, failf(modelreg.CodeSourceInvalid, "The object name %q is not valid UTF-8.", base)
+	if err := checkPath(base); err != nil {
+		return nil, err
 	}
 	return []file{{rel: base, name: t.src.prefix, size: info.Size, etag: info.ETag}}, nil
 }

@@ -31,8 +31,8 @@ func TestResolveObject(t *testing.T) {
 		{"/bkt/a b/c", objectLoc{ep: home, bucket: "bkt", prefix: "a b/c"}},
 		{"/bkt/", objectLoc{ep: home, bucket: "bkt", dirOnly: true}},
 		{"https://models.obs.cn-north-4.example.com/mnist", objectLoc{ep: virtual("obs.cn-north-4.example.com", "cn-north-4"), bucket: "models", prefix: "mnist"}},
-		{"https://models.obs.ap-southeast-1.example.com/my%20model/", objectLoc{ep: virtual("obs.ap-southeast-1.example.com", "ap-southeast-1"), bucket: "models", prefix: "my model", dirOnly: true}},
-		{"https://Models.OBS.cn-north-4.example.com:8443/x", objectLoc{ep: virtual("obs.cn-north-4.example.com:8443", "cn-north-4"), bucket: "models", prefix: "x"}},
+		{"https://models.obs.cn-north-4.example.com/my%20model/", objectLoc{ep: virtual("obs.cn-north-4.example.com", "cn-north-4"), bucket: "models", prefix: "my model", dirOnly: true}},
+		{"https://Models.OBS.cn-north-4.example.com:443/x", objectLoc{ep: virtual("obs.cn-north-4.example.com", "cn-north-4"), bucket: "models", prefix: "x"}},
 	}
 	for _, tt := range tests {
 		form := ""
@@ -68,6 +68,11 @@ func TestValidPath(t *testing.T) {
 		"a/../b":     false,
 		"a/\nb":      false,
 		"\xff":       false,
+		// Issue 10: names that display as other names.
+		"evil\u202egnp.exe": false,
+		"a\u2066b/c":        false,
+		"a/b\u200f":         false,
+		"\ufeffa":           false,
 	} {
 		if got := validPath(p); got != want {
 			t.Errorf("validPath(%q) = %v, want %v", p, got, want)

@@ -201,7 +201,8 @@ func closedPort(tb testing.TB) string {
 
 func TestObjectImportFailures(t *testing.T) {
 	e := newObjectEnv(t)
-	e.put(t, map[string]string{"m/model/small": "0123456789", "m/model/big.bin": "0123456789A"})
+	e.put(t, map[string]string{"m/model/small": "0123456789", "m/model/big.bin": "0123456789A",
+		"bidi/model/w.bin": "w", "bidi/model/evil\u202egnp.exe": "x"})
 	const wrongSecret = "wrong-secret-key-0123456789"
 	loc := "obs://" + e.bucket + "/" + e.prefix + "/m"
 	tests := []struct {
@@ -226,6 +227,9 @@ func TestObjectImportFailures(t *testing.T) {
 		}, 0, []string{modelreg.CodeSourceInvalid, "was denied"}, []string{wrongSecret}},
 		{"TooLarge", loc, nil, 10,
 			[]string{"ModelArts.3044: ", "model/big.bin", "10 bytes"}, nil},
+		// Issue 10: object keys follow the file path rules.
+		{"BidiKey", "obs://" + e.bucket + "/" + e.prefix + "/bidi", nil, 0,
+			[]string{modelreg.CodeSourceInvalid, "invisible formatting character"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,8 +351,15 @@ func TestObjectSourcesCheck(t *testing.T) {
 		{"/bucket", ""},
 		{"/bucket/path with spaces/model", ""},
 		{"https://bucket.obs.cn-north-4.example.com/mnist", ""},
-		{"https://bucket.obs.ap-southeast-1.example.com/mnist", ""},
 		{"https://bucket.obs.cn-north-4.example.com:443/mnist/", ""},
+		{"https://bucket.OBS.CN-NORTH-4.example.com/mnist", ""},
+		// Issue 10: the caller picks neither another region nor a port.
+		{"https://bucket.obs.ap-southeast-1.example.com/mnist", "does not import from"},
+		{"https://bucket.obs.cn-north-4.example.com:8443/mnist", "does not import from"},
+		{"https://bucket.obs.cn-north-4.example.com:22/mnist", "does not import from"},
+		{"https://bucket.obs.cn-north-4.example.com:80/mnist", "does not import from"},
+		{"https://bucket.obs.evil.example.com/mnist", "does not import from"},
+		{"https://bucket.obs.x.cn-north-4.example.com/mnist", "does not import from"},
 		{"obs://", "valid bucket"},
 		{"obs://Bucket/p", "valid bucket"},
 		{"obs://b_c/p", "valid bucket"},
@@ -410,6 +421,7 @@ func TestNewSourcesFromConfigErrors(t *testing.T) {
 type cutProxy struct {
 	addr   string
 	armed  atomic.Bool
+	stall  atomic.Bool // when armed: stop sending, but keep the connection open
 	limit  int64
 	target string
 }
@@ -448,6 +460,9 @@ func (p *cutProxy) serve(c net.Conn) {
 		n, err := up.Read(buf)
 		if n > 0 {
 			if p.armed.Load() && sent+int64(n) > p.limit {
+				if p.stall.Load() {
+					io.Copy(io.Discard, c) // until the client gives up
+				}
 				return // cut the response short
 			}
 			if _, werr := c.Write(buf[:n]); werr != nil {
@@ -498,4 +513,33 @@ func TestObjectDownloadCut(t *testing.T) {
 		t.Fatalf("second attempt: ran %d jobs", n)
 	}
 	h.wantPublished(t, id, files)
+}
+
+// TestObjectDownloadStalls: issue 10 item 4. An object store that stops
+// sending in the middle of a download (the connection stays open) fails the
+// import after StallTimeout instead of holding the worker.
+func TestObjectDownloadStalls(t *testing.T) {
+	e := newObjectEnv(t)
+	big := strings.Repeat("0123456789abcdef", 3<<16) // 3 MiB
+	e.put(t, map[string]string{"m/model/big": big})
+	proxy := newCutProxy(t, e.endpoint, 1<<20)
+	proxy.stall.Store(true)
+	proxy.armed.Store(true)
+
+	h := newHarness(t)
+	h.src = e.sources(t, func(c *importer.ObjectSourceConfig) { c.Endpoint = proxy.addr })
+	id := h.createModel(t, "m", "obs://"+e.bucket+"/"+e.prefix+"/m")
+	r := h.runner(nil, func(c *importer.Config) { c.StallTimeout = 300 * time.Millisecond })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runOnce(t, r)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the stalled download held its worker")
+	}
+	h.wantFailed(t, id, modelreg.CodePublishFailed, "no progress for 300ms", "the file model/big")
+	h.stagingEmpty(t)
 }

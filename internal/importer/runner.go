@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -23,6 +24,13 @@ const (
 	DefaultMaxAttempts  = 5
 	DefaultRetryBase    = 2 * time.Second
 	DefaultRetryMax     = 5 * time.Minute
+	// DefaultStallTimeout is how long an import may wait on its source
+	// without progress (a byte read, a directory or an object listed)
+	// before it fails.
+	DefaultStallTimeout = 5 * time.Minute
+	// DefaultProjectJobs is how many import jobs of one project run at
+	// once, across every replica sharing the database.
+	DefaultProjectJobs = 1
 	// MaxFiles is the most files one model may have.
 	MaxFiles = 100_000
 )
@@ -44,6 +52,16 @@ type Config struct {
 	MaxFileSize int64
 	// Workers is how many jobs run at once.
 	Workers int
+	// ProjectJobs is how many jobs of one project run at once, across the
+	// replicas sharing the database; the other due jobs of that project
+	// wait while other projects' jobs are claimed. Default
+	// DefaultProjectJobs; with Workers above it, one project's large or
+	// stuck imports never hold every worker.
+	ProjectJobs int
+	// StallTimeout is how long a job may wait on its source without
+	// progress before it fails (ModelArts.3006); default
+	// DefaultStallTimeout.
+	StallTimeout time.Duration
 	// PollInterval is how long an idle worker waits before looking for due
 	// jobs again (Wake cuts it short).
 	PollInterval time.Duration
@@ -58,6 +76,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives job progress; default slog.Default().
 	Logger *slog.Logger
+
+	// openHook, set by tests, wraps every opened source file.
+	openHook func(rel string, rc io.ReadCloser) io.ReadCloser
 }
 
 // Runner runs import jobs from the store's durable queue.
@@ -80,6 +101,12 @@ func New(cfg Config) *Runner {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
+	}
+	if cfg.ProjectJobs <= 0 {
+		cfg.ProjectJobs = DefaultProjectJobs
+	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = DefaultStallTimeout
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
@@ -196,7 +223,7 @@ func (r *Runner) RunOnce(ctx context.Context) (int, error) {
 
 // next claims one due job and runs it. It reports whether it found one.
 func (r *Runner) next(ctx context.Context) (bool, error) {
-	job, err := r.cfg.Store.ClaimImportJob(ctx, r.cfg.Owner, r.cfg.Lease)
+	job, err := r.cfg.Store.ClaimImportJob(ctx, r.cfg.Owner, r.cfg.Lease, r.cfg.ProjectJobs)
 	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
 		return false, nil
 	} else if err != nil {

@@ -20,9 +20,10 @@ import (
 // https://bucket.obs.<region>.<domain>/path. Other forms (http://, ftp://, …)
 // are refused. The zero value and nil accept nothing.
 type Sources struct {
-	roots []string       // absolute, cleaned, symlinks resolved
-	names []string       // the roots as configured, cleaned
-	obj   *objectSources // nil: object-store sources are off
+	roots     []string       // absolute, cleaned, symlinks resolved
+	names     []string       // the roots as configured, cleaned
+	protected []protected    // the server's own data: never imported
+	obj       *objectSources // nil: object-store sources are off
 }
 
 // SourcesConfig configures Sources.
@@ -30,6 +31,12 @@ type SourcesConfig struct {
 	// ImportRoots are the directories file:// sources may name: absolute
 	// paths of existing directories.
 	ImportRoots []string
+	// Protected are the server's own data: its data directory, its blob
+	// directory and its database files (with their -wal, -shm and
+	// -journal companions). No import reads them or anything under them,
+	// whatever the roots: a source that is, holds or links to them fails
+	// (ModelArts.3017). Absolute paths; they need not exist yet.
+	Protected []string
 	// Object configures the object-store sources; the zero value turns
 	// them off.
 	Object ObjectSourceConfig
@@ -65,6 +72,9 @@ func NewSourcesFromConfig(cfg SourcesConfig) (*Sources, error) {
 		}
 		s.roots = append(s.roots, real)
 		s.names = append(s.names, filepath.Clean(r))
+	}
+	if err := s.Protect(cfg.Protected...); err != nil {
+		return nil, err
 	}
 	if cfg.Object.Endpoint != "" {
 		obj, err := newObjectSources(cfg.Object)
@@ -193,6 +203,9 @@ func (s *Sources) resolve(loc string) (*source, error) {
 	}
 	if !fi.IsDir() && !fi.Mode().IsRegular() {
 		return nil, sourceInvalid("The source_location %s is neither a regular file nor a directory.", loc)
+	}
+	if s.isProtected(real, fi) || fi.IsDir() && s.holdsProtected(real) {
+		return nil, sourceInvalid("The source_location %s is, holds or links to this server's own data (its data directory, blob store or database), which is never imported.", loc)
 	}
 	rel, err := filepath.Rel(root, real)
 	if err != nil {

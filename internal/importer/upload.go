@@ -25,6 +25,9 @@ const (
 	// blob store at once; more wait their turn. Each holds up to one part
 	// buffer of an S3 blob store (16 MiB).
 	DefaultUploadStreams = 4
+	// DefaultUploadProjectStreams is how many of those one project may
+	// hold at once: the others stay free for other projects.
+	DefaultUploadProjectStreams = 2
 )
 
 const (
@@ -50,6 +53,10 @@ type UploadConfig struct {
 	// MaxStreams is how many files stream into the blob store at once;
 	// default DefaultUploadStreams.
 	MaxStreams int
+	// MaxProjectStreams is how many of them may belong to one project;
+	// default DefaultUploadProjectStreams (at most MaxStreams). A request
+	// waits for its project's turn before it waits for a stream.
+	MaxProjectStreams int
 	// Logger receives what uploads do; default slog.Default().
 	Logger *slog.Logger
 }
@@ -62,6 +69,9 @@ type Uploads struct {
 	cfg     UploadConfig
 	log     *slog.Logger
 	streams chan struct{}
+
+	mu       sync.Mutex
+	projects map[string]*projectSlots
 }
 
 var _ modelreg.Uploader = (*Uploads)(nil)
@@ -77,10 +87,49 @@ func NewUploads(cfg UploadConfig) *Uploads {
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = DefaultUploadStreams
 	}
+	if cfg.MaxProjectStreams <= 0 {
+		cfg.MaxProjectStreams = DefaultUploadProjectStreams
+	}
+	cfg.MaxProjectStreams = min(cfg.MaxProjectStreams, cfg.MaxStreams)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Uploads{cfg: cfg, log: cfg.Logger.With("component", "uploads"), streams: make(chan struct{}, cfg.MaxStreams)}
+	return &Uploads{cfg: cfg, log: cfg.Logger.With("component", "uploads"), streams: make(chan struct{}, cfg.MaxStreams),
+		projects: map[string]*projectSlots{}}
+}
+
+// projectSlots is the semaphore of one project's streams; users counts the
+// requests holding or waiting for it, so it is dropped when none does.
+type projectSlots struct {
+	ch    chan struct{}
+	users int
+}
+
+// acquireProject waits for one of projectID's streams and returns the
+// func that gives it back, or ctx's error.
+func (u *Uploads) acquireProject(ctx context.Context, projectID string) (func(), error) {
+	u.mu.Lock()
+	ps := u.projects[projectID]
+	if ps == nil {
+		ps = &projectSlots{ch: make(chan struct{}, u.cfg.MaxProjectStreams)}
+		u.projects[projectID] = ps
+	}
+	ps.users++
+	u.mu.Unlock()
+	done := func() {
+		u.mu.Lock()
+		if ps.users--; ps.users == 0 {
+			delete(u.projects, projectID)
+		}
+		u.mu.Unlock()
+	}
+	select {
+	case ps.ch <- struct{}{}:
+		return func() { <-ps.ch; done() }, nil
+	case <-ctx.Done():
+		done()
+		return nil, ctx.Err()
+	}
 }
 
 // owner returns the lease owner of upload id.
@@ -203,20 +252,31 @@ func (u *Uploads) PutUploadFile(ctx context.Context, projectID, id, path string,
 	wg.Go(func() { u.keepAlive(sctx, id, cancel) })
 	defer cancel(nil) // stops keepAlive before wg.Wait
 
-	select { // wait for a stream slot
+	// Wait for the project's turn, then for a stream: one project's slow
+	// or many uploads never hold every stream.
+	release, err := u.acquireProject(sctx, projectID)
+	if err != nil {
+		return none, u.interrupted(ctx, sctx, projectID, id)
+	}
+	select {
 	case u.streams <- struct{}{}:
 	case <-sctx.Done():
+		release()
 		return none, u.interrupted(ctx, sctx, projectID, id)
 	}
 	body := &bodyReader{r: r}
 	st, err := u.cfg.Blobs.Stage(sctx, body, u.cfg.MaxFileSize)
 	<-u.streams
+	release()
 	if err != nil {
 		switch {
+		case body.err != nil && !errors.Is(context.Cause(sctx), errUploadGone):
+			// The body ended early, or came too slowly: the client's
+			// doing, even when net/http cancelled the request's context
+			// on the same broken read. A 400, never a 500.
+			return none, modelreg.Invalid("The body of file %s could not be read to its end (%s); nothing was stored.", path, describe(body.err))
 		case sctx.Err() != nil:
 			return none, u.interrupted(ctx, sctx, projectID, id)
-		case body.err != nil:
-			return none, modelreg.Invalid("The body of file %s could not be read to its end (%s); nothing was stored.", path, describe(body.err))
 		case modelreg.ErrorCode(err) == modelreg.ETOOLARGE:
 			return none, u.tooLarge(path)
 		}

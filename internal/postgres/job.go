@@ -15,24 +15,41 @@ func jobNotFound(modelID, owner string) *modelreg.Error {
 		"The import job of model (%s) does not exist or is not leased to %s.", modelID, owner)
 }
 
+// claimLock is the key of the transaction-level advisory lock that
+// serializes ClaimImportJob calls with a per-project limit: "modelclm" in
+// ASCII.
+const claimLock int64 = 0x6d6f64656c636c6d
+
 // ClaimImportJob leases the oldest due job to owner: one whose not-before
 // time has come and whose lease is absent or expired. It counts the claim in
 // the job's attempts. Workers on several replicas share the queue: each
 // skips the jobs another is claiming (FOR UPDATE SKIP LOCKED), and the job
 // of a worker that died is claimed again once its lease has expired.
-// Returns ENOTFOUND when no job is due.
-func (db *DB) ClaimImportJob(ctx context.Context, owner string, lease time.Duration) (*modelreg.ImportJob, error) {
+// With perProject > 0, a project with perProject running (live-leased,
+// upload jobs aside) jobs is skipped; the claims of all replicas then take
+// turns on an advisory lock, so two of them never both take the last free
+// place of a project. Returns ENOTFOUND when no job is due.
+func (db *DB) ClaimImportJob(ctx context.Context, owner string, lease time.Duration, perProject int) (*modelreg.ImportJob, error) {
 	var job *modelreg.ImportJob
 	err := db.update(ctx, "postgres.ClaimImportJob", func(tx *Tx) error {
+		if perProject > 0 {
+			if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, claimLock); err != nil {
+				return err
+			}
+		}
 		var j modelreg.ImportJob
 		err := tx.queryRow(ctx, `UPDATE import_jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
 			WHERE model_id = (
 				SELECT model_id FROM import_jobs
 				WHERE not_before <= $3 AND (lease_until IS NULL OR lease_until < $3)
+					AND ($4 <= 0 OR project_id NOT IN (
+						SELECT project_id FROM import_jobs
+						WHERE lease_until >= $3 AND source_location NOT LIKE $5
+						GROUP BY project_id HAVING count(*) >= $4))
 				ORDER BY created_at, model_id LIMIT 1
 				FOR UPDATE SKIP LOCKED)
 			RETURNING model_id, project_id, source_location, attempts`,
-			owner, leaseEnd(tx, lease), tx.ms()).Scan(&j.ModelID, &j.ProjectID, &j.SourceLocation, &j.Attempts)
+			owner, leaseEnd(tx, lease), tx.ms(), perProject, modelreg.UploadScheme+"://%").Scan(&j.ModelID, &j.ProjectID, &j.SourceLocation, &j.Attempts)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return modelreg.Errorf(modelreg.ENOTFOUND, "", "No import job is due.")
 		}

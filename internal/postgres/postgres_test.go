@@ -96,7 +96,7 @@ func TestClaimDropsReferenced(t *testing.T) {
 	if err := db.CreateModel(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ClaimImportJob(ctx, "w", time.Hour); err != nil {
+	if _, err := db.ClaimImportJob(ctx, "w", time.Hour, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.AttachModelFile(ctx, m.ID, "w", modelreg.ModelFile{Path: "a", Digest: "d1", Size: 1}); err != nil {

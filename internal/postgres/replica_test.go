@@ -84,7 +84,7 @@ func claimJob(t *testing.T, db *DB, id, owner string) {
 	t.Helper()
 	ctx := context.Background()
 	for {
-		job, err := db.ClaimImportJob(ctx, owner, time.Minute)
+		job, err := db.ClaimImportJob(ctx, owner, time.Minute, 0)
 		mustOK(t, err)
 		if job.ModelID == id {
 			return
@@ -280,7 +280,7 @@ func TestReplicas(t *testing.T) {
 			fns = append(fns, func() {
 				owner := fmt.Sprintf("replica%d-worker%d", w%3, w)
 				for {
-					job, err := dbs[w%3].ClaimImportJob(ctx, owner, time.Minute)
+					job, err := dbs[w%3].ClaimImportJob(ctx, owner, time.Minute, 0)
 					if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
 						return
 					} else if err != nil {
@@ -313,13 +313,13 @@ func TestReplicas(t *testing.T) {
 		}
 		mustOK(t, dbs[0].Close())
 		clk.Advance(time.Minute)
-		if job, err := dbs[1].ClaimImportJob(ctx, "replica1-new", time.Minute); modelreg.ErrorCode(err) != modelreg.ENOTFOUND {
+		if job, err := dbs[1].ClaimImportJob(ctx, "replica1-new", time.Minute, 0); modelreg.ErrorCode(err) != modelreg.ENOTFOUND {
 			t.Fatalf("claimed %+v, %v before the leases expired", job, err)
 		}
 		clk.Advance(time.Millisecond)
 		taken := map[string]bool{}
 		for {
-			job, err := dbs[1].ClaimImportJob(ctx, "replica1-new", time.Minute)
+			job, err := dbs[1].ClaimImportJob(ctx, "replica1-new", time.Minute, 0)
 			if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
 				break
 			}

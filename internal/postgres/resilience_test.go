@@ -86,7 +86,7 @@ func TestUnavailable(t *testing.T) {
 		wantUnavailable(t, "FindModels", err)
 		wantUnavailable(t, "CreateModel", db.CreateModel(ctx, newTestModel("p", "m", "2.0.0")))
 		wantUnavailable(t, "DeleteModel", db.DeleteModel(ctx, "p", m.ID))
-		_, err = db.ClaimImportJob(ctx, "w", time.Minute)
+		_, err = db.ClaimImportJob(ctx, "w", time.Minute, 0)
 		wantUnavailable(t, "ClaimImportJob", err)
 	}
 

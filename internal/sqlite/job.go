@@ -19,22 +19,28 @@ func jobNotFound(modelID, owner string) *modelreg.Error {
 func leaseEnd(tx *Tx, lease time.Duration) int64 { return modelreg.Millis(tx.now.Add(lease)) }
 
 // ClaimImportJob leases the oldest due job to owner: one whose not-before
-// time has come and whose lease is absent or expired. It counts the claim in
-// the job's attempts. Returns ENOTFOUND when no job is due.
-func (db *DB) ClaimImportJob(ctx context.Context, owner string, lease time.Duration) (*modelreg.ImportJob, error) {
+// time has come and whose lease is absent or expired, of a project with
+// fewer than perProject running (live-leased, upload jobs aside) jobs when
+// perProject > 0. It counts the claim in the job's attempts. Returns
+// ENOTFOUND when no job is due.
+func (db *DB) ClaimImportJob(ctx context.Context, owner string, lease time.Duration, perProject int) (*modelreg.ImportJob, error) {
 	var job *modelreg.ImportJob
 	err := db.update(ctx, "sqlite.ClaimImportJob", func(tx *Tx) (err error) {
-		job, err = claimImportJob(ctx, tx, owner, lease)
+		job, err = claimImportJob(ctx, tx, owner, lease, perProject)
 		return err
 	})
 	return job, err
 }
 
-func claimImportJob(ctx context.Context, tx *Tx, owner string, lease time.Duration) (*modelreg.ImportJob, error) {
+func claimImportJob(ctx context.Context, tx *Tx, owner string, lease time.Duration, perProject int) (*modelreg.ImportJob, error) {
 	var job modelreg.ImportJob
 	err := tx.QueryRowContext(ctx, `SELECT model_id, project_id, source_location, attempts FROM import_jobs
 		WHERE not_before <= ?1 AND (lease_until IS NULL OR lease_until < ?1)
-		ORDER BY created_at, model_id LIMIT 1`, tx.ms()).
+			AND (?2 <= 0 OR project_id NOT IN (
+				SELECT project_id FROM import_jobs
+				WHERE lease_until >= ?1 AND source_location NOT LIKE ?3
+				GROUP BY project_id HAVING count(*) >= ?2))
+		ORDER BY created_at, model_id LIMIT 1`, tx.ms(), perProject, modelreg.UploadScheme+"://%").
 		Scan(&job.ModelID, &job.ProjectID, &job.SourceLocation, &job.Attempts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, modelreg.Errorf(modelreg.ENOTFOUND, "", "No import job is due.")

@@ -70,7 +70,7 @@ func TestOpen(t *testing.T) {
 		if n, err := db.PendingBlobDeletions(ctx); err != nil || n != 1 {
 			t.Errorf("PendingBlobDeletions = %d, %v; want 1", n, err)
 		}
-		job, err := db.ClaimImportJob(ctx, "w", time.Minute)
+		job, err := db.ClaimImportJob(ctx, "w", time.Minute, 0)
 		if err != nil || job.ModelID != m.ID {
 			t.Errorf("ClaimImportJob = %+v, %v", job, err)
 		}
@@ -204,7 +204,7 @@ func TestReleaseAllLeases(t *testing.T) {
 	if err := db.CreateModel(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ClaimImportJob(ctx, "dead", time.Hour); err != nil {
+	if _, err := db.ClaimImportJob(ctx, "dead", time.Hour, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.TrackBlob(ctx, "d1"); err != nil {
@@ -217,7 +217,7 @@ func TestReleaseAllLeases(t *testing.T) {
 	if err := db.ReleaseAllLeases(ctx); err != nil {
 		t.Fatal(err)
 	}
-	job, err := db.ClaimImportJob(ctx, "alive", time.Hour)
+	job, err := db.ClaimImportJob(ctx, "alive", time.Hour, 0)
 	if err != nil || job.ModelID != m.ID || job.Attempts != 2 {
 		t.Errorf("ClaimImportJob after release = %+v, %v", job, err)
 	}
@@ -238,7 +238,7 @@ func TestClaimDropsReferenced(t *testing.T) {
 	if err := db.CreateModel(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ClaimImportJob(ctx, "w", time.Hour); err != nil {
+	if _, err := db.ClaimImportJob(ctx, "w", time.Hour, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.AttachModelFile(ctx, m.ID, "w", modelreg.ModelFile{Path: "a", Digest: "d1", Size: 1}); err != nil {

@@ -12,7 +12,7 @@ func testClaimImportJob(t *testing.T, open Opener) {
 	t.Run("OK", func(t *testing.T) {
 		e := newEnv(t, open)
 		m := e.createModel(projA, "resnet", "1.0.0")
-		job, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute)
+		job, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute, 0)
 		ok(t, err)
 		want := &modelreg.ImportJob{ModelID: m.ID, ProjectID: projA, SourceLocation: m.SourceLocation, Attempts: 1}
 		if diff := cmp.Diff(want, job); diff != "" {
@@ -30,7 +30,7 @@ func testClaimImportJob(t *testing.T, open Opener) {
 		e.clk.Advance(time.Second)
 		c := e.createModel(projA, "c", "1.0.0")
 		for _, want := range []*modelreg.Model{a, b, c} {
-			job, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute)
+			job, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute, 0)
 			ok(t, err)
 			if job.ModelID != want.ID {
 				t.Fatalf("claimed %s, want %s (%s)", job.ModelID, want.ID, want.Name)
@@ -39,9 +39,63 @@ func testClaimImportJob(t *testing.T, open Opener) {
 		e.noJob()
 	})
 
+	// Issue 10: with a per-project limit, one project's running imports
+	// never keep another project's due jobs from being claimed.
+	t.Run("PerProject", func(t *testing.T) {
+		e := newEnv(t, open)
+		a1 := e.createModel(projA, "a1", "1.0.0")
+		e.clk.Advance(time.Second)
+		a2 := e.createModel(projA, "a2", "1.0.0")
+		e.clk.Advance(time.Second)
+		b1 := e.createModel(projB, "b1", "1.0.0")
+		e.clk.Advance(time.Second)
+		// An upload of project A, leased to its client, does not count.
+		up := &modelreg.Model{ModelSummary: modelreg.ModelSummary{ProjectID: projA, Name: "up", Version: "1.0.0", Type: "PyTorch", WorkspaceID: "0"},
+			SourceLocation: modelreg.UploadLocation("x")}
+		ok(t, e.s.CreateUploadModel(e.ctx, up, "upload:x", time.Hour))
+		claim := func(want *modelreg.Model) {
+			t.Helper()
+			job, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute, 1)
+			ok(t, err)
+			if job.ModelID != want.ID {
+				t.Fatalf("claimed %s, want %s (%s)", job.ModelID, want.ID, want.Name)
+			}
+		}
+		claim(a1)
+		claim(b1) // a2 is older, but project A is at its limit
+		_, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute, 1)
+		wantErr(t, err, modelreg.ENOTFOUND, "")
+		// With a limit of 2, a2 may run beside a1.
+		job, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute, 2)
+		ok(t, err)
+		if job.ModelID != a2.ID {
+			t.Fatalf("claimed %s, want a2 %s", job.ModelID, a2.ID)
+		}
+		ok(t, e.s.FinishImport(e.ctx, a2.ID, importer, modelreg.ImportResult{Status: modelreg.ModelFailed, Reason: "x"}))
+		// A finished job frees its project's place; so does an expired lease.
+		a3 := e.createModel(projA, "a3", "1.0.0")
+		e.clk.Advance(time.Minute + time.Millisecond)
+		job, err = e.s.ClaimImportJob(e.ctx, importer2, time.Minute, 1)
+		ok(t, err)
+		if job.ModelID != a1.ID || job.Attempts != 2 {
+			t.Fatalf("claimed %+v, want a1 again (its lease expired)", job)
+		}
+		_, err = e.s.ClaimImportJob(e.ctx, importer2, time.Minute, 1)
+		if err == nil {
+			// b1's lease expired too: it may be claimed, a3 may not.
+			_, err = e.s.ClaimImportJob(e.ctx, importer2, time.Minute, 1)
+		}
+		wantErr(t, err, modelreg.ENOTFOUND, "")
+		job, err = e.s.ClaimImportJob(e.ctx, importer2, time.Minute, 0)
+		ok(t, err)
+		if job.ModelID != a3.ID {
+			t.Fatalf("claimed %s without a limit, want a3 %s", job.ModelID, a3.ID)
+		}
+	})
+
 	t.Run("ErrNotFound", func(t *testing.T) {
 		e := newEnv(t, open)
-		_, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute)
+		_, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute, 0)
 		wantErr(t, err, modelreg.ENOTFOUND, "")
 	})
 
@@ -53,7 +107,7 @@ func testClaimImportJob(t *testing.T, open Opener) {
 		e.clk.Advance(time.Minute)
 		e.noJob()
 		e.clk.Advance(time.Millisecond)
-		job, err := e.s.ClaimImportJob(e.ctx, importer2, time.Minute)
+		job, err := e.s.ClaimImportJob(e.ctx, importer2, time.Minute, 0)
 		ok(t, err)
 		if job.ModelID != m.ID || job.Attempts != 2 {
 			t.Fatalf("re-claimed %+v, want model %s at attempt 2", job, m.ID)
@@ -95,7 +149,7 @@ func testRenewImportJob(t *testing.T, open Opener) {
 		e.clk.Advance(60 * time.Second)                               // +110s
 		e.noJob()
 		e.clk.Advance(time.Millisecond)
-		job, err := e.s.ClaimImportJob(e.ctx, importer2, time.Minute)
+		job, err := e.s.ClaimImportJob(e.ctx, importer2, time.Minute, 0)
 		ok(t, err)
 		if job.ModelID != m.ID {
 			t.Fatalf("claimed %s, want %s", job.ModelID, m.ID)
@@ -120,7 +174,7 @@ func testRenewImportJob(t *testing.T, open Opener) {
 		}
 		// The real owner's lease was not extended by the failed calls.
 		e.clk.Advance(time.Minute + time.Millisecond)
-		job, err := e.s.ClaimImportJob(e.ctx, importer2, time.Minute)
+		job, err := e.s.ClaimImportJob(e.ctx, importer2, time.Minute, 0)
 		ok(t, err)
 		if job.ModelID != m.ID && job.ModelID != unclaimed.ID {
 			t.Fatalf("claimed %s", job.ModelID)
@@ -379,7 +433,7 @@ func testRetryImport(t *testing.T, open Opener) {
 		// The releasing worker no longer holds it.
 		wantErr(t, e.s.RenewImportJob(e.ctx, m.ID, importer, time.Minute), modelreg.ENOTFOUND, "")
 		e.clk.Advance(time.Minute) // due at exactly its time
-		job, err := e.s.ClaimImportJob(e.ctx, importer2, time.Minute)
+		job, err := e.s.ClaimImportJob(e.ctx, importer2, time.Minute, 0)
 		ok(t, err)
 		if job.ModelID != m.ID || job.Attempts != 2 {
 			t.Fatalf("claimed %+v, want model %s at attempt 2", job, m.ID)
@@ -394,7 +448,7 @@ func testRetryImport(t *testing.T, open Opener) {
 		m := e.createModel(projA, "resnet", "1.0.0")
 		e.claim(m.ID, importer)
 		ok(t, e.s.RetryImport(e.ctx, m.ID, importer, "again", e.clk.Now()))
-		job, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute)
+		job, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute, 0)
 		ok(t, err)
 		if job.ModelID != m.ID {
 			t.Fatalf("claimed %s, want %s", job.ModelID, m.ID)

@@ -34,7 +34,7 @@ func testCreateModel(t *testing.T, open Opener) {
 			t.Errorf("FindModelByID mismatch (-want +got):\n%s", diff)
 		}
 		// The import job exists, with the model's source.
-		job, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute)
+		job, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute, 0)
 		ok(t, err)
 		wantJob := &modelreg.ImportJob{ModelID: m.ID, ProjectID: projA, SourceLocation: m.SourceLocation, Attempts: 1}
 		if diff := cmp.Diff(wantJob, job); diff != "" {

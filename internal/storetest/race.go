@@ -244,7 +244,7 @@ func testRace(t *testing.T, open Opener) {
 		for w := range fns {
 			fns[w] = func() {
 				for {
-					job, err := e.s.ClaimImportJob(e.ctx, fmt.Sprintf("worker-%d", w), time.Minute)
+					job, err := e.s.ClaimImportJob(e.ctx, fmt.Sprintf("worker-%d", w), time.Minute, 0)
 					if err != nil {
 						if modelreg.ErrorCode(err) != modelreg.ENOTFOUND {
 							t.Errorf("claim: %v", err)

@@ -249,7 +249,7 @@ func (e *env) claim(id, owner string) *modelreg.ImportJob {
 		}
 	}()
 	for {
-		job, err := e.s.ClaimImportJob(e.ctx, owner, time.Minute)
+		job, err := e.s.ClaimImportJob(e.ctx, owner, time.Minute, 0)
 		if err != nil {
 			e.t.Fatalf("claiming the job of %s: %v", id, err)
 		}
@@ -368,7 +368,7 @@ func asSet(ss []string) map[string]bool {
 // noJob fails unless no import job is due.
 func (e *env) noJob() {
 	e.t.Helper()
-	job, err := e.s.ClaimImportJob(e.ctx, "probe", time.Minute)
+	job, err := e.s.ClaimImportJob(e.ctx, "probe", time.Minute, 0)
 	if err == nil {
 		e.t.Fatalf("ClaimImportJob claimed %+v, want no due job", job)
 	}

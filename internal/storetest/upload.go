@@ -52,7 +52,7 @@ func testCreateUploadModel(t *testing.T, open Opener) {
 		e.clk.Advance(time.Minute)
 		e.noJob()
 		e.clk.Advance(time.Millisecond)
-		job, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute)
+		job, err := e.s.ClaimImportJob(e.ctx, importer, time.Minute, 0)
 		ok(t, err)
 		if job.ModelID != m.ID || job.Attempts != 2 || job.SourceLocation != m.SourceLocation || job.ProjectID != projA {
 			t.Fatalf("claimed %+v, want model %s at attempt 2", job, m.ID)
