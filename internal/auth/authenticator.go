@@ -117,8 +117,10 @@ func unauthorized(apiCode, msg string) *modelreg.Error {
 //     X-Sdk-Date more than the allowed skew from the server's clock;
 //   - 401 ModelArts.0203: an unknown, revoked or malformed token;
 //   - 401 ModelArts.0202: an expired token;
-//   - 429 ModelArts.6101 when the client or the key failed too often (the
-//     error has a RetryAfter() time.Duration method).
+//   - 429 ModelArts.6101 instead of any of these 401s when the client's or
+//     the key's bucket of failures was already empty (the error has a
+//     RetryAfter() time.Duration method). A request whose credential
+//     verifies is never refused because of failures.
 func (a *Authenticator) Authenticate(r *http.Request, maxBody int64) (*modelreg.Principal, error) {
 	authz := r.Header.Values(HeaderAuthorization)
 	tokens := r.Header.Values(HeaderAuthToken)
