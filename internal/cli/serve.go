@@ -104,6 +104,11 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	lock, err := lockStore(cfg) // lock.go: one server per SQLite data dir
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	project, created, err := ensureProjectID(cfg.DataDir, cfg.ProjectID, logger)
 	if err != nil {
 		return err
