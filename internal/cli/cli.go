@@ -11,8 +11,8 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"slices"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
