@@ -201,6 +201,7 @@ type transcript struct {
 var (
 	reUUID      = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}`)
 	reRequestID = regexp.MustCompile(`request [A-Za-z0-9_.:-]+\)`)
+	reMarker    = regexp.MustCompile(`\beyJ[A-Za-z0-9_=-]+`) // a list marker: base64 JSON holding ids
 )
 
 // Values of the IAM commands that change from run to run.
@@ -229,6 +230,10 @@ func (tr *transcript) stable(s string, re *regexp.Regexp, prefix string) string 
 
 func (tr *transcript) normalize(s string) string {
 	s = strings.ReplaceAll(s, tr.ts.Root, "$ROOT")
+	if tr.ts.URL != "" {
+		s = strings.ReplaceAll(s, tr.ts.URL, "$ENDPOINT")
+	}
+	s = reMarker.ReplaceAllString(s, "MARKER")
 	s = reRequestID.ReplaceAllString(s, "request REQUEST-ID)")
 	if tr.iam {
 		s = rePassword.ReplaceAllString(s, "${1}PASSWORD-PASSWORD-")

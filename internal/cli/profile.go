@@ -203,7 +203,9 @@ the token lasts as long as the server's --token-ttl: log in again then.
 					return usagef("login takes no arguments, got %q", args[0])
 				case *project == "":
 					return usagef("missing --project")
-				case (p.AccessKey == "") == (p.User == ""):
+				case p.AccessKey == "" && p.User == "":
+					return usagef("missing --access-key (for an access key pair) or --user (for a password)")
+				case p.AccessKey != "" && p.User != "":
 					return usagef("give --access-key or --user, not both")
 				case *name == "" || strings.ContainsAny(*name, "[]\n"):
 					return usagef("invalid --profile %q", *name)
