@@ -251,7 +251,9 @@ func (s *server) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { errc <- named("import runner", s.runner.Run(workCtx)) })
 	wg.Go(func() { errc <- named("blob collector", s.coll.Run(workCtx)) })
-	wg.Go(func() { errc <- named("service scheduler", stopDueServices(workCtx, s.store, scheduleInterval, logger)) })
+	wg.Go(func() {
+		errc <- named("service scheduler", stopDueServices(workCtx, s.store, scheduleInterval, logger))
+	})
 	var httpDone sync.WaitGroup
 	httpDone.Go(func() {
 		if err := s.hs.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
