@@ -390,7 +390,7 @@ func (e *env) remainingHint(c *client.Client, name string, res *modelreg.DeleteR
 			}
 		}
 	}
-	msg := fmt.Sprintf("\n%d more versions of %s were left untouched (cascade limit).", res.RemainingCount, name)
+	msg := fmt.Sprintf("\n%s of %s left untouched (cascade limit).", plural(res.RemainingCount, "more version"), name)
 	if next != "" {
 		msg += fmt.Sprintf(" Delete them with 'modelreg model delete %s --cascade', or every version with 'modelreg model delete %s --all'.", next, name)
 	}
@@ -457,7 +457,7 @@ func (e *env) deleteAll(c *client.Client, g *globals, name string) error {
 		if err := e.printDeleteResult(c, total); err != nil {
 			return err
 		}
-		msg := fmt.Sprintf("\nDeleted %d versions of %s in %d calls", len(total.Success), name, rounds)
+		msg := fmt.Sprintf("\nDeleted %s of %s in %s", plural(len(total.Success), "version"), name, plural(rounds, "call"))
 		if n := len(total.Failed); n > 0 {
 			msg += fmt.Sprintf("; %d could not be deleted (above)", n)
 		} else {

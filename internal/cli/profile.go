@@ -256,7 +256,14 @@ func (e *env) login(p *profile, project string) error {
 		if v := e.getenv(env); v != "" {
 			return v, nil
 		}
-		fmt.Fprintf(e.stderr, "%s: ", what)
+		if f, ok := e.stdin.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				fmt.Fprintf(e.stderr, "%s: ", what) // a person types it (echoed: prefer the variable)
+			}
+		}
+		if e.stdin == nil {
+			return "", fmt.Errorf("no %s: set %s", strings.ToLower(what), env)
+		}
 		line, err := bufio.NewReader(e.stdin).ReadString('\n')
 		if line = strings.TrimSpace(line); line == "" {
 			if err == nil || err == io.EOF {
