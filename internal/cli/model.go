@@ -425,7 +425,8 @@ func (e *env) deleteAll(c *client.Client, g *globals, name string) error {
 		res, err := c.DeleteModel(e.ctx, target, true)
 		if err != nil {
 			if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
-				continue // deleted meanwhile by someone else
+				refused[target] = true // deleted meanwhile by someone else: never again
+				continue
 			}
 			return err
 		}
