@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the release binaries of modelreg: static (CGO_ENABLED=0; the
-# SQLite driver is pure Go) for linux and darwin on amd64 and arm64, each
+# Builds the release binaries of modelreg without cgo (CGO_ENABLED=0; the
+# SQLite driver is pure Go: static on linux, only libSystem on darwin) for
+# linux and darwin on amd64 and arm64, each
 # stamped with its version, commit and build date, and a SHA256SUMS file.
 #
 #   scripts/release.sh [VERSION]     # default: git describe --tags --always --dirty
