@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/auth"
 )
 
 // Client calls one modelreg server for one project.
@@ -36,8 +37,8 @@ func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc
 
 // WithSigner sets a function that authenticates each request before it is
 // sent; it gets the request and its body bytes (nil when there is none, or
-// when the body is streamed from an io.Reader). (*auth.Signer).Sign of
-// internal/auth signs with an access key; WithToken sends a token.
+// when the body is streamed from an io.Reader). WithAccessKey signs with an
+// access key, WithToken sends a token.
 func WithSigner(sign func(r *http.Request, body []byte) error) Option {
 	return func(c *Client) { c.sign = sign }
 }
@@ -48,6 +49,15 @@ func WithToken(token string) Option {
 		r.Header.Set("X-Auth-Token", token)
 		return nil
 	})
+}
+
+// WithAccessKey signs every request with the access key ak and its secret
+// key sk (AK/SK, SDK-HMAC-SHA256), exactly as the Huawei Cloud SDK does, so
+// the server (or ModelArts itself) verifies it. A streamed body (a model
+// file) is signed as UNSIGNED-PAYLOAD.
+func WithAccessKey(ak, sk string) Option {
+	s := &auth.Signer{AccessKey: ak, SecretKey: sk}
+	return WithSigner(s.Sign)
 }
 
 // WithUserAgent sets the User-Agent header.
@@ -193,18 +203,40 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
 	if projectPath {
 		// As the Huawei Cloud SDK does; the server checks it matches the path.
 		req.Header.Set("X-Project-Id", c.projectID)
 	}
-	if c.sign != nil {
-		if err := c.sign(req, payload); err != nil {
-			return nil, &modelreg.Error{Code: modelreg.EUNAUTHORIZED, APICode: "ModelArts.0206", Message: "Cannot sign the request.", Err: err}
-		}
+	return c.roundTrip(c.hc, req, payload)
+}
+
+// roundTrip prepares req (see prepare) and sends it with hc.
+func (c *Client) roundTrip(hc *http.Client, req *http.Request, payload []byte) (*http.Response, error) {
+	if err := c.prepare(req, payload); err != nil {
+		return nil, err
 	}
-	return c.do(c.hc, req)
+	return c.do(hc, req)
+}
+
+// prepare is the one place every request passes before it is sent: it sets
+// the headers every request carries (Accept unless the caller chose one,
+// User-Agent) and signs the request last, so that the signature covers
+// them. payload is the body's bytes, nil for no body or a streamed one. A
+// signing failure is returned as a *modelreg.Error (ModelArts.0206, as the
+// server would answer a request it cannot verify).
+func (c *Client) prepare(req *http.Request, payload []byte) error {
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	if c.sign == nil {
+		return nil
+	}
+	if err := c.sign(req, payload); err != nil {
+		return &modelreg.Error{Code: modelreg.EUNAUTHORIZED, APICode: modelreg.CodeAKSKInvalid, Message: "Cannot sign the request.",
+			Op: req.Method + " " + req.URL.Path, Err: err}
+	}
+	return nil
 }
 
 // do sends req with hc and returns the response when its status is 2xx, an

@@ -75,18 +75,11 @@ func (c *Client) UploadFile(ctx context.Context, uploadID, filePath string, r io
 		req.Body = http.NoBody
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
 	if digest != "" {
 		req.Header.Set("X-Content-Sha256", digest)
 	}
-	if c.sign != nil {
-		// The body is a stream: the signer gets no payload bytes.
-		if err := c.sign(req, nil); err != nil {
-			return nil, &modelreg.Error{Code: modelreg.EUNAUTHORIZED, APICode: "ModelArts.0206", Message: "Cannot sign the request.", Err: err}
-		}
-	}
-	resp, err := c.do(c.streamClient(), req)
+	// The body is a stream: the signer gets no payload bytes.
+	resp, err := c.roundTrip(c.streamClient(), req, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -148,17 +141,12 @@ func (c *Client) download(ctx context.Context, modelID, filePath string, from in
 	if err != nil {
 		return nil, modelreg.Internal("client.DownloadFile", err)
 	}
-	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "*/*") // the file's bytes, or a JSON error
 	if from > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", from))
 		req.Header.Set("If-Range", etag)
 	}
-	if c.sign != nil {
-		if err := c.sign(req, nil); err != nil {
-			return nil, &modelreg.Error{Code: modelreg.EUNAUTHORIZED, APICode: "ModelArts.0206", Message: "Cannot sign the request.", Err: err}
-		}
-	}
-	return c.do(c.streamClient(), req)
+	return c.roundTrip(c.streamClient(), req, nil)
 }
 
 // Progress reports a transfer of model files.

@@ -286,13 +286,18 @@ func TestRun(t *testing.T) {
 		t.Errorf("staging: %v, %v", entries, err)
 	}
 
-	// The collector's totals are on /metrics.
-	resp, err := http.Get(m.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	// The collector's totals are on /metrics. It counts a blob once its
+	// queue entry is gone, just after the file: wait for the count.
+	var metrics []byte
+	waitFor(t, "/metrics to count 4 freed blobs", func() bool {
+		resp, err := http.Get(m.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return strings.Contains(string(metrics), "modelreg_blobs_freed_total 4")
+	})
 	for _, want := range []string{"modelreg_blobs_freed_total 4", "modelreg_blob_bytes_freed_total "} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %q", want)

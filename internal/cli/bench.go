@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/client"
 	"github.com/modelreg/modelreg/internal/bench"
 )
@@ -50,12 +51,13 @@ from its /metrics. Deletes consume the seeded models: seed enough, or
 			importDir := fs.String("import-dir", "modelreg-bench-import", "`dir`ectory the import workload imports (created when missing)")
 			seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random `seed`")
 			asJSON := fs.Bool("json", false, "one JSON object per workload (same as --output json)")
+			yes := fs.Bool("yes", false, "seed even into a project that already holds models (the delete workloads delete them)")
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usagef("bench takes no arguments, got %q", args[0])
 				}
 				if *asJSON {
-					g.output = "json"
+					g.output.format = "json"
 				}
 				if *concurrency < 1 || *duration <= 0 || *warmup < 0 || *models < 0 {
 					return usagef("--concurrency, --duration, --warmup and --models must be positive")
@@ -80,6 +82,17 @@ from its /metrics. Deletes consume the seeded models: seed enough, or
 				c, err := g.client(client.WithHTTPClient(hc), client.WithUserAgent("modelreg-bench/"+version()))
 				if err != nil {
 					return err
+				}
+				if *models > 0 && !*reuse && !*yes {
+					list, err := c.ListModels(e.ctx, modelreg.ModelFilter{Limit: 1})
+					if err != nil {
+						return err
+					}
+					if list.TotalCount > 0 {
+						return fmt.Errorf("project %s already holds %d models, and the delete workloads delete models: "+
+							"run bench in a dedicated project (modelreg project create bench, then --project ID), or give --yes (or --reuse)",
+							c.ProjectID(), list.TotalCount)
+					}
 				}
 				var results []bench.Result
 				cfg := bench.Config{

@@ -201,6 +201,7 @@ type transcript struct {
 var (
 	reUUID      = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}`)
 	reRequestID = regexp.MustCompile(`request [A-Za-z0-9_.:-]+\)`)
+	reMarker    = regexp.MustCompile(`\beyJ[A-Za-z0-9_=-]+`) // a list marker: base64 JSON holding ids
 )
 
 // Values of the IAM commands that change from run to run.
@@ -229,6 +230,10 @@ func (tr *transcript) stable(s string, re *regexp.Regexp, prefix string) string 
 
 func (tr *transcript) normalize(s string) string {
 	s = strings.ReplaceAll(s, tr.ts.Root, "$ROOT")
+	if tr.ts.URL != "" {
+		s = strings.ReplaceAll(s, tr.ts.URL, "$ENDPOINT")
+	}
+	s = reMarker.ReplaceAllString(s, "MARKER")
 	s = reRequestID.ReplaceAllString(s, "request REQUEST-ID)")
 	if tr.iam {
 		s = rePassword.ReplaceAllString(s, "${1}PASSWORD-PASSWORD-")
@@ -620,9 +625,12 @@ func TestClientErrors(t *testing.T) {
 		want string
 	}{
 		{"NoProject", map[string]string{"MODELREG_DATA_DIR": dir}, nil,
-			"Error: no project id: pass --project, set MODELREG_PROJECT_ID, or point --data-dir at the server's data directory (no " + filepath.Join(dir, "project_id") + ")"},
+			"Error: no project id: run 'modelreg login', pass --project, set MODELREG_PROJECT_ID, or point --data-dir at the server's data directory (no " + filepath.Join(dir, "project_id") + ")"},
 		{"BadProject", nil, []string{"--project", "ABC"}, `Error: invalid project id "ABC": want 32 lower-case hex characters`},
-		{"BadEndpoint", map[string]string{"MODELREG_PROJECT_ID": testProject}, []string{"--endpoint", "ftp://x"}, `Error: client: invalid base URL "ftp://x"`},
+		{"BadEndpoint", map[string]string{"MODELREG_PROJECT_ID": testProject}, []string{"--endpoint", "ftp://x"}, `Error: invalid endpoint "ftp://x": want an http:// or https:// URL such as http://127.0.0.1:8080`},
+		{"NoScheme", map[string]string{"MODELREG_PROJECT_ID": testProject}, []string{"--endpoint", "registry:8080"}, `Error: invalid endpoint "registry:8080": it has no scheme; did you mean http://registry:8080?`},
+		{"NoProfile", map[string]string{"MODELREG_PROJECT_ID": testProject, "XDG_CONFIG_HOME": dir}, []string{"--profile", "prod"},
+			`Error: no profile "prod" in ` + filepath.Join(dir, "modelreg", "config") + `: create it with 'modelreg login --profile prod'`},
 		{"Unreachable", map[string]string{"MODELREG_PROJECT_ID": testProject, "MODELREG_ENDPOINT": "http://127.0.0.1:1"}, nil,
 			"Error: Cannot reach the server at 127.0.0.1:1: Get \"http://127.0.0.1:1/v1/" + testProject + "/models\": dial tcp 127.0.0.1:1: connect: connection refused"},
 	} {

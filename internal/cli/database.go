@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -124,11 +125,11 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (modelreg.S
 	if !cfg.sharedDatabase() {
 		store, err := sqlite.Open(ctx, cfg.Database, sqlite.Options{Synchronous: cfg.SQLiteSynchronous, Logger: logger})
 		if err != nil {
-			return nil, fmt.Errorf("opening the database %s: %w", cfg.Database, err)
+			return nil, sqliteError("opening", cfg.Database, err)
 		}
 		if err := store.ReleaseAllLeases(ctx); err != nil {
 			store.Close()
-			return nil, fmt.Errorf("releasing stale leases: %w", err)
+			return nil, sqliteError("releasing the stale leases of", cfg.Database, err)
 		}
 		return store, nil
 	}
@@ -147,6 +148,17 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (modelreg.S
 			"blob_store", cfg.BlobStore)
 	}
 	return store, nil
+}
+
+// sqliteError describes a failure of the SQLite file path: not wrapped,
+// so that FormatError shows the path (it shows a *modelreg.Error's message
+// only), and with a hint when the file cannot be written.
+func sqliteError(doing, path string, err error) error {
+	msg := fmt.Sprintf("%s the database %s: %s", doing, path, describe(err))
+	if strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only") {
+		msg += fmt.Sprintf(" (%s or its directory %s is read-only for this user; modelreg needs to write both)", path, filepath.Dir(path))
+	}
+	return errors.New(msg)
 }
 
 // jobPollInterval is how often an idle import worker looks for due jobs

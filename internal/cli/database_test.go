@@ -2,11 +2,15 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/modelreg/modelreg"
 )
 
 func TestConfigPostgres(t *testing.T) {
@@ -93,5 +97,25 @@ func TestJobPollInterval(t *testing.T) {
 		if got := jobPollInterval(lease); got != want {
 			t.Errorf("jobPollInterval(%s) = %s, want %s", lease, got, want)
 		}
+	}
+}
+
+// TestSQLiteErrorNamesTheFile checks that a database that cannot be opened
+// or written is named in the error, with a hint when it is read-only.
+func TestSQLiteErrorNamesTheFile(t *testing.T) {
+	err := sqliteError("opening", "/srv/modelreg/modelreg.db",
+		modelreg.Internal("sqlite.Open", errors.New("attempt to write a readonly database (8)")))
+	want := "Error: opening the database /srv/modelreg/modelreg.db: Internal error: attempt to write a readonly database (8) " +
+		"(/srv/modelreg/modelreg.db or its directory /srv/modelreg is read-only for this user; modelreg needs to write both)"
+	if got := FormatError(err); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	// For real: a database path that is a directory.
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.Database = dir, dir
+	_, err = openStore(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if got := FormatError(err); err == nil || !strings.Contains(got, "opening the database "+dir+":") {
+		t.Errorf("a directory as the database: %s", got)
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -109,6 +110,15 @@ func projectCreate(e *env, fs *flag.FlagSet) func([]string) error {
 			return err
 		}
 		if err := c.CreateProject(e.ctx, &p); err != nil {
+			if modelreg.ErrorCode(err) == modelreg.ECONFLICT {
+				// The server's message names the id it would have given.
+				var me *modelreg.Error
+				if ps, lerr := c.ListProjects(e.ctx, p.Name); lerr == nil && len(ps) == 1 && errors.As(err, &me) {
+					existing := *me
+					existing.Message = fmt.Sprintf("Project %s already exists, with id %s.", p.Name, ps[0].ID)
+					return &existing
+				}
+			}
 			return err
 		}
 		if g.json() {

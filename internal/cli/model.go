@@ -37,19 +37,24 @@ files; --wait waits for that and fails when the import fails.`,
 		},
 		{
 			name:    "model show",
-			args:    "MODEL_ID [flags]",
+			args:    "MODEL [flags]",
 			summary: "show the details of a model",
 			flags:   modelShow,
 		},
 		{
 			name:    "model delete",
-			args:    "MODEL_ID [--cascade] [flags]",
+			args:    "MODEL [--cascade] | NAME --all [flags]",
 			summary: "delete a model, or with --cascade every version of its name",
-			help: `A model used by a service (in any status) is not deleted: it is reported
-with ModelArts.3009 and the other models are still deleted. The command
+			help: `MODEL is a model id or NAME:VERSION. A model used by a service (in any
+status) is not deleted: it is reported with ModelArts.3009, with the
+services that pin it, and the other models are still deleted. The command
 prints every model with its result and exits with status 1 when any model
 was not deleted. A cascade deletes at most the server's --cascade-limit
-models per call and says how many versions remain.`,
+models per call and names a version that remains.
+
+--all deletes every version of the name NAME: it repeats the cascade until
+the name is gone or only versions that cannot be deleted remain, and ends
+with a summary.`,
 			flags: modelDelete,
 		},
 	}
@@ -186,12 +191,17 @@ func modelList(e *env, fs *flag.FlagSet) func([]string) error {
 	fs.StringVar(&f.NotType, "not-type", "", "models not of this `type`")
 	fs.StringVar(&f.Description, "description", "", "models whose description contains `text`")
 	fs.IntVar(&f.Limit, "limit", 0, "models per `page` (server default 100, at most 1000)")
-	fs.IntVar(&f.Offset, "offset", 0, "`page` index, from 0")
+	page := fs.Int("page", 1, "`page` number, from 1")
+	fs.IntVar(&f.Offset, "offset", 0, "page `index`, from 0, as the API counts (--page 1 is --offset 0)")
+	fs.StringVar(&f.Marker, "marker", "", "continue after the page that printed this `marker` (keyset paging; excludes --page)")
 	fs.StringVar(&f.SortBy, "sort-by", "", "sort `key`: create_at, model_version or model_size (default create_at)")
 	fs.StringVar(&f.Order, "order", "", "sort `order`: asc or desc (default desc)")
 	return func(args []string) error {
 		if len(args) > 0 {
 			return usagef("model list takes no arguments, got %q", args[0])
+		}
+		if err := pageOffset(&f.Offset, *page); err != nil {
+			return err
 		}
 		c, err := g.client()
 		if err != nil {
@@ -211,16 +221,58 @@ func modelList(e *env, fs *flag.FlagSet) func([]string) error {
 		if err := e.printModelRows(list.Models); err != nil {
 			return err
 		}
-		return pageFooter(e.stdout, "models", f.Offset, len(list.Models), list.TotalCount)
+		if f.Marker != "" {
+			return markerFooter(e.stdout, len(list.Models), list.TotalCount, list.NextMarker)
+		}
+		return pageFooter(e.stdout, "models", f.Offset, f.Limit, len(list.Models), list.TotalCount)
 	}
 }
 
-// pageFooter says which part of a longer list a page showed.
-func pageFooter(w io.Writer, what string, page, count, total int) error {
-	if count >= total && page == 0 {
+// pageOffset sets the API's offset (a page index from 0) from --page
+// (from 1), unless --offset was given.
+func pageOffset(offset *int, page int) error {
+	switch {
+	case page < 1:
+		return usagef("--page %d: pages count from 1", page)
+	case page > 1 && *offset > 0:
+		return usagef("give --page or --offset, not both")
+	case page > 1:
+		*offset = page - 1
+	}
+	return nil
+}
+
+// pageFooter says which page of a longer list was shown, counting pages
+// from 1; offset is the API's page index and limit the page size asked
+// (0: the server's default, taken as the page's length).
+func pageFooter(w io.Writer, what string, offset, limit, count, total int) error {
+	if count >= total && offset == 0 {
 		return nil
 	}
-	_, err := fmt.Fprintf(w, "\nPage %d: %d of %d %s. Use --offset and --limit for other pages.\n", page, count, total, what)
+	size := limit
+	if size <= 0 {
+		size = max(count, 1)
+	}
+	pages := max((total+size-1)/size, 1)
+	msg := fmt.Sprintf("\nPage %d of %d: %d of %d %s.", offset+1, pages, count, total, what)
+	if offset+1 < pages {
+		msg += fmt.Sprintf(" Next: --page %d", offset+2)
+		if limit > 0 {
+			msg += fmt.Sprintf(" --limit %d", limit)
+		}
+		msg += "."
+	}
+	_, err := fmt.Fprintln(w, msg)
+	return err
+}
+
+// markerFooter ends a page listed by marker.
+func markerFooter(w io.Writer, count, total int, next string) error {
+	msg := fmt.Sprintf("\n%d of %d models.", count, total)
+	if next != "" {
+		msg += " Next: --marker " + next
+	}
+	_, err := fmt.Fprintln(w, msg)
 	return err
 }
 
@@ -228,13 +280,17 @@ func modelShow(e *env, fs *flag.FlagSet) func([]string) error {
 	g := e.clientFlags(fs)
 	return func(args []string) error {
 		if len(args) != 1 {
-			return usagef("model show takes one MODEL_ID, got %d arguments", len(args))
+			return usagef("model show takes one MODEL (an id or NAME:VERSION), got %d arguments", len(args))
 		}
 		c, err := g.client()
 		if err != nil {
 			return err
 		}
-		m, err := c.GetModel(e.ctx, args[0])
+		id, err := e.resolveModel(c, args[0])
+		if err != nil {
+			return err
+		}
+		m, err := c.GetModel(e.ctx, id)
 		if err != nil {
 			return err
 		}
@@ -268,25 +324,49 @@ func modelShow(e *env, fs *flag.FlagSet) func([]string) error {
 func modelDelete(e *env, fs *flag.FlagSet) func([]string) error {
 	g := e.clientFlags(fs)
 	cascade := fs.Bool("cascade", false, "also delete the other versions of the model's name")
+	all := fs.Bool("all", false, "delete every version of the name NAME, cascade after cascade")
 	return func(args []string) error {
-		if len(args) != 1 {
-			return usagef("model delete takes one MODEL_ID, got %d arguments", len(args))
+		switch {
+		case len(args) != 1:
+			return usagef("model delete takes one MODEL (an id or NAME:VERSION), or NAME with --all, got %d arguments", len(args))
+		case *all && *cascade:
+			return usagef("give --all or --cascade, not both")
 		}
 		c, err := g.client()
 		if err != nil {
 			return err
 		}
-		res, err := c.DeleteModel(e.ctx, args[0], *cascade)
+		if *all {
+			return e.deleteAll(c, g, args[0])
+		}
+		id, err := e.resolveModel(c, args[0])
+		if err != nil {
+			return err
+		}
+		var name string
+		if *cascade {
+			m, err := c.GetModel(e.ctx, id)
+			if err != nil {
+				return err
+			}
+			name = m.Name
+		}
+		res, err := c.DeleteModel(e.ctx, id, *cascade)
 		if err != nil {
 			return err
 		}
 		if g.json() {
 			err = printJSON(e.stdout, res)
 		} else {
-			err = e.printDeleteResult(res)
+			err = e.printDeleteResult(c, res)
 		}
 		if err != nil {
 			return err
+		}
+		if res.RemainingCount > 0 && !g.json() {
+			if err := e.remainingHint(c, name, res); err != nil {
+				return err
+			}
 		}
 		if n := len(res.Failed); n > 0 {
 			return &FailedError{Msg: fmt.Sprintf("%d of %d models not deleted", n, n+len(res.Success))}
@@ -295,7 +375,106 @@ func modelDelete(e *env, fs *flag.FlagSet) func([]string) error {
 	}
 }
 
-func (e *env) printDeleteResult(res *modelreg.DeleteResult) error {
+// remainingHint names a version a cascade left, to cascade from next.
+func (e *env) remainingHint(c *client.Client, name string, res *modelreg.DeleteResult) error {
+	failed := map[string]bool{}
+	for _, f := range res.Failed {
+		failed[f.ModelID] = true
+	}
+	next := ""
+	if vs, err := e.versionsOf(c, name); err == nil {
+		for _, m := range vs {
+			if !failed[m.ID] {
+				next = m.ID
+				break
+			}
+		}
+	}
+	msg := fmt.Sprintf("\n%s of %s left untouched (cascade limit).", plural(res.RemainingCount, "more version"), name)
+	if next != "" {
+		msg += fmt.Sprintf(" Delete them with 'modelreg model delete %s --cascade', or every version with 'modelreg model delete %s --all'.", next, name)
+	}
+	_, err := fmt.Fprintln(e.stdout, msg)
+	return err
+}
+
+// deleteAll deletes every version of name: a cascade from a version not
+// yet refused, repeated until the name is gone or a round deletes nothing.
+func (e *env) deleteAll(c *client.Client, g *globals, name string) error {
+	if _, v := splitModelRef(name); v != "" || modelreg.ValidID(name) {
+		return usagef("--all takes a model NAME, not %q", name)
+	}
+	total := &modelreg.DeleteResult{Success: []string{}, Failed: []modelreg.DeleteFailure{}}
+	refused := map[string]bool{}
+	rounds := 0
+	for {
+		vs, err := e.versionsOf(c, name)
+		if err != nil {
+			return err
+		}
+		target := ""
+		for _, m := range vs {
+			if !refused[m.ID] {
+				target = m.ID
+				break
+			}
+		}
+		if target == "" {
+			break
+		}
+		res, err := c.DeleteModel(e.ctx, target, true)
+		if err != nil {
+			if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
+				refused[target] = true // deleted meanwhile by someone else: never again
+				continue
+			}
+			return err
+		}
+		rounds++
+		total.Success = append(total.Success, res.Success...)
+		for _, f := range res.Failed {
+			if !refused[f.ModelID] {
+				refused[f.ModelID] = true
+				total.Failed = append(total.Failed, f)
+			}
+		}
+		if len(res.Success) == 0 && !refused[target] {
+			refused[target] = true // neither deleted nor reported: do not loop on it
+		}
+	}
+	if rounds == 0 {
+		return modelreg.Errorf(modelreg.ENOTFOUND, modelreg.CodeModelNotFound, "No model named %s.", name)
+	}
+	if g.json() {
+		out := struct {
+			*modelreg.DeleteResult
+			Name   string `json:"model_name"`
+			Rounds int    `json:"rounds"`
+		}{total, name, rounds}
+		if err := printJSON(e.stdout, out); err != nil {
+			return err
+		}
+	} else {
+		if err := e.printDeleteResult(c, total); err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("\nDeleted %s of %s in %s", plural(len(total.Success), "version"), name, plural(rounds, "call"))
+		if n := len(total.Failed); n > 0 {
+			msg += fmt.Sprintf("; %d could not be deleted (above)", n)
+		} else {
+			msg += "; the name is gone"
+		}
+		if _, err := fmt.Fprintln(e.stdout, msg+"."); err != nil {
+			return err
+		}
+	}
+	if n := len(total.Failed); n > 0 {
+		return &FailedError{Msg: fmt.Sprintf("%d of %d versions of %s not deleted", n, n+len(total.Success), name)}
+	}
+	return nil
+}
+
+func (e *env) printDeleteResult(c *client.Client, res *modelreg.DeleteResult) error {
 	tw := newTable(e.stdout)
 	row(tw, "MODEL ID", "RESULT", "CODE", "MESSAGE")
 	for _, id := range res.Success {
@@ -306,14 +485,12 @@ func (e *env) printDeleteResult(res *modelreg.DeleteResult) error {
 		if msg == "" {
 			msg = f.ErrorMessage
 		}
+		if f.ErrorCode == modelreg.CodeModelDeployed {
+			if names := e.pinningServices(c, f.ModelID); len(names) > 0 {
+				msg += " Pinned by service " + strings.Join(names, ", ") + "."
+			}
+		}
 		row(tw, f.ModelID, "failed", f.ErrorCode, msg)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if res.RemainingCount > 0 {
-		_, err := fmt.Fprintf(e.stdout, "\n%d more versions of this name were left untouched (cascade limit); run the command again to delete them.\n", res.RemainingCount)
-		return err
-	}
-	return nil
+	return tw.Flush()
 }

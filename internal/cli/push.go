@@ -33,15 +33,22 @@ terminal. When the push fails or is interrupted, the model is deleted.`,
 		},
 		{
 			name:    "model pull",
-			args:    "MODEL_ID DIR [flags]",
+			args:    "MODEL DIR [flags]",
 			summary: "download the files of a model into a folder",
-			help: `Every file of the published model MODEL_ID is downloaded into DIR (created
+			help: `Every file of the published model MODEL (an id or NAME:VERSION) is downloaded into DIR (created
 when missing) at its path. Each file is written under a temporary name,
 checked against the size and sha256 the server lists, and only then
 renamed into place: a file that does not match fails the command and is
 never left under its final name. Files of DIR that the model does not have
-are left alone; those it has are replaced.`,
+are left alone; those it has are replaced. A model without files (created
+by the bulk extension) fails the command: there is nothing to pull.`,
 			flags: modelPull,
+		},
+		{
+			name:    "model files",
+			args:    "MODEL [flags]",
+			summary: "list the files of a model without downloading them",
+			flags:   modelFiles,
 		},
 	}
 }
@@ -116,12 +123,23 @@ func modelPull(e *env, fs *flag.FlagSet) func([]string) error {
 	g := e.clientFlags(fs)
 	return func(args []string) error {
 		if len(args) != 2 {
-			return usagef("model pull takes MODEL_ID and DIR, got %d arguments", len(args))
+			return usagef("model pull takes MODEL and DIR, got %d arguments", len(args))
 		}
-		id, dir := args[0], args[1]
+		dir := args[1]
 		c, err := g.client()
 		if err != nil {
 			return err
+		}
+		id, err := e.resolveModel(c, args[0])
+		if err != nil {
+			return err
+		}
+		list, err := c.ModelFiles(e.ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(list.Files) == 0 {
+			return &FailedError{Msg: fmt.Sprintf("model %s has no files (it was created without any, by the bulk extension): nothing pulled", id)}
 		}
 		bar := e.progressBar("pulling")
 		files, err := c.Pull(e.ctx, id, dir, bar.update)
@@ -143,6 +161,44 @@ func modelPull(e *env, fs *flag.FlagSet) func([]string) error {
 			return err
 		}
 		_, err = fmt.Fprintf(e.stdout, "\nPulled %d files (%s) of model %s into %s, every sha256 checked.\n", len(files), humanSize(totalSize(files)), id, dir)
+		return err
+	}
+}
+
+func modelFiles(e *env, fs *flag.FlagSet) func([]string) error {
+	g := e.clientFlags(fs)
+	return func(args []string) error {
+		if len(args) != 1 {
+			return usagef("model files takes one MODEL (an id or NAME:VERSION), got %d arguments", len(args))
+		}
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		id, err := e.resolveModel(c, args[0])
+		if err != nil {
+			return err
+		}
+		list, err := c.ModelFiles(e.ctx, id)
+		if err != nil {
+			return err
+		}
+		if g.json() {
+			return printJSON(e.stdout, list)
+		}
+		if len(list.Files) == 0 {
+			_, err := fmt.Fprintf(e.stdout, "Model %s has no files.\n", id)
+			return err
+		}
+		tw := newTable(e.stdout)
+		row(tw, "PATH", "SIZE", "SHA256")
+		for _, f := range list.Files {
+			row(tw, f.Path, humanSize(f.Size), f.SHA256)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(e.stdout, "\n%d files, %s.\n", len(list.Files), humanSize(totalSize(list.Files)))
 		return err
 	}
 }

@@ -87,7 +87,8 @@ const (
 
 // Serve runs the server with cfg (validated) until ctx is cancelled, then
 // shuts it down gracefully. It prints "modelreg listening on http://ADDR"
-// to stdout once it accepts connections; logs go to stderr.
+// to stdout once it accepts connections; logs go to stderr. wire builds
+// the parts, run is the lifecycle, close releases what wire took.
 func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error) {
 	logger, err := newLogger(cfg, stderr)
 	if err != nil {
@@ -101,29 +102,72 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 		debug.SetGCPercent(gcPercent)
 	}
+	s := &server{cfg: cfg, stdout: stdout, logger: logger}
+	defer func() {
+		if cerr := s.close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	if err := s.wire(ctx); err != nil {
+		return err
+	}
+	return s.run(ctx)
+}
+
+// server is a running modelreg serve: the parts wire built, which run
+// starts and stops.
+type server struct {
+	cfg    Config
+	stdout io.Writer
+	logger *slog.Logger
+
+	project string
+	store   modelreg.Store
+	sources *importer.Sources
+	coll    *collector.Collector
+	runner  *importer.Runner
+	hs      *http.Server
+	ln      net.Listener
+	closers []func() error // run by close, last first
+}
+
+// wire builds the server's parts from its configuration: the data dir and
+// its lock, the default project, the store, authentication, the blob
+// store, the import sources, the workers, the API and the listener. A
+// crash's leftovers in the blob store are swept before anything serves.
+func (s *server) wire(ctx context.Context) error {
+	cfg, logger := s.cfg, s.logger
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	lock, err := lockStore(cfg) // lock.go: one server per SQLite data dir
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func() error { lock.Release(); return nil })
 	project, created, err := ensureProjectID(cfg.DataDir, cfg.ProjectID, logger)
 	if err != nil {
 		return err
 	}
+	s.project = project
 	if created && cfg.Auth == AuthNone { // with authentication, the bootstrap says it
-		fmt.Fprintf(stdout, "modelreg: created project %s (saved in %s)\n", project, filepath.Join(cfg.DataDir, ProjectIDFile))
+		fmt.Fprintf(s.stdout, "modelreg: created project %s (saved in %s)\n", project, filepath.Join(cfg.DataDir, ProjectIDFile))
 	}
 
 	store, err := openStore(ctx, cfg, logger) // database.go
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := store.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("closing the database: %w", cerr)
+	s.store = store
+	s.closers = append(s.closers, func() error {
+		if err := store.Close(); err != nil {
+			return fmt.Errorf("closing the database: %w", err)
 		}
-	}()
+		return nil
+	})
 	var authn *auth.Authenticator
 	if cfg.Auth == AuthAKSK {
-		if authn, err = startAuth(ctx, cfg, store, project, stdout, logger); err != nil {
+		if authn, err = startAuth(ctx, cfg, store, project, s.stdout, logger); err != nil {
 			return err
 		}
 	} else {
@@ -133,14 +177,13 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	if err != nil {
 		return err
 	}
-	sources, err := importer.NewSourcesFromConfig(cfg.sourcesConfig())
-	if err != nil {
+	if s.sources, err = importer.NewSourcesFromConfig(cfg.sourcesConfig()); err != nil {
 		return err
 	}
 	// The server's own data is never imported (importer.Sources refuses
 	// it); a root inside it is a mistake, a root holding it (the default:
 	// the working directory holds ./modelreg-data) is said once.
-	if holding, inside := sources.RootsHoldingProtected(); len(inside) > 0 {
+	if holding, inside := s.sources.RootsHoldingProtected(); len(inside) > 0 {
 		return fmt.Errorf("--import-root %s lies inside the server's own data (its data dir, blob store or database), which is never imported; choose another import root", inside[0])
 	} else if len(holding) > 0 {
 		logger.Info("import roots hold the server's own data; imports that reach it (directly, through a parent folder or a symbolic link) are refused",
@@ -148,7 +191,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	}
 
 	owner := importer.DefaultOwner()
-	coll := collector.New(collector.Config{
+	s.coll = collector.New(collector.Config{
 		Store: store, Blobs: blobs, Owner: owner, Lease: cfg.JobLease, Interval: collectInterval,
 		StagingInterval: stagingCleanInterval, StagingGrace: cfg.StagingGrace,
 		Logger: logger,
@@ -158,14 +201,14 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	// a directory used with SQLite, which no other process writes to; with
 	// PostgreSQL or a bucket, other servers may be staging now, and only
 	// those older than --staging-grace go (openBlobStore decides).
-	if err := coll.Sweep(ctx, sweepGrace); err != nil {
+	if err := s.coll.Sweep(ctx, sweepGrace); err != nil {
 		return fmt.Errorf("sweeping the blob store: %w", err)
 	}
-	if _, err := coll.RunOnce(ctx); err != nil {
+	if _, err := s.coll.RunOnce(ctx); err != nil {
 		return fmt.Errorf("collecting blobs: %w", err)
 	}
-	runner := importer.New(importer.Config{
-		Store: store, Blobs: blobs, Sources: sources, Owner: owner, Lease: cfg.JobLease,
+	s.runner = importer.New(importer.Config{
+		Store: store, Blobs: blobs, Sources: s.sources, Owner: owner, Lease: cfg.JobLease,
 		PollInterval: jobPollInterval(cfg.JobLease), MaxFileSize: cfg.MaxFileSize, Logger: logger,
 		Workers: cfg.ImportWorkers, ProjectJobs: cfg.ImportProjectJobs, StallTimeout: cfg.ImportStallTimeout,
 	})
@@ -180,9 +223,9 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	api := httpapi.NewServer(httpapi.Config{
 		Store:            store,
 		Deployer:         &modelreg.InstantDeployer{Services: store},
-		CheckSource:      sources.Check,
-		OnModelCreated:   runner.Wake,
-		OnModelsDeleted:  coll.Wake,
+		CheckSource:      s.sources.Check,
+		OnModelCreated:   s.runner.Wake,
+		OnModelsDeleted:  s.coll.Wake,
 		CascadeLimit:     cfg.CascadeLimit,
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		RequestTimeout:   cfg.RequestTimeout,
@@ -194,15 +237,14 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		UploadRateWindow: cfg.UploadRateWindow,
 		Blobs:            blobs,
 	})
-	if err := registerCollectorMetrics(api.Registry(), coll); err != nil {
+	if err := registerCollectorMetrics(api.Registry(), s.coll); err != nil {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
+	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return err
 	}
-	hs := &http.Server{
+	s.hs = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
@@ -211,28 +253,37 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	return nil
+}
 
+// run starts the workers and the HTTP server, and on ctx's end (or a
+// worker's failure) shuts them down: the HTTP server first, draining its
+// requests, then the workers.
+func (s *server) run(ctx context.Context) error {
+	cfg, logger := s.cfg, s.logger
 	// Workers outlive ctx until the HTTP server has drained, so a request
 	// in flight at shutdown still finds them.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	errc := make(chan error, 4)
 	var wg sync.WaitGroup
-	wg.Go(func() { errc <- named("import runner", runner.Run(workCtx)) })
-	wg.Go(func() { errc <- named("blob collector", coll.Run(workCtx)) })
-	wg.Go(func() { errc <- named("service scheduler", stopDueServices(workCtx, store, scheduleInterval, logger)) })
+	wg.Go(func() { errc <- named("import runner", s.runner.Run(workCtx)) })
+	wg.Go(func() { errc <- named("blob collector", s.coll.Run(workCtx)) })
+	wg.Go(func() {
+		errc <- named("service scheduler", stopDueServices(workCtx, s.store, scheduleInterval, logger))
+	})
 	var httpDone sync.WaitGroup
 	httpDone.Go(func() {
-		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := s.hs.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http server: %w", err)
 		}
 	})
 
-	addr := ln.Addr().String()
-	objectSources, _ := sources.ObjectStore()
+	addr := s.ln.Addr().String()
+	objectSources, _ := s.sources.ObjectStore()
 	logger.Info("modelreg started", "addr", addr, "data_dir", cfg.DataDir, "database", cfg.databaseForLog(),
-		"blob_store", cfg.BlobStore, "import_roots", sources.Roots(), "source_endpoint", objectSources, "project_id", project, "auth", cfg.Auth)
-	fmt.Fprintf(stdout, "modelreg listening on http://%s\n", addr)
+		"blob_store", cfg.BlobStore, "import_roots", s.sources.Roots(), "source_endpoint", objectSources, "project_id", s.project, "auth", cfg.Auth)
+	fmt.Fprintf(s.stdout, "modelreg listening on http://%s\n", addr)
 
 	var runErr error
 	select {
@@ -245,9 +296,9 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	logger.Info("modelreg shutting down")
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(shutCtx); err != nil {
+	if err := s.hs.Shutdown(shutCtx); err != nil {
 		logger.Warn("http shutdown timed out; closing connections", "error", err)
-		hs.Close()
+		s.hs.Close()
 	}
 	httpDone.Wait()
 	stopWork()
@@ -262,6 +313,21 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		logger.Info("modelreg stopped")
 	}
 	return runErr
+}
+
+// close releases what wire took, last first: the listener when run never
+// served on it, the database, the data dir lock.
+func (s *server) close() error {
+	if s.ln != nil && s.hs != nil {
+		s.ln.Close() // after Serve, already closed: the error is moot
+	}
+	var first error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // stopDueServices stops, every interval until ctx ends, the running

@@ -21,13 +21,14 @@ func printMainUsage(w io.Writer) {
 		{"Users", []string{"user"}},
 		{"Access keys", []string{"credential"}},
 		{"Measuring", []string{"bench"}},
-		{"Other", []string{"version"}},
+		{"Profiles", []string{"login"}},
+		{"Other", []string{"completion", "version"}},
 	}
 	fmt.Fprint(w, `modelreg is a model registry speaking the ModelArts v1 model-management API:
 one binary that is both the server and its command-line client.
 
 Usage:
-  modelreg COMMAND [arguments] [flags]
+  modelreg [global flags] COMMAND [arguments] [flags]
 `)
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	for _, g := range groups {
@@ -45,13 +46,16 @@ Usage:
 	}
 	tw.Flush()
 	fmt.Fprint(w, `
-The client commands call the server at --endpoint (MODELREG_ENDPOINT, default
-http://127.0.0.1:8080) for the project --project (MODELREG_PROJECT_ID, else the
-project_id file the server keeps in --data-dir, default ./modelreg-data). They
-sign every request with MODELREG_ACCESS_KEY and MODELREG_SECRET_KEY, else with
-the credentials file the server wrote in --data-dir at its first start.
-Flags may come before or after the arguments. Run 'modelreg COMMAND -h' for
-the flags of a command.
+The client commands call the server at --endpoint (MODELREG_ENDPOINT) for the
+project --project (MODELREG_PROJECT_ID), signing every request with
+MODELREG_ACCESS_KEY and MODELREG_SECRET_KEY. What these leave unset comes from
+the profile 'modelreg login' saved (--profile, MODELREG_PROFILE, else
+"default"), else from the files the server keeps in --data-dir (default
+./modelreg-data: project_id and credentials), else http://127.0.0.1:8080.
+A model is named by its id, or NAME:VERSION; a service by its id or name.
+Flags may come before or after the arguments; the global flags (--endpoint,
+--project, --data-dir, --output, --profile) also before the command. Run
+'modelreg COMMAND -h' for the flags of a command.
 `)
 }
 
