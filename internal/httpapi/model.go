@@ -218,15 +218,9 @@ func (s *Server) handleModelDelete(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if res.Success == nil {
-		res.Success = []string{}
-	}
-	if res.Failed == nil {
-		res.Failed = []modelreg.DeleteFailure{}
-	}
 	s.metrics.observeDelete(res)
 	if len(res.Success) > 0 {
-		s.onDeleted()
+		s.onModelsDeleted()
 	}
 	s.respond(w, r, res)
 }

@@ -79,20 +79,20 @@ type Config struct {
 
 // Server is the HTTP API. It implements http.Handler.
 type Server struct {
-	store          modelreg.Store
-	deployer       modelreg.Deployer
-	checkSource    func(string) error
-	onModelCreated func()
-	onDeleted      func()
-	cascadeLimit   int
-	maxBody        int64
-	requestTimeout time.Duration
-	logger         *slog.Logger
-	registry       *prometheus.Registry
-	metrics        *metrics
-	auth           *auth.Authenticator
-	uploads        modelreg.Uploader
-	blobs          modelreg.BlobStore
+	store           modelreg.Store
+	deployer        modelreg.Deployer
+	checkSource     func(string) error
+	onModelCreated  func()
+	onModelsDeleted func()
+	cascadeLimit    int
+	maxBody         int64
+	requestTimeout  time.Duration
+	logger          *slog.Logger
+	registry        *prometheus.Registry
+	metrics         *metrics
+	auth            *auth.Authenticator
+	uploads         modelreg.Uploader
+	blobs           modelreg.BlobStore
 
 	mux      *http.ServeMux
 	patterns map[string]bool // every pattern registered on mux
@@ -102,21 +102,21 @@ type Server struct {
 // NewServer returns a Server for cfg with its routes and middleware in place.
 func NewServer(cfg Config) *Server {
 	s := &Server{
-		store:          cfg.Store,
-		deployer:       cfg.Deployer,
-		checkSource:    cfg.CheckSource,
-		onModelCreated: cfg.OnModelCreated,
-		onDeleted:      cfg.OnModelsDeleted,
-		cascadeLimit:   cfg.CascadeLimit,
-		maxBody:        cfg.MaxBodyBytes,
-		requestTimeout: cfg.RequestTimeout,
-		logger:         cfg.Logger,
-		registry:       cfg.Registry,
-		auth:           cfg.Auth,
-		uploads:        cfg.Uploads,
-		blobs:          cfg.Blobs,
-		mux:            http.NewServeMux(),
-		patterns:       map[string]bool{},
+		store:           cfg.Store,
+		deployer:        cfg.Deployer,
+		checkSource:     cfg.CheckSource,
+		onModelCreated:  cfg.OnModelCreated,
+		onModelsDeleted: cfg.OnModelsDeleted,
+		cascadeLimit:    cfg.CascadeLimit,
+		maxBody:         cfg.MaxBodyBytes,
+		requestTimeout:  cfg.RequestTimeout,
+		logger:          cfg.Logger,
+		registry:        cfg.Registry,
+		auth:            cfg.Auth,
+		uploads:         cfg.Uploads,
+		blobs:           cfg.Blobs,
+		mux:             http.NewServeMux(),
+		patterns:        map[string]bool{},
 	}
 	if s.deployer == nil {
 		s.deployer = &modelreg.InstantDeployer{Services: cfg.Store}
@@ -127,8 +127,8 @@ func NewServer(cfg Config) *Server {
 	if s.onModelCreated == nil {
 		s.onModelCreated = func() {}
 	}
-	if s.onDeleted == nil {
-		s.onDeleted = func() {}
+	if s.onModelsDeleted == nil {
+		s.onModelsDeleted = func() {}
 	}
 	if s.cascadeLimit <= 0 {
 		s.cascadeLimit = modelreg.DefaultCascadeLimit

@@ -183,7 +183,7 @@ func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelr
 			return err
 		}
 	case modelreg.ModelFailed:
-		digests, err := lockModelBlobs(ctx, tx, modelID)
+		digests, err := lockModelBlobs(ctx, tx, []string{modelID})
 		if err != nil {
 			return err
 		}

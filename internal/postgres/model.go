@@ -373,60 +373,21 @@ func findCascadeSet(ctx context.Context, tx *Tx, projectID, id string, limit int
 	return modelreg.CascadeSet{IDs: append([]string{id}, others...), Remaining: n - len(others)}, nil
 }
 
-// DeleteModel deletes one model in one transaction: its row, files and
-// import job, queueing each of its blobs that no other model references.
-// Returns ENOTFOUND ModelArts.3001 and ECONFLICT ModelArts.3009 when a
-// service references it.
+// DeleteModelBatch deletes the models ids in one transaction and returns
+// each model's refusal in its place: a model that is gone or deployed is
+// refused, the others are deleted together, their files and import jobs
+// with them (ON DELETE CASCADE) and their blobs that no model outside the
+// batch references queued for collection (lockModelBlobs, then
+// unqueueReferenced). Returns ENOTFOUND ModelArts.3001, and deletes
+// nothing, when the first id does not exist. A single delete is a batch of
+// one.
 //
-// The model row is locked FOR UPDATE first: of two concurrent deletes the
-// second waits and then finds no row (3001); a CreateService holding the row
-// FOR SHARE makes the delete wait and then see its service (3009), and one
-// that comes second finds the model gone (3507).
-func (db *DB) DeleteModel(ctx context.Context, projectID, id string) error {
-	return db.update(ctx, "postgres.DeleteModel", func(tx *Tx) error {
-		return deleteModel(ctx, tx, projectID, id)
-	})
-}
-
-func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
-	var one int
-	err := tx.queryRow(ctx, `SELECT 1 FROM models WHERE id = $1 AND project_id = $2 FOR UPDATE`, id, projectID).Scan(&one)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return modelreg.ModelNotFound(id)
-	} else if err != nil {
-		return err
-	}
-	var deployed bool
-	if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM service_models WHERE model_id = $1)`, id).Scan(&deployed); err != nil {
-		return err
-	}
-	if deployed {
-		return modelreg.ModelDeployed(id)
-	}
-	digests, err := lockModelBlobs(ctx, tx, id)
-	if err != nil {
-		return err
-	}
-	// Its files and job go with it through ON DELETE CASCADE.
-	_, err = tx.exec(ctx, `DELETE FROM models WHERE id = $1`, id)
-	if pgError(err, foreignKeyViolation) != nil {
-		// service_models' ON DELETE RESTRICT: the database's own guard.
-		return modelreg.ModelDeployed(id)
-	} else if err != nil {
-		return err
-	}
-	return unqueueReferenced(ctx, tx, digests)
-}
-
-var _ modelreg.ModelBatchDeleter = (*DB)(nil)
-
-// DeleteModelBatch deletes each of ids as DeleteModel would, in one
-// transaction, and returns each model's error in its place: a model that
-// is gone or deployed is refused, the others are deleted together. Returns
-// ENOTFOUND ModelArts.3001, and deletes nothing, when the first id does
-// not exist. It takes the locks DeleteModel takes, in the same order: the
-// models' rows (by id), the queue rows of their digests (by digest), then
-// the model_counts rows (by key).
+// It takes its locks in the global order (see postgres.go): the models'
+// rows FOR UPDATE (by id), the queue rows of their digests (by digest),
+// then the model_counts rows (by key). Of two concurrent deletes of a model
+// the second waits and then finds no row (3001); a CreateService holding
+// the row FOR SHARE makes the delete wait and then see its service (3009),
+// and one that comes second finds the model gone (3507).
 func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error) {
 	var errs []error
 	err := db.update(ctx, "postgres.DeleteModelBatch", func(tx *Tx) error {
@@ -457,25 +418,28 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 		if len(deletable) == 0 {
 			return nil
 		}
-		digests, err := tx.queryStrings(ctx, `INSERT INTO blob_gc (digest, enqueued_at, not_before, attempts)
-			SELECT DISTINCT digest, $2::bigint, $2::bigint, 0 FROM model_files WHERE model_id = ANY($1) ORDER BY digest
-			ON CONFLICT (digest) DO UPDATE SET attempts = blob_gc.attempts
-			RETURNING digest`, deletable, tx.ms())
+		digests, err := lockModelBlobs(ctx, tx, deletable)
 		if err != nil {
 			return err
 		}
-		// The counter rows the delete triggers decrement, locked in their
-		// key order first: the triggers would take them in the order of
-		// the rows, and two batches would deadlock on them.
-		if _, err := tx.exec(ctx, `SELECT 1 FROM model_counts c
-			WHERE (c.project_id, c.status, c.type, c.shard) IN (
-				SELECT project_id, status, type, hashtext(id) & 15 FROM models WHERE id = ANY($1))
-			ORDER BY c.project_id, c.status, c.type, c.shard FOR UPDATE`, deletable); err != nil {
-			return err
+		if len(deletable) > 1 {
+			// The counter rows the delete triggers decrement, locked in
+			// their key order first: the triggers would take them in the
+			// order of the rows, and two batches would deadlock on them.
+			// One model decrements one row: nothing to order.
+			if _, err := tx.exec(ctx, `SELECT 1 FROM model_counts c
+				WHERE (c.project_id, c.status, c.type, c.shard) IN (
+					SELECT project_id, status, type, hashtext(id) & 15 FROM models WHERE id = ANY($1))
+				ORDER BY c.project_id, c.status, c.type, c.shard FOR UPDATE`, deletable); err != nil {
+				return err
+			}
 		}
-		// The rows are locked and unreferenced: a foreign key refusal here
-		// is a failure of the whole batch.
-		if _, err := tx.exec(ctx, `DELETE FROM models WHERE id = ANY($1)`, deletable); err != nil {
+		_, err = tx.exec(ctx, `DELETE FROM models WHERE id = ANY($1)`, deletable)
+		if pgError(err, foreignKeyViolation) != nil && len(deletable) == 1 {
+			// service_models' ON DELETE RESTRICT: the database's own guard
+			// behind the check above. For a batch it fails the whole call.
+			return modelreg.ModelDeployed(deletable[0])
+		} else if err != nil {
 			return err
 		}
 		return unqueueReferenced(ctx, tx, digests)

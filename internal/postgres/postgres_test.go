@@ -77,7 +77,7 @@ func TestDeleteModelForeignKey(t *testing.T) {
 	if pgError(err, foreignKeyViolation) == nil {
 		t.Fatalf("raw delete of a deployed model: %v, want a foreign key violation", err)
 	}
-	if err := db.DeleteModel(ctx, "p", m.ID); modelreg.ErrorAPICode(err) != modelreg.CodeModelDeployed {
+	if err := modelreg.DeleteModel(ctx, db, "p", m.ID); modelreg.ErrorAPICode(err) != modelreg.CodeModelDeployed {
 		t.Fatalf("DeleteModel = %v, want ModelArts.3009", err)
 	}
 	// And a config naming a missing model fails on the foreign key too.

@@ -74,7 +74,7 @@ func BenchmarkDeleteModel(b *testing.B) {
 			ctx := context.Background()
 			b.ResetTimer()
 			for i := range b.N {
-				if err := db.DeleteModel(ctx, benchProject, ids[i]); err != nil {
+				if err := modelreg.DeleteModel(ctx, db, benchProject, ids[i]); err != nil {
 					b.Fatal(err)
 				}
 			}

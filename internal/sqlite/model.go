@@ -171,8 +171,6 @@ func modelExists(name, version string) *modelreg.Error {
 	return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeModelExists, "Model (%s, %s) already exists.", name, version)
 }
 
-var _ modelreg.ModelBatchDeleter = (*DB)(nil)
-
 // FindModelByID returns a model with all its details.
 // Returns ENOTFOUND ModelArts.3001.
 func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelreg.Model, error) {
@@ -558,21 +556,13 @@ func findCascadeSet(ctx context.Context, tx *Tx, projectID, id string, limit int
 	return set, nil
 }
 
-// DeleteModel deletes one model in one transaction: its row, files and
-// import job, queueing each of its blobs that no other model references.
-// Returns ENOTFOUND ModelArts.3001 and ECONFLICT ModelArts.3009 when a
-// service references it.
-func (db *DB) DeleteModel(ctx context.Context, projectID, id string) error {
-	return db.update(ctx, "sqlite.DeleteModel", func(tx *Tx) error {
-		return deleteModel(ctx, tx, projectID, id)
-	})
-}
-
-// DeleteModelBatch deletes each of ids as DeleteModel would, in one
-// transaction, and returns each model's error in its place: a model that
-// is gone or deployed is refused, the others are deleted together. Returns
-// ENOTFOUND ModelArts.3001, and deletes nothing, when the first id does
-// not exist.
+// DeleteModelBatch deletes the models ids in one transaction and returns
+// each model's refusal in its place: a model that is gone or deployed is
+// refused, the others are deleted together, their files and import jobs
+// with them (ON DELETE CASCADE) and their blobs that no model outside the
+// batch references queued for collection (queueModelBlobs). Returns
+// ENOTFOUND ModelArts.3001, and deletes nothing, when the first id does not
+// exist. A single delete is a batch of one.
 //
 // The deletable models go in one DELETE statement: FTS5 writes its pending
 // index changes out at the start of every statement that runs triggers, so
@@ -583,7 +573,7 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 	err := db.update(ctx, op, func(tx *Tx) error {
 		var deletable []string
 		var err error
-		if deletable, errs, err = checkDeletableBatch(ctx, tx, projectID, ids); err != nil {
+		if deletable, errs, err = checkDeletable(ctx, tx, projectID, ids); err != nil {
 			return err
 		}
 		for i, err := range errs {
@@ -596,21 +586,20 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 		if len(deletable) == 0 {
 			return nil
 		}
+		if err := queueModelBlobs(ctx, tx, deletable); err != nil {
+			return err
+		}
 		list, err := json.Marshal(deletable)
 		if err != nil {
 			return err
 		}
-		// The blobs that no model outside the batch references.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO blob_gc (digest, enqueued_at, not_before, attempts)
-			SELECT DISTINCT f.digest, ?2, ?2, 0 FROM model_files f
-			WHERE f.model_id IN (SELECT value FROM json_each(?1)) AND NOT EXISTS (
-				SELECT 1 FROM model_files g WHERE g.digest = f.digest AND g.model_id NOT IN (SELECT value FROM json_each(?1)))
-			ON CONFLICT (digest) DO NOTHING`, string(list), tx.ms()); err != nil {
-			return err
-		}
-		// The single writer has checked no service references them: a
-		// foreign key refusal here is a failure of the whole batch.
 		_, err = tx.ExecContext(ctx, `DELETE FROM models WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+		if isConstraint(err) && len(deletable) == 1 {
+			// The only constraint a delete can violate is service_models'
+			// ON DELETE RESTRICT: the database's own guard behind the
+			// single writer's check. For a batch it fails the whole call.
+			return modelreg.ModelDeployed(deletable[0])
+		}
 		return err
 	})
 	if err != nil {
@@ -619,9 +608,11 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 	return errs, nil
 }
 
-// checkDeletableBatch is checkDeletable of each of ids in one query: it
-// returns the ids that may be deleted, and for each id its refusal or nil.
-func checkDeletableBatch(ctx context.Context, tx *Tx, projectID string, ids []string) ([]string, []error, error) {
+// checkDeletable checks each of ids in one query: it returns the ids that
+// may be deleted, and for each id its refusal or nil: ENOTFOUND
+// ModelArts.3001 unless the model exists in the project, ECONFLICT
+// ModelArts.3009 when a service references it.
+func checkDeletable(ctx context.Context, tx *Tx, projectID string, ids []string) ([]string, []error, error) {
 	list, err := json.Marshal(ids)
 	if err != nil {
 		return nil, nil, err
@@ -655,46 +646,6 @@ func checkDeletableBatch(ctx context.Context, tx *Tx, projectID string, ids []st
 		return nil, nil, err
 	}
 	return deletable, errs, nil
-}
-
-// checkDeletable returns ENOTFOUND ModelArts.3001 unless model id exists
-// in the project, and ECONFLICT ModelArts.3009 when a service references
-// it.
-func checkDeletable(ctx context.Context, tx *Tx, projectID, id string) error {
-	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM models WHERE id = ? AND project_id = ?`, id, projectID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return modelreg.ModelNotFound(id)
-	} else if err != nil {
-		return err
-	}
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM service_models WHERE model_id = ? LIMIT 1`, id).Scan(&one)
-	if err == nil {
-		return modelreg.ModelDeployed(id)
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	return nil
-}
-
-// deleteModel deletes model id: checkDeletable, then its blobs queued and
-// its row (with its files and job) deleted.
-func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
-	if err := checkDeletable(ctx, tx, projectID, id); err != nil {
-		return err
-	}
-	// Queue the blobs only this model references, then delete it (its files
-	// and job go with it through ON DELETE CASCADE).
-	if err := queueModelBlobs(ctx, tx, id); err != nil {
-		return err
-	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM models WHERE id = ?`, id)
-	if isConstraint(err) {
-		// The only constraint a delete can violate is service_models'
-		// ON DELETE RESTRICT: the database's own guard.
-		return modelreg.ModelDeployed(id)
-	}
-	return err
 }
 
 // FindModelFiles returns the files of a model ordered by path.

@@ -337,7 +337,7 @@ func testFinishImport(t *testing.T, open Opener) {
 		if len(ms) != 1 || ms[0].FailureReason != "config.json is not valid" {
 			t.Errorf("failed list = %+v", ms)
 		}
-		ok(t, e.s.DeleteModel(e.ctx, projA, m.ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, m.ID))
 	})
 
 	t.Run("ErrNotFound", func(t *testing.T) {
@@ -606,6 +606,6 @@ func testPendingImportJobs(t *testing.T, open Opener) {
 	count(3) // a leased job is still pending
 	ok(t, e.s.FinishImport(e.ctx, a.ID, importer, modelreg.ImportResult{Status: modelreg.ModelPublished}))
 	count(2)
-	ok(t, e.s.DeleteModel(e.ctx, projA, c.ID))
+	ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, c.ID))
 	count(1)
 }

@@ -51,7 +51,7 @@ func testCreateModels(t *testing.T, open Opener) {
 		svc := e.createService(projA, "svc", ms[0].ID)
 		e.wantDeleteModel(projA, ms[0].ID, modelreg.CodeModelDeployed)
 		ok(t, e.s.DeleteServices(e.ctx, projA, []string{svc.ID}))
-		ok(t, e.s.DeleteModel(e.ctx, projA, ms[0].ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, ms[0].ID))
 		e.wantPending(0)
 	})
 
@@ -156,7 +156,7 @@ func testModelCounts(t *testing.T, open Opener) {
 	checkCounts(e, projA)
 	ok(t, e.s.DeleteServices(e.ctx, projA, []string{svc.ID}))
 	for _, id := range []string{a.ID, b.ID, c.ID} { // published, failed, publishing
-		ok(t, e.s.DeleteModel(e.ctx, projA, id))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, id))
 		checkCounts(e, projA)
 	}
 	checkCounts(e, projB)
@@ -289,15 +289,12 @@ func testSubstringFilters(t *testing.T, open Opener) {
 	}
 }
 
-// testDeleteModelBatch checks a store's DeleteModelBatch, when it has one,
-// against what DeleteModel does one model at a time.
+// testDeleteModelBatch checks a store's DeleteModelBatch over several
+// models: each refused or deleted as it would be alone.
 func testDeleteModelBatch(t *testing.T, open Opener) {
-	setup := func(t *testing.T) (*env, modelreg.ModelBatchDeleter, []*modelreg.Model) {
+	setup := func(t *testing.T) (*env, modelreg.ModelStore, []*modelreg.Model) {
 		e := newEnv(t, open)
-		bd, ok := e.s.(modelreg.ModelBatchDeleter)
-		if !ok {
-			t.Skip("the store has no DeleteModelBatch")
-		}
+		bd := e.s
 		a := e.publishedModel(projA, "a", "1.0.0", file("f", 1), file("shared", 9))
 		b := e.publishedModel(projA, "a", "1.0.1", file("f", 2), file("shared", 9))
 		c := e.createModel(projA, "a", "1.0.2")

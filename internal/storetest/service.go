@@ -26,7 +26,7 @@ func (e *env) serviceIn(name, status string, modelIDs ...string) *modelreg.Servi
 // meaning success).
 func (e *env) wantDeleteModel(project, id, apiCode string) {
 	e.t.Helper()
-	err := e.s.DeleteModel(e.ctx, project, id)
+	err := modelreg.DeleteModel(e.ctx, e.s, project, id)
 	if apiCode == "" {
 		ok(e.t, err)
 		return
