@@ -519,10 +519,7 @@ type ModelFilter struct {
 	Type        string // canonical spelling
 	NotType     string // canonical spelling
 	WorkspaceID string
-	Offset      int // page index: records skipped = Offset × Limit
-	Limit       int
-	SortBy      string // create_at, model_version, model_size
-	Order       string // asc, desc
+	Page        // SortBy: create_at (default), model_version, model_size
 	// Marker is the opaque keyset continuation of a previous page
 	// (modelreg extension): the page starts right after the model it
 	// names. Validate decodes it into After; it excludes Offset.
@@ -558,31 +555,8 @@ func (f *ModelFilter) Validate() error {
 		}
 		*t = c
 	}
-	if f.Offset < 0 {
-		return Invalid("Invalid parameter offset: must be 0 or more.")
-	}
-	if f.Limit == 0 {
-		f.Limit = DefaultModelLimit
-	}
-	if f.Limit < 1 || f.Limit > MaxListLimit {
-		return Invalid("Invalid parameter limit: must be between 1 and %d.", MaxListLimit)
-	}
-	if f.SortBy == "" {
-		f.SortBy = ModelSortCreateAt
-	}
-	if _, ok := oneOf(f.SortBy, []string{ModelSortCreateAt, ModelSortVersion, ModelSortSize}, false); !ok {
-		return Invalid("Invalid parameter sort_by: %q.", f.SortBy)
-	}
-	if f.Order == "" {
-		f.Order = "desc"
-	}
-	o, ok := oneOf(strings.ToLower(f.Order), []string{"asc", "desc"}, false)
-	if !ok {
-		return Invalid("Invalid parameter order: %q.", f.Order)
-	}
-	f.Order = o
-	if f.Offset > (1<<31)/f.Limit {
-		return Invalid("Invalid parameter offset: too large.")
+	if err := f.Page.validate(DefaultModelLimit, ModelSortCreateAt, ModelSortVersion, ModelSortSize); err != nil {
+		return err
 	}
 	f.After = nil
 	if f.Marker != "" {

@@ -436,7 +436,7 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 					err = nil // deleted meanwhile
 				}
 			} else {
-				_, err = c.ListModels(ctx, modelreg.ModelFilter{Limit: 10, Name: "m"})
+				_, err = c.ListModels(ctx, modelreg.ModelFilter{Name: "m", Page: modelreg.Page{Limit: 10}})
 			}
 			if err != nil && serverError(err) {
 				t.Errorf("read: %v", err)
@@ -610,7 +610,7 @@ func crashCycles(t *testing.T, bin, tmp string, newEnv func([]folder) *blobEnv) 
 	}
 	deadline := time.Now().Add(waitLimit)
 	for {
-		list, err := c.ListModels(context.Background(), modelreg.ModelFilter{Status: modelreg.ModelPublishing, Limit: 1})
+		list, err := c.ListModels(context.Background(), modelreg.ModelFilter{Status: modelreg.ModelPublishing, Page: modelreg.Page{Limit: 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -695,7 +695,7 @@ func checkStores(t *testing.T, db modelreg.Store, project string, folders []fold
 	referenced := map[string]bool{}
 	var models []*modelreg.ModelSummary
 	for page := 0; ; page++ {
-		f := modelreg.ModelFilter{ProjectID: project, Limit: modelreg.MaxListLimit, Offset: page}
+		f := modelreg.ModelFilter{ProjectID: project, Page: modelreg.Page{Limit: modelreg.MaxListLimit, Offset: page}}
 		if err := f.Validate(); err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // CreateModel stores m as publishing, with its import job, in one
@@ -233,26 +234,8 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 			where = append(where, c.expr+p.add(c.v))
 		}
 	}
-	var sortCol string
-	switch f.SortBy {
-	case "", modelreg.ModelSortCreateAt:
-		sortCol = "create_at"
-	case modelreg.ModelSortVersion:
-		sortCol = "version_key"
-	case modelreg.ModelSortSize:
-		sortCol = "size"
-	default:
-		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
-	}
-	order, err := sqlOrder(f.Order)
-	if err != nil {
-		return nil, 0, err
-	}
-	desc := order == "DESC"
-	limit, skip, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
-	if err != nil {
-		return nil, 0, err
-	}
+	sortCol, desc := sqlstore.ModelSortColumn(f.SortBy), f.Desc()
+	limit, skip := f.Limit, f.Skip()
 	total, err := countModels(ctx, tx, f, where, p)
 	if err != nil {
 		return nil, 0, err
@@ -281,7 +264,7 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		}
 		skip = back
 	}
-	order = "ASC"
+	order := "ASC"
 	if desc {
 		order = "DESC"
 	}

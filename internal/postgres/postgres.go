@@ -512,28 +512,3 @@ func (p *params) add(v any) string {
 	*p = append(*p, v)
 	return fmt.Sprintf("$%d", len(*p))
 }
-
-// sqlOrder returns the SQL direction of a validated order ("" is desc).
-func sqlOrder(order string) (string, error) {
-	switch strings.ToLower(order) {
-	case "", "desc":
-		return "DESC", nil
-	case "asc":
-		return "ASC", nil
-	}
-	return "", modelreg.Invalid("Invalid parameter order: %q.", order)
-}
-
-// page returns the LIMIT and OFFSET of page index offset of size limit.
-func page(limit, offset, defaultLimit int) (int, int, error) {
-	if limit == 0 {
-		limit = defaultLimit
-	}
-	if limit < 1 || limit > modelreg.MaxListLimit {
-		return 0, 0, modelreg.Invalid("Invalid parameter limit: must be between 1 and %d.", modelreg.MaxListLimit)
-	}
-	if offset < 0 || offset > (1<<31)/limit {
-		return 0, 0, modelreg.Invalid("Invalid parameter offset: %d.", offset)
-	}
-	return limit, offset * limit, nil
-}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // CreateService stores s as deploying with a first event, in one
@@ -299,23 +300,8 @@ func findServices(ctx context.Context, tx *Tx, f modelreg.ServiceFilter) ([]*mod
 			where = append(where, c.expr+p.add(c.v))
 		}
 	}
-	var sortCol string
-	switch f.SortBy {
-	case "", modelreg.ServiceSortPublishAt:
-		sortCol = "publish_at"
-	case modelreg.ServiceSortName:
-		sortCol = "name"
-	default:
-		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
-	}
-	order, err := sqlOrder(f.Order)
-	if err != nil {
-		return nil, 0, err
-	}
-	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultServiceLimit)
-	if err != nil {
-		return nil, 0, err
-	}
+	sortCol, order := sqlstore.ServiceSortColumn(f.SortBy), sqlstore.Direction(f.Page)
+	limit, offset := f.Limit, f.Skip()
 	cond := strings.Join(where, " AND ")
 	var total int
 	if err := tx.queryRow(ctx, `SELECT count(*) FROM services WHERE `+cond, p...).Scan(&total); err != nil {
@@ -326,7 +312,7 @@ func findServices(ctx context.Context, tx *Tx, f modelreg.ServiceFilter) ([]*mod
 		return services, total, nil
 	}
 	lim, off := p.add(limit), p.add(offset)
-	err = tx.query(ctx, func(rows pgx.Rows) error {
+	err := tx.query(ctx, func(rows pgx.Rows) error {
 		s, err := scanService(rows)
 		if err != nil {
 			return err
@@ -510,14 +496,8 @@ func findServiceEvents(ctx context.Context, tx *Tx, f modelreg.EventFilter) ([]*
 	if f.EndTime > 0 {
 		where = append(where, "occur_time <= "+p.add(f.EndTime))
 	}
-	order, err := sqlOrder(f.Order)
-	if err != nil {
-		return nil, 0, err
-	}
-	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultServiceLimit)
-	if err != nil {
-		return nil, 0, err
-	}
+	order := sqlstore.Direction(f.Page)
+	limit, offset := f.Limit, f.Skip()
 	cond := strings.Join(where, " AND ")
 	var total int
 	if err := tx.queryRow(ctx, `SELECT count(*) FROM service_events WHERE `+cond, p...).Scan(&total); err != nil {

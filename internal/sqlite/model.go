@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // CreateModel stores m as publishing, with its import job, in one
@@ -300,27 +301,8 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		where = append(where, "status <> 'published'")
 		narrow = true
 	}
-	var sortCol string
-	switch f.SortBy {
-	case "", modelreg.ModelSortCreateAt:
-		sortCol = "create_at"
-	case modelreg.ModelSortVersion:
-		sortCol = "version_key"
-	case modelreg.ModelSortSize:
-		sortCol = "size"
-	default:
-		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
-	}
-	desc := true
-	if _, err := sqlOrder(f.Order); err != nil {
-		return nil, 0, err
-	} else if strings.EqualFold(f.Order, "asc") {
-		desc = false
-	}
-	limit, skip, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
-	if err != nil {
-		return nil, 0, err
-	}
+	sortCol, desc := sqlstore.ModelSortColumn(f.SortBy), f.Desc()
+	limit, skip := f.Limit, f.Skip()
 	q := modelQuery{where: where, args: args, sortCol: sortCol, desc: desc, limit: limit, skip: skip}
 	if narrow {
 		// The unary + keeps SQLite from walking the sort column's index.
@@ -479,31 +461,6 @@ func lowerASCII(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// sqlOrder returns the SQL direction of a validated order ("" is desc).
-func sqlOrder(order string) (string, error) {
-	switch strings.ToLower(order) {
-	case "", "desc":
-		return "DESC", nil
-	case "asc":
-		return "ASC", nil
-	}
-	return "", modelreg.Invalid("Invalid parameter order: %q.", order)
-}
-
-// page returns the LIMIT and OFFSET of page index offset of size limit.
-func page(limit, offset, defaultLimit int) (int, int, error) {
-	if limit == 0 {
-		limit = defaultLimit
-	}
-	if limit < 1 || limit > modelreg.MaxListLimit {
-		return 0, 0, modelreg.Invalid("Invalid parameter limit: must be between 1 and %d.", modelreg.MaxListLimit)
-	}
-	if offset < 0 || offset > (1<<31)/limit {
-		return 0, 0, modelreg.Invalid("Invalid parameter offset: %d.", offset)
-	}
-	return limit, offset * limit, nil
 }
 
 // FindCascadeSet returns the models a cascade delete of id works on: id

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // CreateService stores s as deploying with a first event, in one
@@ -268,23 +269,8 @@ func findServices(ctx context.Context, tx *Tx, f modelreg.ServiceFilter) ([]*mod
 			where, args = append(where, c.expr), append(args, c.v)
 		}
 	}
-	var sortCol string
-	switch f.SortBy {
-	case "", modelreg.ServiceSortPublishAt:
-		sortCol = "publish_at"
-	case modelreg.ServiceSortName:
-		sortCol = "name"
-	default:
-		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
-	}
-	order, err := sqlOrder(f.Order)
-	if err != nil {
-		return nil, 0, err
-	}
-	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultServiceLimit)
-	if err != nil {
-		return nil, 0, err
-	}
+	sortCol, order := sqlstore.ServiceSortColumn(f.SortBy), sqlstore.Direction(f.Page)
+	limit, offset := f.Limit, f.Skip()
 	cond := strings.Join(where, " AND ")
 	var total int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM services WHERE `+cond, args...).Scan(&total); err != nil {
@@ -487,14 +473,8 @@ func findServiceEvents(ctx context.Context, tx *Tx, f modelreg.EventFilter) ([]*
 	if f.EndTime > 0 {
 		where, args = append(where, "occur_time <= ?"), append(args, f.EndTime)
 	}
-	order, err := sqlOrder(f.Order)
-	if err != nil {
-		return nil, 0, err
-	}
-	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultServiceLimit)
-	if err != nil {
-		return nil, 0, err
-	}
+	order := sqlstore.Direction(f.Page)
+	limit, offset := f.Limit, f.Skip()
 	cond := strings.Join(where, " AND ")
 	var total int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM service_events WHERE `+cond, args...).Scan(&total); err != nil {
