@@ -52,7 +52,7 @@ func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 // ModelArts.3002 when the project has m.Name at m.Version already, or m.ID
 // is taken.
 func insertModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
-	summary, details, err := encodeModel(m)
+	summary, details, err := sqlstore.EncodeModel(m, sqlstore.MarshalJSON)
 	if err != nil {
 		return err
 	}
@@ -136,65 +136,12 @@ func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelre
 	return m, err
 }
 
-const modelColumns = `id, project_id, name, version, type, status, description, size, workspace_id,
-	owner, tenant, create_at, update_at, failure_reason, config, summary, details`
-
 func findModelByID(ctx context.Context, tx *Tx, projectID, id string) (*modelreg.Model, error) {
-	m, err := scanModel(tx.queryRow(ctx, `SELECT `+modelColumns+` FROM models WHERE id = $1 AND project_id = $2`, id, projectID))
+	m, err := sqlstore.ScanModel(tx.queryRow(ctx, `SELECT `+sqlstore.ModelColumns+` FROM models WHERE id = $1 AND project_id = $2`, id, projectID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, modelreg.ModelNotFound(id)
 	}
 	return m, err
-}
-
-func scanModel(row interface{ Scan(...any) error }) (*modelreg.Model, error) {
-	var m modelreg.Model
-	var summary, details string
-	var cols modelreg.ModelSummary
-	if err := row.Scan(&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
-		&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
-		&m.UpdateAt, &cols.FailureReason, &m.Config, &summary, &details); err != nil {
-		return nil, err
-	}
-	updateAt, config := m.UpdateAt, m.Config
-	if err := json.Unmarshal([]byte(details), &m); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(summary), &m.ModelSummary); err != nil {
-		return nil, err
-	}
-	m.UpdateAt, m.Config = updateAt, config
-	setSummaryColumns(&m.ModelSummary, &cols)
-	return &m, nil
-}
-
-// setSummaryColumns copies the summary fields that have a column from src.
-func setSummaryColumns(dst, src *modelreg.ModelSummary) {
-	dst.ID, dst.ProjectID, dst.Name, dst.Version = src.ID, src.ProjectID, src.Name, src.Version
-	dst.Type, dst.Status, dst.Description, dst.Size = src.Type, src.Status, src.Description, src.Size
-	dst.WorkspaceID, dst.Owner, dst.Tenant, dst.CreateAt = src.WorkspaceID, src.Owner, src.Tenant, src.CreateAt
-	dst.FailureReason = src.FailureReason
-}
-
-// encodeModel returns the JSON documents holding the fields of m that have
-// no column: summary for the list fields, details for the rest. Fields with
-// a column are zeroed in them, so any field added to modelreg.Model later is
-// kept without a schema change.
-func encodeModel(m *modelreg.Model) (summary, details string, err error) {
-	s := m.ModelSummary
-	setSummaryColumns(&s, &modelreg.ModelSummary{})
-	d := *m
-	d.ModelSummary = modelreg.ModelSummary{}
-	d.UpdateAt, d.Config = 0, ""
-	sb, err := json.Marshal(&s)
-	if err != nil {
-		return "", "", err
-	}
-	dj, err := json.Marshal(&d)
-	if err != nil {
-		return "", "", err
-	}
-	return string(sb), string(dj), nil
 }
 
 // FindModels returns one page of the models matching f and the number of
@@ -272,20 +219,16 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	err = tx.query(ctx, func(rows pgx.Rows) error {
 		var m, cols modelreg.ModelSummary
 		var summary string
-		if err := rows.Scan(&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
-			&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
-			&cols.FailureReason, &summary); err != nil {
+		if err := rows.Scan(sqlstore.SummaryDest(&cols, &summary)...); err != nil {
 			return err
 		}
 		if err := json.Unmarshal([]byte(summary), &m); err != nil {
 			return err
 		}
-		setSummaryColumns(&m, &cols)
+		sqlstore.SetSummaryColumns(&m, &cols)
 		models = append(models, &m)
 		return nil
-	}, `SELECT id, project_id, name, version, type, status, description, size,
-		workspace_id, owner, tenant, create_at, failure_reason, summary
-		FROM models WHERE `+strings.Join(where, " AND ")+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT `+lim+` OFFSET `+off, p...)
+	}, `SELECT `+sqlstore.SummaryColumns("")+` FROM models WHERE `+strings.Join(where, " AND ")+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT `+lim+` OFFSET `+off, p...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -57,7 +57,7 @@ func insertModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	summary, details, err := encodeModel(m)
+	summary, details, err := sqlstore.EncodeModel(m, marshalCompact)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func createModels(ctx context.Context, tx *Tx, cs []modelreg.Model) error {
 		c.FailureReason = ""
 		c.CreateAt = tx.ms()
 		c.UpdateAt = c.CreateAt
-		summary, details, err := encodeModel(c)
+		summary, details, err := sqlstore.EncodeModel(c, marshalCompact)
 		if err != nil {
 			return err
 		}
@@ -177,62 +177,11 @@ func modelExists(name, version string) *modelreg.Error {
 func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelreg.Model, error) {
 	// One statement: no transaction needed (a BEGIN and a ROLLBACK would
 	// double the work of the most frequent read).
-	m, err := scanModel(db.queryRow(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ? AND project_id = ?`, id, projectID))
+	m, err := sqlstore.ScanModel(db.queryRow(ctx, `SELECT `+sqlstore.ModelColumns+` FROM models WHERE id = ? AND project_id = ?`, id, projectID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, modelreg.ModelNotFound(id)
 	}
 	return m, formatError("sqlite.FindModelByID", err)
-}
-
-const modelColumns = `id, project_id, name, version, type, status, description, size, workspace_id,
-	owner, tenant, create_at, update_at, failure_reason, config, summary, details`
-
-func scanModel(row interface{ Scan(...any) error }) (*modelreg.Model, error) {
-	var m modelreg.Model
-	var summary, details string
-	var cols modelreg.ModelSummary
-	if err := row.Scan(&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
-		&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
-		&m.UpdateAt, &cols.FailureReason, &m.Config, &summary, &details); err != nil {
-		return nil, err
-	}
-	updateAt, config := m.UpdateAt, m.Config
-	if err := json.Unmarshal([]byte(details), &m); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(summary), &m.ModelSummary); err != nil {
-		return nil, err
-	}
-	m.UpdateAt, m.Config = updateAt, config
-	setSummaryColumns(&m.ModelSummary, &cols)
-	return &m, nil
-}
-
-// setSummaryColumns copies the summary fields that have a column from src.
-func setSummaryColumns(dst, src *modelreg.ModelSummary) {
-	dst.ID, dst.ProjectID, dst.Name, dst.Version = src.ID, src.ProjectID, src.Name, src.Version
-	dst.Type, dst.Status, dst.Description, dst.Size = src.Type, src.Status, src.Description, src.Size
-	dst.WorkspaceID, dst.Owner, dst.Tenant, dst.CreateAt = src.WorkspaceID, src.Owner, src.Tenant, src.CreateAt
-	dst.FailureReason = src.FailureReason
-}
-
-// encodeModel returns the JSON documents holding the fields of m that have
-// no column: summary for the list fields, details for the rest. Fields with
-// a column are zeroed in them, so any field added to modelreg.Model later is
-// kept without a schema change.
-func encodeModel(m *modelreg.Model) (summary, details string, err error) {
-	s := m.ModelSummary
-	setSummaryColumns(&s, &modelreg.ModelSummary{})
-	d := *m
-	d.ModelSummary = modelreg.ModelSummary{}
-	d.UpdateAt, d.Config = 0, ""
-	if summary, err = marshalCompact(&s); err != nil {
-		return "", "", err
-	}
-	if details, err = marshalCompact(&d); err != nil {
-		return "", "", err
-	}
-	return summary, details, nil
 }
 
 // FindModels returns one page of the models matching f and the number of
@@ -353,6 +302,9 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	return models, total, err
 }
 
+// listColumns are the columns of a list item, of the models aliased m.
+var listColumns = sqlstore.SummaryColumns("m.")
+
 // modelQuery is the query of one page of models.
 type modelQuery struct {
 	where       []string
@@ -371,16 +323,14 @@ func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, 
 	if q.desc {
 		order = "DESC"
 	}
-	const cols = `m.id, m.project_id, m.name, m.version, m.type, m.status, m.description, m.size,
-		m.workspace_id, m.owner, m.tenant, m.create_at, m.failure_reason, m.summary`
 	sortKey := strings.TrimPrefix(q.sortCol, "+")
-	query := `SELECT ` + cols + ` FROM models m WHERE ` + strings.Join(q.where, " AND ") +
+	query := `SELECT ` + listColumns + ` FROM models m WHERE ` + strings.Join(q.where, " AND ") +
 		` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?`
 	if q.count {
 		// Sort and count the matches by their keys alone (models_seq
 		// covers them for a substring match), then read the rows of the
 		// page only.
-		query = `SELECT ` + cols + `, p.n FROM (SELECT rowid AS r, COUNT(*) OVER () AS n FROM models
+		query = `SELECT ` + listColumns + `, p.n FROM (SELECT rowid AS r, COUNT(*) OVER () AS n FROM models
 			WHERE ` + strings.Join(q.where, " AND ") + ` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?) p
 			JOIN models m ON m.rowid = p.r ORDER BY m.` + sortKey + ` ` + order + `, m.id ` + order
 	}
@@ -397,9 +347,7 @@ func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, 
 	for rows.Next() {
 		var m, cols modelreg.ModelSummary
 		var summary string
-		dst := []any{&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
-			&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
-			&cols.FailureReason, &summary}
+		dst := sqlstore.SummaryDest(&cols, &summary)
 		if q.count {
 			dst = append(dst, &total)
 		}
@@ -417,7 +365,7 @@ func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, 
 			d.InstallType = slices.Clone(m.InstallType)
 			decoded[summary] = &d
 		}
-		setSummaryColumns(&m, &cols)
+		sqlstore.SetSummaryColumns(&m, &cols)
 		models = append(models, &m)
 	}
 	if err := rows.Err(); err != nil {
