@@ -248,9 +248,9 @@ func validateConfig(inferType string, cfg []ServiceConfig) error {
 			}
 			weights += int(e.Weight)
 		} else {
-			for name, v := range map[string]string{".src_path": e.SrcPath, ".dest_path": e.DestPath, ".req_uri": e.ReqURI, ".mapping_type": e.MappingType} {
-				if v == "" {
-					return ParamRequired(f + name)
+			for _, v := range []namedValue{{".src_path", e.SrcPath}, {".dest_path", e.DestPath}, {".req_uri", e.ReqURI}, {".mapping_type", e.MappingType}} {
+				if v.value == "" {
+					return ParamRequired(f + v.name)
 				}
 			}
 			if e.MappingType != "file" && e.MappingType != "csv" {
