@@ -113,7 +113,7 @@ func (db *DB) AttachModelFile(ctx context.Context, modelID, owner string, f mode
 }
 
 func attachModelFile(ctx context.Context, tx *Tx, modelID, owner string, f modelreg.ModelFile) error {
-	// FOR KEY SHARE: the weakest lock that keeps DeleteModel out.
+	// FOR KEY SHARE: the weakest lock that keeps DeleteModelBatch out.
 	if err := lockJob(ctx, tx, modelID, owner, "FOR KEY SHARE"); err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ import (
 // when the config names a model twice.
 //
 // The config's models are locked FOR SHARE until commit, so a concurrent
-// DeleteModel of one of them either deletes it first (and this fails with
+// DeleteModelBatch of one of them either deletes it first (and this fails with
 // 3507) or waits and then sees the service (and fails with 3009).
 func (db *DB) CreateService(ctx context.Context, s *modelreg.Service) error {
 	var c modelreg.Service

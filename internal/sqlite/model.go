@@ -196,14 +196,48 @@ func (db *DB) FindModels(ctx context.Context, f modelreg.ModelFilter) ([]*modelr
 	return models, n, err
 }
 
+// findModels reads a page in three steps: the where-clause (modelWhere),
+// the plan (planModelQuery, then seek once the total is known), and the
+// query itself (modelQuery.run).
 func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
-	where, args := []string{"project_id = ?"}, []any{f.ProjectID}
+	w := modelWhere(f)
+	q := planModelQuery(f, w)
+	if q.count {
+		models, total, err := q.run(ctx, tx)
+		if err != nil || len(models) > 0 {
+			return models, total, err
+		}
+		// Only a page past the end needs a count of its own.
+		total, err = countModels(ctx, tx, f, w)
+		return models, total, err
+	}
+	total, err := countModels(ctx, tx, f, w)
+	if err != nil {
+		return nil, 0, err
+	}
+	if total == 0 || f.Skip() >= total {
+		return []*modelreg.ModelSummary{}, total, nil
+	}
+	q.seek(f.After, total)
+	models, _, err := q.run(ctx, tx)
+	return models, total, err
+}
+
+// modelConds is the where-clause of a model filter.
+type modelConds struct {
+	where []string
+	args  []any
 	// narrow is set when the filter selects few models through an index of
 	// its own (the name, a trigram index, the index of unpublished
 	// models): the matches are then found that way and sorted, rather than
 	// found by walking the project in sort order.
-	narrow := false
-	text := false // a text filter: no counter knows its total
+	narrow bool
+	text   bool // a text filter: no counter knows its total
+}
+
+// modelWhere builds the where-clause of f.
+func modelWhere(f modelreg.ModelFilter) modelConds {
+	w := modelConds{where: []string{"project_id = ?"}, args: []any{f.ProjectID}}
 	for _, c := range []struct {
 		column, fts, v string
 		exact          bool
@@ -215,22 +249,22 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		case c.v == "":
 			continue
 		case c.exact:
-			where, args = append(where, c.column+" = ?"), append(args, c.v)
+			w.where, w.args = append(w.where, c.column+" = ?"), append(w.args, c.v)
 		case utf8.RuneCountInString(c.v) >= 3:
 			// The trigram index holds the text with ASCII in lower case
 			// and matches exactly: what LIKE finds, without a scan.
-			where = append(where, "seq IN (SELECT rowid FROM "+c.fts+" WHERE "+c.fts+" MATCH ?)")
-			args = append(args, `"`+strings.ReplaceAll(lowerASCII(c.v), `"`, `""`)+`"`)
+			w.where = append(w.where, "seq IN (SELECT rowid FROM "+c.fts+" WHERE "+c.fts+" MATCH ?)")
+			w.args = append(w.args, `"`+strings.ReplaceAll(lowerASCII(c.v), `"`, `""`)+`"`)
 			// The unary + keeps SQLite from scanning the project's index
 			// and probing the matches, rather than the other way round.
-			where[0] = "+project_id = ?"
+			w.where[0] = "+project_id = ?"
 		default:
 			// Too short for a trigram: scan.
-			where, args = append(where, c.column+` LIKE ? ESCAPE '\'`), append(args, likePattern(c.v))
-			text = true
+			w.where, w.args = append(w.where, c.column+` LIKE ? ESCAPE '\'`), append(w.args, likePattern(c.v))
+			w.text = true
 			continue
 		}
-		narrow, text = true, true
+		w.narrow, w.text = true, true
 	}
 	for _, c := range []struct {
 		expr, v string
@@ -242,64 +276,57 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		{"workspace_id = ?", f.WorkspaceID},
 	} {
 		if c.v != "" {
-			where, args = append(where, c.expr), append(args, c.v)
+			w.where, w.args = append(w.where, c.expr), append(w.args, c.v)
 		}
 	}
 	if f.Status != "" && f.Status != modelreg.ModelPublished {
 		// The literal term lets SQLite use the partial index.
-		where = append(where, "status <> 'published'")
-		narrow = true
+		w.where = append(w.where, "status <> 'published'")
+		w.narrow = true
 	}
-	sortCol, desc := sqlstore.ModelSortColumn(f.SortBy), f.Desc()
-	limit, skip := f.Limit, f.Skip()
-	q := modelQuery{where: where, args: args, sortCol: sortCol, desc: desc, limit: limit, skip: skip}
-	if narrow {
+	return w
+}
+
+// planModelQuery chooses how the page of f is read, before the total is
+// known: a narrow filter without a cursor reads and sorts all its matches
+// anyway, so it counts them in the same pass; any other reads the page
+// after counting (see seek).
+func planModelQuery(f modelreg.ModelFilter, w modelConds) modelQuery {
+	sortCol := sqlstore.ModelSortColumn(f.SortBy)
+	q := modelQuery{where: w.where, args: w.args, sortCol: sortCol, desc: f.Desc(), limit: f.Limit, skip: f.Skip()}
+	if w.narrow {
 		// The unary + keeps SQLite from walking the sort column's index.
 		q.sortCol = "+" + sortCol
+		q.count = f.After == nil
 	}
+	return q
+}
 
-	if narrow && f.After == nil {
-		// All the matches are read and sorted anyway: count them in the
-		// same pass. Only a page past the end needs a count of its own.
-		q.count = true
-		models, total, err := q.run(ctx, tx)
-		if err != nil || len(models) > 0 {
-			return models, total, err
-		}
-		total, err = countModels(ctx, tx, f, text, where, args)
-		return models, total, err
-	}
-
-	total, err := countModels(ctx, tx, f, text, where, args)
-	if err != nil {
-		return nil, 0, err
-	}
-	if total == 0 || skip >= total {
-		return []*modelreg.ModelSummary{}, total, nil
-	}
-	if f.After != nil {
-		// Keyset continuation: the rows after the cursor in sort order.
+// seek places the page among total matches: right after the cursor after
+// (keyset continuation), or, past the middle, counted from the other end.
+func (q *modelQuery) seek(after *modelreg.ModelCursor, total int) {
+	switch {
+	case after != nil:
+		// The rows after the cursor in sort order.
 		op := ">"
-		if desc {
+		if q.desc {
 			op = "<"
 		}
-		q.where = append(q.where, "("+sortCol+", id) "+op+" (?, ?)")
-		q.args = append(q.args, f.After.Key, f.After.ID)
+		q.where = append(slices.Clip(q.where), "("+strings.TrimPrefix(q.sortCol, "+")+", id) "+op+" (?, ?)")
+		q.args = append(slices.Clip(q.args), after.Key, after.ID)
 		q.skip = 0
-	} else if skip > total/2 {
+	case q.skip > total/2:
 		// A page past the middle is read from the other end: skipping
 		// total-skip-limit records backwards costs less than skipping
 		// skip forwards, and total is exact (same snapshot).
-		q.reverse, q.desc = true, !desc
-		back := total - skip - limit
+		q.reverse, q.desc = true, !q.desc
+		back := total - q.skip - q.limit
 		if back < 0 {
 			q.limit += back
 			back = 0
 		}
 		q.skip = back
 	}
-	models, _, err := q.run(ctx, tx)
-	return models, total, err
 }
 
 // listColumns are the columns of a list item, of the models aliased m.
@@ -377,13 +404,13 @@ func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, 
 	return models, total, nil
 }
 
-// countModels returns the number of models matching f, whose conditions
-// are where with args. With no filter but status, type and not-type it
+// countModels returns the number of models matching f, whose where-clause
+// is w. With no filter but status, type and not-type it
 // sums model_counts; otherwise it counts the matches.
-func countModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter, text bool, where []string, args []any) (int, error) {
+func countModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter, w modelConds) (int, error) {
 	var total int
-	if text || f.Version != "" || f.WorkspaceID != "" {
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM models WHERE `+strings.Join(where, " AND "), args...).Scan(&total)
+	if w.text || f.Version != "" || f.WorkspaceID != "" {
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM models WHERE `+strings.Join(w.where, " AND "), w.args...).Scan(&total)
 		return total, err
 	}
 	q, cargs := `SELECT IFNULL(SUM(n), 0) FROM model_counts WHERE project_id = ?`, []any{f.ProjectID}
