@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -23,7 +22,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/client"
@@ -31,6 +29,7 @@ import (
 	"github.com/modelreg/modelreg/internal/blob/disk"
 	"github.com/modelreg/modelreg/internal/blob/s3"
 	"github.com/modelreg/modelreg/internal/collector"
+	"github.com/modelreg/modelreg/internal/s3test"
 	"github.com/modelreg/modelreg/internal/sqlite"
 )
 
@@ -229,26 +228,9 @@ func diskEnv(dataDir string) *blobEnv {
 // its prefix when the test ends.
 func s3Env(tb testing.TB, folders []folder) *blobEnv {
 	tb.Helper()
-	endpoint, bucket := os.Getenv("MODELREG_TEST_S3_ENDPOINT"), os.Getenv("MODELREG_TEST_S3_BUCKET")
-	ak, sk := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	if endpoint == "" || bucket == "" || ak == "" || sk == "" {
-		tb.Skip("no S3 server: set MODELREG_TEST_S3_ENDPOINT (host:port, plain http), MODELREG_TEST_S3_BUCKET, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (.ci/services.sh starts one)")
-	}
-	mc, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(ak, sk, ""), Region: "us-east-1"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var rnd [6]byte
-	crand.Read(rnd[:])
-	prefix := "crash-" + hex.EncodeToString(rnd[:])
+	srv := s3test.Get(tb)
+	mc, bucket, endpoint, prefix := srv.Client(tb), srv.Bucket, srv.Endpoint, srv.Prefix(tb, "crash")
 	ctx := context.Background()
-	tb.Cleanup(func() {
-		for obj := range mc.ListObjectsIter(ctx, bucket, minio.ListObjectsOptions{Prefix: prefix + "/", Recursive: true}) {
-			if obj.Err == nil {
-				mc.RemoveObject(ctx, bucket, obj.Key, minio.RemoveObjectOptions{})
-			}
-		}
-	})
 	be := &blobEnv{sources: map[string]string{}, prefix: prefix}
 	for _, f := range folders {
 		for name, b := range f.data {
