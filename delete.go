@@ -25,12 +25,19 @@ type DeleteResult struct {
 }
 
 // DeleteModels deletes a model, and with cascade the other versions of its
-// name (at most limit models in all), one transaction per model, or one
-// for the set when s is a ModelBatchDeleter. The target
-// is processed first: if it is gone the call fails with ModelArts.3001 and
-// nothing changes. An unavailable database before anything was deleted is
-// a request-level error too. Every other failure is reported per model and
-// never stops the rest; the request itself succeeds.
+// name (at most limit models in all), through one store call: the store's
+// DeleteModelBatch, which commits the whole set at once (a single delete is
+// a batch of one). The target is processed first: if it is gone the call
+// fails with ModelArts.3001 and nothing changes. An unavailable database
+// before anything was deleted is a request-level error too. Every other
+// failure is reported per model and never stops the rest; the request
+// itself succeeds.
+//
+// The delete path, for a newcomer: the handler (httpapi handleModelDelete)
+// calls DeleteModels, which calls the store's DeleteModelBatch, which
+// queues the blobs only the deleted models referenced in one place per
+// store (queueModelBlobs in internal/sqlite, lockModelBlobs in
+// internal/postgres); docs/storage.md walks through it.
 func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, cascade bool, limit int) (*DeleteResult, error) {
 	if limit <= 0 {
 		limit = DefaultCascadeLimit
@@ -42,25 +49,22 @@ func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, 
 			return nil, err
 		}
 	}
-	res := &DeleteResult{Success: []string{}, Failed: []DeleteFailure{}, RemainingCount: set.Remaining}
-	errs := make([]error, len(set.IDs))
-	batch, ok := s.(ModelBatchDeleter)
-	if ok && len(set.IDs) > 1 {
-		var err error
-		if errs, err = batch.DeleteModelBatch(ctx, projectID, set.IDs); err != nil {
-			if ctx.Err() != nil && ErrorCode(err) == EINTERNAL {
-				return nil, Internal("modelreg.DeleteModels", ctx.Err())
-			}
-			return nil, err
-		}
-	} else {
-		for i, id := range set.IDs {
-			errs[i] = s.DeleteModel(ctx, projectID, id)
-			if i == 0 && ErrorCode(errs[0]) == ENOTFOUND {
-				return nil, errs[0] // the target itself: a request-level 404, nothing changed
-			}
-		}
+	errs, err := s.DeleteModelBatch(ctx, projectID, set.IDs)
+	switch {
+	case err == nil:
+	case ErrorCode(err) == ENOTFOUND:
+		return nil, err // the target itself: a request-level 404, nothing changed
+	case len(set.IDs) == 1:
+		// A single delete's failure is its model's, as it has always been
+		// reported (below: per model, or for the request when the database
+		// is away or the request was cancelled).
+		errs = []error{err}
+	case ctx.Err() != nil && ErrorCode(err) == EINTERNAL:
+		return nil, Internal("modelreg.DeleteModels", ctx.Err())
+	default:
+		return nil, err
 	}
+	res := &DeleteResult{Success: []string{}, Failed: []DeleteFailure{}, RemainingCount: set.Remaining}
 	for i, id := range set.IDs {
 		err := errs[i]
 		switch {
@@ -82,15 +86,16 @@ func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, 
 	return res, nil
 }
 
-// ModelBatchDeleter is a ModelStore that can delete several models in one
-// transaction, each of them all or nothing as DeleteModel would. A cascade
-// uses it when the store has it: one commit instead of one per model.
-type ModelBatchDeleter interface {
-	// DeleteModelBatch deletes each of ids as DeleteModel would and
-	// returns one error per id, nil for a model deleted; every deletion
-	// is committed at once. When the first id does not exist it deletes
-	// nothing and returns ENOTFOUND ModelArts.3001 itself.
-	DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error)
+// DeleteModel deletes one model: DeleteModelBatch of it alone, its refusal
+// (ENOTFOUND ModelArts.3001, ECONFLICT ModelArts.3009) returned as the
+// error. For callers that delete one model outside the API (an aborted
+// upload, the load generator, tests).
+func DeleteModel(ctx context.Context, s ModelStore, projectID, id string) error {
+	errs, err := s.DeleteModelBatch(ctx, projectID, []string{id})
+	if err != nil {
+		return err
+	}
+	return errs[0]
 }
 
 // CascadeSet is the set of models one cascade delete works on.

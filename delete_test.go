@@ -10,11 +10,13 @@ import (
 
 // modelStore is a ModelStore whose cascade set and per-model delete results
 // are given by the test. Only the two methods DeleteModels calls are used.
+// results["batch"] is the error of the whole DeleteModelBatch call.
 type modelStore struct {
 	modelreg.ModelStore
 	set     modelreg.CascadeSet
 	results map[string]error
 	deleted []string
+	calls   int
 }
 
 func (s *modelStore) FindCascadeSet(ctx context.Context, projectID, id string, limit int) (modelreg.CascadeSet, error) {
@@ -27,9 +29,22 @@ func (s *modelStore) FindCascadeSet(ctx context.Context, projectID, id string, l
 	return s.set, nil
 }
 
-func (s *modelStore) DeleteModel(ctx context.Context, projectID, id string) error {
-	s.deleted = append(s.deleted, id)
-	return s.results[id]
+// DeleteModelBatch keeps the store contract: an unknown first id fails the
+// call and deletes nothing.
+func (s *modelStore) DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error) {
+	s.calls++
+	if err := s.results["batch"]; err != nil {
+		return nil, err
+	}
+	if modelreg.ErrorCode(s.results[ids[0]]) == modelreg.ENOTFOUND {
+		return nil, s.results[ids[0]]
+	}
+	errs := make([]error, len(ids))
+	for i, id := range ids {
+		errs[i] = s.results[id]
+		s.deleted = append(s.deleted, id)
+	}
+	return errs, nil
 }
 
 func TestDeleteModels(t *testing.T) {
@@ -73,8 +88,8 @@ func TestDeleteModels(t *testing.T) {
 		if modelreg.ErrorAPICode(err) != modelreg.CodeModelNotFound {
 			t.Fatalf("err = %v, want 3001", err)
 		}
-		if diff := cmp.Diff([]string{"a"}, s.deleted); diff != "" {
-			t.Errorf("nothing after the target may be touched (-want +got):\n%s", diff)
+		if len(s.deleted) != 0 {
+			t.Errorf("deleted %v, want nothing", s.deleted)
 		}
 	})
 	t.Run("UnknownTargetOfCascade", func(t *testing.T) {
@@ -109,6 +124,50 @@ func TestDeleteModels(t *testing.T) {
 		}
 		if len(res.Failed) != 1 || res.Failed[0].ErrorCode != modelreg.CodeInternal || res.Failed[0].ErrorMsg != "Internal error." {
 			t.Errorf("Failed = %+v", res.Failed)
+		}
+	})
+	t.Run("OneStoreCallACascade", func(t *testing.T) {
+		s := &modelStore{set: modelreg.CascadeSet{IDs: []string{"a", "b", "c"}}}
+		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20); err != nil {
+			t.Fatal(err)
+		}
+		if s.calls != 1 {
+			t.Errorf("%d DeleteModelBatch calls, want 1", s.calls)
+		}
+	})
+	t.Run("SingleDeleteCallErrorIsReportedForTheModel", func(t *testing.T) {
+		s := &modelStore{results: map[string]error{"batch": modelreg.Internal("x", context.DeadlineExceeded)}}
+		res, err := modelreg.DeleteModels(ctx, s, "p", "a", false, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Success) != 0 || len(res.Failed) != 1 || res.Failed[0].ModelID != "a" || res.Failed[0].ErrorCode != modelreg.CodeInternal {
+			t.Errorf("result = %+v, want a reported failed", res)
+		}
+	})
+	t.Run("CascadeCallErrorIsRequestError", func(t *testing.T) {
+		s := &modelStore{set: modelreg.CascadeSet{IDs: []string{"a", "b"}}, results: map[string]error{"batch": modelreg.Internal("x", context.DeadlineExceeded)}}
+		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20); modelreg.ErrorCode(err) != modelreg.EINTERNAL {
+			t.Fatalf("err = %v, want EINTERNAL", err)
+		}
+	})
+	t.Run("SingleUnavailableIsRequestError", func(t *testing.T) {
+		down := modelreg.Errorf(modelreg.EUNAVAILABLE, "ModelArts.6101", "The database is unavailable.")
+		s := &modelStore{results: map[string]error{"batch": down}}
+		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", false, 20); modelreg.ErrorCode(err) != modelreg.EUNAVAILABLE {
+			t.Fatalf("err = %v, want EUNAVAILABLE", err)
+		}
+	})
+	t.Run("DeleteModelIsABatchOfOne", func(t *testing.T) {
+		s := &modelStore{results: map[string]error{"b": modelreg.ModelDeployed("b")}}
+		if err := modelreg.DeleteModel(ctx, s, "p", "a"); err != nil {
+			t.Fatal(err)
+		}
+		if err := modelreg.DeleteModel(ctx, s, "p", "b"); modelreg.ErrorAPICode(err) != modelreg.CodeModelDeployed {
+			t.Fatalf("err = %v, want ModelArts.3009", err)
+		}
+		if s.calls != 2 {
+			t.Errorf("%d DeleteModelBatch calls, want 2", s.calls)
 		}
 	})
 }

@@ -10,6 +10,9 @@ import (
 
 // Store is everything the server keeps in its database. Every backend
 // (SQLite, PostgreSQL) implements it and passes internal/storetest.
+//
+// The list methods take a filter its Validate has checked: the store trusts
+// its Page (see Page) and every other field, and validates nothing again.
 type Store interface {
 	ModelStore
 	ServiceStore
@@ -54,12 +57,17 @@ type ModelStore interface {
 	// Returns ENOTFOUND ModelArts.3001 when id does not exist.
 	FindCascadeSet(ctx context.Context, projectID, id string, limit int) (CascadeSet, error)
 
-	// DeleteModel deletes one model in one transaction: its rows, its import
-	// job, and queues each of its blobs that no other model references for
-	// collection. Returns ENOTFOUND ModelArts.3001 when it does not exist and
-	// ECONFLICT ModelArts.3009 when a service references it. A delete and a
+	// DeleteModelBatch deletes the models ids in one transaction (a single
+	// delete is a batch of one): their rows, their import jobs, and queues
+	// each of their blobs that no model outside the batch references for
+	// collection. It returns one error per id, nil for a model deleted:
+	// ENOTFOUND ModelArts.3001 for one that does not exist and ECONFLICT
+	// ModelArts.3009 for one a service references; the others are deleted
+	// whatever became of those. When the first id does not exist it deletes
+	// nothing and returns ENOTFOUND ModelArts.3001 as the call's error; any
+	// other call error means nothing was deleted. A delete and a
 	// CreateService naming the same model never both succeed.
-	DeleteModel(ctx context.Context, projectID, id string) error
+	DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error)
 
 	// FindModelFiles returns the files of a model, by path.
 	// Returns ENOTFOUND ModelArts.3001.
@@ -106,8 +114,8 @@ type ServiceStore interface {
 	// of them: ENOTFOUND ModelArts.3502 names the first unknown id.
 	DeleteServices(ctx context.Context, projectID string, ids []string) error
 
-	// FindServiceEvents returns one page of a service's events and the
-	// number of all matches. Returns ENOTFOUND ModelArts.3502.
+	// FindServiceEvents returns one page of a service's events (f
+	// validated) and the number of all matches. Returns ENOTFOUND ModelArts.3502.
 	FindServiceEvents(ctx context.Context, f EventFilter) ([]*ServiceEvent, int, error)
 }
 

@@ -19,7 +19,7 @@ func ExampleWithAccessKey() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	list, err := c.ListModels(context.Background(), modelreg.ModelFilter{Name: "resnet", Limit: 10})
+	list, err := c.ListModels(context.Background(), modelreg.ModelFilter{Name: "resnet", Page: modelreg.Page{Limit: 10}})
 	if err != nil {
 		log.Fatal(modelreg.ErrorCode(err), err)
 	}

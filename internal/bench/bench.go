@@ -676,7 +676,7 @@ func (r *run) limitStoreDelete(db *sqlite.DB) op {
 		if id == "" {
 			return false, &exhausted{"no model left to delete: seed more"}
 		}
-		return true, db.DeleteModel(ctx, project, id)
+		return true, modelreg.DeleteModel(ctx, db, project, id)
 	}
 }
 

@@ -84,7 +84,7 @@ from its /metrics. Deletes consume the seeded models: seed enough, or
 					return err
 				}
 				if *models > 0 && !*reuse && !*yes {
-					list, err := c.ListModels(e.ctx, modelreg.ModelFilter{Limit: 1})
+					list, err := c.ListModels(e.ctx, modelreg.ModelFilter{Page: modelreg.Page{Limit: 1}})
 					if err != nil {
 						return err
 					}

@@ -18,7 +18,7 @@ func splitModelRef(ref string) (name, version string) {
 // versionsOf returns every version of the model name (exact match), oldest
 // first, paging through the list.
 func (e *env) versionsOf(c *client.Client, name string) ([]*modelreg.ModelSummary, error) {
-	f := modelreg.ModelFilter{Name: name, ExactMatch: true, Limit: 1000, SortBy: "create_at", Order: "asc"}
+	f := modelreg.ModelFilter{Name: name, ExactMatch: true, Page: modelreg.Page{Limit: 1000, SortBy: "create_at", Order: "asc"}}
 	var all []*modelreg.ModelSummary
 	for {
 		list, err := c.ListModels(e.ctx, f)

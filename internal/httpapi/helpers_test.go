@@ -42,6 +42,9 @@ type testEnv struct {
 	cb    *client.Client // projectB
 	logs  *syncBuffer    // the server's JSON logs, Debug and up
 	api   http.Handler   // the server srv serves, for requests from made-up addresses
+	// hc is the HTTP client of c, cb and raw: it fails the test for a
+	// response without X-Request-Id or one api/openapi.yaml does not allow.
+	hc *http.Client
 }
 
 // option adjusts the server's Config; cfg.Store is already set.
@@ -125,8 +128,9 @@ func serve(t *testing.T, store modelreg.Store, opts ...option) *testEnv {
 	api := httpapi.NewServer(cfg)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: requireRequestID{t: t, next: srv.Client().Transport}}
-	e := &testEnv{store: store, srv: srv, logs: logs, api: api}
+	_, faulty := cfg.Store.(*faultyStore)
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: requireRequestID{t: t, next: checkContract{t: t, next: srv.Client().Transport, faults: faulty}}}
+	e := &testEnv{store: store, srv: srv, logs: logs, api: api, hc: hc}
 	var err error
 	if e.c, err = client.New(srv.URL, projectA, client.WithHTTPClient(hc)); err != nil {
 		t.Fatal(err)
@@ -293,7 +297,7 @@ func snapshot(t *testing.T, e *testEnv) state {
 	st := state{Models: map[string]*modelreg.ModelList{}, ModelDetails: map[string]*modelreg.Model{},
 		Services: map[string]*modelreg.ServiceList{}, ServiceDetail: map[string]*modelreg.Service{}, EventCounts: map[string]int{}}
 	for _, c := range []*client.Client{e.c, e.cb} {
-		ml, err := c.ListModels(ctx, modelreg.ModelFilter{Limit: modelreg.MaxListLimit, Order: "asc"})
+		ml, err := c.ListModels(ctx, modelreg.ModelFilter{Page: modelreg.Page{Limit: modelreg.MaxListLimit, Order: "asc"}})
 		if err != nil {
 			t.Fatalf("snapshot: list models: %v", err)
 		}
@@ -303,7 +307,7 @@ func snapshot(t *testing.T, e *testEnv) state {
 				t.Fatalf("snapshot: get model: %v", err)
 			}
 		}
-		sl, err := c.ListServices(ctx, modelreg.ServiceFilter{Limit: modelreg.MaxListLimit, Order: "asc"})
+		sl, err := c.ListServices(ctx, modelreg.ServiceFilter{Page: modelreg.Page{Limit: modelreg.MaxListLimit, Order: "asc"}})
 		if err != nil {
 			t.Fatalf("snapshot: list services: %v", err)
 		}
@@ -397,7 +401,7 @@ func (e *testEnv) raw(t *testing.T, method, path string, body io.Reader, header 
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := e.srv.Client().Do(req)
+	resp, err := e.hc.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

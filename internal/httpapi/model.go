@@ -154,10 +154,7 @@ func (s *Server) handleModelList(w http.ResponseWriter, r *http.Request) {
 		Type:        q.str("model_type"),
 		NotType:     q.str("not_model_type"),
 		WorkspaceID: q.str("workspace_id"),
-		Offset:      q.int("offset"),
-		Limit:       q.limit(),
-		SortBy:      q.str("sort_by"),
-		Order:       q.str("order"),
+		Page:        q.page(),
 		Marker:      q.str("marker"),
 	}
 	if q.err != nil {
@@ -219,15 +216,9 @@ func (s *Server) handleModelDelete(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if res.Success == nil {
-		res.Success = []string{}
-	}
-	if res.Failed == nil {
-		res.Failed = []modelreg.DeleteFailure{}
-	}
 	s.metrics.observeDelete(res)
 	if len(res.Success) > 0 {
-		s.onDeleted()
+		s.onModelsDeleted()
 	}
 	s.respond(w, r, res)
 }

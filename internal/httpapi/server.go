@@ -95,23 +95,23 @@ type Config struct {
 
 // Server is the HTTP API. It implements http.Handler.
 type Server struct {
-	store          modelreg.Store
-	deployer       modelreg.Deployer
-	checkSource    func(string) error
-	onModelCreated func()
-	onDeleted      func()
-	cascadeLimit   int
-	maxBody        int64
-	requestTimeout time.Duration
-	logger         *slog.Logger
-	registry       *prometheus.Registry
-	metrics        *metrics
-	auth           *auth.Authenticator
-	uploads        modelreg.Uploader
-	uploadMinRate  int64 // 0: none
-	uploadWindow   time.Duration
-	blobs          modelreg.BlobStore
-	trustedProxies []netip.Prefix
+	store           modelreg.Store
+	deployer        modelreg.Deployer
+	checkSource     func(string) error
+	onModelCreated  func()
+	onModelsDeleted func()
+	cascadeLimit    int
+	maxBody         int64
+	requestTimeout  time.Duration
+	logger          *slog.Logger
+	registry        *prometheus.Registry
+	metrics         *metrics
+	auth            *auth.Authenticator
+	uploads         modelreg.Uploader
+	uploadMinRate   int64 // 0: none
+	uploadWindow    time.Duration
+	blobs           modelreg.BlobStore
+	trustedProxies  []netip.Prefix
 
 	mux      *http.ServeMux
 	patterns map[string]bool // every pattern registered on mux
@@ -121,24 +121,24 @@ type Server struct {
 // NewServer returns a Server for cfg with its routes and middleware in place.
 func NewServer(cfg Config) *Server {
 	s := &Server{
-		store:          cfg.Store,
-		deployer:       cfg.Deployer,
-		checkSource:    cfg.CheckSource,
-		onModelCreated: cfg.OnModelCreated,
-		onDeleted:      cfg.OnModelsDeleted,
-		cascadeLimit:   cfg.CascadeLimit,
-		maxBody:        cfg.MaxBodyBytes,
-		requestTimeout: cfg.RequestTimeout,
-		logger:         cfg.Logger,
-		registry:       cfg.Registry,
-		auth:           cfg.Auth,
-		uploads:        cfg.Uploads,
-		uploadMinRate:  cfg.UploadMinRate,
-		uploadWindow:   cfg.UploadRateWindow,
-		blobs:          cfg.Blobs,
-		trustedProxies: cfg.TrustedProxies,
-		mux:            http.NewServeMux(),
-		patterns:       map[string]bool{},
+		store:           cfg.Store,
+		deployer:        cfg.Deployer,
+		checkSource:     cfg.CheckSource,
+		onModelCreated:  cfg.OnModelCreated,
+		onModelsDeleted: cfg.OnModelsDeleted,
+		cascadeLimit:    cfg.CascadeLimit,
+		maxBody:         cfg.MaxBodyBytes,
+		requestTimeout:  cfg.RequestTimeout,
+		logger:          cfg.Logger,
+		registry:        cfg.Registry,
+		auth:            cfg.Auth,
+		uploads:         cfg.Uploads,
+		uploadMinRate:   cfg.UploadMinRate,
+		uploadWindow:    cfg.UploadRateWindow,
+		blobs:           cfg.Blobs,
+		trustedProxies:  cfg.TrustedProxies,
+		mux:             http.NewServeMux(),
+		patterns:        map[string]bool{},
 	}
 	if s.deployer == nil {
 		s.deployer = &modelreg.InstantDeployer{Services: cfg.Store}
@@ -158,8 +158,8 @@ func NewServer(cfg Config) *Server {
 	if s.onModelCreated == nil {
 		s.onModelCreated = func() {}
 	}
-	if s.onDeleted == nil {
-		s.onDeleted = func() {}
+	if s.onModelsDeleted == nil {
+		s.onModelsDeleted = func() {}
 	}
 	if s.cascadeLimit <= 0 {
 		s.cascadeLimit = modelreg.DefaultCascadeLimit

@@ -275,7 +275,7 @@ func (s *Server) handleUploadDelete(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.onDeleted()
+	s.onModelsDeleted()
 	s.respond(w, r, struct{}{})
 }
 

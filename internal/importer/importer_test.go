@@ -526,7 +526,7 @@ func TestDedupAndCollect(t *testing.T) {
 
 	ctx := context.Background()
 	gc := h.collector()
-	if err := h.db.DeleteModel(ctx, project, a); err != nil {
+	if err := modelreg.DeleteModel(ctx, h.db, project, a); err != nil {
 		t.Fatal(err)
 	}
 	if n := collect(t, gc); n != 1 {
@@ -537,7 +537,7 @@ func TestDedupAndCollect(t *testing.T) {
 	}
 	h.wantPublished(t, b, map[string]string{"model/w.bin": shared, "model/b.txt": "only b"})
 
-	if err := h.db.DeleteModel(ctx, project, b); err != nil {
+	if err := modelreg.DeleteModel(ctx, h.db, project, b); err != nil {
 		t.Fatal(err)
 	}
 	if n := collect(t, gc); n != 2 {
@@ -648,7 +648,7 @@ func TestDeleteWhilePublishing(t *testing.T) {
 			id := h.createModel(t, "m", h.loc("m"))
 			blobs := &hookBlobs{Store: h.blobs}
 			tt.hook(t, h, blobs, func() {
-				if err := h.db.DeleteModel(context.Background(), project, id); err != nil {
+				if err := modelreg.DeleteModel(context.Background(), h.db, project, id); err != nil {
 					t.Errorf("DeleteModel: %v", err)
 				}
 			})
@@ -812,7 +812,7 @@ func TestAttachWaitsForCollector(t *testing.T) {
 	a := h.createModel(t, "a", h.loc("a"))
 	runOnce(t, h.runner(nil))
 	h.wantPublished(t, a, files)
-	if err := h.db.DeleteModel(ctx, project, a); err != nil {
+	if err := modelreg.DeleteModel(ctx, h.db, project, a); err != nil {
 		t.Fatal(err)
 	}
 	// Another collector claims the digest and is about to delete it.

@@ -493,7 +493,7 @@ func (u *Uploads) AbortUpload(ctx context.Context, projectID, id string) error {
 	if err := u.hold(ctx, projectID, id); err != nil {
 		return err
 	}
-	err := u.cfg.Store.DeleteModel(ctx, projectID, id)
+	err := modelreg.DeleteModel(ctx, u.cfg.Store, projectID, id)
 	if err != nil && modelreg.ErrorCode(err) != modelreg.ENOTFOUND {
 		return err
 	}

@@ -303,7 +303,7 @@ func TestUploadDeletedMidStream(t *testing.T) {
 	if _, err := pw.Write(make([]byte, 1<<20)); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.db.DeleteModel(ctx, project, id); err != nil {
+	if err := modelreg.DeleteModel(ctx, h.db, project, id); err != nil {
 		t.Fatal(err)
 	}
 	go func() { // keep the body coming until the server stops reading
@@ -336,7 +336,7 @@ func TestUploadDeletedBeforeCommit(t *testing.T) {
 	ctx := context.Background()
 	var id string
 	blobs := &hookBlobs{Store: h.blobs, beforeCommt: func(modelreg.StagedBlob, int) error {
-		if err := h.db.DeleteModel(ctx, project, id); err != nil {
+		if err := modelreg.DeleteModel(ctx, h.db, project, id); err != nil {
 			t.Error(err)
 		}
 		collect(t, h.collector())

@@ -73,9 +73,9 @@ func BenchmarkFindModels(b *testing.B) {
 		f    modelreg.ModelFilter
 	}{
 		{"FirstPage", modelreg.ModelFilter{}},
-		{"DeepPage", modelreg.ModelFilter{Offset: 25}},
-		{"SortBySize", modelreg.ModelFilter{SortBy: modelreg.ModelSortSize, Order: "asc"}},
-		{"SortByVersion", modelreg.ModelFilter{SortBy: modelreg.ModelSortVersion}},
+		{"DeepPage", modelreg.ModelFilter{Page: modelreg.Page{Offset: 25}}},
+		{"SortBySize", modelreg.ModelFilter{Page: modelreg.Page{SortBy: modelreg.ModelSortSize, Order: "asc"}}},
+		{"SortByVersion", modelreg.ModelFilter{Page: modelreg.Page{SortBy: modelreg.ModelSortVersion}}},
 		{"NameSubstring", modelreg.ModelFilter{Name: "EL-4"}},
 		{"NameExact", modelreg.ModelFilter{Name: "model-7", ExactMatch: true}},
 		{"Description", modelreg.ModelFilter{Description: "number 12"}},
@@ -109,7 +109,7 @@ func BenchmarkDeleteModel(b *testing.B) {
 			b.ResetTimer()
 			if !parallel {
 				for _, id := range ids {
-					if err := db.DeleteModel(ctx, proj, id); err != nil {
+					if err := modelreg.DeleteModel(ctx, db, proj, id); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -118,7 +118,7 @@ func BenchmarkDeleteModel(b *testing.B) {
 			var next atomic.Int64
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if err := db.DeleteModel(ctx, proj, ids[next.Add(1)-1]); err != nil {
+					if err := modelreg.DeleteModel(ctx, db, proj, ids[next.Add(1)-1]); err != nil {
 						b.Error(err)
 						return
 					}

@@ -34,7 +34,7 @@ package postgres
 //     now: EUNAVAILABLE, nothing changed, the importer retries. Otherwise it
 //     deletes the row (cancelling a pending collection, or removing the row
 //     it just inserted; the lock stays until commit) and records the file.
-//   - DeleteModel, FinishImport (failed) and TrackBlob upsert every digest
+//   - DeleteModelBatch, FinishImport (failed) and TrackBlob upsert every digest
 //     they may leave unreferenced, in digest order, remove their references,
 //     then delete the rows of the digests still referenced. Two deletes of
 //     models sharing a blob take turns, and the second sees the first's files
@@ -97,14 +97,17 @@ func lockDigests(ctx context.Context, tx *Tx, digests []string) ([]blobLock, err
 	return locks, err
 }
 
-// lockModelBlobs is lockDigests for every blob of model id, whose row the
-// caller has locked (so that its files do not change). It returns the
-// digests.
-func lockModelBlobs(ctx context.Context, tx *Tx, id string) ([]string, error) {
+// lockModelBlobs is lockDigests for every blob of the models ids, whose
+// rows the caller has locked (so that their files do not change). It
+// returns the digests; once the models' files are gone, unqueueReferenced
+// of them leaves queued exactly the blobs nothing references any more. It
+// is the one place a model's deletion (DeleteModelBatch) or failed import
+// (FinishImport) queues blobs.
+func lockModelBlobs(ctx context.Context, tx *Tx, ids []string) ([]string, error) {
 	return tx.queryStrings(ctx, `INSERT INTO blob_gc (digest, enqueued_at, not_before, attempts)
-		SELECT DISTINCT digest, $2::bigint, $2::bigint, 0 FROM model_files WHERE model_id = $1 ORDER BY digest
+		SELECT DISTINCT digest, $2::bigint, $2::bigint, 0 FROM model_files WHERE model_id = ANY($1) ORDER BY digest
 		ON CONFLICT (digest) DO UPDATE SET attempts = blob_gc.attempts
-		RETURNING digest`, id, tx.ms())
+		RETURNING digest`, ids, tx.ms())
 }
 
 // unqueueReferenced deletes the queue rows of the digests a model file

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // CreateModel stores m as publishing, with its import job, in one
@@ -51,7 +52,7 @@ func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 // ModelArts.3002 when the project has m.Name at m.Version already, or m.ID
 // is taken.
 func insertModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
-	summary, details, err := encodeModel(m)
+	summary, details, err := sqlstore.EncodeModel(m, sqlstore.MarshalJSON)
 	if err != nil {
 		return err
 	}
@@ -135,65 +136,12 @@ func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelre
 	return m, err
 }
 
-const modelColumns = `id, project_id, name, version, type, status, description, size, workspace_id,
-	owner, tenant, create_at, update_at, failure_reason, config, summary, details`
-
 func findModelByID(ctx context.Context, tx *Tx, projectID, id string) (*modelreg.Model, error) {
-	m, err := scanModel(tx.queryRow(ctx, `SELECT `+modelColumns+` FROM models WHERE id = $1 AND project_id = $2`, id, projectID))
+	m, err := sqlstore.ScanModel(tx.queryRow(ctx, `SELECT `+sqlstore.ModelColumns+` FROM models WHERE id = $1 AND project_id = $2`, id, projectID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, modelreg.ModelNotFound(id)
 	}
 	return m, err
-}
-
-func scanModel(row interface{ Scan(...any) error }) (*modelreg.Model, error) {
-	var m modelreg.Model
-	var summary, details string
-	var cols modelreg.ModelSummary
-	if err := row.Scan(&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
-		&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
-		&m.UpdateAt, &cols.FailureReason, &m.Config, &summary, &details); err != nil {
-		return nil, err
-	}
-	updateAt, config := m.UpdateAt, m.Config
-	if err := json.Unmarshal([]byte(details), &m); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(summary), &m.ModelSummary); err != nil {
-		return nil, err
-	}
-	m.UpdateAt, m.Config = updateAt, config
-	setSummaryColumns(&m.ModelSummary, &cols)
-	return &m, nil
-}
-
-// setSummaryColumns copies the summary fields that have a column from src.
-func setSummaryColumns(dst, src *modelreg.ModelSummary) {
-	dst.ID, dst.ProjectID, dst.Name, dst.Version = src.ID, src.ProjectID, src.Name, src.Version
-	dst.Type, dst.Status, dst.Description, dst.Size = src.Type, src.Status, src.Description, src.Size
-	dst.WorkspaceID, dst.Owner, dst.Tenant, dst.CreateAt = src.WorkspaceID, src.Owner, src.Tenant, src.CreateAt
-	dst.FailureReason = src.FailureReason
-}
-
-// encodeModel returns the JSON documents holding the fields of m that have
-// no column: summary for the list fields, details for the rest. Fields with
-// a column are zeroed in them, so any field added to modelreg.Model later is
-// kept without a schema change.
-func encodeModel(m *modelreg.Model) (summary, details string, err error) {
-	s := m.ModelSummary
-	setSummaryColumns(&s, &modelreg.ModelSummary{})
-	d := *m
-	d.ModelSummary = modelreg.ModelSummary{}
-	d.UpdateAt, d.Config = 0, ""
-	sb, err := json.Marshal(&s)
-	if err != nil {
-		return "", "", err
-	}
-	dj, err := json.Marshal(&d)
-	if err != nil {
-		return "", "", err
-	}
-	return string(sb), string(dj), nil
 }
 
 // FindModels returns one page of the models matching f and the number of
@@ -233,26 +181,8 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 			where = append(where, c.expr+p.add(c.v))
 		}
 	}
-	var sortCol string
-	switch f.SortBy {
-	case "", modelreg.ModelSortCreateAt:
-		sortCol = "create_at"
-	case modelreg.ModelSortVersion:
-		sortCol = "version_key"
-	case modelreg.ModelSortSize:
-		sortCol = "size"
-	default:
-		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
-	}
-	order, err := sqlOrder(f.Order)
-	if err != nil {
-		return nil, 0, err
-	}
-	desc := order == "DESC"
-	limit, skip, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
-	if err != nil {
-		return nil, 0, err
-	}
+	sortCol, desc := sqlstore.ModelSortColumn(f.SortBy), f.Desc()
+	limit, skip := f.Limit, f.Skip()
 	total, err := countModels(ctx, tx, f, where, p)
 	if err != nil {
 		return nil, 0, err
@@ -281,7 +211,7 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		}
 		skip = back
 	}
-	order = "ASC"
+	order := "ASC"
 	if desc {
 		order = "DESC"
 	}
@@ -289,20 +219,16 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	err = tx.query(ctx, func(rows pgx.Rows) error {
 		var m, cols modelreg.ModelSummary
 		var summary string
-		if err := rows.Scan(&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
-			&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
-			&cols.FailureReason, &summary); err != nil {
+		if err := rows.Scan(sqlstore.SummaryDest(&cols, &summary)...); err != nil {
 			return err
 		}
 		if err := json.Unmarshal([]byte(summary), &m); err != nil {
 			return err
 		}
-		setSummaryColumns(&m, &cols)
+		sqlstore.SetSummaryColumns(&m, &cols)
 		models = append(models, &m)
 		return nil
-	}, `SELECT id, project_id, name, version, type, status, description, size,
-		workspace_id, owner, tenant, create_at, failure_reason, summary
-		FROM models WHERE `+strings.Join(where, " AND ")+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT `+lim+` OFFSET `+off, p...)
+	}, `SELECT `+sqlstore.SummaryColumns("")+` FROM models WHERE `+strings.Join(where, " AND ")+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT `+lim+` OFFSET `+off, p...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -373,60 +299,21 @@ func findCascadeSet(ctx context.Context, tx *Tx, projectID, id string, limit int
 	return modelreg.CascadeSet{IDs: append([]string{id}, others...), Remaining: n - len(others)}, nil
 }
 
-// DeleteModel deletes one model in one transaction: its row, files and
-// import job, queueing each of its blobs that no other model references.
-// Returns ENOTFOUND ModelArts.3001 and ECONFLICT ModelArts.3009 when a
-// service references it.
+// DeleteModelBatch deletes the models ids in one transaction and returns
+// each model's refusal in its place: a model that is gone or deployed is
+// refused, the others are deleted together, their files and import jobs
+// with them (ON DELETE CASCADE) and their blobs that no model outside the
+// batch references queued for collection (lockModelBlobs, then
+// unqueueReferenced). Returns ENOTFOUND ModelArts.3001, and deletes
+// nothing, when the first id does not exist. A single delete is a batch of
+// one.
 //
-// The model row is locked FOR UPDATE first: of two concurrent deletes the
-// second waits and then finds no row (3001); a CreateService holding the row
-// FOR SHARE makes the delete wait and then see its service (3009), and one
-// that comes second finds the model gone (3507).
-func (db *DB) DeleteModel(ctx context.Context, projectID, id string) error {
-	return db.update(ctx, "postgres.DeleteModel", func(tx *Tx) error {
-		return deleteModel(ctx, tx, projectID, id)
-	})
-}
-
-func deleteModel(ctx context.Context, tx *Tx, projectID, id string) error {
-	var one int
-	err := tx.queryRow(ctx, `SELECT 1 FROM models WHERE id = $1 AND project_id = $2 FOR UPDATE`, id, projectID).Scan(&one)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return modelreg.ModelNotFound(id)
-	} else if err != nil {
-		return err
-	}
-	var deployed bool
-	if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM service_models WHERE model_id = $1)`, id).Scan(&deployed); err != nil {
-		return err
-	}
-	if deployed {
-		return modelreg.ModelDeployed(id)
-	}
-	digests, err := lockModelBlobs(ctx, tx, id)
-	if err != nil {
-		return err
-	}
-	// Its files and job go with it through ON DELETE CASCADE.
-	_, err = tx.exec(ctx, `DELETE FROM models WHERE id = $1`, id)
-	if pgError(err, foreignKeyViolation) != nil {
-		// service_models' ON DELETE RESTRICT: the database's own guard.
-		return modelreg.ModelDeployed(id)
-	} else if err != nil {
-		return err
-	}
-	return unqueueReferenced(ctx, tx, digests)
-}
-
-var _ modelreg.ModelBatchDeleter = (*DB)(nil)
-
-// DeleteModelBatch deletes each of ids as DeleteModel would, in one
-// transaction, and returns each model's error in its place: a model that
-// is gone or deployed is refused, the others are deleted together. Returns
-// ENOTFOUND ModelArts.3001, and deletes nothing, when the first id does
-// not exist. It takes the locks DeleteModel takes, in the same order: the
-// models' rows (by id), the queue rows of their digests (by digest), then
-// the model_counts rows (by key).
+// It takes its locks in the global order (see postgres.go): the models'
+// rows FOR UPDATE (by id), the queue rows of their digests (by digest),
+// then the model_counts rows (by key). Of two concurrent deletes of a model
+// the second waits and then finds no row (3001); a CreateService holding
+// the row FOR SHARE makes the delete wait and then see its service (3009),
+// and one that comes second finds the model gone (3507).
 func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error) {
 	var errs []error
 	err := db.update(ctx, "postgres.DeleteModelBatch", func(tx *Tx) error {
@@ -457,25 +344,28 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 		if len(deletable) == 0 {
 			return nil
 		}
-		digests, err := tx.queryStrings(ctx, `INSERT INTO blob_gc (digest, enqueued_at, not_before, attempts)
-			SELECT DISTINCT digest, $2::bigint, $2::bigint, 0 FROM model_files WHERE model_id = ANY($1) ORDER BY digest
-			ON CONFLICT (digest) DO UPDATE SET attempts = blob_gc.attempts
-			RETURNING digest`, deletable, tx.ms())
+		digests, err := lockModelBlobs(ctx, tx, deletable)
 		if err != nil {
 			return err
 		}
-		// The counter rows the delete triggers decrement, locked in their
-		// key order first: the triggers would take them in the order of
-		// the rows, and two batches would deadlock on them.
-		if _, err := tx.exec(ctx, `SELECT 1 FROM model_counts c
-			WHERE (c.project_id, c.status, c.type, c.shard) IN (
-				SELECT project_id, status, type, hashtext(id) & 15 FROM models WHERE id = ANY($1))
-			ORDER BY c.project_id, c.status, c.type, c.shard FOR UPDATE`, deletable); err != nil {
-			return err
+		if len(deletable) > 1 {
+			// The counter rows the delete triggers decrement, locked in
+			// their key order first: the triggers would take them in the
+			// order of the rows, and two batches would deadlock on them.
+			// One model decrements one row: nothing to order.
+			if _, err := tx.exec(ctx, `SELECT 1 FROM model_counts c
+				WHERE (c.project_id, c.status, c.type, c.shard) IN (
+					SELECT project_id, status, type, hashtext(id) & 15 FROM models WHERE id = ANY($1))
+				ORDER BY c.project_id, c.status, c.type, c.shard FOR UPDATE`, deletable); err != nil {
+				return err
+			}
 		}
-		// The rows are locked and unreferenced: a foreign key refusal here
-		// is a failure of the whole batch.
-		if _, err := tx.exec(ctx, `DELETE FROM models WHERE id = ANY($1)`, deletable); err != nil {
+		_, err = tx.exec(ctx, `DELETE FROM models WHERE id = ANY($1)`, deletable)
+		if pgError(err, foreignKeyViolation) != nil && len(deletable) == 1 {
+			// service_models' ON DELETE RESTRICT: the database's own guard
+			// behind the check above. For a batch it fails the whole call.
+			return modelreg.ModelDeployed(deletable[0])
+		} else if err != nil {
 			return err
 		}
 		return unqueueReferenced(ctx, tx, digests)

@@ -77,7 +77,7 @@ func TestDeleteModelForeignKey(t *testing.T) {
 	if pgError(err, foreignKeyViolation) == nil {
 		t.Fatalf("raw delete of a deployed model: %v, want a foreign key violation", err)
 	}
-	if err := db.DeleteModel(ctx, "p", m.ID); modelreg.ErrorAPICode(err) != modelreg.CodeModelDeployed {
+	if err := modelreg.DeleteModel(ctx, db, "p", m.ID); modelreg.ErrorAPICode(err) != modelreg.CodeModelDeployed {
 		t.Fatalf("DeleteModel = %v, want ModelArts.3009", err)
 	}
 	// And a config naming a missing model fails on the foreign key too.
@@ -146,7 +146,7 @@ func TestCaseFolding(t *testing.T) {
 		}
 	}
 	for q, want := range map[string]int{"école": 1, "ÉCOLE": 1, "cole": 3, "ECOLE": 1, "COLE": 3} {
-		_, n, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Description: q, Limit: 10})
+		_, n, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Description: q, Page: modelreg.Page{Limit: 10}})
 		if err != nil {
 			t.Fatal(err)
 		}

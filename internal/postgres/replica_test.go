@@ -110,7 +110,7 @@ func TestReplicas(t *testing.T) {
 		var fns []func()
 		errs := make([]error, 12)
 		for i := range errs {
-			fns = append(fns, func() { errs[i] = dbs[i%3].DeleteModel(ctx, proj, m.ID) })
+			fns = append(fns, func() { errs[i] = modelreg.DeleteModel(ctx, dbs[i%3], proj, m.ID) })
 		}
 		together(fns...)
 		ok := 0
@@ -175,7 +175,7 @@ func TestReplicas(t *testing.T) {
 			var createErr, deleteErr error
 			together(
 				func() { createErr = dbs[i%2].CreateService(ctx, s) },
-				func() { deleteErr = dbs[(i+1)%2].DeleteModel(ctx, proj, m.ID) },
+				func() { deleteErr = modelreg.DeleteModel(ctx, dbs[(i+1)%2], proj, m.ID) },
 			)
 			switch {
 			case createErr == nil && deleteErr == nil:
@@ -202,8 +202,8 @@ func TestReplicas(t *testing.T) {
 			b := publish(t, dbs[1], "b", fmt.Sprintf("1.0.%d", i), blobFile("w", shared))
 			var errA, errB error
 			together(
-				func() { errA = dbs[0].DeleteModel(ctx, proj, a.ID) },
-				func() { errB = dbs[1].DeleteModel(ctx, proj, b.ID) },
+				func() { errA = modelreg.DeleteModel(ctx, dbs[0], proj, a.ID) },
+				func() { errB = modelreg.DeleteModel(ctx, dbs[1], proj, b.ID) },
 			)
 			mustOK(t, errA)
 			mustOK(t, errB)
@@ -231,7 +231,7 @@ func TestReplicas(t *testing.T) {
 			var deleteErr, attachErr, claimErr error
 			var claimed []string
 			together(
-				func() { deleteErr = dbs[0].DeleteModel(ctx, proj, a.ID) },
+				func() { deleteErr = modelreg.DeleteModel(ctx, dbs[0], proj, a.ID) },
 				func() { attachErr = dbs[1].AttachModelFile(ctx, b.ID, "importer", blobFile("w", d)) },
 				func() {
 					// The collector polls a few times meanwhile.

@@ -71,7 +71,7 @@ func TestUnavailable(t *testing.T) {
 			if _, err = db.FindModelByID(ctx, "p", m.ID); err != nil {
 				continue
 			}
-			if _, _, err = db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Limit: 10}); err == nil {
+			if _, _, err = db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Page: modelreg.Page{Limit: 10}}); err == nil {
 				return
 			}
 		}
@@ -82,10 +82,10 @@ func TestUnavailable(t *testing.T) {
 		wantUnavailable(t, "Ping", db.Ping(ctx))
 		_, err := db.FindModelByID(ctx, "p", m.ID)
 		wantUnavailable(t, "FindModelByID", err)
-		_, _, err = db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Limit: 10})
+		_, _, err = db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Page: modelreg.Page{Limit: 10}})
 		wantUnavailable(t, "FindModels", err)
 		wantUnavailable(t, "CreateModel", db.CreateModel(ctx, newTestModel("p", "m", "2.0.0")))
-		wantUnavailable(t, "DeleteModel", db.DeleteModel(ctx, "p", m.ID))
+		wantUnavailable(t, "DeleteModel", modelreg.DeleteModel(ctx, db, "p", m.ID))
 		_, err = db.ClaimImportJob(ctx, "w", time.Minute, 0)
 		wantUnavailable(t, "ClaimImportJob", err)
 	}
@@ -159,7 +159,7 @@ func TestReconnect(t *testing.T) {
 		"Ping": func() error { return db.Ping(ctx) },
 		"Read": func() error { _, err := db.FindModelByID(ctx, "p", m.ID); return err },
 		"View": func() error {
-			_, _, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Limit: 1})
+			_, _, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Page: modelreg.Page{Limit: 1}})
 			return err
 		},
 		"Write": func() error {
@@ -198,7 +198,7 @@ func TestQueryTimeout(t *testing.T) {
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM models WHERE id = $1 FOR UPDATE`, m.ID); err != nil {
 		t.Fatal(err)
 	}
-	err = db.DeleteModel(ctx, "p", m.ID)
+	err = modelreg.DeleteModel(ctx, db, "p", m.ID)
 	wantUnavailable(t, "DeleteModel", err)
 	if sqlState(err) != "57014" {
 		t.Errorf("err = %v, want the server's statement timeout (57014)", err)
@@ -210,7 +210,7 @@ func TestQueryTimeout(t *testing.T) {
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.DeleteModel(ctx, "p", m.ID); err != nil {
+	if err := modelreg.DeleteModel(ctx, db, "p", m.ID); err != nil {
 		t.Fatalf("DeleteModel after the lock was released: %v", err)
 	}
 }
@@ -374,7 +374,7 @@ func TestCancelled(t *testing.T) {
 	if modelreg.ErrorCode(err) != modelreg.EINTERNAL {
 		t.Errorf("FindModelByID = %v, want EINTERNAL", err)
 	}
-	if err := db.DeleteModel(ctx, "p", "x"); modelreg.ErrorCode(err) != modelreg.EINTERNAL {
+	if err := modelreg.DeleteModel(ctx, db, "p", "x"); modelreg.ErrorCode(err) != modelreg.EINTERNAL {
 		t.Errorf("DeleteModel = %v, want EINTERNAL", err)
 	}
 }

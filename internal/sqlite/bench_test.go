@@ -74,7 +74,7 @@ func BenchmarkDeleteModel(b *testing.B) {
 			ctx := context.Background()
 			b.ResetTimer()
 			for i := range b.N {
-				if err := db.DeleteModel(ctx, benchProject, ids[i]); err != nil {
+				if err := modelreg.DeleteModel(ctx, db, benchProject, ids[i]); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -121,9 +121,9 @@ func BenchmarkFindModels(b *testing.B) {
 		f    modelreg.ModelFilter
 	}{
 		{"FirstPage100", modelreg.ModelFilter{}},
-		{"Page10By100BySize", modelreg.ModelFilter{SortBy: modelreg.ModelSortSize, Order: "asc", Offset: 10}},
+		{"Page10By100BySize", modelreg.ModelFilter{Page: modelreg.Page{SortBy: modelreg.ModelSortSize, Order: "asc", Offset: 10}}},
 		{"NameSubstring", modelreg.ModelFilter{Name: "model-12"}},
-		{"NameExact", modelreg.ModelFilter{Name: "model-123", ExactMatch: true, SortBy: modelreg.ModelSortVersion}},
+		{"NameExact", modelreg.ModelFilter{Name: "model-123", ExactMatch: true, Page: modelreg.Page{SortBy: modelreg.ModelSortVersion}}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			f := c.f

@@ -3,10 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // jobNotFound is the error of a job that is gone or leased to someone else.
@@ -134,14 +136,20 @@ func queueIfUnreferenced(ctx context.Context, tx *Tx, digest string) error {
 	return err
 }
 
-// queueModelBlobs queues the blobs of model id that no other model
-// references. Call it before removing the model's files.
-func queueModelBlobs(ctx context.Context, tx *Tx, id string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO blob_gc (digest, enqueued_at, not_before, attempts)
+// queueModelBlobs queues the blobs of the models ids that no model outside
+// ids references. Call it before removing the models' files. It is the one
+// place a model's deletion (DeleteModelBatch) or failed import
+// (FinishImport) queues blobs.
+func queueModelBlobs(ctx context.Context, tx *Tx, ids []string) error {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO blob_gc (digest, enqueued_at, not_before, attempts)
 		SELECT DISTINCT f.digest, ?2, ?2, 0 FROM model_files f
-		WHERE f.model_id = ?1 AND NOT EXISTS (
-			SELECT 1 FROM model_files g WHERE g.digest = f.digest AND g.model_id <> f.model_id)
-		ON CONFLICT (digest) DO NOTHING`, id, tx.ms())
+		WHERE f.model_id IN (SELECT value FROM json_each(?1)) AND NOT EXISTS (
+			SELECT 1 FROM model_files g WHERE g.digest = f.digest AND g.model_id NOT IN (SELECT value FROM json_each(?1)))
+		ON CONFLICT (digest) DO NOTHING`, string(list), tx.ms())
 	return err
 }
 
@@ -161,12 +169,12 @@ func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelr
 	}
 	switch res.Status {
 	case modelreg.ModelPublished:
-		m, err := scanModel(tx.QueryRowContext(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ?`, modelID))
+		m, err := sqlstore.ScanModel(tx.QueryRowContext(ctx, `SELECT `+sqlstore.ModelColumns+` FROM models WHERE id = ?`, modelID))
 		if err != nil {
 			return err
 		}
 		m.ApplyConfig(res.Config)
-		_, details, err := encodeModel(m)
+		_, details, err := sqlstore.EncodeModel(m, marshalCompact)
 		if err != nil {
 			return err
 		}
@@ -175,7 +183,7 @@ func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelr
 			return err
 		}
 	case modelreg.ModelFailed:
-		if err := queueModelBlobs(ctx, tx, modelID); err != nil {
+		if err := queueModelBlobs(ctx, tx, []string{modelID}); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM model_files WHERE model_id = ?`, modelID); err != nil {

@@ -282,7 +282,7 @@ func TestDeleteModelForeignKey(t *testing.T) {
 	if !isConstraint(err) {
 		t.Fatalf("raw delete of a deployed model: %v, want a foreign key violation", err)
 	}
-	err = db.DeleteModel(ctx, "p", m.ID)
+	err = modelreg.DeleteModel(ctx, db, "p", m.ID)
 	if modelreg.ErrorAPICode(err) != modelreg.CodeModelDeployed {
 		t.Fatalf("DeleteModel = %v, want ModelArts.3009", err)
 	}
@@ -302,7 +302,7 @@ func TestErrorsAreTranslated(t *testing.T) {
 	if modelreg.ErrorCode(err) != modelreg.EINTERNAL {
 		t.Errorf("ErrorCode = %s, want EINTERNAL", modelreg.ErrorCode(err))
 	}
-	if err := db.DeleteModel(ctx, "p", "x"); modelreg.ErrorCode(err) != modelreg.EINTERNAL {
+	if err := modelreg.DeleteModel(ctx, db, "p", "x"); modelreg.ErrorCode(err) != modelreg.EINTERNAL {
 		t.Errorf("DeleteModel with a cancelled context = %v", err)
 	}
 }

@@ -74,7 +74,7 @@ func Bench(b *testing.B, open BenchOpener, settle BenchSettle) {
 
 	deepOffset := (n/100)*9/10 + 1
 	marker := func() string {
-		f := modelreg.ModelFilter{ProjectID: projA, Offset: deepOffset - 1}
+		f := modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{Offset: deepOffset - 1}}
 		if err := f.Validate(); err != nil {
 			b.Fatal(err)
 		}
@@ -89,14 +89,14 @@ func Bench(b *testing.B, open BenchOpener, settle BenchSettle) {
 		f    modelreg.ModelFilter
 	}{
 		{"FirstPage/create_at", modelreg.ModelFilter{}},
-		{"FirstPage/model_version", modelreg.ModelFilter{SortBy: modelreg.ModelSortVersion}},
-		{"FirstPage/model_size", modelreg.ModelFilter{SortBy: modelreg.ModelSortSize}},
+		{"FirstPage/model_version", modelreg.ModelFilter{Page: modelreg.Page{SortBy: modelreg.ModelSortVersion}}},
+		{"FirstPage/model_size", modelreg.ModelFilter{Page: modelreg.Page{SortBy: modelreg.ModelSortSize}}},
 		{"FirstPage/status", modelreg.ModelFilter{Status: modelreg.ModelPublished}},
 		{"FirstPage/type", modelreg.ModelFilter{Type: "PyTorch"}},
 		{"FirstPage/name_exact", modelreg.ModelFilter{Name: "bench-123", ExactMatch: true}},
 		{"FirstPage/name_substring", modelreg.ModelFilter{Name: "ch-123"}},
 		{"FirstPage/description_substring", modelreg.ModelFilter{Description: "build 123"}},
-		{"DeepPage/offset", modelreg.ModelFilter{Offset: deepOffset}},
+		{"DeepPage/offset", modelreg.ModelFilter{Page: modelreg.Page{Offset: deepOffset}}},
 		{"DeepPage/marker", modelreg.ModelFilter{Marker: marker}},
 	} {
 		b.Run("FindModels/"+c.name, func(b *testing.B) {
@@ -117,33 +117,31 @@ func Bench(b *testing.B, open BenchOpener, settle BenchSettle) {
 	// versions a call, as a cascade deletes them), single deletes from
 	// the start.
 	tail := len(ids) - len(ids)%10
-	if bd, ok := s.(modelreg.ModelBatchDeleter); ok {
-		b.Run("DeleteModelBatch10", func(b *testing.B) {
-			for b.Loop() {
-				if tail < 10 {
-					b.Fatal("out of models: set MODELREG_BENCH_MODELS higher")
-				}
-				tail -= 10
-				errs, err := bd.DeleteModelBatch(ctx, projA, ids[tail:tail+10])
+	b.Run("DeleteModelBatch10", func(b *testing.B) {
+		for b.Loop() {
+			if tail < 10 {
+				b.Fatal("out of models: set MODELREG_BENCH_MODELS higher")
+			}
+			tail -= 10
+			errs, err := s.DeleteModelBatch(ctx, projA, ids[tail:tail+10])
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, err := range errs {
 				if err != nil {
 					b.Fatal(err)
 				}
-				for _, err := range errs {
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
 			}
-			b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "models/s")
-		})
-	}
+		}
+		b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "models/s")
+	})
 	b.Run("DeleteModel", func(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			if i == tail {
 				b.Fatal("out of models: set MODELREG_BENCH_MODELS higher")
 			}
-			if err := s.DeleteModel(ctx, projA, ids[i]); err != nil {
+			if err := modelreg.DeleteModel(ctx, s, projA, ids[i]); err != nil {
 				b.Fatal(err)
 			}
 			i++

@@ -386,12 +386,12 @@ func testFinishImport(t *testing.T, open Opener) {
 		e.wantClaimBlobs(collector, digest(1))
 		e.noJob()
 		// A failed model can be listed and deleted.
-		ms, _, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Status: modelreg.ModelFailed, Limit: 10})
+		ms, _, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Status: modelreg.ModelFailed, Page: modelreg.Page{Limit: 10}})
 		ok(t, err)
 		if len(ms) != 1 || ms[0].FailureReason != "config.json is not valid" {
 			t.Errorf("failed list = %+v", ms)
 		}
-		ok(t, e.s.DeleteModel(e.ctx, projA, m.ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, m.ID))
 	})
 
 	t.Run("ErrNotFound", func(t *testing.T) {
@@ -660,6 +660,6 @@ func testPendingImportJobs(t *testing.T, open Opener) {
 	count(3) // a leased job is still pending
 	ok(t, e.s.FinishImport(e.ctx, a.ID, importer, modelreg.ImportResult{Status: modelreg.ModelPublished}))
 	count(2)
-	ok(t, e.s.DeleteModel(e.ctx, projA, c.ID))
+	ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, c.ID))
 	count(1)
 }

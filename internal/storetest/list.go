@@ -51,7 +51,7 @@ func testCreateModels(t *testing.T, open Opener) {
 		svc := e.createService(projA, "svc", ms[0].ID)
 		e.wantDeleteModel(projA, ms[0].ID, modelreg.CodeModelDeployed)
 		ok(t, e.s.DeleteServices(e.ctx, projA, []string{svc.ID}))
-		ok(t, e.s.DeleteModel(e.ctx, projA, ms[0].ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, ms[0].ID))
 		e.wantPending(0)
 	})
 
@@ -90,8 +90,9 @@ func testCreateModels(t *testing.T, open Opener) {
 // models it lists.
 func checkCounts(e *env, project string) {
 	e.t.Helper()
-	all, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: project, Limit: modelreg.MaxListLimit,
-		SortBy: modelreg.ModelSortCreateAt, Order: "desc"})
+	all, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: project,
+		Page: modelreg.Page{Limit: modelreg.MaxListLimit, SortBy: modelreg.ModelSortCreateAt, Order: "desc"},
+	})
 	ok(e.t, err)
 	if total != len(all) {
 		e.t.Fatalf("total = %d, but %d models listed", total, len(all))
@@ -110,7 +111,7 @@ func checkCounts(e *env, project string) {
 						want++
 					}
 				}
-				f := modelreg.ModelFilter{ProjectID: project, Status: status, Limit: 1}
+				f := modelreg.ModelFilter{ProjectID: project, Status: status, Page: modelreg.Page{Limit: 1}}
 				if not {
 					f.NotType = typ
 				} else {
@@ -156,7 +157,7 @@ func testModelCounts(t *testing.T, open Opener) {
 	checkCounts(e, projA)
 	ok(t, e.s.DeleteServices(e.ctx, projA, []string{svc.ID}))
 	for _, id := range []string{a.ID, b.ID, c.ID} { // published, failed, publishing
-		ok(t, e.s.DeleteModel(e.ctx, projA, id))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, id))
 		checkCounts(e, projA)
 	}
 	checkCounts(e, projB)
@@ -221,13 +222,13 @@ func testKeysetPaging(t *testing.T, open Opener) {
 	}
 
 	t.Run("ErrMarkerOfAnotherSort", func(t *testing.T) {
-		f := modelreg.ModelFilter{ProjectID: projA, Limit: 2}
+		f := modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{Limit: 2}}
 		ok(t, f.Validate())
 		p, _, err := e.s.FindModels(e.ctx, f)
 		ok(t, err)
-		g := modelreg.ModelFilter{ProjectID: projA, Limit: 2, Order: "asc", Marker: f.NextMarker(p)}
+		g := modelreg.ModelFilter{ProjectID: projA, Marker: f.NextMarker(p), Page: modelreg.Page{Limit: 2, Order: "asc"}}
 		wantErr(t, g.Validate(), modelreg.EINVALID, modelreg.CodeInvalidArgument)
-		g = modelreg.ModelFilter{ProjectID: projA, Limit: 2, Offset: 1, Marker: f.NextMarker(p)}
+		g = modelreg.ModelFilter{ProjectID: projA, Marker: f.NextMarker(p), Page: modelreg.Page{Limit: 2, Offset: 1}}
 		wantErr(t, g.Validate(), modelreg.EINVALID, modelreg.CodeInvalidArgument)
 	})
 }
@@ -272,7 +273,7 @@ func testSubstringFilters(t *testing.T, open Opener) {
 		{name: "me", want: []int{0, 1, 2, 3, 4, 5}},
 		{name: "name10", want: nil},
 	} {
-		f := modelreg.ModelFilter{ProjectID: projA, Name: c.name, Description: c.desc, Order: "asc", Limit: modelreg.MaxListLimit}
+		f := modelreg.ModelFilter{ProjectID: projA, Name: c.name, Description: c.desc, Page: modelreg.Page{Order: "asc", Limit: modelreg.MaxListLimit}}
 		ok(t, f.Validate())
 		got, total, err := e.s.FindModels(e.ctx, f)
 		ok(t, err)
@@ -289,15 +290,12 @@ func testSubstringFilters(t *testing.T, open Opener) {
 	}
 }
 
-// testDeleteModelBatch checks a store's DeleteModelBatch, when it has one,
-// against what DeleteModel does one model at a time.
+// testDeleteModelBatch checks a store's DeleteModelBatch over several
+// models: each refused or deleted as it would be alone.
 func testDeleteModelBatch(t *testing.T, open Opener) {
-	setup := func(t *testing.T) (*env, modelreg.ModelBatchDeleter, []*modelreg.Model) {
+	setup := func(t *testing.T) (*env, modelreg.ModelStore, []*modelreg.Model) {
 		e := newEnv(t, open)
-		bd, ok := e.s.(modelreg.ModelBatchDeleter)
-		if !ok {
-			t.Skip("the store has no DeleteModelBatch")
-		}
+		bd := e.s
 		a := e.publishedModel(projA, "a", "1.0.0", file("f", 1), file("shared", 9))
 		b := e.publishedModel(projA, "a", "1.0.1", file("f", 2), file("shared", 9))
 		c := e.createModel(projA, "a", "1.0.2")

@@ -285,7 +285,7 @@ func testFindModels(t *testing.T, open Opener) {
 			t.Run("Sort_"+sortBy+"_"+order, func(t *testing.T) {
 				want := slices.Clone(summaries)
 				sortModels(want, sortBy, order)
-				f := modelreg.ModelFilter{ProjectID: projA, SortBy: sortBy, Order: order}
+				f := modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{SortBy: sortBy, Order: order}}
 				ok(t, f.Validate())
 				got, total, err := e.s.FindModels(e.ctx, f)
 				ok(t, err)
@@ -298,7 +298,7 @@ func testFindModels(t *testing.T, open Opener) {
 				// Paging with a page size of 3 walks the same order.
 				var paged []*modelreg.ModelSummary
 				for offset := 0; ; offset++ {
-					f := modelreg.ModelFilter{ProjectID: projA, SortBy: sortBy, Order: order, Limit: 3, Offset: offset}
+					f := modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{SortBy: sortBy, Order: order, Limit: 3, Offset: offset}}
 					p, total, err := e.s.FindModels(e.ctx, f)
 					ok(t, err)
 					if total != len(want) {
@@ -325,7 +325,7 @@ func testFindModels(t *testing.T, open Opener) {
 	t.Run("OffsetIsPageIndex", func(t *testing.T) {
 		want := slices.Clone(summaries)
 		sortModels(want, modelreg.ModelSortCreateAt, "asc")
-		got, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Order: "asc", SortBy: modelreg.ModelSortCreateAt, Limit: 2, Offset: 2})
+		got, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{Order: "asc", SortBy: modelreg.ModelSortCreateAt, Limit: 2, Offset: 2}})
 		ok(t, err)
 		if total != 8 {
 			t.Errorf("total = %d, want 8", total)
@@ -336,7 +336,7 @@ func testFindModels(t *testing.T, open Opener) {
 	})
 
 	t.Run("PageBeyondEnd", func(t *testing.T) {
-		got, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Limit: 100, Offset: 1})
+		got, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{Limit: 100, Offset: 1}})
 		ok(t, err)
 		if total != 8 || got == nil || len(got) != 0 {
 			t.Errorf("got %d items (nil: %t), total %d; want 0 items, total 8", len(got), got == nil, total)
@@ -344,7 +344,7 @@ func testFindModels(t *testing.T, open Opener) {
 	})
 
 	t.Run("OtherProject", func(t *testing.T) {
-		got, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projB, Limit: 100})
+		got, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projB, Page: modelreg.Page{Limit: 100}})
 		ok(t, err)
 		if total != 2 || len(got) != 2 {
 			t.Fatalf("project B: %d items, total %d; want 2, 2", len(got), total)
@@ -354,7 +354,7 @@ func testFindModels(t *testing.T, open Opener) {
 				t.Errorf("project B lists a model of project %s", m.ProjectID)
 			}
 		}
-		got, total, err = e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: "00000000000000000000000000000000", Limit: 100})
+		got, total, err = e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: "00000000000000000000000000000000", Page: modelreg.Page{Limit: 100}})
 		ok(t, err)
 		if total != 0 || got == nil || len(got) != 0 {
 			t.Errorf("empty project: %d items (nil: %t), total %d", len(got), got == nil, total)
@@ -448,7 +448,7 @@ func testFindCascadeSet(t *testing.T, open Opener) {
 
 	t.Run("ErrNotFoundOtherProject", func(t *testing.T) {
 		e, _ := setup(t)
-		ms, _, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projB, Limit: 10})
+		ms, _, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projB, Page: modelreg.Page{Limit: 10}})
 		ok(t, err)
 		_, err = e.s.FindCascadeSet(e.ctx, projA, ms[0].ID, 20)
 		wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
@@ -460,7 +460,7 @@ func testDeleteModel(t *testing.T, open Opener) {
 		e := newEnv(t, open)
 		m := e.publishedModel(projA, "resnet", "1.0.0", file("a", 1), file("b", 2))
 		keep := e.publishedModel(projA, "resnet", "1.0.1", file("a", 3))
-		ok(t, e.s.DeleteModel(e.ctx, projA, m.ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, m.ID))
 		e.wantModelGone(projA, m.ID)
 		_, err := e.s.FindModelFiles(e.ctx, projA, m.ID)
 		wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
@@ -471,14 +471,14 @@ func testDeleteModel(t *testing.T, open Opener) {
 			t.Errorf("other version changed (-before +after):\n%s", diff)
 		}
 		// Deleting it again is a 3001.
-		wantErr(t, e.s.DeleteModel(e.ctx, projA, m.ID), modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
+		wantErr(t, modelreg.DeleteModel(e.ctx, e.s, projA, m.ID), modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
 	})
 
 	t.Run("ErrNotFound", func(t *testing.T) {
 		e := newEnv(t, open)
 		e.publishedModel(projA, "resnet", "1.0.0", file("a", 1))
 		before := e.snap(projA)
-		wantErr(t, e.s.DeleteModel(e.ctx, projA, modelreg.NewID()), modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
+		wantErr(t, modelreg.DeleteModel(e.ctx, e.s, projA, modelreg.NewID()), modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
 		e.unchanged(projA, before)
 	})
 
@@ -486,7 +486,7 @@ func testDeleteModel(t *testing.T, open Opener) {
 		e := newEnv(t, open)
 		m := e.publishedModel(projB, "resnet", "1.0.0", file("a", 1))
 		before := e.snap(projB)
-		wantErr(t, e.s.DeleteModel(e.ctx, projA, m.ID), modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
+		wantErr(t, modelreg.DeleteModel(e.ctx, e.s, projA, m.ID), modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
 		e.unchanged(projB, before)
 	})
 
@@ -497,7 +497,7 @@ func testDeleteModel(t *testing.T, open Opener) {
 		check := func() {
 			t.Helper()
 			before := e.snap(projA)
-			err := e.s.DeleteModel(e.ctx, projA, m.ID)
+			err := modelreg.DeleteModel(e.ctx, e.s, projA, m.ID)
 			wantErr(t, err, modelreg.ECONFLICT, modelreg.CodeModelDeployed)
 			if !strings.Contains(modelreg.ErrorMessage(err), m.ID) {
 				t.Errorf("message %q does not name the model", modelreg.ErrorMessage(err))
@@ -513,7 +513,7 @@ func testDeleteModel(t *testing.T, open Opener) {
 		check()
 		// Once the service is gone the model can be deleted.
 		ok(t, e.s.DeleteServices(e.ctx, projA, []string{svc.ID}))
-		ok(t, e.s.DeleteModel(e.ctx, projA, m.ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, m.ID))
 		e.wantModelGone(projA, m.ID)
 		e.wantPending(1)
 	})
@@ -524,21 +524,21 @@ func testDeleteModel(t *testing.T, open Opener) {
 		b := e.publishedModel(projA, "resnet", "1.0.1", file("weights", 1))
 		c := e.publishedModel(projB, "other", "1.0.0", file("w", 3))
 		// Deleting a queues only the blob nobody else holds.
-		ok(t, e.s.DeleteModel(e.ctx, projA, a.ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, a.ID))
 		e.wantPending(1)
 		e.wantClaimBlobs(collector, digest(2))
 		// Deleting b, the last holder of digest 1, queues it.
-		ok(t, e.s.DeleteModel(e.ctx, projA, b.ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, b.ID))
 		e.wantPending(2)
 		e.wantClaimBlobs(collector, digest(1))
-		ok(t, e.s.DeleteModel(e.ctx, projB, c.ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projB, c.ID))
 		e.wantClaimBlobs(collector, digest(3))
 	})
 
 	t.Run("SameBlobTwice", func(t *testing.T) {
 		e := newEnv(t, open)
 		m := e.publishedModel(projA, "resnet", "1.0.0", file("a", 1), file("copy/a", 1))
-		ok(t, e.s.DeleteModel(e.ctx, projA, m.ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, m.ID))
 		e.wantPending(1)
 	})
 
@@ -547,7 +547,7 @@ func testDeleteModel(t *testing.T, open Opener) {
 		m := e.createModel(projA, "resnet", "1.0.0")
 		e.claim(m.ID, importer)
 		ok(t, e.s.AttachModelFile(e.ctx, m.ID, importer, file("a", 7)))
-		ok(t, e.s.DeleteModel(e.ctx, projA, m.ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, m.ID))
 		e.wantModelGone(projA, m.ID)
 		// The importer finds its job gone at its next call and stops.
 		wantErr(t, e.s.RenewImportJob(e.ctx, m.ID, importer, time.Minute), modelreg.ENOTFOUND, "")
@@ -562,7 +562,7 @@ func testDeleteModel(t *testing.T, open Opener) {
 	t.Run("PublishingUnclaimed", func(t *testing.T) {
 		e := newEnv(t, open)
 		m := e.createModel(projA, "resnet", "1.0.0")
-		ok(t, e.s.DeleteModel(e.ctx, projA, m.ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, m.ID))
 		e.noJob()
 		e.wantPending(0)
 	})
@@ -570,14 +570,14 @@ func testDeleteModel(t *testing.T, open Opener) {
 	t.Run("Failed", func(t *testing.T) {
 		e := newEnv(t, open)
 		m := e.failedModel(projA, "resnet", "1.0.0")
-		ok(t, e.s.DeleteModel(e.ctx, projA, m.ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, m.ID))
 		e.wantModelGone(projA, m.ID)
 	})
 
 	t.Run("NameAndVersionReusable", func(t *testing.T) {
 		e := newEnv(t, open)
 		m := e.publishedModel(projA, "resnet", "1.0.0", file("a", 1))
-		ok(t, e.s.DeleteModel(e.ctx, projA, m.ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, m.ID))
 		again := e.createModel(projA, "resnet", "1.0.0")
 		if again.ID == m.ID {
 			t.Fatal("new model reuses the deleted model's id")

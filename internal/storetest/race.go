@@ -35,7 +35,7 @@ func testRace(t *testing.T, open Opener) {
 		errs := make([]error, n)
 		fns := make([]func(), n)
 		for i := range fns {
-			fns[i] = func() { errs[i] = e.s.DeleteModel(e.ctx, projA, m.ID) }
+			fns[i] = func() { errs[i] = modelreg.DeleteModel(e.ctx, e.s, projA, m.ID) }
 		}
 		together(fns...)
 		succeeded := 0
@@ -63,7 +63,7 @@ func testRace(t *testing.T, open Opener) {
 			var createErr, deleteErr error
 			together(
 				func() { createErr = e.s.CreateService(e.ctx, svc) },
-				func() { deleteErr = e.s.DeleteModel(e.ctx, projA, m.ID) },
+				func() { deleteErr = modelreg.DeleteModel(e.ctx, e.s, projA, m.ID) },
 			)
 			switch {
 			case createErr == nil && deleteErr == nil:
@@ -87,7 +87,7 @@ func testRace(t *testing.T, open Opener) {
 					t.Fatalf("round %d: deploy failed with %v, want ModelArts.3507", i, createErr)
 				}
 				e.wantModelGone(projA, m.ID)
-				ss, _, err := e.s.FindServices(e.ctx, modelreg.ServiceFilter{ProjectID: projA, Name: svc.Name, Limit: 10})
+				ss, _, err := e.s.FindServices(e.ctx, modelreg.ServiceFilter{ProjectID: projA, Name: svc.Name, Page: modelreg.Page{Limit: 10}})
 				ok(t, err)
 				if len(ss) != 0 {
 					t.Fatalf("round %d: the deploy left service %+v", i, ss[0])
@@ -102,10 +102,7 @@ func testRace(t *testing.T, open Opener) {
 
 	t.Run("DeployVersusDeleteBatch", func(t *testing.T) {
 		e := newEnv(t, open)
-		bd, ok := e.s.(modelreg.ModelBatchDeleter)
-		if !ok {
-			t.Skip("the store has no DeleteModelBatch")
-		}
+		bd := e.s
 		deployed, deleted := 0, 0
 		for i := range 20 {
 			name := fmt.Sprintf("cascade-%d", i)
@@ -149,10 +146,7 @@ func testRace(t *testing.T, open Opener) {
 		// Batches over the same models in opposite orders neither
 		// deadlock nor delete a model twice.
 		e := newEnv(t, open)
-		bd, ok := e.s.(modelreg.ModelBatchDeleter)
-		if !ok {
-			t.Skip("the store has no DeleteModelBatch")
-		}
+		bd := e.s
 		for i := range 10 {
 			var ids []string
 			for v := range 6 {

@@ -83,7 +83,7 @@ func testCreateUploadModel(t *testing.T, open Opener) {
 		m := newModel(projA, "pushed", "1.0.0")
 		ok(t, e.s.CreateUploadModel(e.ctx, m, uploader, time.Minute))
 		ok(t, e.s.AttachModelFile(e.ctx, m.ID, uploader, file("a", 1)))
-		ok(t, e.s.DeleteModel(e.ctx, projA, m.ID))
+		ok(t, modelreg.DeleteModel(e.ctx, e.s, projA, m.ID))
 		e.wantModelGone(projA, m.ID)
 		e.wantPending(1)
 		wantErr(t, e.s.RenewImportJob(e.ctx, m.ID, uploader, time.Minute), modelreg.ENOTFOUND, "")
