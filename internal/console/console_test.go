@@ -244,10 +244,10 @@ func TestOtherProject(t *testing.T) {
 	b := e.browser(t)
 	b.signIn("alice", "alpha")
 	for path, code := range map[string]string{
-		"/console/models/" + mb.ID:                           modelreg.CodeModelNotFound,
-		"/console/models/" + mb.ID + "/delete":               modelreg.CodeModelNotFound,
-		"/console/models/" + mb.ID + "/files/f":              modelreg.CodeModelNotFound,
-		"/console/services/" + sb:                            modelreg.CodeServiceNotFound,
+		"/console/models/" + mb.ID:                          modelreg.CodeModelNotFound,
+		"/console/models/" + mb.ID + "/delete":              modelreg.CodeModelNotFound,
+		"/console/models/" + mb.ID + "/files/f":             modelreg.CodeModelNotFound,
+		"/console/services/" + sb:                           modelreg.CodeServiceNotFound,
 		"/console/keys/" + bobKeys[0].AccessKey + "/revoke": modelreg.CodeResourceNotFound,
 	} {
 		p := b.get(path)
@@ -260,8 +260,8 @@ func TestOtherProject(t *testing.T) {
 	}
 	csrf := b.get("/console/keys").csrf(t)
 	for path, form := range map[string]url.Values{
-		"/console/models/" + mb.ID + "/delete":               {"cascade": {"false"}},
-		"/console/services/" + sb + "/delete":                {},
+		"/console/models/" + mb.ID + "/delete":              {"cascade": {"false"}},
+		"/console/services/" + sb + "/delete":               {},
 		"/console/keys/" + bobKeys[0].AccessKey + "/revoke": {},
 	} {
 		form.Set("csrf", csrf)

@@ -1,10 +1,6 @@
 package httpapi
 
-import (
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/modelreg/modelreg/internal/console"
-)
+import "github.com/prometheus/client_golang/prometheus/promhttp"
 
 // routes registers the whole API, one line per route; the IAM routes only
 // when the server authenticates.
@@ -47,13 +43,5 @@ func (s *Server) routes() {
 	s.handle("GET /readyz", s.handleReady)
 	s.handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP)
 
-	// The web console (internal/console), when there are users to sign in:
-	// its pages call the routes above in-process, with the user's token.
-	if s.auth != nil {
-		c := console.New(console.Config{API: s, CascadeLimit: s.cascadeLimit})
-		for _, p := range console.Patterns {
-			s.handle(p, c.ServeHTTP)
-		}
-		s.handle("GET /{$}", c.ServeHTTP) // redirects to the console
-	}
+	s.mountConsole() // the web console (console.go), not part of the API
 }
