@@ -69,6 +69,12 @@ func TestSecurityHeaders(t *testing.T) {
 	if ck := signin.header.Get("Set-Cookie"); !strings.Contains(ck, "HttpOnly") || !strings.Contains(ck, "SameSite=Strict") || strings.Contains(ck, "Secure") {
 		t.Errorf("anonymous cookie over plain HTTP: %q", ck)
 	}
+	// Behind a TLS-terminating proxy the cookie is Secure.
+	for _, h := range []http.Header{{"X-Forwarded-Proto": {"https"}}, {"Forwarded": {"for=1.2.3.4;proto=https"}}} {
+		if ck := e.browser(t).do(http.MethodGet, "/console/signin", nil, h).header.Get("Set-Cookie"); !strings.Contains(ck, "; Secure") {
+			t.Errorf("cookie behind a TLS proxy (%v): %q", h, ck)
+		}
+	}
 	p := b.signInPage("alice", password("alice"), "alpha")
 	if ck := p.header.Get("Set-Cookie"); !strings.Contains(ck, "HttpOnly") || !strings.Contains(ck, "SameSite=Strict") || !strings.Contains(ck, "Path=/console/") {
 		t.Errorf("session cookie: %q", ck)

@@ -86,9 +86,26 @@ func setCookie(w http.ResponseWriter, r *http.Request, value string, expires tim
 		Expires:  expires,
 		MaxAge:   maxAge,
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   overTLS(r),
 		SameSite: http.SameSiteStrictMode,
 	})
+}
+
+// overTLS reports whether the browser reached the server over TLS: the
+// connection is TLS, or the proxy in front says so (X-Forwarded-Proto or
+// Forwarded). The proxy's word is trusted here only because a false "https"
+// harms no one but the client that sends it: its cookie becomes Secure and
+// its plain-HTTP requests come without it.
+func overTLS(r *http.Request) bool {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return true
+	}
+	for _, part := range strings.Split(r.Header.Get("Forwarded"), ";") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); ok && strings.EqualFold(k, "proto") && strings.EqualFold(strings.Trim(v, `"`), "https") {
+			return true
+		}
+	}
+	return false
 }
 
 // startSession stores s in the cookie, which expires with the token.
