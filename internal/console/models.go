@@ -469,8 +469,7 @@ func (c *Console) handleDelete(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, s, err)
 		return
 	}
-	status := http.StatusOK
-	c.render(w, r, status, "deleted", &page{Title: "Delete result", Nav: "models", Session: s,
+	c.render(w, r, http.StatusOK, "deleted", &page{Title: "Delete result", Nav: "models", Session: s,
 		Data: &deleteData{Plan: &deletePlan{Model: m, Cascade: cascade}, Result: res}})
 }
 

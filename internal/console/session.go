@@ -252,6 +252,9 @@ func (c *Console) issue(w http.ResponseWriter, r *http.Request, user, password, 
 		return nil, err
 	}
 	s := &session{Token: tok.Token, ProjectID: tok.ProjectID, UserName: user, ExpiresAt: tok.ExpiresAt.UnixMilli(), ProjectName: projectName}
+	// The project's name labels the pages. Signed in by id, the name comes
+	// from the project list; if that fails, the id labels them instead
+	// (the session works the same).
 	if ps, err := c.apiClient(w, r, s).ListProjects(r.Context(), ""); err == nil {
 		for _, p := range ps {
 			if p.ID == s.ProjectID {
@@ -311,7 +314,11 @@ func (c *Console) handleProjectSwitch(w http.ResponseWriter, r *http.Request) {
 	}
 	ns, err := c.issue(w, r, s.UserName, r.PostFormValue("password"), name, id)
 	if err != nil {
-		ps, _ := c.apiClient(w, r, s).ListProjects(r.Context(), "")
+		ps, lerr := c.apiClient(w, r, s).ListProjects(r.Context(), "")
+		if lerr != nil {
+			c.fail(w, r, s, lerr)
+			return
+		}
 		c.render(w, r, statusOf(err), "projects", &page{Title: "Projects", Session: s,
 			Data: &projectsData{Projects: ps, Error: c.pageErr(w, err)}})
 		return
