@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,15 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("GET %s: %d, want %d\n%s", path, p.status, want, p.body)
 		}
 	}
-	check("download", b.get("/console/models/"+m.ID+"/files/model/weights.bin"))
+	dl := b.get("/console/models/" + m.ID + "/files/model/weights.bin")
+	check("download", dl)
+	if dl.status != http.StatusOK || dl.body != "weights" {
+		t.Errorf("download: %d %q", dl.status, dl.body)
+	}
+	if p := b.get("/console/models/" + m.ID + "/files/model/nothing.bin"); p.status != http.StatusNotFound ||
+		!strings.Contains(p.header.Get("Content-Type"), "text/html") || !strings.Contains(p.body, "ModelArts.") {
+		t.Errorf("download of a missing file: %d %q\n%s", p.status, p.header.Get("Content-Type"), p.body)
+	}
 }
 
 // TestCSRF: every state-changing request without the page's CSRF token is
@@ -292,5 +301,93 @@ func TestOtherProject(t *testing.T) {
 	pp := admin.get("/console/projects")
 	if !strings.Contains(pp.body, "alpha") || !strings.Contains(pp.body, "beta") {
 		t.Errorf("admin's projects:\n%s", pp.body)
+	}
+}
+
+// TestActions: the console's actions do what the same API calls do, and
+// show the API's refusals with their codes.
+func TestActions(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	v1 := push(t, e.alice, "gpt", "1.0.0", map[string]string{"a": "1"})
+	push(t, e.alice, "gpt", "2.0.0", map[string]string{"a": "2"})
+	push(t, e.alice, "gpt", "3.0.0", map[string]string{"a": "3"})
+	svc := deploy(t, e.alice, "svc", v1.ID)
+	b := e.browser(t)
+	b.signIn("alice", "alpha")
+	csrf := b.get("/console/models").csrf(t)
+	post := func(path string, form url.Values) page {
+		t.Helper()
+		form.Set("csrf", csrf)
+		return b.post(path, form)
+	}
+
+	// Import: the model exists, publishing, and the page goes to it.
+	p := post("/console/import", url.Values{"name": {"imported"}, "version": {"1.0.0"}, "source_location": {"/models/x"}, "type": {"PyTorch"}})
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/console/models/") {
+		t.Fatalf("import: %d %q\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	id := strings.TrimPrefix(p.header.Get("Location"), "/console/models/")
+	if m, err := e.alice.GetModel(ctx, id); err != nil || m.Status != modelreg.ModelPublishing || m.SourceLocation != "/models/x" {
+		t.Errorf("imported model: %+v %v", m, err)
+	}
+	// A refused import shows the API's code and keeps the form.
+	p = post("/console/import", url.Values{"name": {"imported"}, "version": {"1.0.0"}, "source_location": {"/models/x"}, "type": {"PyTorch"}})
+	if p.status != http.StatusConflict || !strings.Contains(p.body, modelreg.CodeModelExists) || !strings.Contains(p.body, `value="/models/x"`) {
+		t.Errorf("duplicate import: %d\n%s", p.status, p.body)
+	}
+
+	// A cascade without the typed name deletes nothing.
+	p = post("/console/models/"+v1.ID+"/delete", url.Values{"cascade": {"true"}, "confirm_name": {"gp"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, modelreg.CodeInvalidArgument) {
+		t.Errorf("cascade without the name: %d\n%s", p.status, p.body)
+	}
+	if l, _ := e.alice.ListModels(ctx, modelreg.ModelFilter{Name: "gpt", ExactMatch: true}); l.TotalCount != 3 {
+		t.Errorf("%d versions of gpt after a refused cascade, want 3", l.TotalCount)
+	}
+	// With it: the deployed version stays (3009), the others go.
+	p = post("/console/models/"+v1.ID+"/delete", url.Values{"cascade": {"true"}, "confirm_name": {"gpt"}})
+	deleted := regexp.MustCompile(`(?s)<ul id="deleted">(.*?)</ul>`).FindStringSubmatch(p.body)
+	if p.status != http.StatusOK || !strings.Contains(p.body, modelreg.CodeModelDeployed) || deleted == nil || strings.Count(deleted[1], "<li>") != 2 {
+		t.Errorf("cascade: %d\n%s", p.status, p.body)
+	}
+	if l, _ := e.alice.ListModels(ctx, modelreg.ModelFilter{Name: "gpt", ExactMatch: true}); l.TotalCount != 1 || l.Models[0].ID != v1.ID {
+		t.Errorf("versions after the cascade: %+v", l)
+	}
+
+	// Services: stop, start, delete.
+	for _, tc := range []struct{ action, status string }{{"stop", modelreg.ServiceStopped}, {"start", modelreg.ServiceDeploying}} {
+		if p := post("/console/services/"+svc+"/"+tc.action, url.Values{}); p.status != http.StatusSeeOther {
+			t.Fatalf("%s: %d\n%s", tc.action, p.status, p.body)
+		}
+		if s, err := e.alice.GetService(ctx, svc); err != nil || (s.Status != tc.status && s.Status != modelreg.ServiceRunning) {
+			t.Errorf("after %s: %+v %v", tc.action, s, err)
+		}
+	}
+	if p := post("/console/services/"+svc+"/delete", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("delete service: %d\n%s", p.status, p.body)
+	}
+	if _, err := e.alice.GetService(ctx, svc); modelreg.ErrorCode(err) != modelreg.ENOTFOUND {
+		t.Errorf("service after delete: %v", err)
+	}
+	if p := post("/console/services/"+svc+"/explode", url.Values{}); p.status != http.StatusNotFound {
+		t.Errorf("unknown action: %d", p.status)
+	}
+
+	// Keys: create shows the secret once; it works; revoke ends it.
+	p = post("/console/keys", url.Values{"description": {"ci"}})
+	m := regexp.MustCompile(`id="new-ak">([^<]+)<.*id="new-sk">([^<]+)<`).FindStringSubmatch(strings.ReplaceAll(p.body, "\n", " "))
+	if m == nil {
+		t.Fatalf("no new key in\n%s", p.body)
+	}
+	if strings.Contains(b.get("/console/keys").body, m[2]) {
+		t.Error("the secret is shown again")
+	}
+	if p := post("/console/keys/"+m[1]+"/revoke", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d\n%s", p.status, p.body)
+	}
+	ks, _ := e.alice.ListCredentials(ctx, "")
+	if !revoked(ks, m[1]) {
+		t.Errorf("key %s not revoked: %+v", m[1], ks)
 	}
 }
