@@ -13,11 +13,12 @@ function wireTypedConfirm() {
   });
 }
 
-// Dialog pages put the keyboard focus on their first field or button.
+// Dialog pages put the keyboard focus on their first field, or else on
+// Cancel: Enter on a fresh dialog never destroys anything.
 function focusDialog() {
   var dialog = document.querySelector("[role=dialog]");
   if (!dialog) { return; }
-  var first = dialog.querySelector("input:not([type=hidden]), button, a.button");
+  var first = dialog.querySelector("input:not([type=hidden])") || dialog.querySelector("a.button") || dialog.querySelector("button");
   if (first) { first.focus(); }
 }
 
