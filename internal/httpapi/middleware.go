@@ -253,6 +253,13 @@ var publicRoutes = map[string]bool{
 	"GET /readyz":          true,
 	"GET /metrics":         true,
 	"POST /v3/auth/tokens": true,
+	// The console authenticates its users itself (a session holding an
+	// IAM token) and calls the API with their tokens.
+	"GET /{$}":  true,
+	"/console/": true,
+	"GET /console/models/{model_id}/files/{path...}":       true,
+	"PUT /console/api/uploads/{upload_id}/files/{path...}": true,
+	"POST /console/api/uploads/{upload_id}/commit":         true,
 }
 
 // authenticate resolves the credentials of every request but the public

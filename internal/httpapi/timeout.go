@@ -20,6 +20,10 @@ var unbounded = map[string]bool{
 	"PUT /modelreg/v1/{project_id}/uploads/{upload_id}/files/{path...}": true,
 	"POST /modelreg/v1/{project_id}/uploads/{upload_id}/commit":         true,
 	"GET /modelreg/v1/{project_id}/models/{model_id}/files/{path...}":   true,
+	// The console's routes that call them (internal/console).
+	"GET /console/models/{model_id}/files/{path...}":       true,
+	"PUT /console/api/uploads/{upload_id}/files/{path...}": true,
+	"POST /console/api/uploads/{upload_id}/commit":         true,
 }
 
 // deadline bounds the handling of every request by s.requestTimeout, but

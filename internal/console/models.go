@@ -1,0 +1,507 @@
+package console
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/client"
+)
+
+// modelsPageRows is how many models one page of the models list reads
+// (they are then grouped by name).
+const modelsPageRows = 30
+
+// modelGroup is one name on the models page.
+type modelGroup struct {
+	Name     string
+	Versions int                      // all versions of the name (matching the filters)
+	Newest   *modelreg.ModelSummary   // the newest of them
+	OnPage   []*modelreg.ModelSummary // its versions on this page
+	Size     int64                    // of the versions on this page
+	Deployed bool                     // a version on this page is used by a service
+}
+
+// modelsData is the models page.
+type modelsData struct {
+	Query                     url.Values
+	Q, In, Type, Status, Sort string
+	Order                     string
+	Types, Statuses           []string
+	Groups                    []*modelGroup
+	Total                     int
+	NextMarker, NextQuery     string
+	FirstQuery                string
+	Paged                     bool
+}
+
+// handleModels lists the project's models, grouped by name: one model list
+// call (GET /v1/{project_id}/models with the page's filters, sort and
+// marker), then per name one call for its version count and newest version
+// and per model one service list call (?model_id=) for the deployed flag.
+// A name whose versions are spread over the sort order can appear on more
+// than one page (docs/decisions.md, "The console's models page").
+func (c *Console) handleModels(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r.Context())
+	q := r.URL.Query()
+	d := &modelsData{Q: q.Get("q"), In: q.Get("in"), Type: q.Get("type"), Status: q.Get("status"), Sort: q.Get("sort"),
+		Order: q.Get("order"), Types: modelreg.ModelTypes, Statuses: modelreg.ModelStatuses}
+	if d.In != "description" {
+		d.In = "name"
+	}
+	if d.Sort == "" {
+		d.Sort = modelreg.ModelSortCreateAt
+	}
+	if d.Order == "" {
+		d.Order = "desc"
+	}
+	f := modelreg.ModelFilter{Type: d.Type, Status: d.Status, Marker: q.Get("marker"), Page: modelreg.Page{SortBy: d.Sort, Order: d.Order, Limit: modelsPageRows}}
+	if d.In == "description" {
+		f.Description = d.Q
+	} else {
+		f.Name = d.Q
+	}
+	cl := c.apiClient(w, r, s)
+	list, err := cl.ListModels(r.Context(), f)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	d.Total = list.TotalCount
+	byName := map[string]*modelGroup{}
+	for _, m := range list.Models {
+		g := byName[m.Name]
+		if g == nil {
+			g = &modelGroup{Name: m.Name}
+			byName[m.Name] = g
+			d.Groups = append(d.Groups, g)
+		}
+		g.OnPage = append(g.OnPage, m)
+		g.Size += m.Size
+	}
+	for _, g := range d.Groups {
+		vf := modelreg.ModelFilter{Name: g.Name, ExactMatch: true, Type: d.Type, Status: d.Status, Page: modelreg.Page{Limit: 1, SortBy: modelreg.ModelSortCreateAt, Order: "desc"}}
+		if d.In == "description" {
+			vf.Description = d.Q
+		}
+		vs, err := cl.ListModels(r.Context(), vf)
+		if err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
+		g.Versions = vs.TotalCount
+		if len(vs.Models) > 0 {
+			g.Newest = vs.Models[0]
+		} else {
+			g.Newest = g.OnPage[0]
+		}
+		for _, m := range g.OnPage {
+			dep, err := c.deployed(r, cl, m.ID)
+			if err != nil {
+				c.fail(w, r, s, err)
+				return
+			}
+			if dep {
+				g.Deployed = true
+				break
+			}
+		}
+	}
+	keep := url.Values{}
+	for _, k := range []string{"q", "in", "type", "status", "sort", "order"} {
+		if v := q.Get(k); v != "" {
+			keep.Set(k, v)
+		}
+	}
+	d.FirstQuery = keep.Encode()
+	d.Paged = q.Get("marker") != ""
+	if list.NextMarker != "" {
+		keep.Set("marker", list.NextMarker)
+		d.NextQuery = keep.Encode()
+	}
+	c.render(w, r, http.StatusOK, "models", &page{Title: "Models", Nav: "models", Session: s, Data: d})
+}
+
+// deployed reports whether a service uses the model: GET
+// /v1/{project_id}/services?model_id=.
+func (c *Console) deployed(r *http.Request, cl *client.Client, modelID string) (bool, error) {
+	sl, err := cl.ListServices(r.Context(), modelreg.ServiceFilter{ModelID: modelID, Page: modelreg.Page{Limit: 1}})
+	if err != nil {
+		return false, err
+	}
+	return sl.TotalCount > 0, nil
+}
+
+// versionRow is a version on a name's page.
+type versionRow struct {
+	*modelreg.ModelSummary
+	Deployed bool
+}
+
+type versionsData struct {
+	Name      string
+	Total     int
+	Rows      []versionRow
+	NextQuery string
+	Paged     bool
+}
+
+// handleVersions lists the versions of one name, newest first, by marker.
+func (c *Console) handleVersions(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r.Context())
+	name := r.PathValue("name")
+	cl := c.apiClient(w, r, s)
+	list, err := cl.ListModels(r.Context(), modelreg.ModelFilter{Name: name, ExactMatch: true, Marker: r.URL.Query().Get("marker"), Page: modelreg.Page{Limit: modelsPageRows, SortBy: modelreg.ModelSortCreateAt, Order: "desc"}})
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	d := &versionsData{Name: name, Total: list.TotalCount, Paged: r.URL.Query().Get("marker") != ""}
+	for _, m := range list.Models {
+		dep, err := c.deployed(r, cl, m.ID)
+		if err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
+		d.Rows = append(d.Rows, versionRow{ModelSummary: m, Deployed: dep})
+	}
+	if list.NextMarker != "" {
+		d.NextQuery = url.Values{"marker": {list.NextMarker}}.Encode()
+	}
+	c.render(w, r, http.StatusOK, "versions", &page{Title: "Versions of " + name, Nav: "models", Session: s, Data: d})
+}
+
+// field is one field of a model as the details page lists it.
+type field struct {
+	Name, Value string
+}
+
+type modelData struct {
+	Model    *modelreg.Model
+	Fields   []field
+	Files    *modelreg.ModelFileList
+	FilesErr *pageError
+	Services []*modelreg.Service
+	Deployed bool
+}
+
+// handleModel shows every field of a model (GET /v1/{project_id}/models/{id}),
+// its files (the files extension) and the services that use it.
+func (c *Console) handleModel(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r.Context())
+	id := r.PathValue("model_id")
+	cl := c.apiClient(w, r, s)
+	m, err := cl.GetModel(r.Context(), id)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	d := &modelData{Model: m, Fields: fieldsOf(m)}
+	if m.Status == modelreg.ModelPublished {
+		if d.Files, err = cl.ModelFiles(r.Context(), id); err != nil {
+			d.FilesErr = c.pageErr(w, err)
+		}
+	}
+	sl, err := cl.ListServices(r.Context(), modelreg.ServiceFilter{ModelID: id, Page: modelreg.Page{Limit: 100}})
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	d.Services = sl.Services
+	d.Deployed = sl.TotalCount > 0
+	c.render(w, r, http.StatusOK, "model", &page{Title: m.Name + " " + m.Version, Nav: "models", Session: s, Data: d})
+}
+
+// fieldsOf lists every field of the model as the API shows it, in the
+// order of its JSON document, nested values as compact JSON.
+func fieldsOf(m *modelreg.Model) []field {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	var out []field
+	if _, err := dec.Token(); err != nil { // {
+		return nil
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return out
+		}
+		v := string(raw)
+		var str string
+		if json.Unmarshal(raw, &str) == nil {
+			v = str
+		}
+		out = append(out, field{Name: k.(string), Value: v})
+	}
+	return out
+}
+
+// handleDownload streams a file of a model from the files extension (GET
+// /modelreg/v1/{project_id}/models/{id}/files/{path}) to the browser. An
+// error is shown as a page.
+func (c *Console) handleDownload(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r.Context())
+	target := "/modelreg/v1/" + s.ProjectID + "/models/" + url.PathEscape(r.PathValue("model_id")) + "/files/" +
+		escapeFilePath(r.PathValue("path"))
+	c.forward(w, r, s, http.MethodGet, target, true)
+}
+
+// proxy forwards a console.js upload call to the push extension route of
+// the session's project (route is relative to /modelreg/v1/{project_id}/
+// with the request's wildcards), streaming both bodies. The answer is the
+// API's, JSON errors included, for console.js to show.
+func (c *Console) proxy(route string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s := sessionFrom(r.Context())
+		p := route
+		for _, name := range []string{"upload_id", "path..."} {
+			v := r.PathValue(strings.TrimSuffix(name, "..."))
+			if name == "path..." {
+				v = escapeFilePath(v)
+			} else {
+				v = url.PathEscape(v)
+			}
+			p = strings.ReplaceAll(p, "{"+name+"}", v)
+		}
+		c.forward(w, r, s, r.Method, "/modelreg/v1/"+s.ProjectID+"/"+p, false)
+	}
+}
+
+// forward serves an API request for the session in-process, writing the
+// answer straight to w (so a file streams, and the API's deadlines reach
+// the connection). With page set, an error answer becomes an error page.
+func (c *Console) forward(w http.ResponseWriter, r *http.Request, s *session, method, target string, page bool) {
+	in, err := http.NewRequestWithContext(r.Context(), method, target, r.Body)
+	if err != nil {
+		c.renderError(w, r, s, http.StatusBadRequest, modelreg.CodeInvalidArgument, "Invalid path.")
+		return
+	}
+	in.RemoteAddr, in.RequestURI, in.Host = r.RemoteAddr, in.URL.RequestURI(), r.Host
+	in.ContentLength = r.ContentLength
+	for _, h := range []string{"Content-Type", "X-Content-Sha256", "Range", "If-Range"} {
+		if v := r.Header.Get(h); v != "" {
+			in.Header.Set(h, v)
+		}
+	}
+	in.Header.Set("X-Auth-Token", s.Token)
+	in.Header.Set("X-Request-Id", requestID(w))
+	if !page {
+		c.api.ServeHTTP(w, in)
+		return
+	}
+	ew := &errorCatcher{ResponseWriter: w}
+	c.api.ServeHTTP(ew, in)
+	if ew.failed {
+		var eb struct {
+			Code string `json:"error_code"`
+			Msg  string `json:"error_msg"`
+		}
+		_ = json.Unmarshal(ew.body, &eb)
+		if ew.status == http.StatusUnauthorized {
+			c.fail(w, r, s, modelreg.Errorf(modelreg.EUNAUTHORIZED, eb.Code, "%s", eb.Msg))
+			return
+		}
+		w.Header().Del("Content-Length")
+		c.renderErrorPage(w, r, s, &pageError{Status: ew.status, Code: eb.Code, Message: eb.Msg, RequestID: requestID(w)})
+	}
+}
+
+// errorCatcher passes a successful answer through and keeps an error
+// answer's body, for an error page.
+type errorCatcher struct {
+	http.ResponseWriter
+	status int
+	failed bool
+	body   []byte
+}
+
+func (e *errorCatcher) WriteHeader(status int) {
+	if e.status != 0 {
+		return
+	}
+	e.status = status
+	if status >= 400 {
+		e.failed = true
+		return
+	}
+	e.ResponseWriter.WriteHeader(status)
+}
+
+func (e *errorCatcher) Write(b []byte) (int, error) {
+	if e.status == 0 {
+		e.WriteHeader(http.StatusOK)
+	}
+	if e.failed {
+		if len(e.body) < 64<<10 {
+			e.body = append(e.body, b...)
+		}
+		return len(b), nil
+	}
+	return e.ResponseWriter.Write(b)
+}
+
+// Unwrap lets the API's stream deadlines reach the connection.
+func (e *errorCatcher) Unwrap() http.ResponseWriter { return e.ResponseWriter }
+
+// deletePlan is what the delete dialog shows before anything is deleted.
+type deletePlan struct {
+	Model   *modelreg.Model
+	Cascade bool
+	Limit   int
+	Items   []planItem // the models the call would work on, the target first
+	Total   int        // versions of the name
+	Beyond  int        // versions the cascade limit leaves out
+	Source  string     // where the plan comes from
+}
+
+// planItem is one model of a delete plan and what would happen to it.
+type planItem struct {
+	ID, Version string
+	Goes        bool
+	Why         string // why it stays: used by a service (ModelArts.3009)
+}
+
+// previewDelete returns what deleting the model would do. It is the one
+// place the dialog learns it from: today from read-only API calls (the
+// model's versions and the services that use each); once the API has a
+// preview of its own (DELETE …?dry_run=true, ARCHITECTURE §4a) this
+// function calls it instead, and the dialog shows the server's answer as
+// it is (protection and trash included).
+func (c *Console) previewDelete(r *http.Request, cl *client.Client, m *modelreg.Model, cascade bool) (*deletePlan, error) {
+	plan := &deletePlan{Model: m, Cascade: cascade, Limit: c.cascadeLimit,
+		Source: "Computed by the console from the model's versions and the services that use them."}
+	ids := []*modelreg.ModelSummary{&m.ModelSummary}
+	plan.Total = 1
+	if cascade {
+		list, err := cl.ListModels(r.Context(), modelreg.ModelFilter{Name: m.Name, ExactMatch: true, Page: modelreg.Page{Limit: min(c.cascadeLimit, modelreg.MaxListLimit), SortBy: modelreg.ModelSortCreateAt, Order: "asc"}})
+		if err != nil {
+			return nil, err
+		}
+		plan.Total = list.TotalCount
+		for _, v := range list.Models {
+			if v.ID != m.ID && len(ids) < c.cascadeLimit {
+				ids = append(ids, v)
+			}
+		}
+		plan.Beyond = max(plan.Total-len(ids), 0)
+	}
+	for _, v := range ids {
+		dep, err := c.deployed(r, cl, v.ID)
+		if err != nil {
+			return nil, err
+		}
+		it := planItem{ID: v.ID, Version: v.Version, Goes: !dep}
+		if dep {
+			it.Why = "used by a service (" + modelreg.CodeModelDeployed + ")"
+		}
+		plan.Items = append(plan.Items, it)
+	}
+	return plan, nil
+}
+
+type deleteData struct {
+	Plan   *deletePlan
+	Result *modelreg.DeleteResult
+	Error  *pageError
+}
+
+// handleDeleteDialog shows the delete dialog: the plan first, then the
+// confirmation (with the typed name for a cascade).
+func (c *Console) handleDeleteDialog(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r.Context())
+	cl := c.apiClient(w, r, s)
+	m, err := cl.GetModel(r.Context(), r.PathValue("model_id"))
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	cascade, _ := strconv.ParseBool(r.URL.Query().Get("cascade"))
+	plan, err := c.previewDelete(r, cl, m, cascade)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "delete", &page{Title: "Delete " + m.Name + " " + m.Version, Nav: "models", Session: s,
+		Data: &deleteData{Plan: plan}})
+}
+
+// handleDelete deletes the model (DELETE /v1/{project_id}/models/{id},
+// ?cascade=true for every version) and shows the API's answer: what was
+// deleted, and each failure with its code.
+func (c *Console) handleDelete(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r.Context())
+	cl := c.apiClient(w, r, s)
+	id := r.PathValue("model_id")
+	m, err := cl.GetModel(r.Context(), id)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	cascade := r.PostFormValue("cascade") == "true"
+	if cascade && r.PostFormValue("confirm_name") != m.Name {
+		plan, perr := c.previewDelete(r, cl, m, cascade)
+		if perr != nil {
+			c.fail(w, r, s, perr)
+			return
+		}
+		pe := &pageError{Status: http.StatusBadRequest, Code: modelreg.CodeInvalidArgument, RequestID: requestID(w),
+			Message: "Type the model name " + strconv.Quote(m.Name) + " to delete all its versions."}
+		c.render(w, r, http.StatusBadRequest, "delete", &page{Title: "Delete " + m.Name, Nav: "models", Session: s,
+			Data: &deleteData{Plan: plan, Error: pe}})
+		return
+	}
+	res, err := cl.DeleteModel(r.Context(), id, cascade)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "deleted", &page{Title: "Delete result", Nav: "models", Session: s,
+		Data: &deleteData{Plan: &deletePlan{Model: m, Cascade: cascade}, Result: res}})
+}
+
+// importData is the import form.
+type importData struct {
+	In    modelreg.ModelImport
+	Types []string
+	Error *pageError
+}
+
+func (c *Console) handleImportForm(w http.ResponseWriter, r *http.Request) {
+	c.render(w, r, http.StatusOK, "import", &page{Title: "Import a model", Nav: "import",
+		Data: &importData{In: modelreg.ModelImport{Type: "PyTorch"}, Types: modelreg.ModelTypes}})
+}
+
+// handleImport imports a model from a source location (POST
+// /v1/{project_id}/models) and goes to its page.
+func (c *Console) handleImport(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r.Context())
+	in := modelreg.ModelImport{Name: strings.TrimSpace(r.PostFormValue("name")), Version: strings.TrimSpace(r.PostFormValue("version")),
+		SourceLocation: strings.TrimSpace(r.PostFormValue("source_location")), Type: r.PostFormValue("type"),
+		Runtime: strings.TrimSpace(r.PostFormValue("runtime")), Description: r.PostFormValue("description")}
+	id, err := c.apiClient(w, r, s).ImportModel(r.Context(), &in)
+	if err != nil {
+		if modelreg.ErrorCode(err) == modelreg.EUNAUTHORIZED {
+			c.fail(w, r, s, err)
+			return
+		}
+		c.render(w, r, statusOf(err), "import", &page{Title: "Import a model", Nav: "import",
+			Data: &importData{In: in, Types: modelreg.ModelTypes, Error: c.pageErr(w, err)}})
+		return
+	}
+	http.Redirect(w, r, Prefix+"models/"+url.PathEscape(id), http.StatusSeeOther)
+}
+
+func (c *Console) handleUploadPage(w http.ResponseWriter, r *http.Request) {
+	c.render(w, r, http.StatusOK, "upload", &page{Title: "Upload a model", Nav: "upload",
+		Data: &importData{In: modelreg.ModelImport{Type: "PyTorch"}, Types: modelreg.ModelTypes}})
+}
