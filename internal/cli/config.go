@@ -57,6 +57,7 @@ type Config struct {
 	SourceAccessKey, SourceSecretKey, SourceSessionToken string
 
 	ReplicaConfig // PostgreSQL, leases, staging grace, request bound: database.go
+	CatalogConfig // --catalog: catalog.go
 }
 
 // DefaultMemoryLimit is the default soft limit of the Go runtime's memory
@@ -105,6 +106,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "`lifetime` of the tokens POST /v3/auth/tokens issues")
 	c.registerObjectStore(fs)
 	c.registerReplica(fs)
+	c.registerCatalog(fs)
 }
 
 // Authentication modes of --auth.

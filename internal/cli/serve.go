@@ -101,6 +101,10 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 		debug.SetGCPercent(gcPercent)
 	}
+	catalog, err := cfg.loadCatalog() // catalog.go
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -165,6 +169,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	api := httpapi.NewServer(httpapi.Config{
 		Store:           store,
 		Deployer:        &modelreg.InstantDeployer{Services: store},
+		Catalog:         catalog,
 		CheckSource:     sources.Check,
 		OnModelCreated:  runner.Wake,
 		OnModelsDeleted: coll.Wake,

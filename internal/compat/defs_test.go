@@ -161,6 +161,7 @@ type createServiceBody struct {
 	ServiceName string          `json:"service_name"`
 	Description string          `json:"description,omitempty"`
 	InferType   string          `json:"infer_type"`
+	ClusterID   string          `json:"cluster_id,omitempty"`
 	Config      []serviceConfig `json:"config"`
 }
 

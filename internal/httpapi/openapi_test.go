@@ -64,6 +64,19 @@ var openAPIGoTypes = map[string]any{
 	"ServiceEvent":        modelreg.ServiceEvent{},
 	"ServiceEventList":    modelreg.ServiceEventList{},
 
+	// The catalog (catalog.go).
+	"EngineRuntimeList": modelreg.EngineRuntimeList{},
+	"EngineRuntimes":    modelreg.EngineRuntimes{},
+	"Accelerator":       modelreg.Accelerator{},
+	"FlavorList":        modelreg.FlavorList{},
+	"Flavor":            modelreg.Flavor{},
+	"CPUInfo":           modelreg.CPUInfo{},
+	"MemInfo":           modelreg.MemInfo{},
+	"AccInfo":           modelreg.AccInfo{},
+	"ClusterList":       modelreg.ClusterList{},
+	"Cluster":           modelreg.Cluster{},
+	"ClusterNodes":      modelreg.ClusterNodes{},
+
 	// Files and bulk creation.
 	"Upload":          modelreg.Upload{},
 	"UploadCommit":    modelreg.UploadCommit{},

@@ -33,6 +33,9 @@ const readyTimeout = 2 * time.Second
 type Config struct {
 	// Store is the database. Required.
 	Store modelreg.Store
+	// Catalog lists the runtimes, flavors and dedicated pools imports and
+	// deploys may name. Nil means modelreg.DefaultCatalog().
+	Catalog *modelreg.Catalog
 	// Deployer brings new and restarted services up. Nil means
 	// &modelreg.InstantDeployer{Services: Store}.
 	Deployer modelreg.Deployer
@@ -81,6 +84,7 @@ type Config struct {
 type Server struct {
 	store          modelreg.Store
 	deployer       modelreg.Deployer
+	catalog        *modelreg.Catalog
 	checkSource    func(string) error
 	onModelCreated func()
 	onDeleted      func()
@@ -104,6 +108,7 @@ func NewServer(cfg Config) *Server {
 	s := &Server{
 		store:          cfg.Store,
 		deployer:       cfg.Deployer,
+		catalog:        cfg.Catalog,
 		checkSource:    cfg.CheckSource,
 		onModelCreated: cfg.OnModelCreated,
 		onDeleted:      cfg.OnModelsDeleted,
@@ -120,6 +125,9 @@ func NewServer(cfg Config) *Server {
 	}
 	if s.deployer == nil {
 		s.deployer = &modelreg.InstantDeployer{Services: cfg.Store}
+	}
+	if s.catalog == nil {
+		s.catalog = modelreg.DefaultCatalog()
 	}
 	if s.checkSource == nil {
 		s.checkSource = func(string) error { return nil }

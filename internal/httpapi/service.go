@@ -31,6 +31,10 @@ func (s *Server) handleServiceCreate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	if err := s.catalog.CheckConfig(projectID, in.InferType, in.ClusterID, in.Config); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	workspace := in.WorkspaceID
 	if workspace == "" {
 		workspace = "0"
@@ -171,6 +175,10 @@ func (s *Server) handleServiceUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := u.Validate(svc.InferType); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.catalog.CheckConfig(projectID, svc.InferType, "", u.Config); err != nil {
 		s.error(w, r, err)
 		return
 	}

@@ -107,6 +107,10 @@ func (s *Server) handleUploadCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.Normalize()
+	if err := s.catalog.CheckRuntime(in.Type, in.Runtime); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	m, err := newModel(projectID, in)
 	if err != nil {
 		s.error(w, r, err)
