@@ -226,8 +226,9 @@ func genShowService() *def.HttpRequestDef {
 }
 
 type updateServiceBody struct {
-	Status      string `json:"status,omitempty"`
-	Description string `json:"description,omitempty"`
+	Status      string          `json:"status,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Config      []serviceConfig `json:"config,omitempty"`
 }
 
 type updateServiceRequest struct {

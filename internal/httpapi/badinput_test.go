@@ -503,3 +503,22 @@ func testBadInputCatalogLists(t *testing.T) {
 	)
 	runBadCases(t, e, cases)
 }
+
+func TestBadInputServiceUpdateLogs(t *testing.T) { eachStore(t, testBadInputServiceUpdateLogs) }
+
+func testBadInputServiceUpdateLogs(t *testing.T) {
+	e, f := MustBadFixture(t)
+	logs := func(name, id, query string, status int, code, msg string) badCase {
+		return badCase{name: name, method: http.MethodGet, path: "services/" + id + "/logs", query: query, status: status, code: code, msg: msg}
+	}
+	runBadCases(t, e, []badCase{
+		{name: "BadProject", method: http.MethodGet, path: badProjectUpper + "services/" + f.running + "/logs", status: 400, code: c0101, msg: "project_id"},
+		logs("BadID", "abc", "", 400, c0101, "service_id"),
+		logs("Unknown", f.unknown, "", 404, c3502, f.unknown),
+		logs("OtherProject", f.theirService, "", 404, c3502, f.theirService),
+		logs("UpdateTimeNotInteger", f.running, "update_time=yesterday", 400, c0101, "update_time"),
+		logs("UpdateTimeNegative", f.running, "update_time=-1", 400, c0101, "update_time"),
+		logs("UpdateTimeRepeated", f.running, "update_time=1&update_time=2", 400, c0101, "update_time"),
+		logs("BadQueryBeforeUnknown", f.unknown, "update_time=x", 400, c0101, "update_time"),
+	})
+}

@@ -53,16 +53,18 @@ var openAPIGoTypes = map[string]any{
 	"DeleteFailure":     modelreg.DeleteFailure{},
 
 	// Services.
-	"ServiceCreate":       modelreg.ServiceCreate{},
-	"ServiceCreateResult": modelreg.ServiceCreateResult{},
-	"ServiceUpdate":       modelreg.ServiceUpdate{},
-	"ServiceConfig":       modelreg.ServiceConfig{},
-	"CustomSpec":          modelreg.CustomSpec{},
-	"Schedule":            modelreg.Schedule{},
-	"Service":             modelreg.Service{},
-	"ServiceList":         modelreg.ServiceList{},
-	"ServiceEvent":        modelreg.ServiceEvent{},
-	"ServiceEventList":    modelreg.ServiceEventList{},
+	"ServiceCreate":        modelreg.ServiceCreate{},
+	"ServiceCreateResult":  modelreg.ServiceCreateResult{},
+	"ServiceUpdate":        modelreg.ServiceUpdate{},
+	"ServiceConfig":        modelreg.ServiceConfig{},
+	"CustomSpec":           modelreg.CustomSpec{},
+	"Schedule":             modelreg.Schedule{},
+	"Service":              modelreg.Service{},
+	"ServiceList":          modelreg.ServiceList{},
+	"ServiceEvent":         modelreg.ServiceEvent{},
+	"ServiceEventList":     modelreg.ServiceEventList{},
+	"ServiceUpdateLogList": modelreg.ServiceUpdateLogList{},
+	"ServiceUpdateLog":     modelreg.ServiceUpdateLog{},
 
 	// The catalog (catalog.go).
 	"EngineRuntimeList": modelreg.EngineRuntimeList{},
