@@ -70,3 +70,70 @@ func TestServiceUpdateLogs(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// ---- ShowServiceMonitorInfo ----
+
+type monitorRequest struct {
+	ServiceID string  `json:"service_id"`
+	NodeID    *string `json:"node_id,omitempty"`
+}
+
+type monitor struct {
+	ModelID                   string  `json:"model_id"`
+	ModelName                 string  `json:"model_name"`
+	ModelVersion              string  `json:"model_version"`
+	InvocationTimes           int64   `json:"invocation_times"`
+	FailedTimes               int64   `json:"failed_times"`
+	CPUCoreUsage              float32 `json:"cpu_core_usage"`
+	CPUCoreTotal              float32 `json:"cpu_core_total"`
+	CPUMemoryUsage            int32   `json:"cpu_memory_usage"`
+	CPUMemoryTotal            int32   `json:"cpu_memory_total"`
+	GPUUsage                  float32 `json:"gpu_usage"`
+	GPUTotal                  float32 `json:"gpu_total"`
+	ModelRunningInstanceCount int32   `json:"model_running_instance_count"`
+	ModelInstanceCount        int32   `json:"model_instance_count"`
+}
+
+type monitorResponse struct {
+	ServiceID                   string    `json:"service_id"`
+	ServiceName                 string    `json:"service_name"`
+	ServiceRunningInstanceCount int32     `json:"service_running_instance_count"`
+	ServiceInstanceCount        int32     `json:"service_instance_count"`
+	ReqCountPerMin              int64     `json:"req_count_per_min"`
+	Monitors                    []monitor `json:"monitors"`
+	HttpStatusCode              int       `json:"-"`
+}
+
+func (r *monitorResponse) status() int { return r.HttpStatusCode }
+
+func genMonitor() *def.HttpRequestDef {
+	return reqDef(http.MethodGet, "/v1/{project_id}/services/{service_id}/monitor", new(monitorResponse),
+		field("ServiceID", "service_id", def.Path), field("NodeID", "node_id", def.Query))
+}
+
+// TestServiceMonitor reads a service's monitoring through the SDK.
+func TestServiceMonitor(t *testing.T) {
+	e := mustServe(t)
+	hc := e.sdkClient(e.ak, e.sk, projectA)
+	a := mustCall[createModelResponse](e, hc, &createModelRequest{Body: newModelBody("a", "1.0.0")}, genCreateModel(), 200).ModelID
+	e.publish(a)
+	id := mustCall[createServiceResponse](e, hc, &createServiceRequest{Body: &createServiceBody{ServiceName: "watched", InferType: "real-time",
+		Config: []serviceConfig{{ModelID: a, Weight: 100, Specification: "modelarts.vm.gpu.pnt004", InstanceCount: 2}}}}, genCreateService(), 200).ServiceID
+
+	m := mustCall[monitorResponse](e, hc, &monitorRequest{ServiceID: id}, genMonitor(), 200)
+	if m.ServiceID != id || m.ServiceName != "watched" || len(m.Monitors) != 1 || m.ServiceInstanceCount != 2 || m.ServiceRunningInstanceCount != 2 {
+		t.Fatalf("monitor: %+v", m)
+	}
+	// pnt004: 8 vCPUs, 32 GB, one GPU, per instance.
+	if got := m.Monitors[0]; got.ModelID != a || got.ModelName != "a" || got.CPUCoreTotal != 16 || got.CPUMemoryTotal != 65536 || got.GPUTotal != 2 {
+		t.Errorf("model: %+v", got)
+	}
+	n := mustCall[monitorResponse](e, hc, &monitorRequest{ServiceID: id, NodeID: ptr("edge-1")}, genMonitor(), 200)
+	if n.Monitors == nil || len(n.Monitors) != 0 {
+		t.Errorf("node_id: %+v", n)
+	}
+	_, rid, err := call[monitorResponse](e, hc, &monitorRequest{ServiceID: modelreg.NewID()}, genMonitor())
+	wantSDKError(t, err, rid, 404, modelreg.CodeServiceNotFound)
+	_, rid, err = call[monitorResponse](e, hc, &monitorRequest{ServiceID: id, NodeID: ptr("no spaces")}, genMonitor())
+	wantSDKError(t, err, rid, 400, modelreg.CodeInvalidArgument)
+}

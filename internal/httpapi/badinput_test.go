@@ -522,3 +522,23 @@ func testBadInputServiceUpdateLogs(t *testing.T) {
 		logs("BadQueryBeforeUnknown", f.unknown, "update_time=x", 400, c0101, "update_time"),
 	})
 }
+
+func TestBadInputServiceMonitor(t *testing.T) { eachStore(t, testBadInputServiceMonitor) }
+
+func testBadInputServiceMonitor(t *testing.T) {
+	e, f := MustBadFixture(t)
+	mon := func(name, id, query string, status int, code, msg string) badCase {
+		return badCase{name: name, method: http.MethodGet, path: "services/" + id + "/monitor", query: query, status: status, code: code, msg: msg}
+	}
+	runBadCases(t, e, []badCase{
+		{name: "BadProject", method: http.MethodGet, path: badProjectUpper + "services/" + f.running + "/monitor", status: 400, code: c0101, msg: "project_id"},
+		mon("BadID", "abc", "", 400, c0101, "service_id"),
+		mon("Unknown", f.unknown, "", 404, c3502, f.unknown),
+		mon("OtherProject", f.theirService, "", 404, c3502, f.theirService),
+		mon("NodeEmpty", f.running, "node_id=", 400, c0101, "node_id"),
+		mon("NodeBadChars", f.running, "node_id=a%20b", 400, c0101, "node_id"),
+		mon("NodeTooLong", f.running, "node_id="+strings.Repeat("n", 65), 400, c0101, "node_id"),
+		mon("NodeRepeated", f.running, "node_id=a&node_id=b", 400, c0101, "node_id"),
+		mon("NodeControl", f.running, "node_id=a%01", 400, c0101, "node_id"),
+	})
+}

@@ -65,6 +65,8 @@ var openAPIGoTypes = map[string]any{
 	"ServiceEventList":     modelreg.ServiceEventList{},
 	"ServiceUpdateLogList": modelreg.ServiceUpdateLogList{},
 	"ServiceUpdateLog":     modelreg.ServiceUpdateLog{},
+	"ServiceMonitorList":   modelreg.ServiceMonitorList{},
+	"ModelMonitor":         modelreg.ModelMonitor{},
 
 	// The catalog (catalog.go).
 	"EngineRuntimeList": modelreg.EngineRuntimeList{},

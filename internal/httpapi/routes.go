@@ -19,6 +19,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /v1/{project_id}/services/{service_id}", s.handleServiceDelete)
 	s.handle("GET /v1/{project_id}/services/{service_id}/events", s.handleServiceEvents)
 	s.handle("GET /v1/{project_id}/services/{service_id}/logs", s.handleServiceUpdateLogs)
+	s.handle("GET /v1/{project_id}/services/{service_id}/monitor", s.handleServiceMonitor)
 	s.handle("GET /v1/{project_id}/clusters", s.handleClusterList)
 
 	if s.auth != nil { // the IAM routes (iam.go)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/modelreg/modelreg"
@@ -36,4 +37,51 @@ func (s *Server) handleServiceUpdateLogs(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	s.respond(w, r, modelreg.ServiceUpdateLogList{ServiceID: id, ServiceName: svc.Name, Logs: logs})
+}
+
+// handleServiceMonitor shows the monitoring of a service, per configured
+// model: GET /v1/{project_id}/services/{service_id}/monitor[?node_id=]. The
+// figures are the Deployer's reports when it is a modelreg.Monitor, else
+// what the configuration and the catalog's flavors say.
+func (s *Server) handleServiceMonitor(w http.ResponseWriter, r *http.Request) {
+	projectID, id, err := pathParams(r, "service_id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	q := parseQuery(r)
+	nodeID, hasNode := q.raw("node_id")
+	if q.err != nil {
+		s.error(w, r, q.err)
+		return
+	}
+	if hasNode && !modelreg.ValidNodeID(nodeID) {
+		s.error(w, r, modelreg.Invalid("Invalid parameter node_id: 1 to 64 letters, digits, '.', '_' or '-'."))
+		return
+	}
+	svc, err := s.store.FindServiceByID(r.Context(), projectID, id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var reports []modelreg.ModelMonitor
+	if m, ok := s.deployer.(modelreg.Monitor); ok {
+		if reports, err = m.MonitorService(r.Context(), svc); err != nil {
+			s.error(w, r, monitorFailed(err))
+			return
+		}
+	}
+	s.respond(w, r, modelreg.MonitorView(svc, s.catalog.BaseMonitors(svc), reports, nodeID))
+}
+
+// monitorFailed is the error of a deployer that cannot report: 503
+// ModelArts.3508 (the deployer is a dependency of this call; retrying
+// later may work), unless it already says what went wrong.
+func monitorFailed(err error) error {
+	var e *modelreg.Error
+	if errors.As(err, &e) && e.Code != modelreg.EINTERNAL {
+		return err
+	}
+	return &modelreg.Error{Code: modelreg.EUNAVAILABLE, APICode: modelreg.CodeMonitorFailed,
+		Message: "Failed to query the service monitoring information.", Op: "httpapi.handleServiceMonitor", Err: err}
 }
