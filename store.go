@@ -13,6 +13,7 @@ import (
 type Store interface {
 	ModelStore
 	ServiceStore
+	DeployStore // outbox.go
 	JobStore
 	BlobGCStore
 	AuthStore
