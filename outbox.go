@@ -64,3 +64,90 @@ type DeployStore interface {
 	// reported: an empty list). Returns ENOTFOUND ModelArts.3502.
 	FindServiceMonitors(ctx context.Context, projectID, id string) ([]ModelMonitor, error)
 }
+
+// DeployReport is what an orchestrator reports about a service (POST
+// /modelreg/v1/deployer/reports): a new status, events, monitoring
+// figures; each part is optional.
+type DeployReport struct {
+	ProjectID string `json:"project_id"`
+	ServiceID string `json:"service_id"`
+	// Status is running, concerning or failed; "" leaves it.
+	Status string `json:"status,omitempty"`
+	// ErrorMsg says why a failed service failed (the event of the change).
+	ErrorMsg string         `json:"error_msg,omitempty"`
+	Events   []ServiceEvent `json:"events,omitempty"`
+	// Monitors, when not nil, replace the reported figures.
+	Monitors []ModelMonitor `json:"monitors,omitempty"`
+}
+
+// ReportStatuses are the statuses an orchestrator may report. The others
+// are the user's to ask for (stopped, deploying by a start).
+var ReportStatuses = []string{ServiceRunning, ServiceConcerning, ServiceFailed}
+
+// Limits of a report.
+const (
+	maxReportEvents   = 100
+	maxReportMonitors = 1000
+	maxEventInfo      = 1024
+)
+
+// Validate checks a report (EINVALID ModelArts.3036/3037 naming the field)
+// and fills event types.
+func (r *DeployReport) Validate() error {
+	switch {
+	case !ValidProjectID(r.ProjectID):
+		return ParamInvalid("project_id", r.ProjectID)
+	case !ValidID(r.ServiceID):
+		return ParamInvalid("service_id", r.ServiceID)
+	case r.Status != "" && !slicesContains(ReportStatuses, r.Status):
+		return ParamInvalid("status", r.Status+" (running, concerning or failed)")
+	case len(r.Events) > maxReportEvents:
+		return ParamInvalid("events", "more than 100")
+	case len(r.Monitors) > maxReportMonitors:
+		return ParamInvalid("monitors", "more than 1000")
+	}
+	if err := checkText("error_msg", r.ErrorMsg, maxEventInfo); err != nil {
+		return err
+	}
+	for i := range r.Events {
+		e := &r.Events[i]
+		f := indexed("events", i)
+		if e.EventType == "" {
+			e.EventType = EventNormal
+		}
+		if e.EventType != EventNormal && e.EventType != EventAbnormal {
+			return ParamInvalid(f+".event_type", e.EventType)
+		}
+		if e.EventInfo == "" {
+			return ParamRequired(f + ".event_info")
+		}
+		if err := checkText(f+".event_info", e.EventInfo, maxEventInfo); err != nil {
+			return err
+		}
+		if e.OccurTime < 0 {
+			return ParamInvalid(f+".occur_time", "negative")
+		}
+	}
+	for i, m := range r.Monitors {
+		f := indexed("monitors", i)
+		if !ValidID(m.ModelID) {
+			return ParamInvalid(f+".model_id", m.ModelID)
+		}
+		if m.NodeID != "" && !ValidNodeID(m.NodeID) {
+			return ParamInvalid(f+".node_id", m.NodeID)
+		}
+		if err := checkText(f+".node_name", m.NodeName, 256); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, e := range s {
+		if e == v {
+			return true
+		}
+	}
+	return false
+}

@@ -166,9 +166,14 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	uploads := importer.NewUploads(importer.UploadConfig{
 		Store: store, Blobs: blobs, MaxFileSize: cfg.MaxFileSize, Logger: logger,
 	})
+	deploy, deploySecret, runDeployer, err := openDeployer(ctx, cfg, store, owner, logger) // deployer.go
+	if err != nil {
+		return err
+	}
 	api := httpapi.NewServer(httpapi.Config{
 		Store:           store,
-		Deployer:        &modelreg.InstantDeployer{Services: store},
+		Deployer:        deploy,
+		DeployerSecret:  deploySecret,
 		Catalog:         catalog,
 		CheckSource:     sources.Check,
 		OnModelCreated:  runner.Wake,
@@ -203,11 +208,12 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	// in flight at shutdown still finds them.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	var wg sync.WaitGroup
 	wg.Go(func() { errc <- named("import runner", runner.Run(workCtx)) })
 	wg.Go(func() { errc <- named("blob collector", coll.Run(workCtx)) })
 	wg.Go(func() { errc <- named("service scheduler", stopDueServices(workCtx, store, scheduleInterval, logger)) })
+	wg.Go(func() { errc <- named("deployer", runDeployer(workCtx)) })
 	var httpDone sync.WaitGroup
 	httpDone.Go(func() {
 		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

@@ -67,6 +67,7 @@ var openAPIGoTypes = map[string]any{
 	"ServiceUpdateLog":     modelreg.ServiceUpdateLog{},
 	"ServiceMonitorList":   modelreg.ServiceMonitorList{},
 	"ModelMonitor":         modelreg.ModelMonitor{},
+	"DeployReport":         modelreg.DeployReport{},
 
 	// The catalog (catalog.go).
 	"EngineRuntimeList": modelreg.EngineRuntimeList{},

@@ -43,6 +43,9 @@ func (s *Server) routes() {
 	// modelreg extensions: bulk creation and the bare HTTP stack.
 	s.handle("POST /modelreg/v1/{project_id}/models:bulk", s.handleModelBulkCreate)
 	s.handle("GET /modelreg/v1/ping", s.handlePing)
+	if s.deployerSecret != nil { // the orchestrator's reports (deployer.go)
+		s.handle("POST /modelreg/v1/deployer/reports", s.handleDeployReport)
+	}
 
 	s.handle("GET /healthz", s.handleHealth)
 	s.handle("GET /readyz", s.handleReady)

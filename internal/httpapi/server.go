@@ -36,6 +36,9 @@ type Config struct {
 	// Catalog lists the runtimes, flavors and dedicated pools imports and
 	// deploys may name. Nil means modelreg.DefaultCatalog().
 	Catalog *modelreg.Catalog
+	// DeployerSecret, when set, serves POST /modelreg/v1/deployer/reports:
+	// the orchestrator's reports, signed with this secret (deployer.go).
+	DeployerSecret []byte
 	// Deployer brings new and restarted services up. Nil means
 	// &modelreg.InstantDeployer{Services: Store}.
 	Deployer modelreg.Deployer
@@ -85,6 +88,7 @@ type Server struct {
 	store          modelreg.Store
 	deployer       modelreg.Deployer
 	catalog        *modelreg.Catalog
+	deployerSecret []byte
 	checkSource    func(string) error
 	onModelCreated func()
 	onDeleted      func()
@@ -109,6 +113,7 @@ func NewServer(cfg Config) *Server {
 		store:          cfg.Store,
 		deployer:       cfg.Deployer,
 		catalog:        cfg.Catalog,
+		deployerSecret: cfg.DeployerSecret,
 		checkSource:    cfg.CheckSource,
 		onModelCreated: cfg.OnModelCreated,
 		onDeleted:      cfg.OnModelsDeleted,

@@ -191,6 +191,7 @@ func (s *Server) handleServiceUpdate(w http.ResponseWriter, r *http.Request) {
 	if updated.Status == modelreg.ServiceDeploying {
 		s.deploy(r, updated)
 	}
+	s.wakeDeployer() // deployer.go
 	s.respond(w, r, struct{}{})
 }
 
@@ -223,6 +224,7 @@ func (s *Server) handleServiceDelete(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	s.wakeDeployer() // deployer.go
 	s.respond(w, r, struct{}{})
 }
 
