@@ -36,20 +36,21 @@ const (
 // call timeout, refuse makes it answer 400; hold blocks every call until
 // closed.
 type orchestrator struct {
-	t        *testing.T
-	srv      *httptest.Server
-	modelreg string // modelreg's base URL, for the reports
+	t   *testing.T
+	srv *httptest.Server
 
 	down, slow atomic.Int32 // calls left to fail this way
 	refuse     atomic.Bool
 	fail       atomic.Bool
-	hold       chan struct{}
+	holding    atomic.Bool   // calls wait for hold to close
+	hold       chan struct{} // made by newOrchestrator
 
 	reports sync.WaitGroup // reports in flight
 
-	mu    sync.Mutex
-	calls []orchCall // accepted calls
-	tries int        // every call, accepted or not
+	mu       sync.Mutex
+	modelreg string     // modelreg's base URL, for the reports
+	calls    []orchCall // accepted calls
+	tries    int        // every call, accepted or not
 }
 
 type orchCall struct {
@@ -58,7 +59,7 @@ type orchCall struct {
 }
 
 func newOrchestrator(t *testing.T) *orchestrator {
-	o := &orchestrator{t: t}
+	o := &orchestrator{t: t, hold: make(chan struct{})}
 	o.srv = httptest.NewServer(http.HandlerFunc(o.serve))
 	t.Cleanup(o.srv.Close)
 	return o
@@ -74,7 +75,7 @@ func (o *orchestrator) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
-	if o.hold != nil {
+	if o.holding.Load() {
 		<-o.hold
 	}
 	if o.down.Add(-1) >= 0 {
@@ -123,7 +124,10 @@ func (o *orchestrator) report(s *modelreg.Service) {
 				ModelRunningInstanceCount: e.InstanceCount, ModelInstanceCount: e.InstanceCount})
 		}
 	}
-	if status := postReport(o.t, o.modelreg, []byte(secret), rep); status != http.StatusOK {
+	o.mu.Lock()
+	base := o.modelreg
+	o.mu.Unlock()
+	if status := postReport(o.t, base, []byte(secret), rep); status != http.StatusOK {
 		o.t.Errorf("report of %s: HTTP %d", s.ID, status)
 	}
 }
@@ -207,7 +211,9 @@ func start(t *testing.T, path string, o *orchestrator, worker bool) *env {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Config{Store: store, Deployer: d, DeployerSecret: []byte(secret)}))
+	o.mu.Lock()
 	o.modelreg = srv.URL
+	o.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -330,7 +336,7 @@ func testLifecycle(t *testing.T, kind string) {
 
 	// The API call does not wait for the orchestrator, which holds every
 	// call until released.
-	o.hold = make(chan struct{})
+	o.holding.Store(true)
 	id := e.deploy(t, "web", models[0])
 	if s, err := e.c.GetService(ctx, id); err != nil || s.Status != modelreg.ServiceDeploying {
 		t.Fatalf("before the orchestrator answers: %+v %v", s, err)
