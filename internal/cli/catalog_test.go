@@ -85,3 +85,32 @@ clusters:
 		t.Error("a missing file loads")
 	}
 }
+
+// TestServeChecksCatalogAndDeployer: serve stops at start, with the
+// option named, on a bad catalog file or a deployer without its secret,
+// before it creates anything.
+func TestServeChecksCatalogAndDeployer(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeCatalog(t, "bad.yaml", "specifications: [{specification: a}, {specification: a}]\n")
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--catalog", bad}, nil, `--catalog: ` + bad + `: specifications[1].specification: duplicate "a"`},
+		{[]string{"--catalog", filepath.Join(dir, "missing.json")}, nil, "--catalog: open"},
+		{[]string{"--deployer", "http://127.0.0.1:1/"}, nil, "MODELREG_DEPLOYER_SECRET"},
+		{nil, map[string]string{"MODELREG_DEPLOYER": "not a url", "MODELREG_DEPLOYER_SECRET": "sixteen bytes ok"}, "--deployer"},
+	} {
+		data := filepath.Join(dir, "data")
+		args := append([]string{"modelreg", "serve", "--auth", "none", "--addr", "127.0.0.1:0", "--data-dir", data}, tc.args...)
+		var out, errb strings.Builder
+		err := Run(t.Context(), args, func(k string) string { return tc.env[k] }, &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+		if _, err := os.Stat(data); err == nil {
+			t.Errorf("%v: the data dir was created", tc.args)
+		}
+	}
+}
