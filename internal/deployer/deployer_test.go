@@ -421,10 +421,27 @@ func TestOrchestratorDown(t *testing.T) { eachStore(t, testOrchestratorDown) }
 
 func testOrchestratorDown(t *testing.T, kind string) {
 	o := newOrchestrator(t)
-	o.down.Store(3)
+	o.down.Store(1 << 30)
 	e := start(t, dbPath(t, kind), o, true)
 	m := e.publish(t, "a")
 	id := e.deploy(t, "web", m[0]) // answers at once, orchestrator down or not
+	for deadline := time.Now().Add(10 * time.Second); o.attempts() < 3 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s, err := e.c.GetService(context.Background(), id); err != nil || s.Status != modelreg.ServiceDeploying {
+		t.Errorf("while the orchestrator is down: %+v %v", s, err)
+	}
+	// The outbox holds the call; the metric shows it.
+	resp, err := http.Get(e.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "\nmodelreg_deploy_calls_pending 1\n") {
+		t.Errorf("metrics lack modelreg_deploy_calls_pending 1")
+	}
+	o.down.Store(0) // back
 	e.waitStatus(t, id, modelreg.ServiceRunning)
 	if n := o.attempts(); n < 4 {
 		t.Errorf("%d attempts, want 3 refused and 1 accepted", n)

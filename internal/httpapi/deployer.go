@@ -2,12 +2,16 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/internal/deployer"
@@ -107,4 +111,24 @@ func (s *Server) wakeDeployer() {
 	if w, ok := s.deployer.(interface{ Wake() }); ok {
 		w.Wake()
 	}
+}
+
+// registerDeployerMetrics adds modelreg_deploy_calls_pending when the
+// server takes an orchestrator's reports (an HTTP deployer).
+func (s *Server) registerDeployerMetrics() {
+	if s.deployerSecret == nil {
+		return
+	}
+	s.register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "modelreg_deploy_calls_pending",
+		Help: "Calls to the orchestrator not made yet, or to be retried (NaN when the store does not answer).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), gaugeTimeout)
+		defer cancel()
+		n, err := s.store.PendingDeployCalls(ctx)
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	}))
 }

@@ -158,6 +158,7 @@ func NewServer(cfg Config) *Server {
 		s.register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	s.metrics = newMetrics(s)
+	s.registerDeployerMetrics() // deployer.go
 	s.routes()
 
 	// Outermost last: the request id first, so every response has one;
