@@ -45,6 +45,9 @@ const (
 	CodeServiceState      = "ModelArts.3519" // service state forbids the update
 	CodeModelAbnormal     = "ModelArts.3078" // model status abnormal (failed import)
 	CodeRequestTooLarge   = "ModelArts.0104" // parameter error: body too large
+	CodeClusterNotFound   = "ModelArts.3547" // cluster (dedicated pool) does not exist
+	CodeFlavorNotFound    = "ModelArts.3954" // resource specification does not exist
+	CodeMonitorFailed     = "ModelArts.3508" // monitoring query failed
 )
 
 // Error is the one error type of modelreg. Code classifies it, APICode is the

@@ -16,6 +16,7 @@ import (
 type Store interface {
 	ModelStore
 	ServiceStore
+	DeployStore // outbox.go
 	JobStore
 	BlobGCStore
 	AuthStore
@@ -117,6 +118,15 @@ type ServiceStore interface {
 	// FindServiceEvents returns one page of a service's events (f
 	// validated) and the number of all matches. Returns ENOTFOUND ModelArts.3502.
 	FindServiceEvents(ctx context.Context, f EventFilter) ([]*ServiceEvent, int, error)
+
+	// FindServiceUpdateLogs returns a service's update log, newest first (at
+	// most MaxUpdateLogs), only the entries of updateTime (ms) when it is
+	// not 0. CreateService writes the first entry, an UpdateService with a
+	// config one more, each with UpdateLogResult of the service's status; a
+	// status change out of deploying (UpdateService, TransitionService)
+	// resolves the RUNNING entries with ResolvedUpdateResult. The entries
+	// go with the service. Returns ENOTFOUND ModelArts.3502.
+	FindServiceUpdateLogs(ctx context.Context, projectID, id string, updateTime int64) ([]*ServiceUpdateLog, error)
 }
 
 // ImportJob is the pending import of one model.

@@ -416,7 +416,7 @@ func TestServiceCommands(t *testing.T) {
 	one := tr.lastID()
 	tr.ok("service", "deploy", "--name", "three", "--model", ids[0], "--model", ids[1], "--model", ids[2], "--instances", "2", "--output", "json")
 	three := tr.lastID()
-	tr.ok("service", "deploy", "--name", "weighted", "--model", ids[1], "--weight", "70", "--model", ids[2], "--weight", "30", "--spec", "modelarts.vm.cpu.8u")
+	tr.ok("service", "deploy", "--name", "weighted", "--model", ids[1], "--weight", "70", "--model", ids[2], "--weight", "30", "--spec", "modelarts.vm.cpu.2u")
 	weighted := tr.lastID()
 	tr.fail(2, "service", "deploy", "--name", "bad", "--model", ids[1], "--weight", "70", "--model", ids[2])
 	tr.fail(1, "service", "deploy", "--name", "one", "--model", ids[1])

@@ -69,7 +69,9 @@ type Config struct {
 	// the AWS_* variables or the shared credentials file are used.
 	SourceAccessKey, SourceSecretKey, SourceSessionToken string
 
-	ReplicaConfig // PostgreSQL, leases, staging grace, request bound: database.go
+	ReplicaConfig  // PostgreSQL, leases, staging grace, request bound: database.go
+	CatalogConfig  // --catalog: catalog.go
+	DeployerConfig // --deployer: deployer.go
 }
 
 // DefaultMemoryLimit is the default soft limit of the Go runtime's memory
@@ -135,6 +137,8 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.UploadRateWindow, "upload-rate-window", c.UploadRateWindow, "`duration` over which --upload-min-rate is measured")
 	c.registerObjectStore(fs)
 	c.registerReplica(fs)
+	c.registerCatalog(fs)
+	c.registerDeployer(fs)
 }
 
 // protectedPaths returns the server's own data, which no import may read,
@@ -177,6 +181,7 @@ func (c *Config) applySecretEnv(getenv func(string) string) {
 	c.AccessKey = getenv("MODELREG_ACCESS_KEY")
 	c.SecretKey = getenv("MODELREG_SECRET_KEY")
 	c.MasterKey = getenv("MODELREG_MASTER_KEY")
+	c.DeployerSecret = getenv("MODELREG_DEPLOYER_SECRET")
 }
 
 // EnvName returns the environment variable of a serve flag:
@@ -244,6 +249,9 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 			return fmt.Errorf("--import-root %q: %w", r, err)
 		}
 		c.ImportRoots[i] = abs
+	}
+	if err := c.validateDeployer(); err != nil {
+		return err
 	}
 	if c.ProjectID != "" && !modelreg.ValidProjectID(c.ProjectID) {
 		return fmt.Errorf("--project-id %q: want 32 lower-case hex characters", c.ProjectID)

@@ -129,6 +129,8 @@ type server struct {
 	hs      *http.Server
 	ln      net.Listener
 	closers []func() error // run by close, last first
+
+	runDeployer func(context.Context) error // the deployer worker (deployer.go)
 }
 
 // wire builds the server's parts from its configuration: the data dir and
@@ -137,6 +139,10 @@ type server struct {
 // crash's leftovers in the blob store are swept before anything serves.
 func (s *server) wire(ctx context.Context) error {
 	cfg, logger := s.cfg, s.logger
+	catalog, err := cfg.loadCatalog() // catalog.go
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -220,9 +226,16 @@ func (s *server) wire(ctx context.Context) error {
 	if uploadMinRate == 0 {
 		uploadMinRate = -1 // --upload-min-rate 0: no minimum
 	}
+	deploy, deploySecret, runDeployer, err := openDeployer(ctx, cfg, s.store, owner, logger) // deployer.go
+	if err != nil {
+		return err
+	}
+	s.runDeployer = runDeployer
 	api := httpapi.NewServer(httpapi.Config{
 		Store:            store,
-		Deployer:         &modelreg.InstantDeployer{Services: store},
+		Deployer:         deploy,
+		DeployerSecret:   deploySecret,
+		Catalog:          catalog,
 		CheckSource:      s.sources.Check,
 		OnModelCreated:   s.runner.Wake,
 		OnModelsDeleted:  s.coll.Wake,
@@ -265,13 +278,14 @@ func (s *server) run(ctx context.Context) error {
 	// in flight at shutdown still finds them.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	var wg sync.WaitGroup
 	wg.Go(func() { errc <- named("import runner", s.runner.Run(workCtx)) })
 	wg.Go(func() { errc <- named("blob collector", s.coll.Run(workCtx)) })
 	wg.Go(func() {
 		errc <- named("service scheduler", stopDueServices(workCtx, s.store, scheduleInterval, logger))
 	})
+	wg.Go(func() { errc <- named("deployer", s.runDeployer(workCtx)) })
 	var httpDone sync.WaitGroup
 	httpDone.Go(func() {
 		if err := s.hs.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {

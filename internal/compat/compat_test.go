@@ -87,7 +87,7 @@ func mustServe(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	srv := httptest.NewServer(httpapi.NewServer(httpapi.Config{Store: store, Auth: a,
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Config{Store: store, Auth: a, Catalog: compatCatalog(),
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}))
 	t.Cleanup(srv.Close)
 
@@ -229,6 +229,9 @@ func statusOf(resp any) int {
 		return r.HttpStatusCode
 	case *listCredentialsResponse:
 		return r.HttpStatusCode
+	}
+	if r, ok := resp.(interface{ status() int }); ok {
+		return r.status()
 	}
 	panic(fmt.Sprintf("statusOf(%T)", resp))
 }

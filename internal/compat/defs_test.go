@@ -161,6 +161,7 @@ type createServiceBody struct {
 	ServiceName string          `json:"service_name"`
 	Description string          `json:"description,omitempty"`
 	InferType   string          `json:"infer_type"`
+	ClusterID   string          `json:"cluster_id,omitempty"`
 	Config      []serviceConfig `json:"config"`
 }
 
@@ -225,8 +226,9 @@ func genShowService() *def.HttpRequestDef {
 }
 
 type updateServiceBody struct {
-	Status      string `json:"status,omitempty"`
-	Description string `json:"description,omitempty"`
+	Status      string          `json:"status,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Config      []serviceConfig `json:"config,omitempty"`
 }
 
 type updateServiceRequest struct {

@@ -35,6 +35,8 @@ const (
 	c3515 = modelreg.CodeModelPublishing
 	c3516 = modelreg.CodeDuplicateVersion
 	c3519 = modelreg.CodeServiceState
+	c3547 = modelreg.CodeClusterNotFound
+	c3954 = modelreg.CodeFlavorNotFound
 )
 
 // badFixture is the world the bad-input tables run against.
@@ -143,6 +145,8 @@ func testBadInputModelCreate(t *testing.T) {
 		post("VersionTooBig", with(base, "model_version", "100.0.0"), 400, c3037, "model_version"),
 		post("TypeMissing", with(base, "model_type", nil), 400, c3036, "model_type"),
 		post("TypeUnknown", with(base, "model_type", "Keras"), 400, c3037, "model_type"),
+		post("RuntimeUnknown", with(base, "runtime", "python3.99"), 400, c3037, "runtime"),
+		post("RuntimeOfAnotherEngine", with(base, "runtime", "pytorch1.4-python3.7"), 400, c3037, "runtime"),
 		post("SourceMissing", with(base, "source_location", nil), 400, c3036, "source_location"),
 		post("SourceControlChar", with(base, "source_location", "obs://b/\x01"), 400, c3037, "source_location"),
 		post("SourceOutsideRoots", with(base, "source_location", "file:///etc/passwd"), 400, c3017, "source_location"),
@@ -339,6 +343,10 @@ func testBadInputServiceCreate(t *testing.T) {
 		post("PublishingModel", with(base, "config", []any{entry("model_id", f.publishing)}), 400, c3515, f.publishing),
 		post("FailedModel", with(base, "config", []any{entry("model_id", f.failed)}), 400, c3078, f.failed),
 		post("NameTaken", with(base, "service_name", "taken"), 409, c3503, "taken"),
+		post("SpecUnknown", with(base, "config", []any{entry("specification", "modelarts.vm.cpu.64u")}), 400, c3954, "modelarts.vm.cpu.64u"),
+		post("ClusterUnknown", with(base, "cluster_id", "pool-9"), 400, c3547, "pool-9"),
+		post("ClusterOfAnotherProject", with(base, "cluster_id", "pool-b"), 400, c3547, "pool-b"),
+		post("EntryClusterUnknown", with(base, "config", []any{entry("cluster_id", "pool-9")}), 400, c3547, "pool-9"),
 		post("Malformed", []byte(`{"service_name":"x",}`), 400, c3037, "malformed JSON"),
 		post("Trailing", []byte(`{"service_name":"x"}]`), 400, c3037, "after the JSON object"),
 		post("Oversize", oversize(), 413, c0104, ""),
@@ -405,6 +413,8 @@ func testBadInputServiceUpdate(t *testing.T) {
 		put("StatusNumber", f.running, map[string]any{"status": 1}, 400, c3037, "status:must be a string"),
 		put("DescriptionBad", f.running, map[string]any{"description": "<script>"}, 400, c3037, "description"),
 		put("ConfigWeights", f.running, map[string]any{"config": []any{map[string]any{"model_id": f.published, "weight": 10, "specification": "s", "instance_count": 1}}}, 400, c3037, "weight"),
+		put("ConfigSpecUnknown", f.running, map[string]any{"config": []any{map[string]any{"model_id": f.published, "weight": 100, "specification": "s", "instance_count": 1}}}, 400, c3954, "s"),
+		put("ConfigClusterUnknown", f.running, map[string]any{"config": []any{map[string]any{"model_id": f.published, "weight": 100, "specification": "modelarts.vm.cpu.2u", "instance_count": 1, "cluster_id": "pool-9"}}}, 400, c3547, "pool-9"),
 		put("ConfigUnknownModel", f.running, map[string]any{"config": entry(f.unknown)}, 404, c3507, f.unknown),
 		put("ConfigOtherProjectModel", f.running, map[string]any{"config": entry(f.theirs)}, 404, c3507, f.theirs),
 		put("ConfigPublishingModel", f.running, map[string]any{"config": entry(f.publishing)}, 400, c3515, f.publishing),
@@ -578,5 +588,75 @@ func testBadInputModelCreateSources(t *testing.T) {
 		other("HTTPSPlainPort", "https://b.obs.cn-north-4.example.com:80/m"),
 		other("HTTPSOtherDomain", "https://b.obs.cn-north-4.example.org/m"),
 		other("HTTPSDeeperRegion", "https://b.obs.x.cn-north-4.example.com/m"),
+	})
+}
+
+func TestBadInputCatalogLists(t *testing.T) { eachStore(t, testBadInputCatalogLists) }
+
+func testBadInputCatalogLists(t *testing.T) {
+	e, _ := MustBadFixture(t)
+	get := func(name, path, query, msg string) badCase {
+		return badCase{name: name, method: http.MethodGet, path: path, query: query, status: 400, code: c0101, msg: msg}
+	}
+	var cases []badCase
+	for _, p := range []string{"models/ai-engine-runtimes", "services/specifications", "clusters"} {
+		cases = append(cases,
+			badCase{name: p + "/BadProject", method: http.MethodGet, path: badProjectUpper + p, status: 400, code: c0101, msg: "project_id"},
+			get(p+"/LimitZero", p, "limit=0", "limit"),
+			get(p+"/LimitTooBig", p, "limit=1001", "limit"),
+			get(p+"/LimitNotInteger", p, "limit=ten", "limit"),
+			get(p+"/OffsetNegative", p, "offset=-1", "offset"),
+			get(p+"/OffsetTooBig", p, "offset=2147483647&limit=1000", "offset"),
+			get(p+"/OffsetRepeated", p, "offset=1&offset=2", "offset"),
+		)
+	}
+	cases = append(cases,
+		get("specifications/InferType", "services/specifications", "infer_type=edge", "infer_type"),
+		get("specifications/PersonalNotBool", "services/specifications", "is_personal_cluster=yes", "is_personal_cluster"),
+		get("specifications/PersonalEmpty", "services/specifications", "is_personal_cluster=", "is_personal_cluster"),
+		get("clusters/Status", "clusters", "status=sleeping", "status"),
+		get("clusters/SortBy", "clusters", "sort_by=status", "sort_by"),
+		get("clusters/Order", "clusters", "order=up", "order"),
+		get("clusters/NameControl", "clusters", "cluster_name=a%00b", "cluster_name"),
+	)
+	runBadCases(t, e, cases)
+}
+
+func TestBadInputServiceUpdateLogs(t *testing.T) { eachStore(t, testBadInputServiceUpdateLogs) }
+
+func testBadInputServiceUpdateLogs(t *testing.T) {
+	e, f := MustBadFixture(t)
+	logs := func(name, id, query string, status int, code, msg string) badCase {
+		return badCase{name: name, method: http.MethodGet, path: "services/" + id + "/logs", query: query, status: status, code: code, msg: msg}
+	}
+	runBadCases(t, e, []badCase{
+		{name: "BadProject", method: http.MethodGet, path: badProjectUpper + "services/" + f.running + "/logs", status: 400, code: c0101, msg: "project_id"},
+		logs("BadID", "abc", "", 400, c0101, "service_id"),
+		logs("Unknown", f.unknown, "", 404, c3502, f.unknown),
+		logs("OtherProject", f.theirService, "", 404, c3502, f.theirService),
+		logs("UpdateTimeNotInteger", f.running, "update_time=yesterday", 400, c0101, "update_time"),
+		logs("UpdateTimeNegative", f.running, "update_time=-1", 400, c0101, "update_time"),
+		logs("UpdateTimeRepeated", f.running, "update_time=1&update_time=2", 400, c0101, "update_time"),
+		logs("BadQueryBeforeUnknown", f.unknown, "update_time=x", 400, c0101, "update_time"),
+	})
+}
+
+func TestBadInputServiceMonitor(t *testing.T) { eachStore(t, testBadInputServiceMonitor) }
+
+func testBadInputServiceMonitor(t *testing.T) {
+	e, f := MustBadFixture(t)
+	mon := func(name, id, query string, status int, code, msg string) badCase {
+		return badCase{name: name, method: http.MethodGet, path: "services/" + id + "/monitor", query: query, status: status, code: code, msg: msg}
+	}
+	runBadCases(t, e, []badCase{
+		{name: "BadProject", method: http.MethodGet, path: badProjectUpper + "services/" + f.running + "/monitor", status: 400, code: c0101, msg: "project_id"},
+		mon("BadID", "abc", "", 400, c0101, "service_id"),
+		mon("Unknown", f.unknown, "", 404, c3502, f.unknown),
+		mon("OtherProject", f.theirService, "", 404, c3502, f.theirService),
+		mon("NodeEmpty", f.running, "node_id=", 400, c0101, "node_id"),
+		mon("NodeBadChars", f.running, "node_id=a%20b", 400, c0101, "node_id"),
+		mon("NodeTooLong", f.running, "node_id="+strings.Repeat("n", 65), 400, c0101, "node_id"),
+		mon("NodeRepeated", f.running, "node_id=a&node_id=b", 400, c0101, "node_id"),
+		mon("NodeControl", f.running, "node_id=a%01", 400, c0101, "node_id"),
 	})
 }

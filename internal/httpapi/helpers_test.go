@@ -119,8 +119,9 @@ func serve(t *testing.T, store modelreg.Store, opts ...option) *testEnv {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg := httpapi.Config{
-		Store:  store,
-		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Store:   store,
+		Catalog: testCatalog(), // catalog_test.go
+		Logger:  slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, o := range opts {
 		o(&cfg)

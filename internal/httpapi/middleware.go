@@ -260,6 +260,8 @@ var publicRoutes = map[string]bool{
 	"GET /console/models/{model_id}/files/{path...}":       true,
 	"PUT /console/api/uploads/{upload_id}/files/{path...}": true,
 	"POST /console/api/uploads/{upload_id}/commit":         true,
+	// Signed with the deployer secret instead (deployer.go).
+	"POST /modelreg/v1/deployer/reports": true,
 }
 
 // authenticate resolves the credentials of every request but the public

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/modelreg/modelreg"
@@ -26,6 +27,10 @@ func (s *Server) handleModelCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.Normalize()
+	if err := s.catalog.CheckRuntime(in.Type, in.Runtime); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	if in.SourceLocation != "" {
 		if err := s.checkSource(in.SourceLocation); err != nil {
 			s.error(w, r, err)
@@ -67,6 +72,10 @@ func (s *Server) handleModelBulkCreate(w http.ResponseWriter, r *http.Request) {
 	for i := range in.Models {
 		b := &in.Models[i]
 		b.Normalize()
+		if err := s.catalog.CheckRuntime(b.Type, b.Runtime); err != nil {
+			s.error(w, r, modelreg.ParamInvalid(fmt.Sprintf("models[%d].runtime", i), b.Runtime))
+			return
+		}
 		m, err := newModel(projectID, ownerOf(r), &b.ModelImport)
 		if err != nil {
 			s.error(w, r, err)

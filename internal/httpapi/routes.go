@@ -7,15 +7,20 @@ import "github.com/prometheus/client_golang/prometheus/promhttp"
 func (s *Server) routes() {
 	s.handle("POST /v1/{project_id}/models", s.handleModelCreate)
 	s.handle("GET /v1/{project_id}/models", s.handleModelList)
+	s.handle("GET /v1/{project_id}/models/ai-engine-runtimes", s.handleRuntimeList)
 	s.handle("GET /v1/{project_id}/models/{model_id}", s.handleModelGet)
 	s.handle("DELETE /v1/{project_id}/models/{model_id}", s.handleModelDelete)
 
 	s.handle("POST /v1/{project_id}/services", s.handleServiceCreate)
 	s.handle("GET /v1/{project_id}/services", s.handleServiceList)
+	s.handle("GET /v1/{project_id}/services/specifications", s.handleFlavorList)
 	s.handle("GET /v1/{project_id}/services/{service_id}", s.handleServiceGet)
 	s.handle("PUT /v1/{project_id}/services/{service_id}", s.handleServiceUpdate)
 	s.handle("DELETE /v1/{project_id}/services/{service_id}", s.handleServiceDelete)
 	s.handle("GET /v1/{project_id}/services/{service_id}/events", s.handleServiceEvents)
+	s.handle("GET /v1/{project_id}/services/{service_id}/logs", s.handleServiceUpdateLogs)
+	s.handle("GET /v1/{project_id}/services/{service_id}/monitor", s.handleServiceMonitor)
+	s.handle("GET /v1/{project_id}/clusters", s.handleClusterList)
 
 	if s.auth != nil { // the IAM routes (iam.go)
 		s.handle("POST /v3/auth/tokens", s.handleTokenCreate)
@@ -38,6 +43,9 @@ func (s *Server) routes() {
 	// modelreg extensions: bulk creation and the bare HTTP stack.
 	s.handle("POST /modelreg/v1/{project_id}/models:bulk", s.handleModelBulkCreate)
 	s.handle("GET /modelreg/v1/ping", s.handlePing)
+	if s.deployerSecret != nil { // the orchestrator's reports (deployer.go)
+		s.handle("POST /modelreg/v1/deployer/reports", s.handleDeployReport)
+	}
 
 	s.handle("GET /healthz", s.handleHealth)
 	s.handle("GET /readyz", s.handleReady)

@@ -34,6 +34,12 @@ const readyTimeout = 2 * time.Second
 type Config struct {
 	// Store is the database. Required.
 	Store modelreg.Store
+	// Catalog lists the runtimes, flavors and dedicated pools imports and
+	// deploys may name. Nil means modelreg.DefaultCatalog().
+	Catalog *modelreg.Catalog
+	// DeployerSecret, when set, serves POST /modelreg/v1/deployer/reports:
+	// the orchestrator's reports, signed with this secret (deployer.go).
+	DeployerSecret []byte
 	// Deployer brings new and restarted services up. Nil means
 	// &modelreg.InstantDeployer{Services: Store}.
 	Deployer modelreg.Deployer
@@ -97,6 +103,8 @@ type Config struct {
 type Server struct {
 	store           modelreg.Store
 	deployer        modelreg.Deployer
+	catalog         *modelreg.Catalog
+	deployerSecret  []byte
 	checkSource     func(string) error
 	onModelCreated  func()
 	onModelsDeleted func()
@@ -123,6 +131,8 @@ func NewServer(cfg Config) *Server {
 	s := &Server{
 		store:           cfg.Store,
 		deployer:        cfg.Deployer,
+		catalog:         cfg.Catalog,
+		deployerSecret:  cfg.DeployerSecret,
 		checkSource:     cfg.CheckSource,
 		onModelCreated:  cfg.OnModelCreated,
 		onModelsDeleted: cfg.OnModelsDeleted,
@@ -152,6 +162,9 @@ func NewServer(cfg Config) *Server {
 	if s.uploadWindow <= 0 {
 		s.uploadWindow = DefaultUploadRateWindow
 	}
+	if s.catalog == nil {
+		s.catalog = modelreg.DefaultCatalog()
+	}
 	if s.checkSource == nil {
 		s.checkSource = func(string) error { return nil }
 	}
@@ -176,6 +189,7 @@ func NewServer(cfg Config) *Server {
 		s.register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	s.metrics = newMetrics(s)
+	s.registerDeployerMetrics() // deployer.go
 	s.routes()
 
 	// Outermost last: the request id first, so every response has one;

@@ -31,6 +31,10 @@ func (s *Server) handleServiceCreate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	if err := s.catalog.CheckConfig(projectID, in.InferType, in.ClusterID, in.Config); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	workspace := in.WorkspaceID
 	if workspace == "" {
 		workspace = "0"
@@ -171,6 +175,10 @@ func (s *Server) handleServiceUpdate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	if err := s.catalog.CheckConfig(projectID, svc.InferType, "", u.Config); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	u.Config = requestConfig(u.Config)
 	updated, err := s.store.UpdateService(r.Context(), projectID, id, *u)
 	if err != nil {
@@ -180,6 +188,7 @@ func (s *Server) handleServiceUpdate(w http.ResponseWriter, r *http.Request) {
 	if updated.Status == modelreg.ServiceDeploying {
 		s.deploy(r, updated)
 	}
+	s.wakeDeployer() // deployer.go
 	s.respond(w, r, struct{}{})
 }
 
@@ -212,6 +221,7 @@ func (s *Server) handleServiceDelete(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	s.wakeDeployer() // deployer.go
 	s.respond(w, r, struct{}{})
 }
 

@@ -178,6 +178,10 @@ func (s *Server) handleUploadCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.Normalize()
+	if err := s.catalog.CheckRuntime(in.Type, in.Runtime); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	m, err := newModel(projectID, ownerOf(r), in)
 	if err != nil {
 		s.error(w, r, err)

@@ -67,6 +67,9 @@ func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
 	if err := insertConfig(ctx, tx, s.ID, s.Config); err != nil {
 		return err
 	}
+	if err := addUpdateLog(ctx, tx, s.ID, s.Status, s.ClusterID, s.Config); err != nil { // updatelog.go
+		return err
+	}
 	sqlstore.SetEntryStatus(s)
 	return addEvent(ctx, tx, s.ID, modelreg.ServiceEvent{EventType: modelreg.EventNormal,
 		EventInfo: "[" + s.Name + "] start to deploy service"})
@@ -258,6 +261,7 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 	if err != nil {
 		return nil, err
 	}
+	before := s.Status
 	change, err := s.Apply(u, tx.ms())
 	if err != nil {
 		return nil, err
@@ -289,6 +293,16 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 			return nil, err
 		}
 	}
+	if s.Status != before { // updatelog.go
+		if err := resolveUpdateLogs(ctx, tx, id, s.Status); err != nil {
+			return nil, err
+		}
+	}
+	if change.Config != nil {
+		if err := addUpdateLog(ctx, tx, id, s.Status, s.ClusterID, change.Config); err != nil {
+			return nil, err
+		}
+	}
 	return findServiceByID(ctx, tx, projectID, id)
 }
 
@@ -315,6 +329,9 @@ func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to str
 		}
 		due := modelreg.DueTime(to, stored.Schedule, tx.ms())
 		if _, err := tx.ExecContext(ctx, `UPDATE services SET status = ?, transition_at = ?, due_at = ? WHERE id = ?`, to, tx.ms(), due, id); err != nil {
+			return err
+		}
+		if err := resolveUpdateLogs(ctx, tx, id, to); err != nil { // updatelog.go
 			return err
 		}
 		return addEvent(ctx, tx, id, event)

@@ -237,7 +237,10 @@ func (db *DB) ReleaseAllLeases(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE import_jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE blob_gc SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`)
+		if _, err := tx.ExecContext(ctx, `UPDATE blob_gc SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE deploy_outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`)
 		return err
 	})
 }

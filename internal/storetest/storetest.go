@@ -90,6 +90,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ServiceSchedule", func(t *testing.T) { testServiceSchedule(t, open) })
 	t.Run("DeleteServices", func(t *testing.T) { testDeleteServices(t, open) })
 	t.Run("FindServiceEvents", func(t *testing.T) { testFindServiceEvents(t, open) })
+	t.Run("FindServiceUpdateLogs", func(t *testing.T) { testFindServiceUpdateLogs(t, open) })
+	t.Run("DeployOutbox", func(t *testing.T) { testDeployOutbox(t, open) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, open) })
 	t.Run("Auth", func(t *testing.T) { testAuthStore(t, open) })
 	t.Run("Race", func(t *testing.T) { testRace(t, open) })
