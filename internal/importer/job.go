@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/worker"
 )
 
 // errGone says the model was deleted, or the job is no longer ours.
@@ -301,7 +302,7 @@ func (j *job) importFile(ctx context.Context, t tree, f file, capture io.Writer,
 		rc = j.r.cfg.openHook(f.rel, rc)
 	}
 	defer rc.Close()
-	src := &sourceReader{r: rc, act: act, what: &what}
+	src := &errReader{r: rc, act: act, what: &what}
 	var r io.Reader = src
 	if capture != nil {
 		r = io.TeeReader(src, capture)
@@ -435,7 +436,7 @@ func (j *job) retry(ctx context.Context, cause error) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
-	wait := backoff(j.r.cfg.RetryBase, j.r.cfg.RetryMax, j.Attempts)
+	wait := worker.Backoff(j.r.cfg.RetryBase, j.r.cfg.RetryMax, j.Attempts)
 	j.log.Warn("import attempt failed; retrying", "err", cause, "retry_in", wait)
 	err := j.r.cfg.Store.RetryImport(ctx, j.ModelID, j.r.cfg.Owner, modelreg.ErrorMessage(cause), j.r.cfg.Now().Add(wait))
 	switch {
@@ -478,21 +479,22 @@ func (j *job) cancelled(ctx context.Context) {
 	j.log.Info("import stopped: the model was deleted (or its job taken over)", "blobs_committed", len(committed))
 }
 
-// sourceReader remembers the error of the source, to tell it from a blob
-// store error.
-type sourceReader struct {
+// errReader remembers the last read error of what it reads (a source
+// file, an upload's request body), to tell it from a blob store error when
+// staging fails. With act set, each read is a wait on the source for what.
+type errReader struct {
 	r    io.Reader
 	err  error
 	act  *activity // nil: not watched
 	what *string
 }
 
-func (s *sourceReader) Read(p []byte) (int, error) {
-	s.act.enter(s.what)
-	n, err := s.r.Read(p)
-	s.act.leave()
+func (e *errReader) Read(p []byte) (int, error) {
+	e.act.enter(e.what)
+	n, err := e.r.Read(p)
+	e.act.leave()
 	if err != nil && err != io.EOF {
-		s.err = err
+		e.err = err
 	}
 	return n, err
 }

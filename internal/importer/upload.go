@@ -215,21 +215,6 @@ func (u *Uploads) keepAlive(ctx context.Context, id string, cancel context.Cance
 	}
 }
 
-// bodyReader remembers the error of the request body, to tell it from a
-// blob store error.
-type bodyReader struct {
-	r   io.Reader
-	err error
-}
-
-func (b *bodyReader) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err != nil && err != io.EOF {
-		b.err = err
-	}
-	return n, err
-}
-
 // PutUploadFile implements modelreg.Uploader.
 func (u *Uploads) PutUploadFile(ctx context.Context, projectID, id, path string, r io.Reader, size int64, sha256 string) (modelreg.FileInfo, error) {
 	var none modelreg.FileInfo
@@ -264,7 +249,7 @@ func (u *Uploads) PutUploadFile(ctx context.Context, projectID, id, path string,
 		release()
 		return none, u.interrupted(ctx, sctx, projectID, id)
 	}
-	body := &bodyReader{r: r}
+	body := &errReader{r: r}
 	st, err := u.cfg.Blobs.Stage(sctx, body, u.cfg.MaxFileSize)
 	<-u.streams
 	release()
