@@ -86,7 +86,7 @@ type Config struct {
 type Collector struct {
 	cfg  Config
 	log  *slog.Logger
-	wake chan struct{}
+	wake worker.Wake
 
 	pass sync.Mutex // one pass at a time
 
@@ -128,7 +128,7 @@ func New(cfg Config) *Collector {
 	return &Collector{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "collector", "owner", cfg.Owner),
-		wake:     make(chan struct{}, 1),
+		wake:     worker.NewWake(),
 		failures: map[string]int{},
 	}
 }
@@ -140,12 +140,7 @@ func (c *Collector) Freed() (blobs, bytes int64) {
 }
 
 // Wake asks Run to start a pass now. It never blocks.
-func (c *Collector) Wake() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
+func (c *Collector) Wake() { c.wake.Notify() }
 
 func (c *Collector) check() error {
 	if c.cfg.Store == nil || c.cfg.Blobs == nil {

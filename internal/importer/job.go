@@ -196,7 +196,21 @@ func (j *job) watch(jctx context.Context, cancel context.CancelCauseFunc, act *a
 // renew extends the lease every Lease/3 until ctx is done, and cancels ctx
 // with errGone when the job is gone.
 func (j *job) renew(ctx context.Context, cancel context.CancelCauseFunc) {
-	t := time.NewTicker(max(j.r.cfg.Lease/3, time.Millisecond))
+	keepLease(ctx, j.r.cfg.Lease/3, cancel, errGone, func(ctx context.Context) error {
+		return j.r.cfg.Store.RenewImportJob(ctx, j.ModelID, j.r.cfg.Owner, j.r.cfg.Lease)
+	}, func(err error) {
+		j.log.Warn("renewing the import lease failed", "err", err)
+	})
+}
+
+// keepLease calls renew every interval until ctx is done. When renew
+// answers ENOTFOUND (the job is no longer ours) it cancels ctx with gone and
+// returns; another error goes to failed, unless ctx is done, and the lease
+// is renewed again at the next tick. An import job and an upload keep
+// their leases with it.
+func keepLease(ctx context.Context, interval time.Duration, cancel context.CancelCauseFunc, gone error,
+	renew func(context.Context) error, failed func(error)) {
+	t := time.NewTicker(max(interval, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
@@ -204,14 +218,14 @@ func (j *job) renew(ctx context.Context, cancel context.CancelCauseFunc) {
 			return
 		case <-t.C:
 		}
-		err := j.r.cfg.Store.RenewImportJob(ctx, j.ModelID, j.r.cfg.Owner, j.r.cfg.Lease)
+		err := renew(ctx)
 		switch {
 		case err == nil:
 		case modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
-			cancel(errGone)
+			cancel(gone)
 			return
 		case ctx.Err() == nil:
-			j.log.Warn("renewing the import lease failed", "err", err)
+			failed(err)
 		}
 	}
 }

@@ -82,7 +82,7 @@ type Config struct {
 type Runner struct {
 	cfg  Config
 	log  *slog.Logger
-	wake chan struct{}
+	wake worker.Wake
 }
 
 // New returns a Runner for cfg, with defaults filled in.
@@ -126,7 +126,7 @@ func New(cfg Config) *Runner {
 	return &Runner{
 		cfg:  cfg,
 		log:  cfg.Logger.With("component", "importer", "owner", cfg.Owner),
-		wake: make(chan struct{}, 1),
+		wake: worker.NewWake(),
 	}
 }
 
@@ -138,12 +138,7 @@ func DefaultOwner() string { return worker.Owner("") }
 func (r *Runner) Owner() string { return r.cfg.Owner }
 
 // Wake tells an idle worker to look for jobs now. It never blocks.
-func (r *Runner) Wake() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
+func (r *Runner) Wake() { r.wake.Notify() }
 
 func (r *Runner) check() error {
 	if r.cfg.Store == nil || r.cfg.Blobs == nil {

@@ -195,24 +195,11 @@ var errUploadGone = errors.New("upload gone")
 // keepAlive renews the upload's lease every IdleTimeout/3 until ctx is
 // done, and cancels ctx with errUploadGone when the upload lost its job.
 func (u *Uploads) keepAlive(ctx context.Context, id string, cancel context.CancelCauseFunc) {
-	t := time.NewTicker(max(u.cfg.IdleTimeout/3, time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		err := u.cfg.Store.RenewImportJob(ctx, id, owner(id), u.cfg.IdleTimeout)
-		switch {
-		case err == nil:
-		case modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
-			cancel(errUploadGone)
-			return
-		case ctx.Err() == nil:
-			u.log.Warn("renewing an upload's lease failed", "model_id", id, "err", err)
-		}
-	}
+	keepLease(ctx, u.cfg.IdleTimeout/3, cancel, errUploadGone, func(ctx context.Context) error {
+		return u.cfg.Store.RenewImportJob(ctx, id, owner(id), u.cfg.IdleTimeout)
+	}, func(err error) {
+		u.log.Warn("renewing an upload's lease failed", "model_id", id, "err", err)
+	})
 }
 
 // PutUploadFile implements modelreg.Uploader.

@@ -1,7 +1,8 @@
 // Package worker holds what the background workers share: the import
 // runner (internal/importer) and the blob collector (internal/collector)
-// both lease work from the database under an owner name and retry failed
-// work after an exponential backoff.
+// both lease work from the database under an owner name, retry failed work
+// after an exponential backoff, and wait for work between passes until
+// woken.
 package worker
 
 import (
@@ -38,4 +39,20 @@ func Backoff(base, max time.Duration, n int) time.Duration {
 		d *= 2
 	}
 	return min(d, max)
+}
+
+// Wake tells an idle worker to look for work now. Receiving from it is the
+// wake-up; waking never blocks, and wake-ups that come while one is
+// pending are one.
+type Wake chan struct{}
+
+// NewWake returns a Wake ready for use.
+func NewWake() Wake { return make(Wake, 1) }
+
+// Notify wakes the worker, or does nothing when a wake-up is pending.
+func (w Wake) Notify() {
+	select {
+	case w <- struct{}{}:
+	default:
+	}
 }

@@ -36,3 +36,19 @@ func TestOwner(t *testing.T) {
 		}
 	}
 }
+
+func TestWake(t *testing.T) {
+	w := NewWake()
+	w.Notify()
+	w.Notify() // coalesced; never blocks
+	select {
+	case <-w:
+	default:
+		t.Fatal("no wake-up after Notify")
+	}
+	select {
+	case <-w:
+		t.Fatal("two wake-ups after two Notify calls: want one")
+	default:
+	}
+}
