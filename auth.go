@@ -9,21 +9,6 @@ import (
 	"time"
 )
 
-// ModelArts codes of authentication and authorisation. Which failure gets
-// which code is recorded in docs/decisions.md ("Authentication").
-const (
-	CodeTokenMissing     = "ModelArts.0201" // no credential at all: 401
-	CodeTokenExpired     = "ModelArts.0202" // X-Auth-Token expired: 401
-	CodeTokenInvalid     = "ModelArts.0203" // X-Auth-Token unknown, revoked or malformed: 401
-	CodeNoProjectScope   = "ModelArts.0204" // a token request without a project scope: 400
-	CodeNoAuthorization  = "ModelArts.0205" // X-Sdk-Date without an Authorization header: 401
-	CodeAKSKInvalid      = "ModelArts.0206" // malformed Authorization, unknown or revoked AK: 401
-	CodeAuthCheckFailed  = "ModelArts.0208" // wrong signature, clock skew, wrong password: 401
-	CodeNotAuthorized    = "ModelArts.0108" // not allowed to perform the operation: 403
-	CodeResourceNotFound = "ModelArts.0015" // the resource does not exist: 404
-	CodeBusy             = "ModelArts.6101" // too many requests (or failed authentications): 429
-)
-
 // Credential statuses.
 const (
 	CredentialActive   = "active"

@@ -22,7 +22,9 @@ const (
 )
 
 // ModelArts error codes used by modelreg. The full table lives in the
-// ModelArts reference; these are the ones the service returns.
+// ModelArts reference; these are the ones the service returns. Every code
+// modelreg puts on the wire is named in this file, and the server uses the
+// names; only tests that check the wire format spell codes out.
 const (
 	CodeInternal          = "ModelArts.0010" // internal error
 	CodeInvalidArgument   = "ModelArts.0101" // bad path or query parameter
@@ -48,6 +50,21 @@ const (
 	CodeClusterNotFound   = "ModelArts.3547" // cluster (dedicated pool) does not exist
 	CodeFlavorNotFound    = "ModelArts.3954" // resource specification does not exist
 	CodeMonitorFailed     = "ModelArts.3508" // monitoring query failed
+)
+
+// ModelArts codes of authentication and authorisation. Which failure gets
+// which code is recorded in docs/decisions.md ("Authentication").
+const (
+	CodeTokenMissing     = "ModelArts.0201" // no credential at all: 401
+	CodeTokenExpired     = "ModelArts.0202" // X-Auth-Token expired: 401
+	CodeTokenInvalid     = "ModelArts.0203" // X-Auth-Token unknown, revoked or malformed: 401
+	CodeNoProjectScope   = "ModelArts.0204" // a token request without a project scope: 400
+	CodeNoAuthorization  = "ModelArts.0205" // X-Sdk-Date without an Authorization header: 401
+	CodeAKSKInvalid      = "ModelArts.0206" // malformed Authorization, unknown or revoked AK: 401
+	CodeAuthCheckFailed  = "ModelArts.0208" // wrong signature, clock skew, wrong password: 401
+	CodeNotAuthorized    = "ModelArts.0108" // not allowed to perform the operation: 403
+	CodeResourceNotFound = "ModelArts.0015" // the resource does not exist: 404
+	CodeBusy             = "ModelArts.6101" // too many requests (or failed authentications): 429
 )
 
 // Error is the one error type of modelreg. Code classifies it, APICode is the
@@ -85,7 +102,8 @@ func Errorf(code, apiCode, format string, args ...any) *Error {
 }
 
 // Internal wraps an unexpected error as EINTERNAL with an operation name.
-// It keeps an *Error unchanged (only filling Op when empty).
+// An error that already holds an *Error is returned unchanged, Op
+// included: the *Error may be shared, and its Op names where it was made.
 func Internal(op string, err error) error {
 	if err == nil {
 		return nil

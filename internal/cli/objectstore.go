@@ -13,6 +13,7 @@ import (
 	"github.com/modelreg/modelreg/internal/blob/s3"
 	"github.com/modelreg/modelreg/internal/collector"
 	"github.com/modelreg/modelreg/internal/importer"
+	"github.com/modelreg/modelreg/internal/s3conn"
 )
 
 // DefaultStagingGrace is the default --staging-grace: a staged blob older
@@ -80,7 +81,7 @@ func (c *Config) validateObjectStore() error {
 		}
 		return nil
 	}
-	ep := s3.Endpoint{Host: c.SourceEndpoint, Region: c.SourceRegion, Insecure: c.SourceInsecure, Style: c.SourceStyle,
+	ep := s3conn.Endpoint{Host: c.SourceEndpoint, Region: c.SourceRegion, Insecure: c.SourceInsecure, Style: c.SourceStyle,
 		AccessKey: c.SourceAccessKey, SecretKey: c.SourceSecretKey, SessionToken: c.SourceSessionToken}
 	if err := ep.Validate(); err != nil {
 		return fmt.Errorf("--source-endpoint: %w", err)

@@ -311,7 +311,7 @@ func (s *server) run(ctx context.Context) error {
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := s.hs.Shutdown(shutCtx); err != nil {
-		logger.Warn("http shutdown timed out; closing connections", "error", err)
+		logger.Warn("http shutdown timed out; closing connections", "err", err)
 		s.hs.Close()
 	}
 	httpDone.Wait()
@@ -356,7 +356,7 @@ func stopDueServices(ctx context.Context, store modelreg.ServiceStore, interval 
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			logger.Warn("stopping the services due to stop failed", "error", err)
+			logger.Warn("stopping the services due to stop failed", "err", err)
 		case n > 0:
 			logger.Info("stopped services by their schedule", "services", n)
 		}

@@ -26,17 +26,15 @@ package collector
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/worker"
 )
 
 // Defaults of Config.
@@ -88,7 +86,7 @@ type Config struct {
 type Collector struct {
 	cfg  Config
 	log  *slog.Logger
-	wake chan struct{}
+	wake worker.Wake
 
 	pass sync.Mutex // one pass at a time
 
@@ -101,7 +99,7 @@ type Collector struct {
 // New returns a Collector for cfg, with defaults filled in.
 func New(cfg Config) *Collector {
 	if cfg.Owner == "" {
-		cfg.Owner = defaultOwner()
+		cfg.Owner = worker.Owner("gc")
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultLease
@@ -130,19 +128,9 @@ func New(cfg Config) *Collector {
 	return &Collector{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "collector", "owner", cfg.Owner),
-		wake:     make(chan struct{}, 1),
+		wake:     worker.NewWake(),
 		failures: map[string]int{},
 	}
-}
-
-func defaultOwner() string {
-	host, _ := os.Hostname()
-	if host == "" {
-		host = "modelreg"
-	}
-	var b [4]byte
-	rand.Read(b[:])
-	return fmt.Sprintf("%s:%d:gc-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // Freed returns how many blobs, and how many bytes, this collector has
@@ -152,12 +140,7 @@ func (c *Collector) Freed() (blobs, bytes int64) {
 }
 
 // Wake asks Run to start a pass now. It never blocks.
-func (c *Collector) Wake() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
+func (c *Collector) Wake() { c.wake.Notify() }
 
 func (c *Collector) check() error {
 	if c.cfg.Store == nil || c.cfg.Blobs == nil {
@@ -316,11 +299,7 @@ func (c *Collector) backoff(d string) time.Duration {
 	c.mu.Lock()
 	n := c.failures[d]
 	c.mu.Unlock()
-	wait := c.cfg.BackoffBase
-	for i := 1; i < n && wait < c.cfg.BackoffMax; i++ {
-		wait *= 2
-	}
-	return min(wait, c.cfg.BackoffMax)
+	return worker.Backoff(c.cfg.BackoffBase, c.cfg.BackoffMax, n)
 }
 
 // release gives claims back, due at at (now when zero).
@@ -341,26 +320,31 @@ func (c *Collector) CleanStaging(ctx context.Context) error {
 	if err := c.check(); err != nil {
 		return err
 	}
+	return c.cleanStaging(ctx, c.cfg.StagingGrace)
+}
+
+// cleanStaging removes the staged blobs older than grace.
+func (c *Collector) cleanStaging(ctx context.Context, grace time.Duration) error {
 	// Staged blobs carry the blob store's clock, not the database's.
-	if err := c.cfg.Blobs.CleanStaging(ctx, time.Now().Add(-c.cfg.StagingGrace)); err != nil {
+	if err := c.cfg.Blobs.CleanStaging(ctx, time.Now().Add(-grace)); err != nil {
 		return fmt.Errorf("collector: cleaning staging: %w", err)
 	}
-	c.log.Debug("old staged blobs removed", "grace", c.cfg.StagingGrace)
+	c.log.Debug("old staged blobs removed", "grace", grace)
 	return nil
 }
 
 // Sweep is the startup pass over the blob store: it removes staging files
 // older than stagingGrace (left by a crash; they must be older than any
-// import could still be working on) and queues every committed blob for
-// collection, which the store ignores for referenced blobs. Run or RunOnce
-// then removes what it queued.
+// import could still be working on), as CleanStaging does with
+// StagingGrace, and queues every committed blob for collection, which the
+// store ignores for referenced blobs. Run or RunOnce then removes what it
+// queued.
 func (c *Collector) Sweep(ctx context.Context, stagingGrace time.Duration) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	// Staging files carry the blob store's clock, not the database's.
-	if err := c.cfg.Blobs.CleanStaging(ctx, time.Now().Add(-stagingGrace)); err != nil {
-		return fmt.Errorf("collector: cleaning staging: %w", err)
+	if err := c.cleanStaging(ctx, stagingGrace); err != nil {
+		return err
 	}
 	var n int
 	err := c.cfg.Blobs.Walk(ctx, func(digest string, size int64, modTime time.Time) error {

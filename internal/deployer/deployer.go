@@ -140,7 +140,7 @@ func (d *HTTPDeployer) Run(ctx context.Context) error {
 		for {
 			n, err := d.RunOnce(ctx)
 			if err != nil && ctx.Err() == nil {
-				d.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "deployer: reading the outbox", slog.Any("error", err))
+				d.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "deployer: reading the outbox", slog.Any("err", err))
 			}
 			if n < claimBatch || err != nil {
 				break
@@ -190,7 +190,7 @@ func (d *HTTPDeployer) process(ctx context.Context, c modelreg.DeployCall) {
 		target.RawQuery = url.Values{"project_id": {c.ProjectID}}.Encode()
 		req, err = http.NewRequestWithContext(ctx, http.MethodDelete, target.String(), nil)
 	case err != nil:
-		log.LogAttrs(ctx, slog.LevelWarn, "deployer: reading the service", slog.Any("error", err))
+		log.LogAttrs(ctx, slog.LevelWarn, "deployer: reading the service", slog.Any("err", err))
 		d.retry(ctx, c, log)
 		return
 	default:
@@ -199,7 +199,7 @@ func (d *HTTPDeployer) process(ctx context.Context, c modelreg.DeployCall) {
 		}
 	}
 	if err != nil {
-		log.LogAttrs(ctx, slog.LevelError, "deployer: building the call", slog.Any("error", err))
+		log.LogAttrs(ctx, slog.LevelError, "deployer: building the call", slog.Any("err", err))
 		d.retry(ctx, c, log)
 		return
 	}
@@ -207,7 +207,7 @@ func (d *HTTPDeployer) process(ctx context.Context, c modelreg.DeployCall) {
 	Sign(req, d.cfg.Secret, body, d.cfg.Now())
 	resp, err := d.cfg.Client.Do(req)
 	if err != nil {
-		log.LogAttrs(ctx, slog.LevelWarn, "deployer: the orchestrator did not answer", slog.Any("error", err))
+		log.LogAttrs(ctx, slog.LevelWarn, "deployer: the orchestrator did not answer", slog.Any("err", err))
 		d.retry(ctx, c, log)
 		return
 	}
@@ -218,7 +218,7 @@ func (d *HTTPDeployer) process(ctx context.Context, c modelreg.DeployCall) {
 		if err := d.cfg.Store.CompleteDeployCall(ctx, c.ID, d.cfg.Owner); err != nil {
 			// The lease ran out and another server has the call: it
 			// will tell the orchestrator again, which is harmless.
-			log.LogAttrs(ctx, slog.LevelWarn, "deployer: completing the call", slog.Any("error", err))
+			log.LogAttrs(ctx, slog.LevelWarn, "deployer: completing the call", slog.Any("err", err))
 		}
 	case resp.StatusCode/100 == 4 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests:
 		// Refused for good: retrying would not help. The service learns
@@ -239,7 +239,7 @@ func (d *HTTPDeployer) retry(ctx context.Context, c modelreg.DeployCall, log *sl
 		wait = min(d.cfg.MinBackoff<<(c.Attempts-1), d.cfg.MaxBackoff)
 	}
 	if err := d.cfg.Store.RetryDeployCall(ctx, c.ID, d.cfg.Owner, d.cfg.Now().Add(wait)); err != nil {
-		log.LogAttrs(ctx, slog.LevelWarn, "deployer: scheduling the retry", slog.Any("error", err))
+		log.LogAttrs(ctx, slog.LevelWarn, "deployer: scheduling the retry", slog.Any("err", err))
 	}
 }
 

@@ -12,11 +12,12 @@ import (
 	"github.com/modelreg/modelreg"
 )
 
-// ModelArts codes the server uses that the root package does not name.
+// The ModelArts codes of the HTTP layer's own answers, named by their role
+// (the codes themselves are named in the root package).
 const (
 	// codeRouteNotFound answers a path no route serves ("The resource you
 	// requested is not exist").
-	codeRouteNotFound = "ModelArts.0015"
+	codeRouteNotFound = modelreg.CodeResourceNotFound
 	// codeMethodNotAllowed answers a known path with a method it does not
 	// serve. ModelArts has no code for 405; 0101 "Invalid Argument" is the
 	// closest general one.
@@ -64,9 +65,9 @@ func statusOf(code string) int {
 func fallbackCode(status int) string {
 	switch status {
 	case http.StatusUnauthorized:
-		return "ModelArts.0203"
+		return modelreg.CodeTokenInvalid
 	case http.StatusForbidden:
-		return "ModelArts.0108"
+		return modelreg.CodeNotAuthorized
 	case http.StatusNotFound:
 		return codeRouteNotFound
 	case http.StatusRequestEntityTooLarge:
@@ -105,17 +106,17 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 		// The client went away (or the server is shutting down) and the
 		// store call was cut short: not a bug, and nobody reads the answer.
 		apiCode, msg = modelreg.CodeInternal, "Internal error."
-		attrs = append(attrs, slog.Any("error", err))
+		attrs = append(attrs, slog.Any("err", err))
 		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request canceled", attrs...)
 	case st == http.StatusInternalServerError:
 		apiCode, msg = modelreg.CodeInternal, "Internal error."
 		if e != nil {
 			attrs = append(attrs, slog.String("op", e.Op))
 		}
-		attrs = append(attrs, slog.Any("error", err))
+		attrs = append(attrs, slog.Any("err", err))
 		s.logger.LogAttrs(r.Context(), slog.LevelError, "internal error", attrs...)
 	case st >= 500:
-		attrs = append(attrs, slog.String("api_code", apiCode), slog.Any("error", err))
+		attrs = append(attrs, slog.String("api_code", apiCode), slog.Any("err", err))
 		s.logger.LogAttrs(r.Context(), slog.LevelWarn, "request failed", attrs...)
 	default:
 		attrs = append(attrs, slog.String("api_code", apiCode), slog.String("message", msg))
@@ -146,7 +147,7 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow 
 func (s *Server) writeError(w http.ResponseWriter, status int, apiCode, msg string) {
 	b, err := json.Marshal(errorBody{ErrorCode: apiCode, ErrorMsg: msg, ErrorMessage: msg})
 	if err != nil { // cannot happen: three strings
-		b = []byte(`{"error_code":"ModelArts.0010","error_msg":"Internal error.","error_message":"Internal error."}`)
+		b = []byte(`{"error_code":"` + modelreg.CodeInternal + `","error_msg":"Internal error.","error_message":"Internal error."}`)
 	}
 	writeJSON(w, status, b)
 }

@@ -140,7 +140,7 @@ func (s *Server) handleModelFileGet(w http.ResponseWriter, r *http.Request) {
 		s.logger.LogAttrs(r.Context(), level, "file download cut short",
 			slog.String("request_id", requestIDFrom(r.Context())),
 			slog.String("model_id", m.ID), slog.String("path", path),
-			slog.Int64("at", content.off), slog.Int64("size", f.Size), slog.Any("error", content.err))
+			slog.Int64("at", content.off), slog.Int64("size", f.Size), slog.Any("err", content.err))
 		panic(http.ErrAbortHandler)
 	}
 }

@@ -45,7 +45,7 @@ func newMetrics(s *Server) *metrics {
 		}, []string{"outcome"}),
 		authFail: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "modelreg_auth_failures_total",
-			Help: "Requests refused by authentication, by ModelArts code (ModelArts.6101: slowed down after repeated failures).",
+			Help: "Requests refused by authentication, by ModelArts code (" + modelreg.CodeBusy + ": slowed down after repeated failures).",
 		}, []string{"code"}),
 	}
 	m.requests = registerAs(s, m.requests)
@@ -90,7 +90,7 @@ func (s *Server) register(c prometheus.Collector) prometheus.Collector {
 	if errors.As(err, &are) {
 		return are.ExistingCollector
 	}
-	s.logger.Warn("cannot register a metric", slog.Any("error", err))
+	s.logger.Warn("cannot register a metric", slog.Any("err", err))
 	return c
 }
 

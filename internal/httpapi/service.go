@@ -85,7 +85,7 @@ func (s *Server) deploy(r *http.Request, svc *modelreg.Service) {
 		slog.String("request_id", id),
 		slog.String("project_id", svc.ProjectID),
 		slog.String("service_id", svc.ID),
-		slog.Any("error", err))
+		slog.Any("err", err))
 	event := modelreg.ServiceEvent{EventType: modelreg.EventAbnormal,
 		EventInfo: "[" + svc.Name + "] deploy failed (request " + id + ")"}
 	err = s.store.TransitionService(ctx, svc.ProjectID, svc.ID, modelreg.ServiceDeploying, modelreg.ServiceFailed, event)
@@ -93,7 +93,7 @@ func (s *Server) deploy(r *http.Request, svc *modelreg.Service) {
 		s.logger.LogAttrs(ctx, slog.LevelError, "cannot mark the service failed",
 			slog.String("request_id", id),
 			slog.String("service_id", svc.ID),
-			slog.Any("error", err))
+			slog.Any("err", err))
 	}
 }
 

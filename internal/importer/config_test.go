@@ -3,7 +3,6 @@ package importer
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/modelreg/modelreg"
 )
@@ -97,15 +96,6 @@ func TestFormatSize(t *testing.T) {
 	} {
 		if got := formatSize(n); got != want {
 			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	base, max := time.Second, 10*time.Second
-	for attempt, want := range map[int]time.Duration{1: 1 * time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 8 * time.Second, 5: 10 * time.Second, 60: 10 * time.Second} {
-		if got := backoff(base, max, attempt); got != want {
-			t.Errorf("backoff(attempt %d) = %v, want %v", attempt, got, want)
 		}
 	}
 }

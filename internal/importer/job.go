@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/worker"
 )
 
 // errGone says the model was deleted, or the job is no longer ours.
@@ -195,7 +196,21 @@ func (j *job) watch(jctx context.Context, cancel context.CancelCauseFunc, act *a
 // renew extends the lease every Lease/3 until ctx is done, and cancels ctx
 // with errGone when the job is gone.
 func (j *job) renew(ctx context.Context, cancel context.CancelCauseFunc) {
-	t := time.NewTicker(max(j.r.cfg.Lease/3, time.Millisecond))
+	keepLease(ctx, j.r.cfg.Lease/3, cancel, errGone, func(ctx context.Context) error {
+		return j.r.cfg.Store.RenewImportJob(ctx, j.ModelID, j.r.cfg.Owner, j.r.cfg.Lease)
+	}, func(err error) {
+		j.log.Warn("renewing the import lease failed", "err", err)
+	})
+}
+
+// keepLease calls renew every interval until ctx is done. When renew
+// answers ENOTFOUND (the job is no longer ours) it cancels ctx with gone and
+// returns; another error goes to failed, unless ctx is done, and the lease
+// is renewed again at the next tick. An import job and an upload keep
+// their leases with it.
+func keepLease(ctx context.Context, interval time.Duration, cancel context.CancelCauseFunc, gone error,
+	renew func(context.Context) error, failed func(error)) {
+	t := time.NewTicker(max(interval, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
@@ -203,14 +218,14 @@ func (j *job) renew(ctx context.Context, cancel context.CancelCauseFunc) {
 			return
 		case <-t.C:
 		}
-		err := j.r.cfg.Store.RenewImportJob(ctx, j.ModelID, j.r.cfg.Owner, j.r.cfg.Lease)
+		err := renew(ctx)
 		switch {
 		case err == nil:
 		case modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
-			cancel(errGone)
+			cancel(gone)
 			return
 		case ctx.Err() == nil:
-			j.log.Warn("renewing the import lease failed", "err", err)
+			failed(err)
 		}
 	}
 }
@@ -301,7 +316,7 @@ func (j *job) importFile(ctx context.Context, t tree, f file, capture io.Writer,
 		rc = j.r.cfg.openHook(f.rel, rc)
 	}
 	defer rc.Close()
-	src := &sourceReader{r: rc, act: act, what: &what}
+	src := &errReader{r: rc, act: act, what: &what}
 	var r io.Reader = src
 	if capture != nil {
 		r = io.TeeReader(src, capture)
@@ -435,7 +450,7 @@ func (j *job) retry(ctx context.Context, cause error) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
-	wait := backoff(j.r.cfg.RetryBase, j.r.cfg.RetryMax, j.Attempts)
+	wait := worker.Backoff(j.r.cfg.RetryBase, j.r.cfg.RetryMax, j.Attempts)
 	j.log.Warn("import attempt failed; retrying", "err", cause, "retry_in", wait)
 	err := j.r.cfg.Store.RetryImport(ctx, j.ModelID, j.r.cfg.Owner, modelreg.ErrorMessage(cause), j.r.cfg.Now().Add(wait))
 	switch {
@@ -478,21 +493,22 @@ func (j *job) cancelled(ctx context.Context) {
 	j.log.Info("import stopped: the model was deleted (or its job taken over)", "blobs_committed", len(committed))
 }
 
-// sourceReader remembers the error of the source, to tell it from a blob
-// store error.
-type sourceReader struct {
+// errReader remembers the last read error of what it reads (a source
+// file, an upload's request body), to tell it from a blob store error when
+// staging fails. With act set, each read is a wait on the source for what.
+type errReader struct {
 	r    io.Reader
 	err  error
 	act  *activity // nil: not watched
 	what *string
 }
 
-func (s *sourceReader) Read(p []byte) (int, error) {
-	s.act.enter(s.what)
-	n, err := s.r.Read(p)
-	s.act.leave()
+func (e *errReader) Read(p []byte) (int, error) {
+	e.act.enter(e.what)
+	n, err := e.r.Read(p)
+	e.act.leave()
 	if err != nil && err != io.EOF {
-		s.err = err
+		e.err = err
 	}
 	return n, err
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/modelreg/modelreg"
-	"github.com/modelreg/modelreg/internal/blob/s3"
+	"github.com/modelreg/modelreg/internal/s3conn"
 )
 
 // DefaultSourceRetries is ObjectSourceConfig.MaxRetries by default: few,
@@ -50,8 +50,8 @@ type ObjectSourceConfig struct {
 	MaxRetries int
 }
 
-func (c ObjectSourceConfig) endpoint() s3.Endpoint {
-	return s3.Endpoint{
+func (c ObjectSourceConfig) endpoint() s3conn.Endpoint {
+	return s3conn.Endpoint{
 		Host: c.Endpoint, Region: c.Region, Insecure: c.Insecure, Style: c.Style,
 		AccessKey: c.AccessKey, SecretKey: c.SecretKey, SessionToken: c.SessionToken,
 		MaxRetries: c.MaxRetries,
@@ -62,17 +62,17 @@ func (c ObjectSourceConfig) endpoint() s3.Endpoint {
 // endpoint.
 type objectSources struct {
 	cfg ObjectSourceConfig
-	ep  s3.Endpoint // of cfg
+	ep  s3conn.Endpoint // of cfg
 
 	mu      sync.Mutex
-	clients map[s3.Endpoint]*minio.Client
+	clients map[s3conn.Endpoint]*minio.Client
 }
 
 func newObjectSources(cfg ObjectSourceConfig) (*objectSources, error) {
 	if cfg.MaxRetries <= 0 {
 		cfg.MaxRetries = DefaultSourceRetries
 	}
-	o := &objectSources{cfg: cfg, ep: cfg.endpoint(), clients: map[s3.Endpoint]*minio.Client{}}
+	o := &objectSources{cfg: cfg, ep: cfg.endpoint(), clients: map[s3conn.Endpoint]*minio.Client{}}
 	if _, err := o.client(o.ep); err != nil {
 		return nil, fmt.Errorf("source endpoint: %w", err)
 	}
@@ -80,7 +80,7 @@ func newObjectSources(cfg ObjectSourceConfig) (*objectSources, error) {
 }
 
 // client returns the (cached) client of ep.
-func (o *objectSources) client(ep s3.Endpoint) (*minio.Client, error) {
+func (o *objectSources) client(ep s3conn.Endpoint) (*minio.Client, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if c, ok := o.clients[ep]; ok {
@@ -97,7 +97,7 @@ func (o *objectSources) client(ep s3.Endpoint) (*minio.Client, error) {
 // objectLoc is a resolved object-store source: the objects under prefix/
 // in bucket at ep, or the single object prefix.
 type objectLoc struct {
-	ep      s3.Endpoint
+	ep      s3conn.Endpoint
 	bucket  string
 	prefix  string // no leading slash; "" for the whole bucket
 	dirOnly bool   // the location ended in "/": never a single object
@@ -130,7 +130,7 @@ func (s *Sources) resolveObject(loc, form string) (*objectLoc, error) {
 	if strings.Contains(bucket, "@") {
 		return nil, sourceInvalid("The source_location must not have user information: the server signs its requests with its own credentials.")
 	}
-	if err := s3.CheckBucket(bucket); err != nil {
+	if err := s3conn.CheckBucket(bucket); err != nil {
 		return nil, sourceInvalid("The source_location %s does not name a valid bucket: %s.", loc, err)
 	}
 	if strings.ContainsFunc(key, isControl) {
@@ -159,8 +159,8 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // endpoint's port, else 443, or 80 with Insecure). The caller picks neither
 // another region nor another port: the requests, signed with the server's
 // credentials, go only where the operator said.
-func (o *objectSources) httpsEndpoint(loc string) (s3.Endpoint, string, error) {
-	var ep s3.Endpoint
+func (o *objectSources) httpsEndpoint(loc string) (s3conn.Endpoint, string, error) {
+	var ep s3conn.Endpoint
 	u, err := url.Parse(loc)
 	if err != nil {
 		// Do not repeat it: it may hold a password.
@@ -223,7 +223,7 @@ type objectTree struct {
 func (s *Sources) objectTree(loc string, src *objectLoc) (*objectTree, error) {
 	c, err := s.obj.client(src.ep)
 	if err != nil {
-		return nil, failf(modelreg.CodeSourceInvalid, "The source_location %s cannot be read: %s.", loc, s3.Reason(err))
+		return nil, failf(modelreg.CodeSourceInvalid, "The source_location %s cannot be read: %s.", loc, s3conn.Reason(err))
 	}
 	return &objectTree{loc: loc, src: src, client: c}, nil
 }
@@ -273,7 +273,7 @@ func (t *objectTree) list(ctx context.Context) ([]file, error) {
 	}
 	info, err := t.client.StatObject(ctx, t.src.bucket, t.src.prefix, minio.StatObjectOptions{})
 	switch {
-	case s3.Classify(err) == s3.KindNotFound:
+	case s3conn.Classify(err) == s3conn.KindNotFound:
 		return nil, failf(modelreg.CodeSourceInvalid, "The source_location %s does not exist: bucket %s holds no object %s and no objects under %s/.", t.loc, t.src.bucket, t.src.prefix, t.src.prefix)
 	case err != nil:
 		return nil, t.fail(err)
@@ -308,7 +308,7 @@ func quoteKey(k string) string {
 // the listing saw.
 func (t *objectTree) open(ctx context.Context, f file) (io.ReadCloser, error) {
 	body, info, _, err := minio.Core{Client: t.client}.GetObject(ctx, t.src.bucket, f.name, minio.GetObjectOptions{})
-	if s3.Classify(err) == s3.KindNotFound {
+	if s3conn.Classify(err) == s3conn.KindNotFound {
 		return nil, failf(modelreg.CodePublishFailed, "The file %s was removed from the source during the import.", f.rel)
 	} else if err != nil {
 		return nil, t.fail(err)
@@ -331,12 +331,12 @@ type objectReader struct {
 func (r *objectReader) Read(p []byte) (int, error) {
 	n, err := r.ReadCloser.Read(p)
 	if err != nil && err != io.EOF {
-		if s3.Classify(err) == s3.KindCanceled {
+		if s3conn.Classify(err) == s3conn.KindCanceled {
 			return n, err
 		}
 		err = &modelreg.Error{
 			Code: modelreg.EUNAVAILABLE, APICode: modelreg.CodeSourceInvalid, Op: "importer.objectReader",
-			Message: fmt.Sprintf("Reading the file %s from %s failed: %s.", r.rel, r.t.src.ep.URL(), s3.Reason(err)),
+			Message: fmt.Sprintf("Reading the file %s from %s failed: %s.", r.rel, r.t.src.ep.URL(), s3conn.Reason(err)),
 			Err:     err,
 		}
 	}
@@ -348,24 +348,24 @@ func (r *objectReader) Read(p []byte) (int, error) {
 // (the endpoint cannot be reached or fails: the job is retried).
 func (t *objectTree) fail(err error) error {
 	ep := t.src.ep
-	switch s3.Classify(err) {
-	case s3.KindCanceled:
+	switch s3conn.Classify(err) {
+	case s3conn.KindCanceled:
 		return err
-	case s3.KindUnreachable:
+	case s3conn.KindUnreachable:
 		return &modelreg.Error{
 			Code: modelreg.EUNAVAILABLE, APICode: modelreg.CodeSourceInvalid, Op: "importer.objectTree", Err: err,
-			Message: fmt.Sprintf("The source endpoint %s cannot be reached: %s.", ep.URL(), s3.Reason(err)),
+			Message: fmt.Sprintf("The source endpoint %s cannot be reached: %s.", ep.URL(), s3conn.Reason(err)),
 		}
-	case s3.KindNoBucket:
+	case s3conn.KindNoBucket:
 		return failf(modelreg.CodeSourceInvalid, "The bucket %s of the source_location %s does not exist at %s.", t.src.bucket, t.loc, ep.URL())
-	case s3.KindDenied:
-		f := failf(modelreg.CodeSourceInvalid, "Access to the source_location %s was denied by %s: %s.", t.loc, ep.URL(), s3.Reason(err))
+	case s3conn.KindDenied:
+		f := failf(modelreg.CodeSourceInvalid, "Access to the source_location %s was denied by %s: %s.", t.loc, ep.URL(), s3conn.Reason(err))
 		if ep.Anonymous() {
 			f.reason += " This server has no credentials for it."
 		}
 		return f
 	}
-	return failf(modelreg.CodeSourceInvalid, "The source_location %s cannot be read from %s: %s.", t.loc, ep.URL(), s3.Reason(err))
+	return failf(modelreg.CodeSourceInvalid, "The source_location %s cannot be read from %s: %s.", t.loc, ep.URL(), s3conn.Reason(err))
 }
 
 // errorsAsModelreg returns err's *modelreg.Error, if it has one.

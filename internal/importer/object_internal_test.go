@@ -1,11 +1,16 @@
 package importer
 
 import (
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/modelreg/modelreg/internal/blob/s3"
+	"github.com/modelreg/modelreg/internal/s3conn"
 )
 
 func TestResolveObject(t *testing.T) {
@@ -15,8 +20,8 @@ func TestResolveObject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	home := s3.Endpoint{Host: "obs.cn-north-4.example.com", Region: "cn-north-4", AccessKey: "AK", SecretKey: "SK", MaxRetries: DefaultSourceRetries}
-	virtual := func(host, region string) s3.Endpoint {
+	home := s3conn.Endpoint{Host: "obs.cn-north-4.example.com", Region: "cn-north-4", AccessKey: "AK", SecretKey: "SK", MaxRetries: DefaultSourceRetries}
+	virtual := func(host, region string) s3conn.Endpoint {
 		ep := home
 		ep.Host, ep.Region, ep.Style = host, region, "virtual"
 		return ep
@@ -77,5 +82,36 @@ func TestValidPath(t *testing.T) {
 		if got := validPath(p); got != want {
 			t.Errorf("validPath(%q) = %v, want %v", p, got, want)
 		}
+	}
+}
+
+// TestNoBlobStoreImport checks that the importer reads object-store sources
+// through internal/s3conn, not through the S3 blob store: its code (tests
+// aside, which may import into an S3 blob store) does not import
+// internal/blob/s3.
+func TestNoBlobStoreImport(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	n := 0
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		for _, imp := range f.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); strings.HasSuffix(p, "/internal/blob/s3") {
+				t.Errorf("%s imports %s: use internal/s3conn", path, p)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no files checked")
 	}
 }

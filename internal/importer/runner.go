@@ -2,17 +2,14 @@ package importer
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/worker"
 )
 
 // Defaults of Config.
@@ -85,7 +82,7 @@ type Config struct {
 type Runner struct {
 	cfg  Config
 	log  *slog.Logger
-	wake chan struct{}
+	wake worker.Wake
 }
 
 // New returns a Runner for cfg, with defaults filled in.
@@ -129,32 +126,19 @@ func New(cfg Config) *Runner {
 	return &Runner{
 		cfg:  cfg,
 		log:  cfg.Logger.With("component", "importer", "owner", cfg.Owner),
-		wake: make(chan struct{}, 1),
+		wake: worker.NewWake(),
 	}
 }
 
 // DefaultOwner returns a lease owner name unique to this process:
 // host:pid:random.
-func DefaultOwner() string {
-	host, _ := os.Hostname()
-	if host == "" {
-		host = "modelreg"
-	}
-	var b [4]byte
-	rand.Read(b[:])
-	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:]))
-}
+func DefaultOwner() string { return worker.Owner("") }
 
 // Owner returns the name this runner leases jobs under.
 func (r *Runner) Owner() string { return r.cfg.Owner }
 
 // Wake tells an idle worker to look for jobs now. It never blocks.
-func (r *Runner) Wake() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
+func (r *Runner) Wake() { r.wake.Notify() }
 
 func (r *Runner) check() error {
 	if r.cfg.Store == nil || r.cfg.Blobs == nil {
@@ -234,13 +218,4 @@ func (r *Runner) next(ctx context.Context) (bool, error) {
 	}
 	r.process(ctx, job)
 	return true, ctx.Err()
-}
-
-// backoff returns the delay before attempt+1.
-func backoff(base, max time.Duration, attempt int) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	return min(d, max)
 }

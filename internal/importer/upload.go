@@ -195,39 +195,11 @@ var errUploadGone = errors.New("upload gone")
 // keepAlive renews the upload's lease every IdleTimeout/3 until ctx is
 // done, and cancels ctx with errUploadGone when the upload lost its job.
 func (u *Uploads) keepAlive(ctx context.Context, id string, cancel context.CancelCauseFunc) {
-	t := time.NewTicker(max(u.cfg.IdleTimeout/3, time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		err := u.cfg.Store.RenewImportJob(ctx, id, owner(id), u.cfg.IdleTimeout)
-		switch {
-		case err == nil:
-		case modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
-			cancel(errUploadGone)
-			return
-		case ctx.Err() == nil:
-			u.log.Warn("renewing an upload's lease failed", "model_id", id, "err", err)
-		}
-	}
-}
-
-// bodyReader remembers the error of the request body, to tell it from a
-// blob store error.
-type bodyReader struct {
-	r   io.Reader
-	err error
-}
-
-func (b *bodyReader) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err != nil && err != io.EOF {
-		b.err = err
-	}
-	return n, err
+	keepLease(ctx, u.cfg.IdleTimeout/3, cancel, errUploadGone, func(ctx context.Context) error {
+		return u.cfg.Store.RenewImportJob(ctx, id, owner(id), u.cfg.IdleTimeout)
+	}, func(err error) {
+		u.log.Warn("renewing an upload's lease failed", "model_id", id, "err", err)
+	})
 }
 
 // PutUploadFile implements modelreg.Uploader.
@@ -264,7 +236,7 @@ func (u *Uploads) PutUploadFile(ctx context.Context, projectID, id, path string,
 		release()
 		return none, u.interrupted(ctx, sctx, projectID, id)
 	}
-	body := &bodyReader{r: r}
+	body := &errReader{r: r}
 	st, err := u.cfg.Blobs.Stage(sctx, body, u.cfg.MaxFileSize)
 	<-u.streams
 	release()

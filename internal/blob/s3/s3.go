@@ -35,6 +35,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/s3conn"
 )
 
 const (
@@ -69,7 +70,7 @@ var _ modelreg.BlobStore = (*Store)(nil)
 // exists. Its errors are readable: the endpoint, the bucket and why, never a
 // credential.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	if err := CheckBucket(cfg.Bucket); err != nil {
+	if err := s3conn.CheckBucket(cfg.Bucket); err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	}
 	prefix, err := cleanPrefix(cfg.Prefix)
@@ -100,7 +101,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if obj.Err == nil {
 			break
 		}
-		if Classify(obj.Err) == KindNoBucket {
+		if s3conn.Classify(obj.Err) == s3conn.KindNoBucket {
 			e := modelreg.Errorf(modelreg.EUNAVAILABLE, "", "The bucket %s does not exist at %s; create it first.", cfg.Bucket, cfg.URL())
 			e.Op, e.Err = "s3.Open", obj.Err
 			return nil, e
@@ -138,20 +139,20 @@ func (s *Store) error(op string, err error) error {
 		return err
 	}
 	var msg string
-	switch Classify(err) {
-	case KindCanceled:
+	switch s3conn.Classify(err) {
+	case s3conn.KindCanceled:
 		if errors.Is(err, context.DeadlineExceeded) {
 			return context.DeadlineExceeded
 		}
 		return context.Canceled
-	case KindUnreachable:
-		msg = fmt.Sprintf("The object store at %s cannot be reached: %s.", s.cfg.URL(), Reason(err))
-	case KindDenied:
-		msg = fmt.Sprintf("The object store refused access to %s: %s.", s.where(), Reason(err))
+	case s3conn.KindUnreachable:
+		msg = fmt.Sprintf("The object store at %s cannot be reached: %s.", s.cfg.URL(), s3conn.Reason(err))
+	case s3conn.KindDenied:
+		msg = fmt.Sprintf("The object store refused access to %s: %s.", s.where(), s3conn.Reason(err))
 		if s.cfg.Anonymous() {
 			msg += " No credentials are configured (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or a shared credentials file)."
 		}
-	case KindNoBucket:
+	case s3conn.KindNoBucket:
 		msg = fmt.Sprintf("The bucket %s does not exist at %s.", s.cfg.Bucket, s.cfg.URL())
 	default:
 		return modelreg.Internal(op, err)
@@ -284,7 +285,7 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, maxSize int64) (modelreg
 		// have been stored all the same (the response was lost): remove it
 		// unless the server cannot be reached anyway. CleanStaging removes
 		// whatever this misses.
-		if k := Classify(err); put && sr.err == nil && k != KindUnreachable && k != KindCanceled {
+		if k := s3conn.Classify(err); put && sr.err == nil && k != s3conn.KindUnreachable && k != s3conn.KindCanceled {
 			s.removeQuietly(ctx, key)
 		}
 		switch {
@@ -362,7 +363,7 @@ func (b *staged) Commit(ctx context.Context) error {
 	switch {
 	case err == nil && info.Size == b.size:
 		// Same digest, same content: keep the existing blob.
-	case err == nil || Classify(err) == KindNotFound:
+	case err == nil || s3conn.Classify(err) == s3conn.KindNotFound:
 		if err := b.copy(ctx, dst); err != nil {
 			return err
 		}
@@ -386,7 +387,7 @@ func (b *staged) copy(ctx context.Context, dst string) error {
 	} else {
 		_, err = s.client.CopyObject(ctx, to, from)
 	}
-	if Classify(err) == KindNotFound {
+	if s3conn.Classify(err) == s3conn.KindNotFound {
 		return modelreg.Internal(op, errors.New("the staged blob is gone (removed by CleanStaging?)"))
 	} else if err != nil {
 		return s.error(op, err)
@@ -403,7 +404,7 @@ func (b *staged) Discard(ctx context.Context) error {
 		return nil
 	}
 	err := b.s.client.RemoveObject(ctx, b.s.cfg.Bucket, b.key, minio.RemoveObjectOptions{})
-	if err != nil && Classify(err) != KindNotFound {
+	if err != nil && s3conn.Classify(err) != s3conn.KindNotFound {
 		return b.s.error("s3.Discard", err)
 	}
 	b.state = stateDiscarded
@@ -418,7 +419,7 @@ func (s *Store) Open(ctx context.Context, digest string) (io.ReadCloser, error) 
 		return nil, invalidDigest(op, digest)
 	}
 	body, _, _, err := s.core.GetObject(ctx, s.cfg.Bucket, s.blobKey(digest), minio.GetObjectOptions{})
-	if Classify(err) == KindNotFound {
+	if s3conn.Classify(err) == s3conn.KindNotFound {
 		return nil, notFound(op, digest, err)
 	} else if err != nil {
 		return nil, s.error(op, err)
@@ -433,7 +434,7 @@ func (s *Store) Stat(ctx context.Context, digest string) (int64, error) {
 		return 0, invalidDigest(op, digest)
 	}
 	info, err := s.client.StatObject(ctx, s.cfg.Bucket, s.blobKey(digest), minio.StatObjectOptions{})
-	if Classify(err) == KindNotFound {
+	if s3conn.Classify(err) == s3conn.KindNotFound {
 		return 0, notFound(op, digest, err)
 	} else if err != nil {
 		return 0, s.error(op, err)
@@ -451,7 +452,7 @@ func (s *Store) Delete(ctx context.Context, digest string) error {
 		return err
 	}
 	err := s.client.RemoveObject(ctx, s.cfg.Bucket, s.blobKey(digest), minio.RemoveObjectOptions{})
-	if err != nil && Classify(err) != KindNotFound {
+	if err != nil && s3conn.Classify(err) != s3conn.KindNotFound {
 		return s.error(op, err)
 	}
 	return nil
@@ -494,13 +495,13 @@ func (s *Store) CleanStaging(ctx context.Context, before time.Time) error {
 			continue
 		}
 		err := s.client.RemoveObject(ctx, s.cfg.Bucket, obj.Key, minio.RemoveObjectOptions{})
-		if err != nil && Classify(err) != KindNotFound {
+		if err != nil && s3conn.Classify(err) != s3conn.KindNotFound {
 			return s.error(op, err)
 		}
 	}
 	for up := range s.client.ListIncompleteUploads(lctx, s.cfg.Bucket, s.staging, true) {
 		if up.Err != nil {
-			if Classify(up.Err) == KindOther && isNotImplemented(up.Err) {
+			if s3conn.Classify(up.Err) == s3conn.KindOther && isNotImplemented(up.Err) {
 				break // the server has no multipart listing: nothing to clean
 			}
 			return s.error(op, up.Err)
@@ -508,7 +509,7 @@ func (s *Store) CleanStaging(ctx context.Context, before time.Time) error {
 		if up.UploadID == "" || !up.Initiated.Before(before) || path.Dir(up.Key)+"/" != s.staging {
 			continue
 		}
-		if err := s.core.AbortMultipartUpload(ctx, s.cfg.Bucket, up.Key, up.UploadID); err != nil && Classify(err) != KindNotFound {
+		if err := s.core.AbortMultipartUpload(ctx, s.cfg.Bucket, up.Key, up.UploadID); err != nil && s3conn.Classify(err) != s3conn.KindNotFound {
 			if minio.ToErrorResponse(err).Code != "NoSuchUpload" {
 				return s.error(op, err)
 			}

@@ -352,31 +352,6 @@ func TestParseURL(t *testing.T) {
 	}
 }
 
-func TestReason(t *testing.T) {
-	tests := []struct {
-		err  error
-		kind Kind
-		want string
-	}{
-		{minio.ErrorResponse{Code: "NoSuchKey", StatusCode: 404}, KindNotFound, "no such object"},
-		{minio.ErrorResponse{Code: "NoSuchBucket", StatusCode: 404}, KindNoBucket, "no such bucket"},
-		{minio.ErrorResponse{Code: "AccessDenied", StatusCode: 403}, KindDenied, "access denied"},
-		{minio.ErrorResponse{Code: "SignatureDoesNotMatch", StatusCode: 403}, KindDenied, "access denied (SignatureDoesNotMatch)"},
-		{minio.ErrorResponse{Code: "SlowDown", StatusCode: 503}, KindUnreachable, "SlowDown (HTTP Service Unavailable)"},
-		{minio.ErrorResponse{Code: "InvalidArgument", StatusCode: 400}, KindOther, "InvalidArgument (HTTP Bad Request)"},
-		{&net.DNSError{Name: "nowhere.invalid", IsNotFound: true}, KindUnreachable, "unknown host nowhere.invalid"},
-		{context.Canceled, KindCanceled, "canceled"},
-	}
-	for _, tt := range tests {
-		if got := Classify(tt.err); got != tt.kind {
-			t.Errorf("Classify(%v) = %d, want %d", tt.err, got, tt.kind)
-		}
-		if got := Reason(tt.err); got != tt.want {
-			t.Errorf("Reason(%v) = %q, want %q", tt.err, got, tt.want)
-		}
-	}
-}
-
 func TestVersioned(t *testing.T) {
 	s := mustOpen(t)
 	v, err := s.Versioned(context.Background())
