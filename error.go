@@ -19,6 +19,8 @@ const (
 	EUNAVAILABLE  = "unavailable"   // dependency down, retry later: 503
 	EINTERNAL     = "internal"      // a bug or an unexpected failure: 500
 	ESTATE        = "invalid_state" // the resource's state forbids the operation: 400
+	// EPRECONDITION: an If-Match precondition does not hold: 412.
+	EPRECONDITION = "precondition_failed"
 )
 
 // ModelArts error codes used by modelreg. The full table lives in the
@@ -45,6 +47,12 @@ const (
 	CodeServiceState      = "ModelArts.3519" // service state forbids the update
 	CodeModelAbnormal     = "ModelArts.3078" // model status abnormal (failed import)
 	CodeRequestTooLarge   = "ModelArts.0104" // parameter error: body too large
+)
+
+// modelreg's own codes (ARCHITECTURE §4a), in the ModelArts body shape.
+const (
+	CodePreconditionFailed = "ModelReg.0412" // If-Match does not hold
+	CodeModelProtected     = "ModelReg.3101" // model protected against deletion
 )
 
 // Error is the one error type of modelreg. Code classifies it, APICode is the
@@ -153,6 +161,22 @@ func ModelNotFound(id string) *Error {
 // ModelDeployed returns the ModelArts.3009 error for model id.
 func ModelDeployed(id string) *Error {
 	return Errorf(ECONFLICT, CodeModelDeployed, "Failed to delete model, model (%s) already deploy service.", id)
+}
+
+// ModelProtected returns the ModelReg.3101 error for model id, protected
+// with reason.
+func ModelProtected(id, reason string) *Error {
+	if reason == "" {
+		reason = "no reason given"
+	}
+	return Errorf(ECONFLICT, CodeModelProtected, "Model (%s) is protected against deletion: %s.", id, reason)
+}
+
+// PreconditionFailed returns the ModelReg.0412 error of an If-Match that
+// does not hold for the resource what names.
+func PreconditionFailed(what string) *Error {
+	return Errorf(EPRECONDITION, CodePreconditionFailed,
+		"The precondition If-Match does not hold: %s changed since its ETag was read.", what)
 }
 
 // ServiceNotFound returns the ModelArts.3502 error for service id.

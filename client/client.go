@@ -117,6 +117,8 @@ func codeOf(status int, apiCode string) string {
 		return modelreg.ERATELIMIT
 	case http.StatusServiceUnavailable:
 		return modelreg.EUNAVAILABLE
+	case http.StatusPreconditionFailed:
+		return modelreg.EPRECONDITION
 	}
 	return modelreg.EINTERNAL
 }

@@ -19,20 +19,21 @@ import (
 // defaults; the MODELREG_* environment variables override them and the
 // flags override both. Validate it once, then pass it down.
 type Config struct {
-	Addr              string   // listen address
-	DataDir           string   // holds the database, the blobs and the project id
-	Database          string   // SQLite file or postgres:// URL; "" means DataDir/modelreg.db
-	BlobStore         string   // blob directory or s3:// URL; "" means DataDir/blobs
-	ImportRoots       []string // directories file:// imports may read; nil means the working directory
-	ProjectID         string   // default project; "" means DataDir/project_id, generated when missing
-	CascadeLimit      int      // most models one delete call removes
-	MaxBodyBytes      int64    // largest request body
-	MaxFileSize       int64    // largest model file
-	SQLiteSynchronous string   // FULL or NORMAL
-	MemoryLimit       int64    // soft limit of the Go runtime's memory; 0: none
-	LogFormat         string   // json or text
-	LogLevel          string   // debug, info, warn or error
-	Auth              string   // aksk (AK/SK signatures and tokens) or none
+	Addr              string        // listen address
+	DataDir           string        // holds the database, the blobs and the project id
+	Database          string        // SQLite file or postgres:// URL; "" means DataDir/modelreg.db
+	BlobStore         string        // blob directory or s3:// URL; "" means DataDir/blobs
+	ImportRoots       []string      // directories file:// imports may read; nil means the working directory
+	ProjectID         string        // default project; "" means DataDir/project_id, generated when missing
+	CascadeLimit      int           // most models one delete call removes
+	TrashRetention    time.Duration // how long the trash keeps a deleted model; 0: no trash
+	MaxBodyBytes      int64         // largest request body
+	MaxFileSize       int64         // largest model file
+	SQLiteSynchronous string        // FULL or NORMAL
+	MemoryLimit       int64         // soft limit of the Go runtime's memory; 0: none
+	LogFormat         string        // json or text
+	LogLevel          string        // debug, info, warn or error
+	Auth              string        // aksk (AK/SK signatures and tokens) or none
 	TokenTTL          time.Duration
 
 	// Secrets, read from the environment only (never flags, which other
@@ -95,6 +96,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.Var(&rootsFlag{roots: &c.ImportRoots}, "import-root", "`dir`ectory that file:// imports may read; repeatable (default: the working directory)")
 	fs.StringVar(&c.ProjectID, "project-id", c.ProjectID, "default project `id`, 32 lower-case hex (default: read from or generated into <data-dir>/project_id)")
 	fs.IntVar(&c.CascadeLimit, "cascade-limit", c.CascadeLimit, "most `models` one delete call removes")
+	fs.DurationVar(&c.TrashRetention, "trash-retention", c.TrashRetention, "how long the trash keeps a deleted model, restorable (e.g. 168h); 0 deletes at once")
 	fs.Var((*byteSize)(&c.MaxBodyBytes), "max-body-bytes", "largest request body, in `bytes` (suffixes KiB, MiB, GiB allowed)")
 	fs.Var((*byteSize)(&c.MaxFileSize), "max-file-size", "largest model file, in `bytes` (suffixes KiB, MiB, GiB allowed)")
 	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", c.SQLiteSynchronous, "SQLite synchronous `mode`: FULL survives a power cut, NORMAL only a crash")
@@ -190,6 +192,9 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	}
 	if c.CascadeLimit < 1 {
 		return fmt.Errorf("--cascade-limit %d: must be at least 1", c.CascadeLimit)
+	}
+	if c.TrashRetention < 0 {
+		return fmt.Errorf("--trash-retention %s: must be 0 or more", c.TrashRetention)
 	}
 	if c.MaxBodyBytes < 1 {
 		return fmt.Errorf("--max-body-bytes %d: must be at least 1", c.MaxBodyBytes)

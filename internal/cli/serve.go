@@ -142,6 +142,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	coll := collector.New(collector.Config{
 		Store: store, Blobs: blobs, Owner: owner, Lease: cfg.JobLease, Interval: collectInterval,
 		StagingInterval: stagingCleanInterval, StagingGrace: cfg.StagingGrace,
+		Trash:  store,
 		Logger: logger,
 	})
 	// A crash may have left staged files and committed blobs nothing
@@ -169,6 +170,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		OnModelCreated:  runner.Wake,
 		OnModelsDeleted: coll.Wake,
 		CascadeLimit:    cfg.CascadeLimit,
+		TrashRetention:  cfg.TrashRetention,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		RequestTimeout:  cfg.RequestTimeout,
 		Logger:          logger,

@@ -82,6 +82,10 @@ type Config struct {
 	// left behind: longer than any Stage takes. Default
 	// DefaultStagingGrace.
 	StagingGrace time.Duration
+	// Trash, when set, is purged of the models whose purge time has come
+	// at the start of every pass; their blobs are then collected in the
+	// same pass.
+	Trash modelreg.TrashStore
 }
 
 // Collector removes queued blobs from the blob store.
@@ -214,6 +218,9 @@ func (c *Collector) RunOnce(ctx context.Context) (freed int, err error) {
 	}
 	c.pass.Lock()
 	defer c.pass.Unlock()
+	if err := c.purgeTrash(ctx); err != nil {
+		return 0, err
+	}
 	tried := map[string]bool{} // digests this pass has handled
 	for {
 		claimedAt := time.Now()
@@ -249,6 +256,26 @@ func (c *Collector) RunOnce(ctx context.Context) (freed int, err error) {
 		}
 		if !progress {
 			return freed, nil
+		}
+	}
+}
+
+// purgeTrash purges the trashed models whose purge time has come, a batch
+// at a time, which queues their blobs.
+func (c *Collector) purgeTrash(ctx context.Context) error {
+	if c.cfg.Trash == nil {
+		return nil
+	}
+	for {
+		n, err := c.cfg.Trash.PurgeExpiredTrash(ctx, c.cfg.Batch)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			c.log.Info("purged expired models from the trash", "models", n)
+		}
+		if n < c.cfg.Batch {
+			return nil
 		}
 	}
 }
