@@ -251,6 +251,12 @@ func ValidDescription(s string) string {
 
 func isControl(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }
 
+// namedValue is a parameter and its value. Validation goes through a
+// slice of them, not a map, so that of several bad parameters it always
+// names the same one: the first in the slice's order, which is the order
+// of the documentation.
+type namedValue struct{ name, value string }
+
 func oneOf(s string, set []string, fold bool) (string, bool) {
 	for _, v := range set {
 		if s == v || fold && strings.EqualFold(s, v) {
@@ -307,8 +313,8 @@ func (m *ModelImport) validate(requireSource bool) error {
 	if err := checkText("source_location", m.SourceLocation, maxTextField); err != nil {
 		return err
 	}
-	for field, v := range map[string]string{"source_job_id": m.SourceJobID, "source_job_version": m.SourceJobVersion, "runtime": m.Runtime, "execution_code": m.ExecutionCode} {
-		if err := checkText(field, v, maxTextField); err != nil {
+	for _, f := range []namedValue{{"source_job_id", m.SourceJobID}, {"source_job_version", m.SourceJobVersion}, {"runtime", m.Runtime}, {"execution_code", m.ExecutionCode}} {
+		if err := checkText(f.name, f.value, maxTextField); err != nil {
 			return err
 		}
 	}
@@ -436,8 +442,8 @@ func validateParams(field string, ps []Param) error {
 		if p.Min != nil && p.Max != nil && *p.Min > *p.Max {
 			return ParamInvalid(f+".min", "greater than max")
 		}
-		for name, v := range map[string]string{".url": p.URL, ".protocol": p.Protocol} {
-			if err := checkText(f+name, v, maxTextField); err != nil {
+		for _, v := range []namedValue{{".url", p.URL}, {".protocol", p.Protocol}} {
+			if err := checkText(f+v.name, v.value, maxTextField); err != nil {
 				return err
 			}
 		}
@@ -522,10 +528,7 @@ type ModelFilter struct {
 	Type        string // canonical spelling
 	NotType     string // canonical spelling
 	WorkspaceID string
-	Offset      int // page index: records skipped = Offset × Limit
-	Limit       int
-	SortBy      string // create_at, model_version, model_size
-	Order       string // asc, desc
+	Page        // SortBy: create_at (default), model_version, model_size
 	// Marker is the opaque keyset continuation of a previous page
 	// (modelreg extension): the page starts right after the model it
 	// names. Validate decodes it into After; it excludes Offset.
@@ -561,31 +564,8 @@ func (f *ModelFilter) Validate() error {
 		}
 		*t = c
 	}
-	if f.Offset < 0 {
-		return Invalid("Invalid parameter offset: must be 0 or more.")
-	}
-	if f.Limit == 0 {
-		f.Limit = DefaultModelLimit
-	}
-	if f.Limit < 1 || f.Limit > MaxListLimit {
-		return Invalid("Invalid parameter limit: must be between 1 and %d.", MaxListLimit)
-	}
-	if f.SortBy == "" {
-		f.SortBy = ModelSortCreateAt
-	}
-	if _, ok := oneOf(f.SortBy, []string{ModelSortCreateAt, ModelSortVersion, ModelSortSize}, false); !ok {
-		return Invalid("Invalid parameter sort_by: %q.", f.SortBy)
-	}
-	if f.Order == "" {
-		f.Order = "desc"
-	}
-	o, ok := oneOf(strings.ToLower(f.Order), []string{"asc", "desc"}, false)
-	if !ok {
-		return Invalid("Invalid parameter order: %q.", f.Order)
-	}
-	f.Order = o
-	if f.Offset > (1<<31)/f.Limit {
-		return Invalid("Invalid parameter offset: too large.")
+	if err := f.Page.validate(DefaultModelLimit, ModelSortCreateAt, ModelSortVersion, ModelSortSize); err != nil {
+		return err
 	}
 	f.After = nil
 	if f.Marker != "" {

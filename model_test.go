@@ -134,11 +134,11 @@ func TestVersionKey(t *testing.T) {
 
 func TestModelFilterValidate(t *testing.T) {
 	t.Run("Defaults", func(t *testing.T) {
-		f := modelreg.ModelFilter{Status: "Published", Type: "pytorch", Order: "ASC"}
+		f := modelreg.ModelFilter{Status: "Published", Type: "pytorch", Page: modelreg.Page{Order: "ASC"}}
 		if err := f.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		want := modelreg.ModelFilter{Status: "published", Type: "PyTorch", Order: "asc", Limit: 100, SortBy: "create_at"}
+		want := modelreg.ModelFilter{Status: "published", Type: "PyTorch", Page: modelreg.Page{Order: "asc", Limit: 100, SortBy: "create_at"}}
 		if diff := cmp.Diff(want, f); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
@@ -147,12 +147,12 @@ func TestModelFilterValidate(t *testing.T) {
 		"TypeAndNotType": {Type: "Image", NotType: "Template"},
 		"Status":         {Status: "ready"},
 		"NotType":        {NotType: "Keras"},
-		"Offset":         {Offset: -1},
-		"LimitHigh":      {Limit: 1001},
-		"LimitNegative":  {Limit: -5},
-		"SortBy":         {SortBy: "name"},
-		"Order":          {Order: "up"},
-		"OffsetHuge":     {Offset: 1 << 30, Limit: 1000},
+		"Offset":         {Page: modelreg.Page{Offset: -1}},
+		"LimitHigh":      {Page: modelreg.Page{Limit: 1001}},
+		"LimitNegative":  {Page: modelreg.Page{Limit: -5}},
+		"SortBy":         {Page: modelreg.Page{SortBy: "name"}},
+		"Order":          {Page: modelreg.Page{Order: "up"}},
+		"OffsetHuge":     {Page: modelreg.Page{Offset: 1 << 30, Limit: 1000}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := f.Validate(); modelreg.ErrorAPICode(err) != modelreg.CodeInvalidArgument {

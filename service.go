@@ -40,6 +40,8 @@ const (
 const (
 	ServiceSortPublishAt = "publish_at"
 	ServiceSortName      = "service_name"
+	// EventSortOccurTime is the one sort key of a service's events.
+	EventSortOccurTime = "occur_time"
 )
 
 // Service is a deployment record: a named configuration of models. While a
@@ -246,9 +248,9 @@ func validateConfig(inferType string, cfg []ServiceConfig) error {
 			}
 			weights += int(e.Weight)
 		} else {
-			for name, v := range map[string]string{".src_path": e.SrcPath, ".dest_path": e.DestPath, ".req_uri": e.ReqURI, ".mapping_type": e.MappingType} {
-				if v == "" {
-					return ParamRequired(f + name)
+			for _, v := range []namedValue{{".src_path", e.SrcPath}, {".dest_path", e.DestPath}, {".req_uri", e.ReqURI}, {".mapping_type", e.MappingType}} {
+				if v.value == "" {
+					return ParamRequired(f + v.name)
 				}
 			}
 			if e.MappingType != "file" && e.MappingType != "csv" {
@@ -418,10 +420,7 @@ type ServiceFilter struct {
 	WorkspaceID string
 	InferType   string
 	Status      string
-	Offset      int // page index
-	Limit       int
-	SortBy      string // publish_at, service_name
-	Order       string
+	Page        // SortBy: publish_at (default), service_name
 }
 
 // Validate checks and normalises the filter (ModelArts.0101 naming the parameter).
@@ -442,33 +441,7 @@ func (f *ServiceFilter) Validate() error {
 	if f.ModelID != "" && !ValidID(f.ModelID) {
 		return Invalid("Invalid parameter model_id: %q.", f.ModelID)
 	}
-	if f.Offset < 0 {
-		return Invalid("Invalid parameter offset: must be 0 or more.")
-	}
-	if f.Limit == 0 {
-		f.Limit = DefaultServiceLimit
-	}
-	if f.Limit < 1 || f.Limit > MaxListLimit {
-		return Invalid("Invalid parameter limit: must be between 1 and %d.", MaxListLimit)
-	}
-	if f.Offset > (1<<31)/f.Limit {
-		return Invalid("Invalid parameter offset: too large.")
-	}
-	if f.SortBy == "" {
-		f.SortBy = ServiceSortPublishAt
-	}
-	if f.SortBy != ServiceSortPublishAt && f.SortBy != ServiceSortName {
-		return Invalid("Invalid parameter sort_by: %q.", f.SortBy)
-	}
-	if f.Order == "" {
-		f.Order = "desc"
-	}
-	o, ok := oneOf(strings.ToLower(f.Order), []string{"asc", "desc"}, false)
-	if !ok {
-		return Invalid("Invalid parameter order: %q.", f.Order)
-	}
-	f.Order = o
-	return nil
+	return f.Page.validate(DefaultServiceLimit, ServiceSortPublishAt, ServiceSortName)
 }
 
 // ServiceList is the response of the service list.
@@ -498,9 +471,7 @@ type EventFilter struct {
 	EventType string
 	StartTime int64 // ms, 0 = unbounded
 	EndTime   int64
-	Offset    int
-	Limit     int
-	Order     string
+	Page      // SortBy: occur_time, the only one
 }
 
 // Validate checks and normalises the filter.
@@ -511,27 +482,7 @@ func (f *EventFilter) Validate() error {
 	if f.StartTime < 0 || f.EndTime < 0 || (f.EndTime != 0 && f.EndTime < f.StartTime) {
 		return Invalid("Invalid parameters start_time and end_time.")
 	}
-	if f.Offset < 0 {
-		return Invalid("Invalid parameter offset: must be 0 or more.")
-	}
-	if f.Limit == 0 {
-		f.Limit = DefaultServiceLimit
-	}
-	if f.Limit < 1 || f.Limit > MaxListLimit {
-		return Invalid("Invalid parameter limit: must be between 1 and %d.", MaxListLimit)
-	}
-	if f.Offset > (1<<31)/f.Limit {
-		return Invalid("Invalid parameter offset: too large.")
-	}
-	if f.Order == "" {
-		f.Order = "desc"
-	}
-	o, ok := oneOf(strings.ToLower(f.Order), []string{"asc", "desc"}, false)
-	if !ok {
-		return Invalid("Invalid parameter order: %q.", f.Order)
-	}
-	f.Order = o
-	return nil
+	return f.Page.validate(DefaultServiceLimit, EventSortOccurTime)
 }
 
 // ServiceEventList is the response of the events API.

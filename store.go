@@ -10,6 +10,9 @@ import (
 
 // Store is everything the server keeps in its database. Every backend
 // (SQLite, PostgreSQL) implements it and passes internal/storetest.
+//
+// The list methods take a filter its Validate has checked: the store trusts
+// its Page (see Page) and every other field, and validates nothing again.
 type Store interface {
 	ModelStore
 	ServiceStore
@@ -127,8 +130,8 @@ type ServiceStore interface {
 	// nothing is deleted.
 	DeleteServicesIf(ctx context.Context, projectID string, ids []string, ifMatch []string) error
 
-	// FindServiceEvents returns one page of a service's events and the
-	// number of all matches. Returns ENOTFOUND ModelArts.3502.
+	// FindServiceEvents returns one page of a service's events (f
+	// validated) and the number of all matches. Returns ENOTFOUND ModelArts.3502.
 	FindServiceEvents(ctx context.Context, f EventFilter) ([]*ServiceEvent, int, error)
 }
 

@@ -1,6 +1,9 @@
 package modelreg
 
-import "context"
+import (
+	"context"
+	"unicode/utf8"
+)
 
 // TrashedModel is a model in the trash, as GET /modelreg/v1/{p}/trash
 // lists it.
@@ -15,13 +18,25 @@ type TrashedModel struct {
 }
 
 // TrashFilter selects a page of a project's trash: Name is a substring of
-// the model name (as in ModelFilter), Limit and Offset page as in the model
-// list (Offset is a page index).
+// the model name (as in ModelFilter); the page is as in the model list
+// (Offset is a page index), sorted by deleted_at only, latest first.
 type TrashFilter struct {
 	ProjectID string
 	Name      string
-	Limit     int
-	Offset    int
+	Page
+}
+
+// TrashSortDeletedAt is the one sort key of the trash.
+const TrashSortDeletedAt = "deleted_at"
+
+// Validate checks and normalises f: the page, and a name of at most 64
+// characters (the longest model name). EINVALID ModelArts.0101.
+func (f *TrashFilter) Validate() error {
+	if utf8.RuneCountInString(f.Name) > 64 {
+		return Invalid("Invalid parameter model_name: longer than 64 characters.")
+	}
+	f.Order = OrderDesc
+	return f.Page.validate(DefaultModelLimit, TrashSortDeletedAt)
 }
 
 // TrashList is the response of GET /modelreg/v1/{p}/trash.
@@ -42,8 +57,8 @@ type PurgeResult struct {
 // endpoint; it keeps its id, fields and files (its blobs count as
 // referenced) until it is restored or purged.
 type TrashStore interface {
-	// FindTrash returns one page of the project's trash, latest deleted
-	// first (ties by id), and the number of all matches.
+	// FindTrash returns one page of the project's trash (f validated),
+	// latest deleted first (ties by id), and the number of all matches.
 	FindTrash(ctx context.Context, f TrashFilter) ([]*TrashedModel, int, error)
 
 	// RestoreModel brings a trashed model back as it was: same id, fields

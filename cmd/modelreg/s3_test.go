@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
@@ -19,10 +18,10 @@ import (
 	"testing"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/internal/cli"
+	"github.com/modelreg/modelreg/internal/s3test"
 )
 
 // s3Env is the test S3 server with a fresh random prefix in its bucket.
@@ -35,24 +34,8 @@ type s3Env struct {
 // objects under its prefix are removed when the test ends.
 func newS3Env(tb testing.TB) *s3Env {
 	tb.Helper()
-	endpoint, bucket := os.Getenv("MODELREG_TEST_S3_ENDPOINT"), os.Getenv("MODELREG_TEST_S3_BUCKET")
-	ak, sk := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	if endpoint == "" || bucket == "" || ak == "" || sk == "" {
-		tb.Skip("no S3 server: set MODELREG_TEST_S3_ENDPOINT (host:port, plain http), MODELREG_TEST_S3_BUCKET, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (.ci/services.sh starts one)")
-	}
-	c, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(ak, sk, ""), Region: "us-east-1"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	e := &s3Env{endpoint: endpoint, bucket: bucket, prefix: "e2e-" + hex.EncodeToString(b[:]), client: c}
-	tb.Cleanup(func() {
-		for _, k := range e.keys(tb, "") {
-			c.RemoveObject(context.Background(), bucket, e.prefix+"/"+k, minio.RemoveObjectOptions{})
-		}
-	})
-	return e
+	srv := s3test.Get(tb)
+	return &s3Env{endpoint: srv.Endpoint, bucket: srv.Bucket, prefix: srv.Prefix(tb, "e2e"), client: srv.Client(tb)}
 }
 
 // put stores an object under the env's prefix.

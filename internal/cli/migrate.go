@@ -5,11 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/internal/postgres"
 	"github.com/modelreg/modelreg/internal/sqlite"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 func migrateCommand() *command {
@@ -171,12 +171,7 @@ func (dsn postgresMigrator) apply(ctx context.Context, _ []migrationRow) ([]stri
 }
 
 func (dsn postgresMigrator) status(ctx context.Context) ([]migrationRow, error) {
-	states, err := postgres.MigrationStatus(ctx, string(dsn))
-	rows := []migrationRow{}
-	for _, st := range states {
-		rows = append(rows, newMigrationRow(st.Name, st.Known, st.Applied, st.AppliedAt))
-	}
-	return rows, err
+	return migrationRows(postgres.MigrationStatus(ctx, string(dsn)))
 }
 
 // sqliteMigrator applies migrations by opening the database, as the server
@@ -210,23 +205,24 @@ func (path sqliteMigrator) apply(ctx context.Context, before []migrationRow) ([]
 }
 
 func (path sqliteMigrator) status(ctx context.Context) ([]migrationRow, error) {
-	states, err := sqlite.MigrationStatus(ctx, string(path))
-	rows := []migrationRow{}
-	for _, st := range states {
-		rows = append(rows, newMigrationRow(st.Name, st.Known, st.Applied, st.AppliedAt))
-	}
-	return rows, err
+	return migrationRows(sqlite.MigrationStatus(ctx, string(path)))
 }
 
-func newMigrationRow(name string, known, applied bool, at time.Time) migrationRow {
-	r := migrationRow{Name: name, Status: statusPending}
-	switch {
-	case !known:
-		r.Status, r.AppliedAt = statusUnknown, modelreg.Millis(at)
-	case applied:
-		r.Status, r.AppliedAt = statusApplied, modelreg.Millis(at)
+// migrationRows returns the rows of a store's migration states (empty, not
+// nil, when there are none), and err.
+func migrationRows(states []sqlstore.MigrationState, err error) ([]migrationRow, error) {
+	rows := []migrationRow{}
+	for _, st := range states {
+		r := migrationRow{Name: st.Name, Status: statusPending}
+		switch {
+		case !st.Known:
+			r.Status, r.AppliedAt = statusUnknown, modelreg.Millis(st.AppliedAt)
+		case st.Applied:
+			r.Status, r.AppliedAt = statusApplied, modelreg.Millis(st.AppliedAt)
+		}
+		rows = append(rows, r)
 	}
-	return r
+	return rows, err
 }
 
 // plural returns "1 migration" or "n migrations".

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -23,7 +22,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/client"
@@ -31,6 +29,7 @@ import (
 	"github.com/modelreg/modelreg/internal/blob/disk"
 	"github.com/modelreg/modelreg/internal/blob/s3"
 	"github.com/modelreg/modelreg/internal/collector"
+	"github.com/modelreg/modelreg/internal/s3test"
 	"github.com/modelreg/modelreg/internal/sqlite"
 )
 
@@ -229,26 +228,9 @@ func diskEnv(dataDir string) *blobEnv {
 // its prefix when the test ends.
 func s3Env(tb testing.TB, folders []folder) *blobEnv {
 	tb.Helper()
-	endpoint, bucket := os.Getenv("MODELREG_TEST_S3_ENDPOINT"), os.Getenv("MODELREG_TEST_S3_BUCKET")
-	ak, sk := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	if endpoint == "" || bucket == "" || ak == "" || sk == "" {
-		tb.Skip("no S3 server: set MODELREG_TEST_S3_ENDPOINT (host:port, plain http), MODELREG_TEST_S3_BUCKET, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (.ci/services.sh starts one)")
-	}
-	mc, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(ak, sk, ""), Region: "us-east-1"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var rnd [6]byte
-	crand.Read(rnd[:])
-	prefix := "crash-" + hex.EncodeToString(rnd[:])
+	srv := s3test.Get(tb)
+	mc, bucket, endpoint, prefix := srv.Client(tb), srv.Bucket, srv.Endpoint, srv.Prefix(tb, "crash")
 	ctx := context.Background()
-	tb.Cleanup(func() {
-		for obj := range mc.ListObjectsIter(ctx, bucket, minio.ListObjectsOptions{Prefix: prefix + "/", Recursive: true}) {
-			if obj.Err == nil {
-				mc.RemoveObject(ctx, bucket, obj.Key, minio.RemoveObjectOptions{})
-			}
-		}
-	})
 	be := &blobEnv{sources: map[string]string{}, prefix: prefix}
 	for _, f := range folders {
 		for name, b := range f.data {
@@ -436,7 +418,7 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 					err = nil // deleted meanwhile
 				}
 			} else {
-				_, err = c.ListModels(ctx, modelreg.ModelFilter{Limit: 10, Name: "m"})
+				_, err = c.ListModels(ctx, modelreg.ModelFilter{Name: "m", Page: modelreg.Page{Limit: 10}})
 			}
 			if err != nil && serverError(err) {
 				t.Errorf("read: %v", err)
@@ -610,7 +592,7 @@ func crashCycles(t *testing.T, bin, tmp string, newEnv func([]folder) *blobEnv) 
 	}
 	deadline := time.Now().Add(waitLimit)
 	for {
-		list, err := c.ListModels(context.Background(), modelreg.ModelFilter{Status: modelreg.ModelPublishing, Limit: 1})
+		list, err := c.ListModels(context.Background(), modelreg.ModelFilter{Status: modelreg.ModelPublishing, Page: modelreg.Page{Limit: 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -695,7 +677,7 @@ func checkStores(t *testing.T, db modelreg.Store, project string, folders []fold
 	referenced := map[string]bool{}
 	var models []*modelreg.ModelSummary
 	for page := 0; ; page++ {
-		f := modelreg.ModelFilter{ProjectID: project, Limit: modelreg.MaxListLimit, Offset: page}
+		f := modelreg.ModelFilter{ProjectID: project, Page: modelreg.Page{Limit: modelreg.MaxListLimit, Offset: page}}
 		if err := f.Validate(); err != nil {
 			t.Fatal(err)
 		}

@@ -223,7 +223,7 @@ func waitSettled(t *testing.T, cl *client.Client) {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
 	for {
-		list, err := cl.ListModels(context.Background(), modelreg.ModelFilter{Status: modelreg.ModelPublishing, Limit: 1})
+		list, err := cl.ListModels(context.Background(), modelreg.ModelFilter{Status: modelreg.ModelPublishing, Page: modelreg.Page{Limit: 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,7 +329,7 @@ func testReplicas(t *testing.T, newEnv func([]folder) *blobEnv) {
 	if n := c.queryInt(t, `SELECT count(*) FROM service_models sm WHERE NOT EXISTS (SELECT 1 FROM models m WHERE m.id = sm.model_id)`); n != 0 {
 		t.Errorf("%d service configs reference a model that is gone", n)
 	}
-	svcs, err := lb.ListServices(context.Background(), modelreg.ServiceFilter{Limit: modelreg.MaxListLimit})
+	svcs, err := lb.ListServices(context.Background(), modelreg.ServiceFilter{Page: modelreg.Page{Limit: modelreg.MaxListLimit}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +373,7 @@ func testReplicas(t *testing.T, newEnv func([]folder) *blobEnv) {
 	}
 	later := func() time.Time { return time.Now().Add(time.Hour) } // leases and backoffs are over
 	db := c.store(t, later)
-	ms, _, err := db.FindModels(context.Background(), modelreg.ModelFilter{ProjectID: testProject, Limit: modelreg.MaxListLimit})
+	ms, _, err := db.FindModels(context.Background(), modelreg.ModelFilter{ProjectID: testProject, Page: modelreg.Page{Limit: modelreg.MaxListLimit}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/client"
 	"github.com/modelreg/modelreg/internal/auth"
+	"github.com/modelreg/modelreg/internal/s3test"
 )
 
 // defaultScaleBytes is the model size TestScale moves unless
@@ -84,7 +84,7 @@ func TestScale(t *testing.T) {
 		return m
 	}
 	var s3be *blobEnv
-	if os.Getenv("MODELREG_TEST_S3_ENDPOINT") != "" {
+	if s3test.Available() {
 		s3be = s3ScaleEnv(t, big)
 	}
 	s3env := func(string) *blobEnv { return s3be }
@@ -99,7 +99,7 @@ func TestScale(t *testing.T) {
 	for _, p := range paths {
 		t.Run(p.name, func(t *testing.T) {
 			if strings.HasSuffix(p.name, "S3") && s3be == nil {
-				t.Skip("no S3 server: set MODELREG_TEST_S3_ENDPOINT, MODELREG_TEST_S3_BUCKET, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+				t.Skip(s3test.SkipMessage)
 			}
 			dataDir := filepath.Join(tmp, p.name)
 			be := p.be(dataDir)
@@ -147,13 +147,9 @@ func adminClient(tb testing.TB, url, dataDir string) *client.Client {
 // at name, uploaded as model/weights.bin.
 func s3ScaleEnv(t *testing.T, name string) *blobEnv {
 	be := s3Env(t, nil)
-	endpoint, bucket := os.Getenv("MODELREG_TEST_S3_ENDPOINT"), os.Getenv("MODELREG_TEST_S3_BUCKET")
-	mc, err := minio.New(endpoint, &minio.Options{
-		Creds: credentials.NewStaticV4(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), ""), Region: "us-east-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := mc.FPutObject(context.Background(), bucket, be.prefix+"/src/big/model/weights.bin", name, minio.PutObjectOptions{}); err != nil {
+	srv := s3test.Get(t)
+	bucket := srv.Bucket
+	if _, err := srv.Client(t).FPutObject(context.Background(), bucket, be.prefix+"/src/big/model/weights.bin", name, minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	be.sources["big"] = "obs://" + bucket + "/" + be.prefix + "/src/big"

@@ -130,7 +130,7 @@ func testModelListMarker(t *testing.T) {
 	if _, err := e.c.CreateModels(ctx, bulkModels(7, "paged")); err != nil {
 		t.Fatal(err)
 	}
-	all, err := e.c.ListModels(ctx, modelreg.ModelFilter{SortBy: modelreg.ModelSortSize, Order: "asc"})
+	all, err := e.c.ListModels(ctx, modelreg.ModelFilter{Page: modelreg.Page{SortBy: modelreg.ModelSortSize, Order: "asc"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func testModelListMarker(t *testing.T) {
 		t.Errorf("a page that is not full has next_marker %q", all.NextMarker)
 	}
 	var got []string
-	f := modelreg.ModelFilter{SortBy: modelreg.ModelSortSize, Order: "asc", Limit: 3}
+	f := modelreg.ModelFilter{Page: modelreg.Page{SortBy: modelreg.ModelSortSize, Order: "asc", Limit: 3}}
 	for range 5 {
 		page, err := e.c.ListModels(ctx, f)
 		if err != nil {

@@ -291,7 +291,7 @@ func snapshot(t *testing.T, e *testEnv) state {
 	st := state{Models: map[string]*modelreg.ModelList{}, ModelDetails: map[string]*modelreg.Model{},
 		Services: map[string]*modelreg.ServiceList{}, ServiceDetail: map[string]*modelreg.Service{}, EventCounts: map[string]int{}}
 	for _, c := range []*client.Client{e.c, e.cb} {
-		ml, err := c.ListModels(ctx, modelreg.ModelFilter{Limit: modelreg.MaxListLimit, Order: "asc"})
+		ml, err := c.ListModels(ctx, modelreg.ModelFilter{Page: modelreg.Page{Limit: modelreg.MaxListLimit, Order: "asc"}})
 		if err != nil {
 			t.Fatalf("snapshot: list models: %v", err)
 		}
@@ -301,7 +301,7 @@ func snapshot(t *testing.T, e *testEnv) state {
 				t.Fatalf("snapshot: get model: %v", err)
 			}
 		}
-		sl, err := c.ListServices(ctx, modelreg.ServiceFilter{Limit: modelreg.MaxListLimit, Order: "asc"})
+		sl, err := c.ListServices(ctx, modelreg.ServiceFilter{Page: modelreg.Page{Limit: modelreg.MaxListLimit, Order: "asc"}})
 		if err != nil {
 			t.Fatalf("snapshot: list services: %v", err)
 		}

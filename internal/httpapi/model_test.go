@@ -342,7 +342,7 @@ func testModelDelete(t *testing.T) {
 		if diff := cmp.Diff(want, body); diff != "" {
 			t.Errorf("body (-want +got):\n%s", diff)
 		}
-		got, err := e.c.ListModels(ctx, modelreg.ModelFilter{Order: "asc"})
+		got, err := e.c.ListModels(ctx, modelreg.ModelFilter{Page: modelreg.Page{Order: "asc"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -385,7 +385,7 @@ func testModelDelete(t *testing.T) {
 		if diff := cmp.Diff(want, res); diff != "" {
 			t.Errorf("result (-want +got):\n%s", diff)
 		}
-		got, err := e.c.ListModels(ctx, modelreg.ModelFilter{Name: "many", Order: "asc"})
+		got, err := e.c.ListModels(ctx, modelreg.ModelFilter{Name: "many", Page: modelreg.Page{Order: "asc"}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -110,10 +110,7 @@ func (s *Server) handleServiceList(w http.ResponseWriter, r *http.Request) {
 		WorkspaceID: q.str("workspace_id"),
 		InferType:   q.str("infer_type"),
 		Status:      q.str("status"),
-		Offset:      q.int("offset"),
-		Limit:       q.limit(),
-		SortBy:      q.str("sort_by"),
-		Order:       q.str("order"),
+		Page:        modelreg.Page{Offset: q.int("offset"), Limit: q.limit(), SortBy: q.str("sort_by"), Order: q.str("order")},
 	}
 	if q.err != nil {
 		s.error(w, r, q.err)
@@ -243,17 +240,10 @@ func (s *Server) handleServiceEvents(w http.ResponseWriter, r *http.Request) {
 		EventType: q.str("event_type"),
 		StartTime: q.int64("start_time"),
 		EndTime:   q.int64("end_time"),
-		Offset:    q.int("offset"),
-		Limit:     q.limit(),
-		Order:     q.str("order"),
+		Page:      modelreg.Page{Offset: q.int("offset"), Limit: q.limit(), SortBy: q.str("sort_by"), Order: q.str("order")},
 	}
-	sortBy := q.str("sort_by")
 	if q.err != nil {
 		s.error(w, r, q.err)
-		return
-	}
-	if sortBy != "" && sortBy != "occur_time" {
-		s.error(w, r, modelreg.Invalid("Invalid parameter sort_by: %q.", sortBy))
 		return
 	}
 	if err := f.Validate(); err != nil {

@@ -156,7 +156,7 @@ func testServiceLifecycle(t *testing.T) {
 	})
 
 	t.Run("Events", func(t *testing.T) {
-		all, err := e.c.ListServiceEvents(ctx, web, modelreg.EventFilter{Order: "asc"})
+		all, err := e.c.ListServiceEvents(ctx, web, modelreg.EventFilter{Page: modelreg.Page{Order: "asc"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +179,7 @@ func testServiceLifecycle(t *testing.T) {
 		if err != nil || desc.Events[0].OccurTime != all.Events[len(all.Events)-1].OccurTime {
 			t.Errorf("default order is not desc: %v", err)
 		}
-		page, err := e.c.ListServiceEvents(ctx, web, modelreg.EventFilter{Order: "asc", Limit: 2, Offset: 1})
+		page, err := e.c.ListServiceEvents(ctx, web, modelreg.EventFilter{Page: modelreg.Page{Order: "asc", Limit: 2, Offset: 1}})
 		if err != nil || page.TotalCount != all.TotalCount || page.Count != 2 || page.Events[0].OccurTime != all.Events[2].OccurTime {
 			t.Errorf("page: %+v %v", page, err)
 		}
@@ -190,7 +190,7 @@ func testServiceLifecycle(t *testing.T) {
 				inWindow++
 			}
 		}
-		window, err := e.c.ListServiceEvents(ctx, web, modelreg.EventFilter{StartTime: from, EndTime: to, Order: "asc"})
+		window, err := e.c.ListServiceEvents(ctx, web, modelreg.EventFilter{StartTime: from, EndTime: to, Page: modelreg.Page{Order: "asc"}})
 		if err != nil || window.TotalCount != inWindow || inWindow >= all.TotalCount {
 			t.Errorf("window [%d, %d]: %+v %v, want %d events", from, to, window, err, inWindow)
 		}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/modelreg/modelreg"
 )
@@ -69,13 +68,14 @@ func (s *Server) handleTrashList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := parseQuery(r)
-	f := modelreg.TrashFilter{ProjectID: projectID, Name: q.str("model_name"), Offset: q.int("offset"), Limit: q.limit()}
+	f := modelreg.TrashFilter{ProjectID: projectID, Name: q.str("model_name"),
+		Page: modelreg.Page{Offset: q.int("offset"), Limit: q.limit()}}
 	if q.err != nil {
 		s.error(w, r, q.err)
 		return
 	}
-	if utf8.RuneCountInString(f.Name) > 64 {
-		s.error(w, r, modelreg.Invalid("Invalid parameter model_name: longer than 64 characters."))
+	if err := f.Validate(); err != nil {
+		s.error(w, r, err)
 		return
 	}
 	models, total, err := s.store.FindTrash(r.Context(), f)

@@ -73,9 +73,9 @@ func BenchmarkFindModels(b *testing.B) {
 		f    modelreg.ModelFilter
 	}{
 		{"FirstPage", modelreg.ModelFilter{}},
-		{"DeepPage", modelreg.ModelFilter{Offset: 25}},
-		{"SortBySize", modelreg.ModelFilter{SortBy: modelreg.ModelSortSize, Order: "asc"}},
-		{"SortByVersion", modelreg.ModelFilter{SortBy: modelreg.ModelSortVersion}},
+		{"DeepPage", modelreg.ModelFilter{Page: modelreg.Page{Offset: 25}}},
+		{"SortBySize", modelreg.ModelFilter{Page: modelreg.Page{SortBy: modelreg.ModelSortSize, Order: "asc"}}},
+		{"SortByVersion", modelreg.ModelFilter{Page: modelreg.Page{SortBy: modelreg.ModelSortVersion}}},
 		{"NameSubstring", modelreg.ModelFilter{Name: "EL-4"}},
 		{"NameExact", modelreg.ModelFilter{Name: "model-7", ExactMatch: true}},
 		{"Description", modelreg.ModelFilter{Description: "number 12"}},

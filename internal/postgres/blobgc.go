@@ -34,7 +34,7 @@ package postgres
 //     now: EUNAVAILABLE, nothing changed, the importer retries. Otherwise it
 //     deletes the row (cancelling a pending collection, or removing the row
 //     it just inserted; the lock stays until commit) and records the file.
-//   - DeleteModel, FinishImport (failed) and TrackBlob upsert every digest
+//   - DeleteModelBatch, FinishImport (failed) and TrackBlob upsert every digest
 //     they may leave unreferenced, in digest order, remove their references,
 //     then delete the rows of the digests still referenced. Two deletes of
 //     models sharing a blob take turns, and the second sees the first's files

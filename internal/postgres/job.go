@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // jobNotFound is the error of a job that is gone or leased to someone else.
@@ -112,7 +113,7 @@ func (db *DB) AttachModelFile(ctx context.Context, modelID, owner string, f mode
 }
 
 func attachModelFile(ctx context.Context, tx *Tx, modelID, owner string, f modelreg.ModelFile) error {
-	// FOR KEY SHARE: the weakest lock that keeps DeleteModel out.
+	// FOR KEY SHARE: the weakest lock that keeps DeleteModelBatch out.
 	if err := lockJob(ctx, tx, modelID, owner, "FOR KEY SHARE"); err != nil {
 		return err
 	}
@@ -169,12 +170,12 @@ func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelr
 	case modelreg.ModelPublished:
 		// The model's config.json fills the details its import request
 		// left empty; without one, the initial_config stays.
-		m, err := scanModel(tx.queryRow(ctx, `SELECT `+modelColumns+` FROM models WHERE id = $1`, modelID))
+		m, err := sqlstore.ScanModel(tx.queryRow(ctx, `SELECT `+sqlstore.ModelColumns+` FROM models WHERE id = $1`, modelID))
 		if err != nil {
 			return err
 		}
 		m.ApplyConfig(res.Config)
-		_, details, err := encodeModel(m)
+		_, details, err := sqlstore.EncodeModel(m, sqlstore.MarshalJSON)
 		if err != nil {
 			return err
 		}

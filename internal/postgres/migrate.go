@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -28,12 +29,7 @@ const migrationLock int64 = 0x6d6f64656c726567
 const migrationTable = "modelreg_migrations"
 
 // MigrationState is one migration and whether the database has it.
-type MigrationState struct {
-	Name      string    // file name, as 0001_init.sql
-	Known     bool      // this version of modelreg has it (else a newer one applied it)
-	Applied   bool      // recorded in the database
-	AppliedAt time.Time // when, in UTC; zero when not applied
-}
+type MigrationState = sqlstore.MigrationState
 
 // Migrate applies the pending migrations to the database at dsn and returns
 // the names of those it applied, in order. It is safe to run from several
@@ -78,24 +74,7 @@ func MigrationStatus(ctx context.Context, dsn string) ([]MigrationState, error) 
 	if err != nil {
 		return nil, modelreg.Internal(op, err)
 	}
-	var states []MigrationState
-	for _, name := range names {
-		st := MigrationState{Name: name, Known: true}
-		if at, ok := applied[name]; ok {
-			st.Applied, st.AppliedAt = true, time.UnixMilli(at).UTC()
-			delete(applied, name)
-		}
-		states = append(states, st)
-	}
-	var unknown []string
-	for name := range applied {
-		unknown = append(unknown, name)
-	}
-	sort.Strings(unknown)
-	for _, name := range unknown {
-		states = append(states, MigrationState{Name: name, Applied: true, AppliedAt: time.UnixMilli(applied[name]).UTC()})
-	}
-	return states, nil
+	return sqlstore.MergeMigrations(names, applied), nil
 }
 
 // migrationNames returns the embedded migrations' file names, in order.

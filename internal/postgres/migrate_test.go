@@ -195,7 +195,7 @@ func TestMigrate(t *testing.T) {
 		}
 		// The substring filter uses them once the project is large enough
 		// for the planner to prefer them; here, only check it is correct.
-		_, n, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Name: "x", Limit: 10})
+		_, n, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Name: "x", Page: modelreg.Page{Limit: 10}})
 		if err != nil || n != 0 {
 			t.Errorf("FindModels = %d, %v", n, err)
 		}
@@ -231,7 +231,7 @@ func TestMigrate(t *testing.T) {
 				t.Errorf("migration %s not applied", st.Name)
 			}
 		}
-		_, n, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Name: "x", Limit: 10})
+		_, n, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Name: "x", Page: modelreg.Page{Limit: 10}})
 		if err != nil || n != 0 {
 			t.Errorf("FindModels = %d, %v", n, err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // CreateModel stores m as publishing, with its import job, in one
@@ -51,7 +52,7 @@ func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 // ModelArts.3002 when the project has m.Name at m.Version already, or m.ID
 // is taken.
 func insertModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
-	summary, details, err := encodeModel(m)
+	summary, details, err := sqlstore.EncodeModel(m, sqlstore.MarshalJSON)
 	if err != nil {
 		return err
 	}
@@ -135,13 +136,10 @@ func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelre
 	return m, err
 }
 
-const modelColumns = `id, project_id, name, version, type, status, description, size, workspace_id,
-	owner, tenant, create_at, update_at, failure_reason, config, summary, details`
-
 // findModelByID reads a model with its protection.
 func findModelByID(ctx context.Context, tx *Tx, projectID, id string) (*modelreg.Model, error) {
 	var protected bool
-	m, err := scanModel(tx.queryRow(ctx, `SELECT `+modelColumns+`,
+	m, err := sqlstore.ScanModel(tx.queryRow(ctx, `SELECT `+sqlstore.ModelColumns+`,
 		COALESCE((SELECT protected FROM model_protection WHERE model_id = models.id), false)
 		FROM models WHERE id = $1 AND project_id = $2`, id, projectID), &protected)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -151,58 +149,6 @@ func findModelByID(ctx context.Context, tx *Tx, projectID, id string) (*modelreg
 	}
 	m.Protected = protected
 	return m, nil
-}
-
-// scanModel scans modelColumns, then into extra the columns the query
-// reads after them.
-func scanModel(row interface{ Scan(...any) error }, extra ...any) (*modelreg.Model, error) {
-	var m modelreg.Model
-	var summary, details string
-	var cols modelreg.ModelSummary
-	if err := row.Scan(append([]any{&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
-		&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
-		&m.UpdateAt, &cols.FailureReason, &m.Config, &summary, &details}, extra...)...); err != nil {
-		return nil, err
-	}
-	updateAt, config := m.UpdateAt, m.Config
-	if err := json.Unmarshal([]byte(details), &m); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(summary), &m.ModelSummary); err != nil {
-		return nil, err
-	}
-	m.UpdateAt, m.Config = updateAt, config
-	setSummaryColumns(&m.ModelSummary, &cols)
-	return &m, nil
-}
-
-// setSummaryColumns copies the summary fields that have a column from src.
-func setSummaryColumns(dst, src *modelreg.ModelSummary) {
-	dst.ID, dst.ProjectID, dst.Name, dst.Version = src.ID, src.ProjectID, src.Name, src.Version
-	dst.Type, dst.Status, dst.Description, dst.Size = src.Type, src.Status, src.Description, src.Size
-	dst.WorkspaceID, dst.Owner, dst.Tenant, dst.CreateAt = src.WorkspaceID, src.Owner, src.Tenant, src.CreateAt
-	dst.FailureReason = src.FailureReason
-}
-
-// encodeModel returns the JSON documents holding the fields of m that have
-// no column: summary for the list fields, details for the rest. Fields with
-// a column are zeroed in them, so any field added to modelreg.Model later is
-// kept without a schema change.
-func encodeModel(m *modelreg.Model) (summary, details string, err error) {
-	s := m.ModelSummary
-	setSummaryColumns(&s, &modelreg.ModelSummary{})
-	d := *m
-	d.ModelSummary = modelreg.ModelSummary{}
-	d.UpdateAt, d.Config, d.Protected = 0, "", false
-	sb, err := json.Marshal(&s)
-	if err != nil {
-		return "", "", err
-	}
-	dj, err := json.Marshal(&d)
-	if err != nil {
-		return "", "", err
-	}
-	return string(sb), string(dj), nil
 }
 
 // FindModels returns one page of the models matching f and the number of
@@ -242,26 +188,8 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 			where = append(where, c.expr+p.add(c.v))
 		}
 	}
-	var sortCol string
-	switch f.SortBy {
-	case "", modelreg.ModelSortCreateAt:
-		sortCol = "create_at"
-	case modelreg.ModelSortVersion:
-		sortCol = "version_key"
-	case modelreg.ModelSortSize:
-		sortCol = "size"
-	default:
-		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
-	}
-	order, err := sqlOrder(f.Order)
-	if err != nil {
-		return nil, 0, err
-	}
-	desc := order == "DESC"
-	limit, skip, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
-	if err != nil {
-		return nil, 0, err
-	}
+	sortCol, desc := sqlstore.ModelSortColumn(f.SortBy), f.Desc()
+	limit, skip := f.Limit, f.Skip()
 	total, err := countModels(ctx, tx, f, where, p)
 	if err != nil {
 		return nil, 0, err
@@ -290,7 +218,7 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		}
 		skip = back
 	}
-	order = "ASC"
+	order := "ASC"
 	if desc {
 		order = "DESC"
 	}
@@ -298,20 +226,16 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	err = tx.query(ctx, func(rows pgx.Rows) error {
 		var m, cols modelreg.ModelSummary
 		var summary string
-		if err := rows.Scan(&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
-			&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
-			&cols.FailureReason, &summary); err != nil {
+		if err := rows.Scan(sqlstore.SummaryDest(&cols, &summary)...); err != nil {
 			return err
 		}
 		if err := json.Unmarshal([]byte(summary), &m); err != nil {
 			return err
 		}
-		setSummaryColumns(&m, &cols)
+		sqlstore.SetSummaryColumns(&m, &cols)
 		models = append(models, &m)
 		return nil
-	}, `SELECT id, project_id, name, version, type, status, description, size,
-		workspace_id, owner, tenant, create_at, failure_reason, summary
-		FROM models WHERE `+strings.Join(where, " AND ")+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT `+lim+` OFFSET `+off, p...)
+	}, `SELECT `+sqlstore.SummaryColumns("")+` FROM models WHERE `+strings.Join(where, " AND ")+` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT `+lim+` OFFSET `+off, p...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -6,12 +6,27 @@
 // one global order, so that no two of them deadlock in normal operation:
 //
 //	service row -> model rows (sorted by id) -> import job row -> blob_gc rows (sorted by digest)
+//	  -> model_counts rows (sorted by key)
 //
-// DeleteModel locks the model row FOR UPDATE; CreateService and
+// DeleteModelBatch locks the model rows FOR UPDATE; CreateService and
 // UpdateService lock the models of a config FOR SHARE (sorted by id), and a
 // foreign key with ON DELETE RESTRICT backs them up; import jobs and blob
 // deletions are claimed with FOR UPDATE SKIP LOCKED; blobgc.go explains how
-// AttachModelFile and ClaimBlobDeletions serialize on a digest. A
+// AttachModelFile and ClaimBlobDeletions serialize on a digest.
+//
+// The model_counts rows (0004_counts.sql) are locked by the triggers on
+// models, at the statement that inserts or deletes a model or changes its
+// status, which every transaction makes after its other locks: they come
+// last. A transaction that touches one model takes one row, or two for a
+// status change (the old status's, then the new one's: every status change
+// leaves publishing, so two of them take their rows in the same order). A
+// DeleteModelBatch of several models locks its rows in key order before its
+// DELETE; CreateModels, whose triggers take the rows in the order of its
+// models, first takes an advisory lock (bulkLock) that serializes bulk
+// calls. A batch delete of a name's publishing and published versions and
+// a FinishImport of a model of the same project, type and counter shard can
+// still take two rows in opposite orders: the server breaks that deadlock
+// and the store retries (below). A
 // serialization failure or a deadlock the server breaks (SQLSTATE 40001,
 // 40P01) is retried inside the store a few times with jitter, and so is a
 // transaction whose connection was lost before COMMIT; neither reaches the
@@ -511,29 +526,4 @@ type params []any
 func (p *params) add(v any) string {
 	*p = append(*p, v)
 	return fmt.Sprintf("$%d", len(*p))
-}
-
-// sqlOrder returns the SQL direction of a validated order ("" is desc).
-func sqlOrder(order string) (string, error) {
-	switch strings.ToLower(order) {
-	case "", "desc":
-		return "DESC", nil
-	case "asc":
-		return "ASC", nil
-	}
-	return "", modelreg.Invalid("Invalid parameter order: %q.", order)
-}
-
-// page returns the LIMIT and OFFSET of page index offset of size limit.
-func page(limit, offset, defaultLimit int) (int, int, error) {
-	if limit == 0 {
-		limit = defaultLimit
-	}
-	if limit < 1 || limit > modelreg.MaxListLimit {
-		return 0, 0, modelreg.Invalid("Invalid parameter limit: must be between 1 and %d.", modelreg.MaxListLimit)
-	}
-	if offset < 0 || offset > (1<<31)/limit {
-		return 0, 0, modelreg.Invalid("Invalid parameter offset: %d.", offset)
-	}
-	return limit, offset * limit, nil
 }

@@ -146,7 +146,7 @@ func TestCaseFolding(t *testing.T) {
 		}
 	}
 	for q, want := range map[string]int{"école": 1, "ÉCOLE": 1, "cole": 3, "ECOLE": 1, "COLE": 3} {
-		_, n, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Description: q, Limit: 10})
+		_, n, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Description: q, Page: modelreg.Page{Limit: 10}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -71,7 +71,7 @@ func TestUnavailable(t *testing.T) {
 			if _, err = db.FindModelByID(ctx, "p", m.ID); err != nil {
 				continue
 			}
-			if _, _, err = db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Limit: 10}); err == nil {
+			if _, _, err = db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Page: modelreg.Page{Limit: 10}}); err == nil {
 				return
 			}
 		}
@@ -82,7 +82,7 @@ func TestUnavailable(t *testing.T) {
 		wantUnavailable(t, "Ping", db.Ping(ctx))
 		_, err := db.FindModelByID(ctx, "p", m.ID)
 		wantUnavailable(t, "FindModelByID", err)
-		_, _, err = db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Limit: 10})
+		_, _, err = db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Page: modelreg.Page{Limit: 10}})
 		wantUnavailable(t, "FindModels", err)
 		wantUnavailable(t, "CreateModel", db.CreateModel(ctx, newTestModel("p", "m", "2.0.0")))
 		wantUnavailable(t, "DeleteModel", modelreg.DeleteModel(ctx, db, "p", m.ID))
@@ -159,7 +159,7 @@ func TestReconnect(t *testing.T) {
 		"Ping": func() error { return db.Ping(ctx) },
 		"Read": func() error { _, err := db.FindModelByID(ctx, "p", m.ID); return err },
 		"View": func() error {
-			_, _, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Limit: 1})
+			_, _, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: "p", Page: modelreg.Page{Limit: 1}})
 			return err
 		},
 		"Write": func() error {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // CreateService stores s as deploying with a first event, in one
@@ -21,7 +22,7 @@ import (
 // when the config names a model twice.
 //
 // The config's models are locked FOR SHARE until commit, so a concurrent
-// DeleteModel of one of them either deletes it first (and this fails with
+// DeleteModelBatch of one of them either deletes it first (and this fails with
 // 3507) or waits and then sees the service (and fails with 3009).
 func (db *DB) CreateService(ctx context.Context, s *modelreg.Service) error {
 	var c modelreg.Service
@@ -55,7 +56,7 @@ func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
 	}
 	s.Status = modelreg.ServiceDeploying
 	s.PublishAt, s.UpdateTime, s.TransitionAt = tx.ms(), tx.ms(), tx.ms()
-	details, err := encodeService(s)
+	details, err := sqlstore.EncodeService(s, sqlstore.MarshalJSON)
 	if err != nil {
 		return err
 	}
@@ -76,7 +77,7 @@ func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
 	if err := insertConfig(ctx, tx, s.ID, s.Config); err != nil {
 		return err
 	}
-	setEntryStatus(s)
+	sqlstore.SetEntryStatus(s)
 	return addEvent(ctx, tx, s.ID, modelreg.ServiceEvent{EventType: modelreg.EventNormal,
 		EventInfo: "[" + s.Name + "] start to deploy service"})
 }
@@ -133,24 +134,14 @@ func lockConfigModels(ctx context.Context, tx *Tx, projectID string, cfg []model
 	return nil
 }
 
-// storedEntry is a config entry as stored in service_models.entry. The
-// model id, name and version and the status are not stored there; Extra,
-// which the API never shows, is.
-type storedEntry struct {
-	modelreg.ServiceConfig
-	Extra map[string]string `json:"extra,omitempty"`
-}
-
 func insertConfig(ctx context.Context, tx *Tx, serviceID string, cfg []modelreg.ServiceConfig) error {
 	for i, e := range cfg {
-		se := storedEntry{ServiceConfig: e, Extra: e.Extra}
-		se.ModelID, se.ModelName, se.ModelVersion, se.Status = "", "", "", ""
-		b, err := json.Marshal(&se)
+		entry, err := sqlstore.EncodeEntry(e, sqlstore.MarshalJSON)
 		if err != nil {
 			return err
 		}
 		_, err = tx.exec(ctx, `INSERT INTO service_models (service_id, position, model_id, entry) VALUES ($1, $2, $3, $4)`,
-			serviceID, i, e.ModelID, string(b))
+			serviceID, i, e.ModelID, entry)
 		switch {
 		case pgError(err, uniqueViolation) != nil:
 			return modelreg.DuplicateVersion()
@@ -164,30 +155,6 @@ func insertConfig(ctx context.Context, tx *Tx, serviceID string, cfg []modelreg.
 	return nil
 }
 
-// setEntryStatus sets each config entry's status from the service's: its
-// instances are all up when the service runs, none otherwise.
-func setEntryStatus(s *modelreg.Service) {
-	st := modelreg.EntryNotReady
-	if s.Status == modelreg.ServiceRunning {
-		st = modelreg.EntryReady
-	}
-	for i := range s.Config {
-		s.Config[i].Status = st
-	}
-}
-
-// encodeService returns the JSON document holding the fields of s that have
-// no column (and not its config, which has its own table).
-func encodeService(s *modelreg.Service) (string, error) {
-	d := *s
-	d.ID, d.ProjectID, d.Name, d.Status, d.InferType, d.WorkspaceID = "", "", "", "", "", ""
-	d.ClusterID, d.Description = "", ""
-	d.PublishAt, d.UpdateTime, d.TransitionAt, d.DueTime = 0, 0, 0, 0
-	d.Config = nil
-	b, err := json.Marshal(&d)
-	return string(b), err
-}
-
 func addEvent(ctx context.Context, tx *Tx, serviceID string, ev modelreg.ServiceEvent) error {
 	if ev.OccurTime == 0 {
 		ev.OccurTime = tx.ms()
@@ -198,27 +165,6 @@ func addEvent(ctx context.Context, tx *Tx, serviceID string, ev modelreg.Service
 	_, err := tx.exec(ctx, `INSERT INTO service_events (service_id, occur_time, event_type, event_info) VALUES ($1, $2, $3, $4)`,
 		serviceID, ev.OccurTime, ev.EventType, ev.EventInfo)
 	return err
-}
-
-const serviceColumns = `id, project_id, name, status, infer_type, workspace_id, cluster_id, description,
-	publish_at, update_time, transition_at, due_at, details`
-
-func scanService(row interface{ Scan(...any) error }) (*modelreg.Service, error) {
-	var c modelreg.Service
-	var details string
-	if err := row.Scan(&c.ID, &c.ProjectID, &c.Name, &c.Status, &c.InferType, &c.WorkspaceID, &c.ClusterID,
-		&c.Description, &c.PublishAt, &c.UpdateTime, &c.TransitionAt, &c.DueTime, &details); err != nil {
-		return nil, err
-	}
-	var s modelreg.Service
-	if err := json.Unmarshal([]byte(details), &s); err != nil {
-		return nil, err
-	}
-	s.ID, s.ProjectID, s.Name, s.Status, s.InferType, s.WorkspaceID = c.ID, c.ProjectID, c.Name, c.Status, c.InferType, c.WorkspaceID
-	s.ClusterID, s.Description = c.ClusterID, c.Description
-	s.PublishAt, s.UpdateTime, s.TransitionAt, s.DueTime = c.PublishAt, c.UpdateTime, c.TransitionAt, c.DueTime
-	s.Config = nil
-	return &s, nil
 }
 
 // FindServiceByID returns a service with its config.
@@ -235,7 +181,7 @@ func (db *DB) FindServiceByID(ctx context.Context, projectID, id string) (*model
 // findServiceByID reads a service and its config; lock, when not empty, is
 // a locking clause for the service row.
 func findServiceByID(ctx context.Context, tx *Tx, projectID, id, lock string) (*modelreg.Service, error) {
-	s, err := scanService(tx.queryRow(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1 AND project_id = $2 `+lock, id, projectID))
+	s, err := sqlstore.ScanService(tx.queryRow(ctx, `SELECT `+sqlstore.ServiceColumns+` FROM services WHERE id = $1 AND project_id = $2 `+lock, id, projectID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, modelreg.ServiceNotFound(id)
 	} else if err != nil {
@@ -247,13 +193,10 @@ func findServiceByID(ctx context.Context, tx *Tx, projectID, id, lock string) (*
 		if err := rows.Scan(&modelID, &name, &version, &entry); err != nil {
 			return err
 		}
-		var se storedEntry
-		if err := json.Unmarshal([]byte(entry), &se); err != nil {
+		e, err := sqlstore.DecodeEntry(entry, modelID, name, version)
+		if err != nil {
 			return err
 		}
-		e := se.ServiceConfig
-		e.Extra = se.Extra
-		e.ModelID, e.ModelName, e.ModelVersion = modelID, name, version
 		s.Config = append(s.Config, e)
 		return nil
 	}, `SELECT sm.model_id, m.name, m.version, sm.entry
@@ -262,7 +205,7 @@ func findServiceByID(ctx context.Context, tx *Tx, projectID, id, lock string) (*
 	if err != nil {
 		return nil, err
 	}
-	setEntryStatus(s)
+	sqlstore.SetEntryStatus(s)
 	return s, nil
 }
 
@@ -299,23 +242,8 @@ func findServices(ctx context.Context, tx *Tx, f modelreg.ServiceFilter) ([]*mod
 			where = append(where, c.expr+p.add(c.v))
 		}
 	}
-	var sortCol string
-	switch f.SortBy {
-	case "", modelreg.ServiceSortPublishAt:
-		sortCol = "publish_at"
-	case modelreg.ServiceSortName:
-		sortCol = "name"
-	default:
-		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
-	}
-	order, err := sqlOrder(f.Order)
-	if err != nil {
-		return nil, 0, err
-	}
-	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultServiceLimit)
-	if err != nil {
-		return nil, 0, err
-	}
+	sortCol, order := sqlstore.ServiceSortColumn(f.SortBy), sqlstore.Direction(f.Page)
+	limit, offset := f.Limit, f.Skip()
 	cond := strings.Join(where, " AND ")
 	var total int
 	if err := tx.queryRow(ctx, `SELECT count(*) FROM services WHERE `+cond, p...).Scan(&total); err != nil {
@@ -326,14 +254,14 @@ func findServices(ctx context.Context, tx *Tx, f modelreg.ServiceFilter) ([]*mod
 		return services, total, nil
 	}
 	lim, off := p.add(limit), p.add(offset)
-	err = tx.query(ctx, func(rows pgx.Rows) error {
-		s, err := scanService(rows)
+	err := tx.query(ctx, func(rows pgx.Rows) error {
+		s, err := sqlstore.ScanService(rows)
 		if err != nil {
 			return err
 		}
 		services = append(services, s)
 		return nil
-	}, `SELECT `+serviceColumns+` FROM services WHERE `+cond+
+	}, `SELECT `+sqlstore.ServiceColumns+` FROM services WHERE `+cond+
 		` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT `+lim+` OFFSET `+off, p...)
 	return services, total, err
 }
@@ -379,7 +307,7 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 	if !change.Changed() {
 		return s, nil
 	}
-	details, err := encodeService(s)
+	details, err := sqlstore.EncodeService(s, sqlstore.MarshalJSON)
 	if err != nil {
 		return nil, err
 	}
@@ -535,14 +463,8 @@ func findServiceEvents(ctx context.Context, tx *Tx, f modelreg.EventFilter) ([]*
 	if f.EndTime > 0 {
 		where = append(where, "occur_time <= "+p.add(f.EndTime))
 	}
-	order, err := sqlOrder(f.Order)
-	if err != nil {
-		return nil, 0, err
-	}
-	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultServiceLimit)
-	if err != nil {
-		return nil, 0, err
-	}
+	order := sqlstore.Direction(f.Page)
+	limit, offset := f.Limit, f.Skip()
 	cond := strings.Join(where, " AND ")
 	var total int
 	if err := tx.queryRow(ctx, `SELECT count(*) FROM service_events WHERE `+cond, p...).Scan(&total); err != nil {

@@ -121,9 +121,9 @@ func BenchmarkFindModels(b *testing.B) {
 		f    modelreg.ModelFilter
 	}{
 		{"FirstPage100", modelreg.ModelFilter{}},
-		{"Page10By100BySize", modelreg.ModelFilter{SortBy: modelreg.ModelSortSize, Order: "asc", Offset: 10}},
+		{"Page10By100BySize", modelreg.ModelFilter{Page: modelreg.Page{SortBy: modelreg.ModelSortSize, Order: "asc", Offset: 10}}},
 		{"NameSubstring", modelreg.ModelFilter{Name: "model-12"}},
-		{"NameExact", modelreg.ModelFilter{Name: "model-123", ExactMatch: true, SortBy: modelreg.ModelSortVersion}},
+		{"NameExact", modelreg.ModelFilter{Name: "model-123", ExactMatch: true, Page: modelreg.Page{SortBy: modelreg.ModelSortVersion}}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			f := c.f

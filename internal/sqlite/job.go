@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // jobNotFound is the error of a job that is gone or leased to someone else.
@@ -162,12 +163,12 @@ func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelr
 	}
 	switch res.Status {
 	case modelreg.ModelPublished:
-		m, err := scanModel(tx.QueryRowContext(ctx, `SELECT `+modelColumns+` FROM models WHERE id = ?`, modelID))
+		m, err := sqlstore.ScanModel(tx.QueryRowContext(ctx, `SELECT `+sqlstore.ModelColumns+` FROM models WHERE id = ?`, modelID))
 		if err != nil {
 			return err
 		}
 		m.ApplyConfig(res.Config)
-		_, details, err := encodeModel(m)
+		_, details, err := sqlstore.EncodeModel(m, marshalCompact)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // CreateModel stores m as publishing, with its import job, in one
@@ -56,7 +57,7 @@ func insertModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	summary, details, err := encodeModel(m)
+	summary, details, err := sqlstore.EncodeModel(m, marshalCompact)
 	if err != nil {
 		return err
 	}
@@ -133,7 +134,7 @@ func createModels(ctx context.Context, tx *Tx, cs []modelreg.Model) error {
 		c.FailureReason = ""
 		c.CreateAt = tx.ms()
 		c.UpdateAt = c.CreateAt
-		summary, details, err := encodeModel(c)
+		summary, details, err := sqlstore.EncodeModel(c, marshalCompact)
 		if err != nil {
 			return err
 		}
@@ -184,7 +185,7 @@ func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelre
 // database's or a transaction's). Returns ENOTFOUND ModelArts.3001.
 func findModelByID(ctx context.Context, queryRow func(ctx context.Context, q string, args ...any) *sql.Row, projectID, id string) (*modelreg.Model, error) {
 	var protected bool
-	m, err := scanModel(queryRow(ctx, `SELECT `+modelColumns+`,
+	m, err := sqlstore.ScanModel(queryRow(ctx, `SELECT `+sqlstore.ModelColumns+`,
 		IFNULL((SELECT protected FROM model_protection WHERE model_id = models.id), 0)
 		FROM models WHERE id = ? AND project_id = ?`, id, projectID), &protected)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -194,59 +195,6 @@ func findModelByID(ctx context.Context, queryRow func(ctx context.Context, q str
 	}
 	m.Protected = protected
 	return m, nil
-}
-
-const modelColumns = `id, project_id, name, version, type, status, description, size, workspace_id,
-	owner, tenant, create_at, update_at, failure_reason, config, summary, details`
-
-// scanModel scans modelColumns, then into extra the columns the query
-// reads after them.
-func scanModel(row interface{ Scan(...any) error }, extra ...any) (*modelreg.Model, error) {
-	var m modelreg.Model
-	var summary, details string
-	var cols modelreg.ModelSummary
-	if err := row.Scan(append([]any{&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
-		&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
-		&m.UpdateAt, &cols.FailureReason, &m.Config, &summary, &details}, extra...)...); err != nil {
-		return nil, err
-	}
-	updateAt, config := m.UpdateAt, m.Config
-	if err := json.Unmarshal([]byte(details), &m); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(summary), &m.ModelSummary); err != nil {
-		return nil, err
-	}
-	m.UpdateAt, m.Config = updateAt, config
-	setSummaryColumns(&m.ModelSummary, &cols)
-	return &m, nil
-}
-
-// setSummaryColumns copies the summary fields that have a column from src.
-func setSummaryColumns(dst, src *modelreg.ModelSummary) {
-	dst.ID, dst.ProjectID, dst.Name, dst.Version = src.ID, src.ProjectID, src.Name, src.Version
-	dst.Type, dst.Status, dst.Description, dst.Size = src.Type, src.Status, src.Description, src.Size
-	dst.WorkspaceID, dst.Owner, dst.Tenant, dst.CreateAt = src.WorkspaceID, src.Owner, src.Tenant, src.CreateAt
-	dst.FailureReason = src.FailureReason
-}
-
-// encodeModel returns the JSON documents holding the fields of m that have
-// no column: summary for the list fields, details for the rest. Fields with
-// a column are zeroed in them, so any field added to modelreg.Model later is
-// kept without a schema change.
-func encodeModel(m *modelreg.Model) (summary, details string, err error) {
-	s := m.ModelSummary
-	setSummaryColumns(&s, &modelreg.ModelSummary{})
-	d := *m
-	d.ModelSummary = modelreg.ModelSummary{}
-	d.UpdateAt, d.Config, d.Protected = 0, "", false
-	if summary, err = marshalCompact(&s); err != nil {
-		return "", "", err
-	}
-	if details, err = marshalCompact(&d); err != nil {
-		return "", "", err
-	}
-	return summary, details, nil
 }
 
 // FindModels returns one page of the models matching f and the number of
@@ -261,14 +209,48 @@ func (db *DB) FindModels(ctx context.Context, f modelreg.ModelFilter) ([]*modelr
 	return models, n, err
 }
 
+// findModels reads a page in three steps: the where-clause (modelWhere),
+// the plan (planModelQuery, then seek once the total is known), and the
+// query itself (modelQuery.run).
 func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
-	where, args := []string{"project_id = ?"}, []any{f.ProjectID}
+	w := modelWhere(f)
+	q := planModelQuery(f, w)
+	if q.count {
+		models, total, err := q.run(ctx, tx)
+		if err != nil || len(models) > 0 {
+			return models, total, err
+		}
+		// Only a page past the end needs a count of its own.
+		total, err = countModels(ctx, tx, f, w)
+		return models, total, err
+	}
+	total, err := countModels(ctx, tx, f, w)
+	if err != nil {
+		return nil, 0, err
+	}
+	if total == 0 || f.Skip() >= total {
+		return []*modelreg.ModelSummary{}, total, nil
+	}
+	q.seek(f.After, total)
+	models, _, err := q.run(ctx, tx)
+	return models, total, err
+}
+
+// modelConds is the where-clause of a model filter.
+type modelConds struct {
+	where []string
+	args  []any
 	// narrow is set when the filter selects few models through an index of
 	// its own (the name, a trigram index, the index of unpublished
 	// models): the matches are then found that way and sorted, rather than
 	// found by walking the project in sort order.
-	narrow := false
-	text := false // a text filter: no counter knows its total
+	narrow bool
+	text   bool // a text filter: no counter knows its total
+}
+
+// modelWhere builds the where-clause of f.
+func modelWhere(f modelreg.ModelFilter) modelConds {
+	w := modelConds{where: []string{"project_id = ?"}, args: []any{f.ProjectID}}
 	for _, c := range []struct {
 		column, fts, v string
 		exact          bool
@@ -280,22 +262,22 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		case c.v == "":
 			continue
 		case c.exact:
-			where, args = append(where, c.column+" = ?"), append(args, c.v)
+			w.where, w.args = append(w.where, c.column+" = ?"), append(w.args, c.v)
 		case utf8.RuneCountInString(c.v) >= 3:
 			// The trigram index holds the text with ASCII in lower case
 			// and matches exactly: what LIKE finds, without a scan.
-			where = append(where, "seq IN (SELECT rowid FROM "+c.fts+" WHERE "+c.fts+" MATCH ?)")
-			args = append(args, `"`+strings.ReplaceAll(lowerASCII(c.v), `"`, `""`)+`"`)
+			w.where = append(w.where, "seq IN (SELECT rowid FROM "+c.fts+" WHERE "+c.fts+" MATCH ?)")
+			w.args = append(w.args, `"`+strings.ReplaceAll(lowerASCII(c.v), `"`, `""`)+`"`)
 			// The unary + keeps SQLite from scanning the project's index
 			// and probing the matches, rather than the other way round.
-			where[0] = "+project_id = ?"
+			w.where[0] = "+project_id = ?"
 		default:
 			// Too short for a trigram: scan.
-			where, args = append(where, c.column+` LIKE ? ESCAPE '\'`), append(args, likePattern(c.v))
-			text = true
+			w.where, w.args = append(w.where, c.column+` LIKE ? ESCAPE '\'`), append(w.args, likePattern(c.v))
+			w.text = true
 			continue
 		}
-		narrow, text = true, true
+		w.narrow, w.text = true, true
 	}
 	for _, c := range []struct {
 		expr, v string
@@ -307,84 +289,61 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		{"workspace_id = ?", f.WorkspaceID},
 	} {
 		if c.v != "" {
-			where, args = append(where, c.expr), append(args, c.v)
+			w.where, w.args = append(w.where, c.expr), append(w.args, c.v)
 		}
 	}
 	if f.Status != "" && f.Status != modelreg.ModelPublished {
 		// The literal term lets SQLite use the partial index.
-		where = append(where, "status <> 'published'")
-		narrow = true
+		w.where = append(w.where, "status <> 'published'")
+		w.narrow = true
 	}
-	var sortCol string
-	switch f.SortBy {
-	case "", modelreg.ModelSortCreateAt:
-		sortCol = "create_at"
-	case modelreg.ModelSortVersion:
-		sortCol = "version_key"
-	case modelreg.ModelSortSize:
-		sortCol = "size"
-	default:
-		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
-	}
-	desc := true
-	if _, err := sqlOrder(f.Order); err != nil {
-		return nil, 0, err
-	} else if strings.EqualFold(f.Order, "asc") {
-		desc = false
-	}
-	limit, skip, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
-	if err != nil {
-		return nil, 0, err
-	}
-	q := modelQuery{where: where, args: args, sortCol: sortCol, desc: desc, limit: limit, skip: skip}
-	if narrow {
+	return w
+}
+
+// planModelQuery chooses how the page of f is read, before the total is
+// known: a narrow filter without a cursor reads and sorts all its matches
+// anyway, so it counts them in the same pass; any other reads the page
+// after counting (see seek).
+func planModelQuery(f modelreg.ModelFilter, w modelConds) modelQuery {
+	sortCol := sqlstore.ModelSortColumn(f.SortBy)
+	q := modelQuery{where: w.where, args: w.args, sortCol: sortCol, desc: f.Desc(), limit: f.Limit, skip: f.Skip()}
+	if w.narrow {
 		// The unary + keeps SQLite from walking the sort column's index.
 		q.sortCol = "+" + sortCol
+		q.count = f.After == nil
 	}
+	return q
+}
 
-	if narrow && f.After == nil {
-		// All the matches are read and sorted anyway: count them in the
-		// same pass. Only a page past the end needs a count of its own.
-		q.count = true
-		models, total, err := q.run(ctx, tx)
-		if err != nil || len(models) > 0 {
-			return models, total, err
-		}
-		total, err = countModels(ctx, tx, f, text, where, args)
-		return models, total, err
-	}
-
-	total, err := countModels(ctx, tx, f, text, where, args)
-	if err != nil {
-		return nil, 0, err
-	}
-	if total == 0 || skip >= total {
-		return []*modelreg.ModelSummary{}, total, nil
-	}
-	if f.After != nil {
-		// Keyset continuation: the rows after the cursor in sort order.
+// seek places the page among total matches: right after the cursor after
+// (keyset continuation), or, past the middle, counted from the other end.
+func (q *modelQuery) seek(after *modelreg.ModelCursor, total int) {
+	switch {
+	case after != nil:
+		// The rows after the cursor in sort order.
 		op := ">"
-		if desc {
+		if q.desc {
 			op = "<"
 		}
-		q.where = append(q.where, "("+sortCol+", id) "+op+" (?, ?)")
-		q.args = append(q.args, f.After.Key, f.After.ID)
+		q.where = append(slices.Clip(q.where), "("+strings.TrimPrefix(q.sortCol, "+")+", id) "+op+" (?, ?)")
+		q.args = append(slices.Clip(q.args), after.Key, after.ID)
 		q.skip = 0
-	} else if skip > total/2 {
+	case q.skip > total/2:
 		// A page past the middle is read from the other end: skipping
 		// total-skip-limit records backwards costs less than skipping
 		// skip forwards, and total is exact (same snapshot).
-		q.reverse, q.desc = true, !desc
-		back := total - skip - limit
+		q.reverse, q.desc = true, !q.desc
+		back := total - q.skip - q.limit
 		if back < 0 {
 			q.limit += back
 			back = 0
 		}
 		q.skip = back
 	}
-	models, _, err := q.run(ctx, tx)
-	return models, total, err
 }
+
+// listColumns are the columns of a list item, of the models aliased m.
+var listColumns = sqlstore.SummaryColumns("m.")
 
 // modelQuery is the query of one page of models.
 type modelQuery struct {
@@ -404,16 +363,14 @@ func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, 
 	if q.desc {
 		order = "DESC"
 	}
-	const cols = `m.id, m.project_id, m.name, m.version, m.type, m.status, m.description, m.size,
-		m.workspace_id, m.owner, m.tenant, m.create_at, m.failure_reason, m.summary`
 	sortKey := strings.TrimPrefix(q.sortCol, "+")
-	query := `SELECT ` + cols + ` FROM models m WHERE ` + strings.Join(q.where, " AND ") +
+	query := `SELECT ` + listColumns + ` FROM models m WHERE ` + strings.Join(q.where, " AND ") +
 		` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?`
 	if q.count {
 		// Sort and count the matches by their keys alone (models_seq
 		// covers them for a substring match), then read the rows of the
 		// page only.
-		query = `SELECT ` + cols + `, p.n FROM (SELECT rowid AS r, COUNT(*) OVER () AS n FROM models
+		query = `SELECT ` + listColumns + `, p.n FROM (SELECT rowid AS r, COUNT(*) OVER () AS n FROM models
 			WHERE ` + strings.Join(q.where, " AND ") + ` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?) p
 			JOIN models m ON m.rowid = p.r ORDER BY m.` + sortKey + ` ` + order + `, m.id ` + order
 	}
@@ -430,9 +387,7 @@ func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, 
 	for rows.Next() {
 		var m, cols modelreg.ModelSummary
 		var summary string
-		dst := []any{&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
-			&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
-			&cols.FailureReason, &summary}
+		dst := sqlstore.SummaryDest(&cols, &summary)
 		if q.count {
 			dst = append(dst, &total)
 		}
@@ -450,7 +405,7 @@ func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, 
 			d.InstallType = slices.Clone(m.InstallType)
 			decoded[summary] = &d
 		}
-		setSummaryColumns(&m, &cols)
+		sqlstore.SetSummaryColumns(&m, &cols)
 		models = append(models, &m)
 	}
 	if err := rows.Err(); err != nil {
@@ -462,13 +417,13 @@ func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, 
 	return models, total, nil
 }
 
-// countModels returns the number of models matching f, whose conditions
-// are where with args. With no filter but status, type and not-type it
+// countModels returns the number of models matching f, whose where-clause
+// is w. With no filter but status, type and not-type it
 // sums model_counts; otherwise it counts the matches.
-func countModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter, text bool, where []string, args []any) (int, error) {
+func countModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter, w modelConds) (int, error) {
 	var total int
-	if text || f.Version != "" || f.WorkspaceID != "" {
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM models WHERE `+strings.Join(where, " AND "), args...).Scan(&total)
+	if w.text || f.Version != "" || f.WorkspaceID != "" {
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM models WHERE `+strings.Join(w.where, " AND "), w.args...).Scan(&total)
 		return total, err
 	}
 	q, cargs := `SELECT IFNULL(SUM(n), 0) FROM model_counts WHERE project_id = ?`, []any{f.ProjectID}
@@ -494,31 +449,6 @@ func lowerASCII(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// sqlOrder returns the SQL direction of a validated order ("" is desc).
-func sqlOrder(order string) (string, error) {
-	switch strings.ToLower(order) {
-	case "", "desc":
-		return "DESC", nil
-	case "asc":
-		return "ASC", nil
-	}
-	return "", modelreg.Invalid("Invalid parameter order: %q.", order)
-}
-
-// page returns the LIMIT and OFFSET of page index offset of size limit.
-func page(limit, offset, defaultLimit int) (int, int, error) {
-	if limit == 0 {
-		limit = defaultLimit
-	}
-	if limit < 1 || limit > modelreg.MaxListLimit {
-		return 0, 0, modelreg.Invalid("Invalid parameter limit: must be between 1 and %d.", modelreg.MaxListLimit)
-	}
-	if offset < 0 || offset > (1<<31)/limit {
-		return 0, 0, modelreg.Invalid("Invalid parameter offset: %d.", offset)
-	}
-	return limit, offset * limit, nil
 }
 
 // FindCascadeSet returns the models a cascade delete of id works on: id

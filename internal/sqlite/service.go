@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // CreateService stores s as deploying with a first event, in one
@@ -48,7 +49,7 @@ func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
 	}
 	s.Status = modelreg.ServiceDeploying
 	s.PublishAt, s.UpdateTime, s.TransitionAt = tx.ms(), tx.ms(), tx.ms()
-	details, err := encodeService(s)
+	details, err := sqlstore.EncodeService(s, marshalCompact)
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
 	if err := insertConfig(ctx, tx, s.ID, s.Config); err != nil {
 		return err
 	}
-	setEntryStatus(s)
+	sqlstore.SetEntryStatus(s)
 	return addEvent(ctx, tx, s.ID, modelreg.ServiceEvent{EventType: modelreg.EventNormal,
 		EventInfo: "[" + s.Name + "] start to deploy service"})
 }
@@ -104,19 +105,9 @@ func checkConfigModels(ctx context.Context, tx *Tx, projectID string, cfg []mode
 	return nil
 }
 
-// storedEntry is a config entry as stored in service_models.entry. The
-// model id, name and version and the status are not stored there; Extra,
-// which the API never shows, is.
-type storedEntry struct {
-	modelreg.ServiceConfig
-	Extra map[string]string `json:"extra,omitempty"`
-}
-
 func insertConfig(ctx context.Context, tx *Tx, serviceID string, cfg []modelreg.ServiceConfig) error {
 	for i, e := range cfg {
-		se := storedEntry{ServiceConfig: e, Extra: e.Extra}
-		se.ModelID, se.ModelName, se.ModelVersion, se.Status = "", "", "", ""
-		entry, err := marshalCompact(&se)
+		entry, err := sqlstore.EncodeEntry(e, marshalCompact)
 		if err != nil {
 			return err
 		}
@@ -131,29 +122,6 @@ func insertConfig(ctx context.Context, tx *Tx, serviceID string, cfg []modelreg.
 	return nil
 }
 
-// setEntryStatus sets each config entry's status from the service's: its
-// instances are all up when the service runs, none otherwise.
-func setEntryStatus(s *modelreg.Service) {
-	st := modelreg.EntryNotReady
-	if s.Status == modelreg.ServiceRunning {
-		st = modelreg.EntryReady
-	}
-	for i := range s.Config {
-		s.Config[i].Status = st
-	}
-}
-
-// encodeService returns the JSON document holding the fields of s that have
-// no column (and not its config, which has its own table).
-func encodeService(s *modelreg.Service) (string, error) {
-	d := *s
-	d.ID, d.ProjectID, d.Name, d.Status, d.InferType, d.WorkspaceID = "", "", "", "", "", ""
-	d.ClusterID, d.Description = "", ""
-	d.PublishAt, d.UpdateTime, d.TransitionAt, d.DueTime = 0, 0, 0, 0
-	d.Config = nil
-	return marshalCompact(&d)
-}
-
 func addEvent(ctx context.Context, tx *Tx, serviceID string, ev modelreg.ServiceEvent) error {
 	if ev.OccurTime == 0 {
 		ev.OccurTime = tx.ms()
@@ -164,27 +132,6 @@ func addEvent(ctx context.Context, tx *Tx, serviceID string, ev modelreg.Service
 	_, err := tx.ExecContext(ctx, `INSERT INTO service_events (service_id, occur_time, event_type, event_info) VALUES (?, ?, ?, ?)`,
 		serviceID, ev.OccurTime, ev.EventType, ev.EventInfo)
 	return err
-}
-
-const serviceColumns = `id, project_id, name, status, infer_type, workspace_id, cluster_id, description,
-	publish_at, update_time, transition_at, due_at, details`
-
-func scanService(row interface{ Scan(...any) error }) (*modelreg.Service, error) {
-	var c modelreg.Service
-	var details string
-	if err := row.Scan(&c.ID, &c.ProjectID, &c.Name, &c.Status, &c.InferType, &c.WorkspaceID, &c.ClusterID,
-		&c.Description, &c.PublishAt, &c.UpdateTime, &c.TransitionAt, &c.DueTime, &details); err != nil {
-		return nil, err
-	}
-	var s modelreg.Service
-	if err := json.Unmarshal([]byte(details), &s); err != nil {
-		return nil, err
-	}
-	s.ID, s.ProjectID, s.Name, s.Status, s.InferType, s.WorkspaceID = c.ID, c.ProjectID, c.Name, c.Status, c.InferType, c.WorkspaceID
-	s.ClusterID, s.Description = c.ClusterID, c.Description
-	s.PublishAt, s.UpdateTime, s.TransitionAt, s.DueTime = c.PublishAt, c.UpdateTime, c.TransitionAt, c.DueTime
-	s.Config = nil
-	return &s, nil
 }
 
 // FindServiceByID returns a service with its config.
@@ -199,7 +146,7 @@ func (db *DB) FindServiceByID(ctx context.Context, projectID, id string) (*model
 }
 
 func findServiceByID(ctx context.Context, tx *Tx, projectID, id string) (*modelreg.Service, error) {
-	s, err := scanService(tx.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = ? AND project_id = ?`, id, projectID))
+	s, err := sqlstore.ScanService(tx.QueryRowContext(ctx, `SELECT `+sqlstore.ServiceColumns+` FROM services WHERE id = ? AND project_id = ?`, id, projectID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, modelreg.ServiceNotFound(id)
 	} else if err != nil {
@@ -218,19 +165,16 @@ func findServiceByID(ctx context.Context, tx *Tx, projectID, id string) (*modelr
 		if err := rows.Scan(&modelID, &name, &version, &entry); err != nil {
 			return nil, err
 		}
-		var se storedEntry
-		if err := json.Unmarshal([]byte(entry), &se); err != nil {
+		e, err := sqlstore.DecodeEntry(entry, modelID, name, version)
+		if err != nil {
 			return nil, err
 		}
-		e := se.ServiceConfig
-		e.Extra = se.Extra
-		e.ModelID, e.ModelName, e.ModelVersion = modelID, name, version
 		s.Config = append(s.Config, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	setEntryStatus(s)
+	sqlstore.SetEntryStatus(s)
 	return s, nil
 }
 
@@ -268,23 +212,8 @@ func findServices(ctx context.Context, tx *Tx, f modelreg.ServiceFilter) ([]*mod
 			where, args = append(where, c.expr), append(args, c.v)
 		}
 	}
-	var sortCol string
-	switch f.SortBy {
-	case "", modelreg.ServiceSortPublishAt:
-		sortCol = "publish_at"
-	case modelreg.ServiceSortName:
-		sortCol = "name"
-	default:
-		return nil, 0, modelreg.Invalid("Invalid parameter sort_by: %q.", f.SortBy)
-	}
-	order, err := sqlOrder(f.Order)
-	if err != nil {
-		return nil, 0, err
-	}
-	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultServiceLimit)
-	if err != nil {
-		return nil, 0, err
-	}
+	sortCol, order := sqlstore.ServiceSortColumn(f.SortBy), sqlstore.Direction(f.Page)
+	limit, offset := f.Limit, f.Skip()
 	cond := strings.Join(where, " AND ")
 	var total int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM services WHERE `+cond, args...).Scan(&total); err != nil {
@@ -294,14 +223,14 @@ func findServices(ctx context.Context, tx *Tx, f modelreg.ServiceFilter) ([]*mod
 	if total == 0 || offset >= total {
 		return services, total, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE `+cond+
+	rows, err := tx.QueryContext(ctx, `SELECT `+sqlstore.ServiceColumns+` FROM services WHERE `+cond+
 		` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		s, err := scanService(rows)
+		s, err := sqlstore.ScanService(rows)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -350,7 +279,7 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 	if !change.Changed() {
 		return s, nil
 	}
-	details, err := encodeService(s)
+	details, err := sqlstore.EncodeService(s, marshalCompact)
 	if err != nil {
 		return nil, err
 	}
@@ -505,14 +434,8 @@ func findServiceEvents(ctx context.Context, tx *Tx, f modelreg.EventFilter) ([]*
 	if f.EndTime > 0 {
 		where, args = append(where, "occur_time <= ?"), append(args, f.EndTime)
 	}
-	order, err := sqlOrder(f.Order)
-	if err != nil {
-		return nil, 0, err
-	}
-	limit, offset, err := page(f.Limit, f.Offset, modelreg.DefaultServiceLimit)
-	if err != nil {
-		return nil, 0, err
-	}
+	order := sqlstore.Direction(f.Page)
+	limit, offset := f.Limit, f.Skip()
 	cond := strings.Join(where, " AND ")
 	var total int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM service_events WHERE `+cond, args...).Scan(&total); err != nil {

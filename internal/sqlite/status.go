@@ -8,20 +8,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // MigrationState is one migration and whether the database has it.
-type MigrationState struct {
-	Name      string    // file name, as 0001_init.sql
-	Known     bool      // this version of modelreg has it (else a newer one applied it)
-	Applied   bool      // recorded in the database
-	AppliedAt time.Time // when, in UTC; zero when not applied
-}
+type MigrationState = sqlstore.MigrationState
 
 // MigrationStatus returns every migration this version knows, in order,
 // then any the database has that it does not know, each with its state. It
@@ -69,23 +64,10 @@ func MigrationStatus(ctx context.Context, path string) ([]MigrationState, error)
 	if err != nil {
 		return nil, modelreg.Internal(op, err)
 	}
-	sort.Strings(paths)
-	var states []MigrationState
-	for _, p := range paths {
-		st := MigrationState{Name: filepath.Base(p), Known: true}
-		if at, ok := applied[st.Name]; ok {
-			st.Applied, st.AppliedAt = true, time.UnixMilli(at).UTC()
-			delete(applied, st.Name)
-		}
-		states = append(states, st)
+	known := make([]string, len(paths))
+	for i, p := range paths {
+		known[i] = filepath.Base(p)
 	}
-	var unknown []string
-	for name := range applied {
-		unknown = append(unknown, name)
-	}
-	sort.Strings(unknown)
-	for _, name := range unknown {
-		states = append(states, MigrationState{Name: name, Applied: true, AppliedAt: time.UnixMilli(applied[name]).UTC()})
-	}
-	return states, nil
+	slices.Sort(known)
+	return sqlstore.MergeMigrations(known, applied), nil
 }

@@ -37,10 +37,7 @@ func (db *DB) FindTrash(ctx context.Context, f modelreg.TrashFilter) ([]*modelre
 	var models []*modelreg.TrashedModel
 	var total int
 	err := db.view(ctx, "sqlite.FindTrash", func(tx *Tx) error {
-		limit, skip, err := page(f.Limit, f.Offset, modelreg.DefaultModelLimit)
-		if err != nil {
-			return err
-		}
+		limit, skip := f.Limit, f.Skip()
 		where, args := `t.project_id = ?`, []any{f.ProjectID}
 		if f.Name != "" {
 			where, args = where+` AND m.name LIKE ? ESCAPE '\'`, append(args, likePattern(f.Name))

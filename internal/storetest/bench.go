@@ -74,7 +74,7 @@ func Bench(b *testing.B, open BenchOpener, settle BenchSettle) {
 
 	deepOffset := (n/100)*9/10 + 1
 	marker := func() string {
-		f := modelreg.ModelFilter{ProjectID: projA, Offset: deepOffset - 1}
+		f := modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{Offset: deepOffset - 1}}
 		if err := f.Validate(); err != nil {
 			b.Fatal(err)
 		}
@@ -89,14 +89,14 @@ func Bench(b *testing.B, open BenchOpener, settle BenchSettle) {
 		f    modelreg.ModelFilter
 	}{
 		{"FirstPage/create_at", modelreg.ModelFilter{}},
-		{"FirstPage/model_version", modelreg.ModelFilter{SortBy: modelreg.ModelSortVersion}},
-		{"FirstPage/model_size", modelreg.ModelFilter{SortBy: modelreg.ModelSortSize}},
+		{"FirstPage/model_version", modelreg.ModelFilter{Page: modelreg.Page{SortBy: modelreg.ModelSortVersion}}},
+		{"FirstPage/model_size", modelreg.ModelFilter{Page: modelreg.Page{SortBy: modelreg.ModelSortSize}}},
 		{"FirstPage/status", modelreg.ModelFilter{Status: modelreg.ModelPublished}},
 		{"FirstPage/type", modelreg.ModelFilter{Type: "PyTorch"}},
 		{"FirstPage/name_exact", modelreg.ModelFilter{Name: "bench-123", ExactMatch: true}},
 		{"FirstPage/name_substring", modelreg.ModelFilter{Name: "ch-123"}},
 		{"FirstPage/description_substring", modelreg.ModelFilter{Description: "build 123"}},
-		{"DeepPage/offset", modelreg.ModelFilter{Offset: deepOffset}},
+		{"DeepPage/offset", modelreg.ModelFilter{Page: modelreg.Page{Offset: deepOffset}}},
 		{"DeepPage/marker", modelreg.ModelFilter{Marker: marker}},
 	} {
 		b.Run("FindModels/"+c.name, func(b *testing.B) {

@@ -332,7 +332,7 @@ func testFinishImport(t *testing.T, open Opener) {
 		e.wantClaimBlobs(collector, digest(1))
 		e.noJob()
 		// A failed model can be listed and deleted.
-		ms, _, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Status: modelreg.ModelFailed, Limit: 10})
+		ms, _, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Status: modelreg.ModelFailed, Page: modelreg.Page{Limit: 10}})
 		ok(t, err)
 		if len(ms) != 1 || ms[0].FailureReason != "config.json is not valid" {
 			t.Errorf("failed list = %+v", ms)

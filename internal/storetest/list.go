@@ -90,8 +90,9 @@ func testCreateModels(t *testing.T, open Opener) {
 // models it lists.
 func checkCounts(e *env, project string) {
 	e.t.Helper()
-	all, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: project, Limit: modelreg.MaxListLimit,
-		SortBy: modelreg.ModelSortCreateAt, Order: "desc"})
+	all, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: project,
+		Page: modelreg.Page{Limit: modelreg.MaxListLimit, SortBy: modelreg.ModelSortCreateAt, Order: "desc"},
+	})
 	ok(e.t, err)
 	if total != len(all) {
 		e.t.Fatalf("total = %d, but %d models listed", total, len(all))
@@ -110,7 +111,7 @@ func checkCounts(e *env, project string) {
 						want++
 					}
 				}
-				f := modelreg.ModelFilter{ProjectID: project, Status: status, Limit: 1}
+				f := modelreg.ModelFilter{ProjectID: project, Status: status, Page: modelreg.Page{Limit: 1}}
 				if not {
 					f.NotType = typ
 				} else {
@@ -221,13 +222,13 @@ func testKeysetPaging(t *testing.T, open Opener) {
 	}
 
 	t.Run("ErrMarkerOfAnotherSort", func(t *testing.T) {
-		f := modelreg.ModelFilter{ProjectID: projA, Limit: 2}
+		f := modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{Limit: 2}}
 		ok(t, f.Validate())
 		p, _, err := e.s.FindModels(e.ctx, f)
 		ok(t, err)
-		g := modelreg.ModelFilter{ProjectID: projA, Limit: 2, Order: "asc", Marker: f.NextMarker(p)}
+		g := modelreg.ModelFilter{ProjectID: projA, Marker: f.NextMarker(p), Page: modelreg.Page{Limit: 2, Order: "asc"}}
 		wantErr(t, g.Validate(), modelreg.EINVALID, modelreg.CodeInvalidArgument)
-		g = modelreg.ModelFilter{ProjectID: projA, Limit: 2, Offset: 1, Marker: f.NextMarker(p)}
+		g = modelreg.ModelFilter{ProjectID: projA, Marker: f.NextMarker(p), Page: modelreg.Page{Limit: 2, Offset: 1}}
 		wantErr(t, g.Validate(), modelreg.EINVALID, modelreg.CodeInvalidArgument)
 	})
 }
@@ -272,7 +273,7 @@ func testSubstringFilters(t *testing.T, open Opener) {
 		{name: "me", want: []int{0, 1, 2, 3, 4, 5}},
 		{name: "name10", want: nil},
 	} {
-		f := modelreg.ModelFilter{ProjectID: projA, Name: c.name, Description: c.desc, Order: "asc", Limit: modelreg.MaxListLimit}
+		f := modelreg.ModelFilter{ProjectID: projA, Name: c.name, Description: c.desc, Page: modelreg.Page{Order: "asc", Limit: modelreg.MaxListLimit}}
 		ok(t, f.Validate())
 		got, total, err := e.s.FindModels(e.ctx, f)
 		ok(t, err)

@@ -285,7 +285,7 @@ func testFindModels(t *testing.T, open Opener) {
 			t.Run("Sort_"+sortBy+"_"+order, func(t *testing.T) {
 				want := slices.Clone(summaries)
 				sortModels(want, sortBy, order)
-				f := modelreg.ModelFilter{ProjectID: projA, SortBy: sortBy, Order: order}
+				f := modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{SortBy: sortBy, Order: order}}
 				ok(t, f.Validate())
 				got, total, err := e.s.FindModels(e.ctx, f)
 				ok(t, err)
@@ -298,7 +298,7 @@ func testFindModels(t *testing.T, open Opener) {
 				// Paging with a page size of 3 walks the same order.
 				var paged []*modelreg.ModelSummary
 				for offset := 0; ; offset++ {
-					f := modelreg.ModelFilter{ProjectID: projA, SortBy: sortBy, Order: order, Limit: 3, Offset: offset}
+					f := modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{SortBy: sortBy, Order: order, Limit: 3, Offset: offset}}
 					p, total, err := e.s.FindModels(e.ctx, f)
 					ok(t, err)
 					if total != len(want) {
@@ -325,7 +325,7 @@ func testFindModels(t *testing.T, open Opener) {
 	t.Run("OffsetIsPageIndex", func(t *testing.T) {
 		want := slices.Clone(summaries)
 		sortModels(want, modelreg.ModelSortCreateAt, "asc")
-		got, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Order: "asc", SortBy: modelreg.ModelSortCreateAt, Limit: 2, Offset: 2})
+		got, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{Order: "asc", SortBy: modelreg.ModelSortCreateAt, Limit: 2, Offset: 2}})
 		ok(t, err)
 		if total != 8 {
 			t.Errorf("total = %d, want 8", total)
@@ -336,7 +336,7 @@ func testFindModels(t *testing.T, open Opener) {
 	})
 
 	t.Run("PageBeyondEnd", func(t *testing.T) {
-		got, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Limit: 100, Offset: 1})
+		got, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{Limit: 100, Offset: 1}})
 		ok(t, err)
 		if total != 8 || got == nil || len(got) != 0 {
 			t.Errorf("got %d items (nil: %t), total %d; want 0 items, total 8", len(got), got == nil, total)
@@ -344,7 +344,7 @@ func testFindModels(t *testing.T, open Opener) {
 	})
 
 	t.Run("OtherProject", func(t *testing.T) {
-		got, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projB, Limit: 100})
+		got, total, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projB, Page: modelreg.Page{Limit: 100}})
 		ok(t, err)
 		if total != 2 || len(got) != 2 {
 			t.Fatalf("project B: %d items, total %d; want 2, 2", len(got), total)
@@ -354,7 +354,7 @@ func testFindModels(t *testing.T, open Opener) {
 				t.Errorf("project B lists a model of project %s", m.ProjectID)
 			}
 		}
-		got, total, err = e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: "00000000000000000000000000000000", Limit: 100})
+		got, total, err = e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: "00000000000000000000000000000000", Page: modelreg.Page{Limit: 100}})
 		ok(t, err)
 		if total != 0 || got == nil || len(got) != 0 {
 			t.Errorf("empty project: %d items (nil: %t), total %d", len(got), got == nil, total)
@@ -448,7 +448,7 @@ func testFindCascadeSet(t *testing.T, open Opener) {
 
 	t.Run("ErrNotFoundOtherProject", func(t *testing.T) {
 		e, _ := setup(t)
-		ms, _, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projB, Limit: 10})
+		ms, _, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projB, Page: modelreg.Page{Limit: 10}})
 		ok(t, err)
 		_, err = e.s.FindCascadeSet(e.ctx, projA, ms[0].ID, 20)
 		wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeModelNotFound)

@@ -87,7 +87,7 @@ func testRace(t *testing.T, open Opener) {
 					t.Fatalf("round %d: deploy failed with %v, want ModelArts.3507", i, createErr)
 				}
 				e.wantModelGone(projA, m.ID)
-				ss, _, err := e.s.FindServices(e.ctx, modelreg.ServiceFilter{ProjectID: projA, Name: svc.Name, Limit: 10})
+				ss, _, err := e.s.FindServices(e.ctx, modelreg.ServiceFilter{ProjectID: projA, Name: svc.Name, Page: modelreg.Page{Limit: 10}})
 				ok(t, err)
 				if len(ss) != 0 {
 					t.Fatalf("round %d: the deploy left service %+v", i, ss[0])

@@ -317,7 +317,7 @@ func testFindServices(t *testing.T, open Opener) {
 				sortServices(want, sortBy, order)
 				var paged []*modelreg.Service
 				for offset := 0; ; offset++ {
-					p, total, err := e.s.FindServices(e.ctx, modelreg.ServiceFilter{ProjectID: projA, SortBy: sortBy, Order: order, Limit: 2, Offset: offset})
+					p, total, err := e.s.FindServices(e.ctx, modelreg.ServiceFilter{ProjectID: projA, Page: modelreg.Page{SortBy: sortBy, Order: order, Limit: 2, Offset: offset}})
 					ok(t, err)
 					if total != len(want) {
 						t.Fatalf("total = %d, want %d", total, len(want))
@@ -335,7 +335,7 @@ func testFindServices(t *testing.T, open Opener) {
 	}
 
 	t.Run("OtherProject", func(t *testing.T) {
-		got, total, err := e.s.FindServices(e.ctx, modelreg.ServiceFilter{ProjectID: projB, Limit: 10})
+		got, total, err := e.s.FindServices(e.ctx, modelreg.ServiceFilter{ProjectID: projB, Page: modelreg.Page{Limit: 10}})
 		ok(t, err)
 		if total != 1 || len(got) != 1 || got[0].ProjectID != projB {
 			t.Errorf("project B lists %+v (total %d)", got, total)
@@ -784,16 +784,16 @@ func testFindServiceEvents(t *testing.T, open Opener) {
 		total int
 	}{
 		{"Desc", modelreg.EventFilter{}, desc, 5},
-		{"Asc", modelreg.EventFilter{Order: "asc"}, asc, 5},
+		{"Asc", modelreg.EventFilter{Page: modelreg.Page{Order: "asc"}}, asc, 5},
 		{"Abnormal", modelreg.EventFilter{EventType: modelreg.EventAbnormal}, []*modelreg.ServiceEvent{asc[2]}, 1},
-		{"Normal", modelreg.EventFilter{EventType: modelreg.EventNormal, Order: "asc"}, []*modelreg.ServiceEvent{asc[0], asc[1], asc[3], asc[4]}, 4},
-		{"StartTime", modelreg.EventFilter{StartTime: t0 + 1000, Order: "asc"}, asc[2:], 3},
-		{"EndTime", modelreg.EventFilter{EndTime: t0 + 1000, Order: "asc"}, asc[:3], 3},
-		{"Window", modelreg.EventFilter{StartTime: t0 + 1000, EndTime: t0 + 2000, Order: "asc"}, asc[2:4], 2},
-		{"Page", modelreg.EventFilter{Limit: 2, Offset: 1, Order: "asc"}, asc[2:4], 5},
-		{"LastPage", modelreg.EventFilter{Limit: 2, Offset: 2, Order: "asc"}, asc[4:], 5},
-		{"PageDesc", modelreg.EventFilter{Limit: 2, Offset: 1}, desc[2:4], 5},
-		{"BeyondEnd", modelreg.EventFilter{Limit: 2, Offset: 3}, []*modelreg.ServiceEvent{}, 5},
+		{"Normal", modelreg.EventFilter{EventType: modelreg.EventNormal, Page: modelreg.Page{Order: "asc"}}, []*modelreg.ServiceEvent{asc[0], asc[1], asc[3], asc[4]}, 4},
+		{"StartTime", modelreg.EventFilter{StartTime: t0 + 1000, Page: modelreg.Page{Order: "asc"}}, asc[2:], 3},
+		{"EndTime", modelreg.EventFilter{EndTime: t0 + 1000, Page: modelreg.Page{Order: "asc"}}, asc[:3], 3},
+		{"Window", modelreg.EventFilter{StartTime: t0 + 1000, EndTime: t0 + 2000, Page: modelreg.Page{Order: "asc"}}, asc[2:4], 2},
+		{"Page", modelreg.EventFilter{Page: modelreg.Page{Limit: 2, Offset: 1, Order: "asc"}}, asc[2:4], 5},
+		{"LastPage", modelreg.EventFilter{Page: modelreg.Page{Limit: 2, Offset: 2, Order: "asc"}}, asc[4:], 5},
+		{"PageDesc", modelreg.EventFilter{Page: modelreg.Page{Limit: 2, Offset: 1}}, desc[2:4], 5},
+		{"BeyondEnd", modelreg.EventFilter{Page: modelreg.Page{Limit: 2, Offset: 3}}, []*modelreg.ServiceEvent{}, 5},
 		{"NoMatch", modelreg.EventFilter{StartTime: t0 + 10000}, []*modelreg.ServiceEvent{}, 0},
 	}
 	for _, c := range cases {

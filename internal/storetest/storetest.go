@@ -432,7 +432,7 @@ func (e *env) mustService(project, id string) *modelreg.Service {
 // events returns every event of a service, oldest first.
 func (e *env) events(project, id string) []*modelreg.ServiceEvent {
 	e.t.Helper()
-	evs, n, err := e.s.FindServiceEvents(e.ctx, modelreg.EventFilter{ProjectID: project, ServiceID: id, Order: "asc", Limit: modelreg.MaxListLimit})
+	evs, n, err := e.s.FindServiceEvents(e.ctx, modelreg.EventFilter{ProjectID: project, ServiceID: id, Page: modelreg.Page{Order: "asc", Limit: modelreg.MaxListLimit}})
 	ok(e.t, err)
 	if n != len(evs) {
 		e.t.Fatalf("FindServiceEvents total = %d, len = %d", n, len(evs))
@@ -455,17 +455,17 @@ type snapshot struct {
 // snap takes a snapshot of project.
 func (e *env) snap(project string) snapshot {
 	e.t.Helper()
-	ms, _, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: project, Limit: modelreg.MaxListLimit, SortBy: modelreg.ModelSortCreateAt, Order: "asc"})
+	ms, _, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: project, Page: modelreg.Page{Limit: modelreg.MaxListLimit, SortBy: modelreg.ModelSortCreateAt, Order: "asc"}})
 	ok(e.t, err)
 	sn := snapshot{Models: ms, Files: map[string][]modelreg.ModelFile{}, Configs: map[string][]modelreg.ServiceConfig{},
 		Events: map[string][]*modelreg.ServiceEvent{}, Pending: e.pending()}
 	for _, m := range ms {
 		sn.Files[m.ID] = e.files(project, m.ID)
 	}
-	ss, _, err := e.s.FindServices(e.ctx, modelreg.ServiceFilter{ProjectID: project, Limit: modelreg.MaxListLimit, SortBy: modelreg.ServiceSortPublishAt, Order: "asc"})
+	ss, _, err := e.s.FindServices(e.ctx, modelreg.ServiceFilter{ProjectID: project, Page: modelreg.Page{Limit: modelreg.MaxListLimit, SortBy: modelreg.ServiceSortPublishAt, Order: "asc"}})
 	ok(e.t, err)
 	sn.Services = ss
-	if sn.Trash, _, err = e.s.FindTrash(e.ctx, modelreg.TrashFilter{ProjectID: project, Limit: modelreg.MaxListLimit}); err != nil {
+	if sn.Trash, _, err = e.s.FindTrash(e.ctx, modelreg.TrashFilter{ProjectID: project, Page: modelreg.Page{Limit: modelreg.MaxListLimit}}); err != nil {
 		e.t.Fatal(err)
 	}
 	for _, s := range ss {
