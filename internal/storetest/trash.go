@@ -248,12 +248,12 @@ func testTrash(t *testing.T, open Opener) {
 		e.wantModelGone(projA, m.ID)
 		_, err := e.s.FindModelFiles(e.ctx, projA, m.ID)
 		wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
-		ms, n, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA})
+		ms, n, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{Limit: 100, SortBy: modelreg.ModelSortCreateAt, Order: modelreg.OrderDesc}})
 		ok(t, err)
 		if n != 1 || len(ms) != 1 || ms[0].ID != keep.ID {
 			t.Fatalf("list after trashing: %d %v", n, ids(ms))
 		}
-		ms, n, err = e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Name: "resn"})
+		ms, n, err = e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Name: "resn", Page: modelreg.Page{Limit: 100, SortBy: modelreg.ModelSortCreateAt, Order: modelreg.OrderDesc}})
 		ok(t, err)
 		if n != 1 || len(ms) != 1 {
 			t.Fatalf("filtered list after trashing: %d", n)
@@ -281,7 +281,7 @@ func testTrash(t *testing.T, open Opener) {
 		if len(e.trash(projA)) != 0 {
 			t.Fatal("restored model still in the trash")
 		}
-		_, n, err = e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA})
+		_, n, err = e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Page: modelreg.Page{Limit: 100, SortBy: modelreg.ModelSortCreateAt, Order: modelreg.OrderDesc}})
 		ok(t, err)
 		if n != 2 {
 			t.Fatalf("total_count %d after restore, want 2", n)
@@ -464,7 +464,7 @@ func testTrashRace(t *testing.T, open Opener) {
 					wantErr(t, err, modelreg.ECONFLICT, modelreg.CodeModelExists)
 				}
 			}
-			_, n, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Name: "resnet", ExactMatch: true, Version: version})
+			_, n, err := e.s.FindModels(e.ctx, modelreg.ModelFilter{ProjectID: projA, Name: "resnet", ExactMatch: true, Version: version, Page: modelreg.Page{Limit: 100, SortBy: modelreg.ModelSortCreateAt, Order: modelreg.OrderDesc}})
 			ok(t, err)
 			if n != 1 {
 				t.Fatalf("%d models of resnet %s, want 1", n, version)
