@@ -197,6 +197,9 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
+	if m, ok := ctx.Value(ifMatchKey{}).(string); ok {
+		req.Header.Set("If-Match", m)
+	}
 	if projectPath {
 		// As the Huawei Cloud SDK does; the server checks it matches the path.
 		req.Header.Set("X-Project-Id", c.projectID)
