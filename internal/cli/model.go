@@ -43,13 +43,21 @@ files; --wait waits for that and fails when the import fails.`,
 		},
 		{
 			name:    "model delete",
-			args:    "MODEL_ID [--cascade] [flags]",
+			args:    "MODEL_ID [--cascade] [--dry-run] [--yes] [flags]",
 			summary: "delete a model, or with --cascade every version of its name",
 			help: `A model used by a service (in any status) is not deleted: it is reported
-with ModelArts.3009 and the other models are still deleted. The command
-prints every model with its result and exits with status 1 when any model
-was not deleted. A cascade deletes at most the server's --cascade-limit
-models per call and says how many versions remain.`,
+with ModelArts.3009 and the other models are still deleted; so is a
+protected model (ModelReg.3101, see model protect). The command prints every
+model with its result and exits with status 1 when any model was not
+deleted. A cascade deletes at most the server's --cascade-limit models per
+call and says how many versions remain.
+
+On a terminal the command first shows what the delete would do (the
+server's preview, which changes nothing) and asks for confirmation; --yes
+skips the question. The delete then happens only if the target model has
+not changed since the preview (If-Match). --dry-run shows the preview and
+stops. Without a terminal (a script) it deletes at once, as without these
+flags, unless --dry-run is given.`,
 			flags: modelDelete,
 		},
 	}
@@ -268,6 +276,8 @@ func modelShow(e *env, fs *flag.FlagSet) func([]string) error {
 func modelDelete(e *env, fs *flag.FlagSet) func([]string) error {
 	g := e.clientFlags(fs)
 	cascade := fs.Bool("cascade", false, "also delete the other versions of the model's name")
+	dryRun := fs.Bool("dry-run", false, "only show what the delete would do; nothing changes")
+	yes := fs.Bool("yes", false, "do not ask for confirmation on a terminal")
 	return func(args []string) error {
 		if len(args) != 1 {
 			return usagef("model delete takes one MODEL_ID, got %d arguments", len(args))
@@ -276,9 +286,15 @@ func modelDelete(e *env, fs *flag.FlagSet) func([]string) error {
 		if err != nil {
 			return err
 		}
-		res, err := c.DeleteModel(e.ctx, args[0], *cascade)
-		if err != nil {
+		ctx, res, err := e.confirmDelete(c, args[0], *cascade, *dryRun, *yes && !*dryRun, g.json())
+		if err != nil || res == nil {
 			return err
+		}
+		if !res.DryRun {
+			res, err = c.DeleteModel(ctx, args[0], *cascade)
+			if err != nil {
+				return err
+			}
 		}
 		if g.json() {
 			err = printJSON(e.stdout, res)
@@ -288,7 +304,9 @@ func modelDelete(e *env, fs *flag.FlagSet) func([]string) error {
 		if err != nil {
 			return err
 		}
-		if n := len(res.Failed); n > 0 {
+		if n := len(res.Failed); n > 0 && res.DryRun {
+			return &FailedError{Msg: fmt.Sprintf("%d of %d models would not be deleted (dry run: nothing changed)", n, n+len(res.Success))}
+		} else if n > 0 {
 			return &FailedError{Msg: fmt.Sprintf("%d of %d models not deleted", n, n+len(res.Success))}
 		}
 		return nil
@@ -298,15 +316,19 @@ func modelDelete(e *env, fs *flag.FlagSet) func([]string) error {
 func (e *env) printDeleteResult(res *modelreg.DeleteResult) error {
 	tw := newTable(e.stdout)
 	row(tw, "MODEL ID", "RESULT", "CODE", "MESSAGE")
+	deleted, failed := "deleted", "failed"
+	if res.DryRun {
+		deleted, failed = "would delete", "would fail"
+	}
 	for _, id := range res.Success {
-		row(tw, id, "deleted", "", "")
+		row(tw, id, deleted, "", "")
 	}
 	for _, f := range res.Failed {
 		msg := f.ErrorMsg
 		if msg == "" {
 			msg = f.ErrorMessage
 		}
-		row(tw, f.ModelID, "failed", f.ErrorCode, msg)
+		row(tw, f.ModelID, failed, f.ErrorCode, msg)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
