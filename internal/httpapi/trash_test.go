@@ -198,7 +198,7 @@ func testTrash(t *testing.T) {
 		t.Fatalf("trash: %+v %v", tr, err)
 	}
 	m := tr.Models[0]
-	if m.PurgeAt-m.DeletedAt != (24 * time.Hour).Milliseconds() || m.Name != "t" {
+	if m.PurgeAt-m.DeletedAt != (24*time.Hour).Milliseconds() || m.Name != "t" {
 		t.Fatalf("trash item %+v", m)
 	}
 	r := e.raw(t, http.MethodGet, "/modelreg/v1/"+projectA+"/trash", nil, nil)
