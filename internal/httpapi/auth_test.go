@@ -123,7 +123,7 @@ func (e *authEnv) mustIdentity(t *testing.T, name string, admin bool, projects .
 // mustClient returns a client of the test server for project.
 func (e *authEnv) mustClient(t *testing.T, project string, opts ...client.Option) *client.Client {
 	t.Helper()
-	c, err := client.New(e.srv.URL, project, append([]client.Option{client.WithHTTPClient(e.srv.Client())}, opts...)...)
+	c, err := client.New(e.srv.URL, project, append([]client.Option{client.WithHTTPClient(e.hc)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func (e *authEnv) request(t *testing.T, method, target string, body []byte) *htt
 // do sends r and reads the response.
 func (e *authEnv) do(t *testing.T, r *http.Request) rawResponse {
 	t.Helper()
-	resp, err := e.srv.Client().Do(r)
+	resp, err := e.hc.Do(r)
 	if err != nil {
 		t.Fatal(err)
 	}

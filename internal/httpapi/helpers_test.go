@@ -41,6 +41,9 @@ type testEnv struct {
 	c     *client.Client // projectA
 	cb    *client.Client // projectB
 	logs  *syncBuffer    // the server's JSON logs, Debug and up
+	// hc is the HTTP client of c, cb and raw: it fails the test for a
+	// response without X-Request-Id or one api/openapi.yaml does not allow.
+	hc *http.Client
 }
 
 // option adjusts the server's Config; cfg.Store is already set.
@@ -123,8 +126,9 @@ func serve(t *testing.T, store modelreg.Store, opts ...option) *testEnv {
 	}
 	srv := httptest.NewServer(httpapi.NewServer(cfg))
 	t.Cleanup(srv.Close)
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: requireRequestID{t: t, next: srv.Client().Transport}}
-	e := &testEnv{store: store, srv: srv, logs: logs}
+	_, faulty := cfg.Store.(*faultyStore)
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: requireRequestID{t: t, next: checkContract{t: t, next: srv.Client().Transport, faults: faulty}}}
+	e := &testEnv{store: store, srv: srv, logs: logs, hc: hc}
 	var err error
 	if e.c, err = client.New(srv.URL, projectA, client.WithHTTPClient(hc)); err != nil {
 		t.Fatal(err)
@@ -406,7 +410,7 @@ func (e *testEnv) raw(t *testing.T, method, path string, body io.Reader, header 
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := e.srv.Client().Do(req)
+	resp, err := e.hc.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

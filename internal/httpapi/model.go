@@ -153,8 +153,8 @@ func (s *Server) handleModelList(w http.ResponseWriter, r *http.Request) {
 		Type:        q.str("model_type"),
 		NotType:     q.str("not_model_type"),
 		WorkspaceID: q.str("workspace_id"),
+		Page:        q.page(),
 		Marker:      q.str("marker"),
-		Page:        modelreg.Page{Offset: q.int("offset"), Limit: q.limit(), SortBy: q.str("sort_by"), Order: q.str("order")},
 	}
 	if q.err != nil {
 		s.error(w, r, q.err)

@@ -6,7 +6,9 @@ package httpapi
 // has exactly the JSON fields of that type (nested types included), that
 // every operation has a 2xx answer and declares its path parameters, and
 // that every $ref resolves. They are in package httpapi (not httpapi_test)
-// to reach the unexported body types of the IAM routes and errorBody.
+// to reach the unexported body types of the IAM routes and errorBody. The
+// real responses of the HTTP tests are checked against the document by
+// contract_test.go.
 
 import (
 	"encoding/json"

@@ -153,6 +153,12 @@ func (q *query) int64(name string) int64 {
 	return n
 }
 
+// page returns the paging parameters of a list, offset, limit, sort_by and
+// order, as its filter's Validate checks them.
+func (q *query) page() modelreg.Page {
+	return modelreg.Page{Offset: q.int("offset"), Limit: q.limit(), SortBy: q.str("sort_by"), Order: q.str("order")}
+}
+
 // limit returns the value of limit, 0 (the filter's default) when absent.
 // An explicit 0 is refused: a page of no records is never what was meant.
 func (q *query) limit() int {

@@ -110,7 +110,7 @@ func (s *Server) handleServiceList(w http.ResponseWriter, r *http.Request) {
 		WorkspaceID: q.str("workspace_id"),
 		InferType:   q.str("infer_type"),
 		Status:      q.str("status"),
-		Page:        modelreg.Page{Offset: q.int("offset"), Limit: q.limit(), SortBy: q.str("sort_by"), Order: q.str("order")},
+		Page:        q.page(),
 	}
 	if q.err != nil {
 		s.error(w, r, q.err)
@@ -240,7 +240,7 @@ func (s *Server) handleServiceEvents(w http.ResponseWriter, r *http.Request) {
 		EventType: q.str("event_type"),
 		StartTime: q.int64("start_time"),
 		EndTime:   q.int64("end_time"),
-		Page:      modelreg.Page{Offset: q.int("offset"), Limit: q.limit(), SortBy: q.str("sort_by"), Order: q.str("order")},
+		Page:      q.page(),
 	}
 	if q.err != nil {
 		s.error(w, r, q.err)
