@@ -88,10 +88,7 @@ func (db *DB) RestoreModel(ctx context.Context, projectID, id string) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE models SET project_id = ? WHERE id = ?`, projectID, id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM trash WHERE model_id = ?`, id); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM model_counts WHERE project_id = ?`, "trash/"+id)
+		_, err = tx.ExecContext(ctx, `DELETE FROM trash WHERE model_id = ?`, id)
 		return err
 	})
 }
