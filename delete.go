@@ -22,6 +22,9 @@ type DeleteResult struct {
 	Success        []string        `json:"delete_success_list"`
 	Failed         []DeleteFailure `json:"delete_failed_list"`
 	RemainingCount int             `json:"remaining_count"`
+	// DryRun marks the answer of a preview (?dry_run=true): what the call
+	// would have done; nothing changed.
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // DeleteModels deletes a model, and with cascade the other versions of its
@@ -33,12 +36,15 @@ type DeleteResult struct {
 // failure is reported per model and never stops the rest; the request
 // itself succeeds.
 //
+// opt adds modelreg's extensions (ARCHITECTURE §4a): a preview (the same
+// store call, rolled back), an If-Match on the target, the trash.
+//
 // The delete path, for a newcomer: the handler (httpapi handleModelDelete)
 // calls DeleteModels, which calls the store's DeleteModelBatch, which
 // queues the blobs only the deleted models referenced in one place per
 // store (queueModelBlobs in internal/sqlite, lockModelBlobs in
 // internal/postgres); docs/storage.md walks through it.
-func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, cascade bool, limit int) (*DeleteResult, error) {
+func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, cascade bool, limit int, opt DeleteOptions) (*DeleteResult, error) {
 	if limit <= 0 {
 		limit = DefaultCascadeLimit
 	}
@@ -49,11 +55,13 @@ func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, 
 			return nil, err
 		}
 	}
-	errs, err := s.DeleteModelBatch(ctx, projectID, set.IDs)
+	errs, err := s.DeleteModelBatch(ctx, projectID, set.IDs, opt)
 	switch {
 	case err == nil:
 	case ErrorCode(err) == ENOTFOUND:
 		return nil, err // the target itself: a request-level 404, nothing changed
+	case ErrorCode(err) == EPRECONDITION:
+		return nil, err // If-Match on the target: a request-level 412, nothing changed
 	case len(set.IDs) == 1:
 		// A single delete's failure is its model's, as it has always been
 		// reported (below: per model, or for the request when the database
@@ -64,7 +72,7 @@ func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, 
 	default:
 		return nil, err
 	}
-	res := &DeleteResult{Success: []string{}, Failed: []DeleteFailure{}, RemainingCount: set.Remaining}
+	res := &DeleteResult{Success: []string{}, Failed: []DeleteFailure{}, RemainingCount: set.Remaining, DryRun: opt.DryRun}
 	for i, id := range set.IDs {
 		err := errs[i]
 		switch {
@@ -91,7 +99,7 @@ func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, 
 // error. For callers that delete one model outside the API (an aborted
 // upload, the load generator, tests).
 func DeleteModel(ctx context.Context, s ModelStore, projectID, id string) error {
-	errs, err := s.DeleteModelBatch(ctx, projectID, []string{id})
+	errs, err := s.DeleteModelBatch(ctx, projectID, []string{id}, DeleteOptions{})
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func (s *modelStore) FindCascadeSet(ctx context.Context, projectID, id string, l
 
 // DeleteModelBatch keeps the store contract: an unknown first id fails the
 // call and deletes nothing.
-func (s *modelStore) DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error) {
+func (s *modelStore) DeleteModelBatch(ctx context.Context, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, error) {
 	s.calls++
 	if err := s.results["batch"]; err != nil {
 		return nil, err
@@ -51,7 +51,7 @@ func TestDeleteModels(t *testing.T) {
 	ctx := context.Background()
 	t.Run("Single", func(t *testing.T) {
 		s := &modelStore{set: modelreg.CascadeSet{IDs: []string{"a", "b"}}}
-		res, err := modelreg.DeleteModels(ctx, s, "p", "a", false, 20)
+		res, err := modelreg.DeleteModels(ctx, s, "p", "a", false, 20, modelreg.DeleteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +65,7 @@ func TestDeleteModels(t *testing.T) {
 			set:     modelreg.CascadeSet{IDs: []string{"a", "b", "c", "d"}},
 			results: map[string]error{"b": modelreg.ModelDeployed("b"), "c": modelreg.ModelNotFound("c"), "d": nil},
 		}
-		res, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 3)
+		res, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 3, modelreg.DeleteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +84,7 @@ func TestDeleteModels(t *testing.T) {
 	})
 	t.Run("TargetGoneIsRequestError", func(t *testing.T) {
 		s := &modelStore{set: modelreg.CascadeSet{IDs: []string{"a", "b"}}, results: map[string]error{"a": modelreg.ModelNotFound("a")}}
-		_, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20)
+		_, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20, modelreg.DeleteOptions{})
 		if modelreg.ErrorAPICode(err) != modelreg.CodeModelNotFound {
 			t.Fatalf("err = %v, want 3001", err)
 		}
@@ -94,21 +94,21 @@ func TestDeleteModels(t *testing.T) {
 	})
 	t.Run("UnknownTargetOfCascade", func(t *testing.T) {
 		s := &modelStore{results: map[string]error{"set": modelreg.ModelNotFound("a")}}
-		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20); modelreg.ErrorCode(err) != modelreg.ENOTFOUND {
+		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20, modelreg.DeleteOptions{}); modelreg.ErrorCode(err) != modelreg.ENOTFOUND {
 			t.Fatalf("err = %v, want ENOTFOUND", err)
 		}
 	})
 	t.Run("UnavailableBeforeAnyDeleteIsRequestError", func(t *testing.T) {
 		down := modelreg.Errorf(modelreg.EUNAVAILABLE, "ModelArts.6101", "The database is unavailable.")
 		s := &modelStore{set: modelreg.CascadeSet{IDs: []string{"a", "b"}}, results: map[string]error{"a": down, "b": down}}
-		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20); modelreg.ErrorCode(err) != modelreg.EUNAVAILABLE {
+		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20, modelreg.DeleteOptions{}); modelreg.ErrorCode(err) != modelreg.EUNAVAILABLE {
 			t.Fatalf("err = %v, want EUNAVAILABLE", err)
 		}
 	})
 	t.Run("UnavailableAfterADeleteIsReported", func(t *testing.T) {
 		down := modelreg.Errorf(modelreg.EUNAVAILABLE, "ModelArts.6101", "The database is unavailable.")
 		s := &modelStore{set: modelreg.CascadeSet{IDs: []string{"a", "b"}}, results: map[string]error{"b": down}}
-		res, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20)
+		res, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20, modelreg.DeleteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func TestDeleteModels(t *testing.T) {
 	})
 	t.Run("InternalErrorHidesCause", func(t *testing.T) {
 		s := &modelStore{set: modelreg.CascadeSet{IDs: []string{"a", "b"}}, results: map[string]error{"b": modelreg.Internal("x", context.DeadlineExceeded)}}
-		res, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20)
+		res, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20, modelreg.DeleteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestDeleteModels(t *testing.T) {
 	})
 	t.Run("OneStoreCallACascade", func(t *testing.T) {
 		s := &modelStore{set: modelreg.CascadeSet{IDs: []string{"a", "b", "c"}}}
-		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20); err != nil {
+		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20, modelreg.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if s.calls != 1 {
@@ -137,7 +137,7 @@ func TestDeleteModels(t *testing.T) {
 	})
 	t.Run("SingleDeleteCallErrorIsReportedForTheModel", func(t *testing.T) {
 		s := &modelStore{results: map[string]error{"batch": modelreg.Internal("x", context.DeadlineExceeded)}}
-		res, err := modelreg.DeleteModels(ctx, s, "p", "a", false, 20)
+		res, err := modelreg.DeleteModels(ctx, s, "p", "a", false, 20, modelreg.DeleteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,14 +147,14 @@ func TestDeleteModels(t *testing.T) {
 	})
 	t.Run("CascadeCallErrorIsRequestError", func(t *testing.T) {
 		s := &modelStore{set: modelreg.CascadeSet{IDs: []string{"a", "b"}}, results: map[string]error{"batch": modelreg.Internal("x", context.DeadlineExceeded)}}
-		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20); modelreg.ErrorCode(err) != modelreg.EINTERNAL {
+		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", true, 20, modelreg.DeleteOptions{}); modelreg.ErrorCode(err) != modelreg.EINTERNAL {
 			t.Fatalf("err = %v, want EINTERNAL", err)
 		}
 	})
 	t.Run("SingleUnavailableIsRequestError", func(t *testing.T) {
 		down := modelreg.Errorf(modelreg.EUNAVAILABLE, "ModelArts.6101", "The database is unavailable.")
 		s := &modelStore{results: map[string]error{"batch": down}}
-		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", false, 20); modelreg.ErrorCode(err) != modelreg.EUNAVAILABLE {
+		if _, err := modelreg.DeleteModels(ctx, s, "p", "a", false, 20, modelreg.DeleteOptions{}); modelreg.ErrorCode(err) != modelreg.EUNAVAILABLE {
 			t.Fatalf("err = %v, want EUNAVAILABLE", err)
 		}
 	})

@@ -19,6 +19,8 @@ const (
 	EUNAVAILABLE  = "unavailable"   // dependency down, retry later: 503
 	EINTERNAL     = "internal"      // a bug or an unexpected failure: 500
 	ESTATE        = "invalid_state" // the resource's state forbids the operation: 400
+	// EPRECONDITION: an If-Match precondition does not hold: 412.
+	EPRECONDITION = "precondition_failed"
 )
 
 // ModelArts error codes used by modelreg. The full table lives in the
@@ -65,6 +67,12 @@ const (
 	CodeNotAuthorized    = "ModelArts.0108" // not allowed to perform the operation: 403
 	CodeResourceNotFound = "ModelArts.0015" // the resource does not exist: 404
 	CodeBusy             = "ModelArts.6101" // too many requests (or failed authentications): 429
+)
+
+// modelreg's own codes (ARCHITECTURE §4a), in the ModelArts body shape.
+const (
+	CodePreconditionFailed = "ModelReg.0412" // If-Match does not hold
+	CodeModelProtected     = "ModelReg.3101" // model protected against deletion
 )
 
 // Error is the one error type of modelreg. Code classifies it, APICode is the
@@ -174,6 +182,22 @@ func ModelNotFound(id string) *Error {
 // ModelDeployed returns the ModelArts.3009 error for model id.
 func ModelDeployed(id string) *Error {
 	return Errorf(ECONFLICT, CodeModelDeployed, "Failed to delete model, model (%s) already deploy service.", id)
+}
+
+// ModelProtected returns the ModelReg.3101 error for model id, protected
+// with reason.
+func ModelProtected(id, reason string) *Error {
+	if reason == "" {
+		reason = "no reason given"
+	}
+	return Errorf(ECONFLICT, CodeModelProtected, "Model (%s) is protected against deletion: %s.", id, reason)
+}
+
+// PreconditionFailed returns the ModelReg.0412 error of an If-Match that
+// does not hold for the resource what names.
+func PreconditionFailed(what string) *Error {
+	return Errorf(EPRECONDITION, CodePreconditionFailed,
+		"The precondition If-Match does not hold: %s changed since its ETag was read.", what)
 }
 
 // ServiceNotFound returns the ModelArts.3502 error for service id.

@@ -88,6 +88,9 @@ type Model struct {
 	Config           string       `json:"config"` // the model's config.json, when it has one
 	Template         *Template    `json:"template,omitempty"`
 	UpdateAt         int64        `json:"update_at"` // modelreg extension
+	// Protected says the model may not be deleted (modelreg extension,
+	// ModelProtection).
+	Protected bool `json:"protected"`
 }
 
 // Specification is the minimum resources a model needs.

@@ -272,6 +272,9 @@ type ServiceUpdate struct {
 	Status      *string         `json:"status,omitempty"`
 	Config      []ServiceConfig `json:"config,omitempty"`
 	Schedule    []Schedule      `json:"schedule,omitempty"`
+	// IfMatch, when not nil, is the If-Match list the service must match
+	// when the update runs (EPRECONDITION ModelReg.0412 otherwise).
+	IfMatch []string `json:"-"`
 }
 
 // Validate checks an update against the service's inference type.

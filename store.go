@@ -20,6 +20,8 @@ type Store interface {
 	JobStore
 	BlobGCStore
 	AuthStore
+	ProtectionStore
+	TrashStore
 	// Ping reports whether the database answers (EUNAVAILABLE when not).
 	Ping(ctx context.Context) error
 	Close() error
@@ -62,13 +64,21 @@ type ModelStore interface {
 	// delete is a batch of one): their rows, their import jobs, and queues
 	// each of their blobs that no model outside the batch references for
 	// collection. It returns one error per id, nil for a model deleted:
-	// ENOTFOUND ModelArts.3001 for one that does not exist and ECONFLICT
-	// ModelArts.3009 for one a service references; the others are deleted
-	// whatever became of those. When the first id does not exist it deletes
-	// nothing and returns ENOTFOUND ModelArts.3001 as the call's error; any
+	// ENOTFOUND ModelArts.3001 for one that does not exist, ECONFLICT
+	// ModelArts.3009 for one a service references and ECONFLICT
+	// ModelReg.3101 for a protected one; the others are deleted whatever
+	// became of those. When the first id does not exist it deletes nothing
+	// and returns ENOTFOUND ModelArts.3001 as the call's error; when
+	// opt.IfMatch does not hold for it, EPRECONDITION ModelReg.0412; any
 	// other call error means nothing was deleted. A delete and a
-	// CreateService naming the same model never both succeed.
-	DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error)
+	// CreateService naming the same model never both succeed, nor a delete
+	// and a SetModelProtection that protects it.
+	//
+	// With opt.Trash > 0 a model that is not publishing goes to the trash
+	// (TrashStore) instead, its blobs kept; a publishing one is deleted as
+	// without it. With opt.DryRun everything is done and rolled back: the
+	// same results, nothing changed.
+	DeleteModelBatch(ctx context.Context, projectID string, ids []string, opt DeleteOptions) ([]error, error)
 
 	// FindModelFiles returns the files of a model, by path.
 	// Returns ENOTFOUND ModelArts.3001.
@@ -114,6 +124,12 @@ type ServiceStore interface {
 	// DeleteServices deletes the given services in one transaction, or none
 	// of them: ENOTFOUND ModelArts.3502 names the first unknown id.
 	DeleteServices(ctx context.Context, projectID string, ids []string) error
+
+	// DeleteServicesIf is DeleteServices with a precondition: with ifMatch
+	// not nil, every service's ETag (of its FindServiceByID details) must
+	// match it when the delete runs, else EPRECONDITION ModelReg.0412 and
+	// nothing is deleted.
+	DeleteServicesIf(ctx context.Context, projectID string, ids []string, ifMatch []string) error
 
 	// FindServiceEvents returns one page of a service's events (f
 	// validated) and the number of all matches. Returns ENOTFOUND ModelArts.3502.

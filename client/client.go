@@ -127,6 +127,8 @@ func codeOf(status int, apiCode string) string {
 		return modelreg.ERATELIMIT
 	case http.StatusServiceUnavailable:
 		return modelreg.EUNAVAILABLE
+	case http.StatusPreconditionFailed:
+		return modelreg.EPRECONDITION
 	}
 	return modelreg.EINTERNAL
 }
@@ -229,6 +231,9 @@ func (c *Client) prepare(req *http.Request, payload []byte) error {
 		req.Header.Set("Accept", "application/json")
 	}
 	req.Header.Set("User-Agent", c.userAgent)
+	if m, ok := req.Context().Value(ifMatchKey{}).(string); ok {
+		req.Header.Set("If-Match", m) // WithIfMatch (trash.go)
+	}
 	if c.sign == nil {
 		return nil
 	}

@@ -28,13 +28,18 @@ import (
 // Workloads lists every workload in the order they run. The list-first-page
 // and limit workloads stand for several: one per sort and filter, one per
 // limit.
-var Workloads = []string{"show", "list-first-page", "list-deep-page", "delete", "delete-cascade", "import", "mixed"}
+var Workloads = []string{"show", "list-first-page", "list-deep-page", "delete", "delete-trash", "delete-cascade", "import", "mixed"}
 
 // Config configures a run.
 type Config struct {
 	// Client calls the server; it should have a connection pool at least
 	// Concurrency wide.
 	Client *client.Client
+	// TrashClient, when set, calls a second server on the same database
+	// (and project) run with --trash-retention > 0: the delete-trash
+	// workload is the delete workload through it, so that the run
+	// measures the delete with the trash off and on.
+	TrashClient *client.Client
 	// Models is how many models to seed; 0 seeds none.
 	Models int
 	// Reuse works on the models already in the project (seeded by an
@@ -192,10 +197,23 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		emit(r.listWorkload(ctx, "list-deep-page marker", r.deepPage(true)))
 	}
 	if store != nil {
-		emit(r.workload(ctx, "limit-store-delete", r.limitStoreDelete(store)))
+		emit(r.workload(ctx, "limit-store-delete", r.limitStoreDelete(store, 0)))
+		emit(r.workload(ctx, "limit-store-delete-trash", r.limitStoreDelete(store, 7*24*time.Hour)))
 	}
-	if want("delete") {
+	switch {
+	case want("delete") && want("delete-trash") && cfg.TrashClient != nil:
+		for _, res := range r.deletePair(ctx) {
+			emit(res)
+		}
+	case want("delete"):
 		emit(r.workload(ctx, "delete", r.deleteOp))
+	case want("delete-trash") && cfg.TrashClient != nil:
+		res := r.workload(ctx, "delete-trash", r.deleteTrashOp)
+		r.checkTrash(ctx, &res)
+		emit(res)
+	}
+	if want("delete-trash") && cfg.TrashClient == nil {
+		fmt.Fprintln(cfg.Progress, "bench: no --trash-endpoint: delete-trash skipped")
 	}
 	if want("delete-cascade") {
 		emit(r.workload(ctx, "delete-cascade", r.cascadeOp))
@@ -557,13 +575,88 @@ func (r *run) takeDelete() string {
 	return r.deletes[i]
 }
 
-func (r *run) deleteOp(ctx context.Context, _ int) (bool, error) {
+func (r *run) deleteOp(ctx context.Context, _ int) (bool, error) { return r.deleteWith(ctx, r.c) }
+
+// pairRounds is how many alternating rounds deletePair runs of each.
+const pairRounds = 5
+
+// deletePair measures delete and delete-trash in pairRounds alternating
+// rounds of Duration/pairRounds each (a warm-up before the first of each),
+// so that both see the same drift of a shared machine's load, and merges
+// each one's rounds: ops and seconds add up, p50 and p99 are the worst
+// round's. Each round takes at most its share of the models left.
+func (r *run) deletePair(ctx context.Context) []Result {
+	total := [2]Result{{Workload: "delete"}, {Workload: "delete-trash"}}
+	ops := [2]op{r.deleteOp, r.deleteTrashOp}
+	d := r.cfg.Duration / pairRounds
+	for round := range pairRounds {
+		for i := range ops {
+			warmup := time.Duration(0)
+			if round == 0 {
+				warmup = r.cfg.Warmup
+			}
+			left := int64(len(r.deletes)) - r.nextDel.Load()
+			budget := left / int64(2*(pairRounds-round)-i)
+			var taken atomic.Int64
+			fn := func(ctx context.Context, w int) (bool, error) {
+				if taken.Add(1) > budget {
+					return false, &exhausted{"took its share of the models left to delete: seed more"}
+				}
+				return ops[i](ctx, w)
+			}
+			fmt.Fprintf(r.cfg.Progress, "bench: %s round %d (%d workers, %v)\n", total[i].Workload, round+1, r.cfg.Concurrency, d)
+			r.rss.reset()
+			res := measure(ctx, total[i].Workload, r.cfg.Concurrency, warmup, d, fn)
+			t := &total[i]
+			t.Ops += res.Ops
+			t.Errors += res.Errors
+			t.Seconds += res.Seconds
+			t.Concurrency = res.Concurrency
+			t.P50ms, t.P99ms = max(t.P50ms, res.P50ms), max(t.P99ms, res.P99ms)
+			t.MaxRSSMiB = max(t.MaxRSSMiB, r.rss.max())
+			if res.Note != "" && t.Note == "" {
+				t.Note = res.Note
+			}
+		}
+	}
+	for i := range total {
+		if total[i].Seconds > 0 {
+			total[i].OpsPerSec = float64(total[i].Ops) / total[i].Seconds
+		}
+		total[i].Note = strings.TrimSpace(fmt.Sprintf("%d alternating rounds, p50/p99 of the worst; %s", pairRounds, total[i].Note))
+	}
+	r.checkTrash(ctx, &total[1])
+	if total[0].OpsPerSec > 0 {
+		fmt.Fprintf(r.cfg.Progress, "bench: delete-trash runs at %.0f %% of delete\n", 100*total[1].OpsPerSec/total[0].OpsPerSec)
+	}
+	return total[:]
+}
+
+// deleteTrashOp is deleteOp through the server with the trash on.
+func (r *run) deleteTrashOp(ctx context.Context, _ int) (bool, error) {
+	return r.deleteWith(ctx, r.cfg.TrashClient)
+}
+
+// checkTrash counts an error in res when the delete-trash workload deleted
+// models and the trash server's trash is empty: it does not keep one.
+func (r *run) checkTrash(ctx context.Context, res *Result) {
+	list, err := r.cfg.TrashClient.ListTrash(ctx, "", 1, 0)
+	if err == nil && list.TotalCount == 0 && res.Ops > 0 {
+		err = errors.New("the --trash-endpoint server keeps no trash: run it with --trash-retention > 0")
+	}
+	if err != nil {
+		fmt.Fprintf(r.cfg.Progress, "bench: delete-trash: %v\n", err)
+		res.Errors++
+	}
+}
+
+func (r *run) deleteWith(ctx context.Context, c *client.Client) (bool, error) {
 	id := r.takeDelete()
 	if id == "" {
 		return false, &exhausted{"no model left to delete: seed more"}
 	}
 	var res modelreg.DeleteResult
-	if err := r.c.Do(ctx, http.MethodDelete, "models/"+id, nil, nil, &res); err != nil {
+	if err := c.Do(ctx, http.MethodDelete, "models/"+id, nil, nil, &res); err != nil {
 		return true, err
 	}
 	if len(res.Success) != 1 {
@@ -664,7 +757,8 @@ func (r *run) limitStoreRead(db *sqlite.DB) op {
 // limitStoreDelete deletes models straight from the store, taking them from
 // the same queue as the delete workload, but at most half of what is left
 // of it: the delete workload, measured after it, must not find it empty.
-func (r *run) limitStoreDelete(db *sqlite.DB) op {
+// With trash > 0 the models go to the trash.
+func (r *run) limitStoreDelete(db *sqlite.DB, trash time.Duration) op {
 	project := r.c.ProjectID()
 	var taken atomic.Int64
 	budget := (int64(len(r.deletes)) - r.nextDel.Load()) / 2
@@ -676,7 +770,11 @@ func (r *run) limitStoreDelete(db *sqlite.DB) op {
 		if id == "" {
 			return false, &exhausted{"no model left to delete: seed more"}
 		}
-		return true, modelreg.DeleteModel(ctx, db, project, id)
+		errs, err := db.DeleteModelBatch(ctx, project, []string{id}, modelreg.DeleteOptions{Trash: trash})
+		if err == nil {
+			err = errs[0]
+		}
+		return true, err
 	}
 }
 

@@ -32,6 +32,13 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A second server on the same database, with the trash on.
+	trashSrv := httptest.NewServer(httpapi.NewServer(httpapi.Config{Store: store, TrashRetention: time.Hour}))
+	defer trashSrv.Close()
+	tc, err := client.New(trashSrv.URL, project)
+	if err != nil {
+		t.Fatal(err)
+	}
 	importDir := filepath.Join(dir, "import")
 	if err := bench.EnsureImportDir(importDir); err != nil {
 		t.Fatal(err)
@@ -41,7 +48,7 @@ func TestRun(t *testing.T) {
 		// Long enough that a 20-model cascade completes under the race
 		// detector on a loaded machine: an op cut by the deadline is not
 		// counted, and every workload must count some.
-		Client: c, Models: 3000, Duration: 1500 * time.Millisecond, Concurrency: 3,
+		Client: c, TrashClient: tc, Models: 3000, Duration: 1500 * time.Millisecond, Concurrency: 3,
 		Limits: true, Database: dbPath, Synchronous: "NORMAL", ImportDir: importDir, Seed: 1,
 		ImportWait: -1, // no importer runs here: the imports stay publishing
 		OnResult:   func(r bench.Result) { seen = append(seen, r.Workload) },
@@ -54,7 +61,7 @@ func TestRun(t *testing.T) {
 	}
 	want := []string{"seed", "limit-http", "show", "limit-store-read", "list-first-page sort_by=create_at",
 		"list-first-page model_name substring", "list-first-page description substring", "list-deep-page",
-		"list-deep-page marker", "limit-store-delete", "delete", "delete-cascade", "import", "mixed"}
+		"list-deep-page marker", "limit-store-delete", "limit-store-delete-trash", "delete", "delete-trash", "delete-cascade", "import", "mixed"}
 	byName := map[string]bench.Result{}
 	for _, r := range results {
 		byName[r.Workload] = r
@@ -68,6 +75,11 @@ func TestRun(t *testing.T) {
 		if r.Ops == 0 || r.Errors != 0 || r.OpsPerSec <= 0 || r.P99ms < r.P50ms {
 			t.Errorf("%s: %+v", w, r)
 		}
+	}
+	// Every counted op of delete-trash and limit-store-delete-trash put a
+	// model in the trash (an op cut by the deadline may have too).
+	if tl, err := tc.ListTrash(context.Background(), "", 1, 0); err != nil || tl.TotalCount < int(byName["delete-trash"].Ops+byName["limit-store-delete-trash"].Ops) {
+		t.Errorf("trash holds %+v (%v), want every model of delete-trash and limit-store-delete-trash", tl, err)
 	}
 	if r := byName["seed"]; r.Ops != 3000 {
 		t.Errorf("seeded %d models, want 3000", r.Ops)

@@ -25,11 +25,15 @@ show, list-first-page (each sort, and each filter), list-deep-page (a page in
 the last 10 %, by offset and by marker), delete, delete-cascade (names of 20
 versions), import (a small folder, --import-dir, which the server must be
 allowed to read) and mixed (60 % show, 20 % list, 10 % delete, 10 % import).
+delete-trash is the delete workload through --trash-endpoint: a second server
+on the same database run with --trash-retention > 0, so that one run measures
+the delete with the trash off and on (skipped without it).
 
 --limits adds limit-http (GET /modelreg/v1/ping, the server's HTTP stack and
 nothing else) and, with --database (the server's SQLite file, opened by this
 process with the same --sqlite-synchronous), limit-store-read and
-limit-store-delete: the raw store operation in a loop. Read every result as a
+limit-store-delete and limit-store-delete-trash: the raw store operation in a
+loop. Read every result as a
 ratio of its limit.
 
 Prints a table, or with --json one JSON object per workload:
@@ -48,6 +52,7 @@ from its /metrics. Deletes consume the seeded models: seed enough, or
 			limits := fs.Bool("limits", false, "also measure limit-http, and with --database the store limits")
 			database := fs.String("database", "", "the server's SQLite `file`, for the store limits")
 			syncMode := fs.String("sqlite-synchronous", "FULL", "SQLite synchronous `mode` of the store limits: the server's")
+			trashEndpoint := fs.String("trash-endpoint", "", "`URL` of a server on the same database with --trash-retention > 0, for delete-trash")
 			importDir := fs.String("import-dir", "modelreg-bench-import", "`dir`ectory the import workload imports (created when missing)")
 			seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random `seed`")
 			asJSON := fs.Bool("json", false, "one JSON object per workload (same as --output json)")
@@ -94,9 +99,17 @@ from its /metrics. Deletes consume the seeded models: seed enough, or
 							c.ProjectID(), list.TotalCount)
 					}
 				}
+				var tc *client.Client
+				if *trashEndpoint != "" {
+					tg := *g
+					tg.endpoint = *trashEndpoint
+					if tc, err = tg.client(client.WithHTTPClient(hc), client.WithUserAgent("modelreg-bench/"+version())); err != nil {
+						return err
+					}
+				}
 				var results []bench.Result
 				cfg := bench.Config{
-					Client: c, Models: *models, Reuse: *reuse, Duration: *duration, Warmup: *warmup, Concurrency: *concurrency,
+					Client: c, TrashClient: tc, Models: *models, Reuse: *reuse, Duration: *duration, Warmup: *warmup, Concurrency: *concurrency,
 					Workloads: ws, Limits: *limits, Database: *database, Synchronous: *syncMode,
 					ImportDir: dir, Seed: *seed, Progress: e.stderr,
 					OnResult: func(r bench.Result) {

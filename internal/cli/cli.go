@@ -51,6 +51,7 @@ type command struct {
 func commands() []*command {
 	cmds := []*command{serveCommand(), migrateCommand()}
 	cmds = append(cmds, modelCommands()...)
+	cmds = append(cmds, trashCommands()...)    // model protect, unprotect, trash
 	cmds = append(cmds, transferCommands()...) // model push, model pull
 	cmds = append(cmds, serviceCommands()...)
 	cmds = append(cmds, iamCommands()...)

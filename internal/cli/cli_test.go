@@ -71,8 +71,9 @@ type testServer struct {
 
 // serverOptions tune a test server; zero values are the defaults.
 type serverOptions struct {
-	MaxFileSize  int64 // model files over this fail their import
-	CascadeLimit int
+	MaxFileSize    int64 // model files over this fail their import
+	CascadeLimit   int
+	TrashRetention time.Duration
 }
 
 // MustStartServer starts a test server, stopped at the end of the test.
@@ -103,7 +104,7 @@ func MustStartServer(tb testing.TB, opt serverOptions) *testServer {
 	uploads := importer.NewUploads(importer.UploadConfig{Store: db, Blobs: blobs, MaxFileSize: opt.MaxFileSize, Logger: logger})
 	authn := mustAuth(tb, db)
 	api := httpapi.NewServer(httpapi.Config{Store: db, CheckSource: sources.Check, OnModelCreated: runner.Wake,
-		CascadeLimit: opt.CascadeLimit, Logger: logger, Auth: authn, Uploads: uploads, Blobs: blobs})
+		CascadeLimit: opt.CascadeLimit, TrashRetention: opt.TrashRetention, Logger: logger, Auth: authn, Uploads: uploads, Blobs: blobs})
 	hs := httptest.NewServer(api)
 	done := make(chan struct{})
 	go func() {

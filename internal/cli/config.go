@@ -48,6 +48,10 @@ type Config struct {
 	UploadMinRate      int64         // bytes per UploadRateWindow below which an upload body is cut
 	UploadRateWindow   time.Duration
 
+	// TrashRetention is how long the trash keeps a deleted model,
+	// restorable; 0: no trash (a delete frees the bytes at once).
+	TrashRetention time.Duration
+
 	// Secrets, read from the environment only (never flags, which other
 	// users of the machine can see in the process list).
 	AccessKey string // MODELREG_ACCESS_KEY: the admin access key created at first start
@@ -117,6 +121,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.Var(&rootsFlag{roots: &c.ImportRoots}, "import-root", "`dir`ectory that file:// imports may read; repeatable (default: the working directory). The server's own data dir, blob dir and database are never imported, even under a root")
 	fs.StringVar(&c.ProjectID, "project-id", c.ProjectID, "default project `id`, 32 lower-case hex (default: read from or generated into <data-dir>/project_id)")
 	fs.IntVar(&c.CascadeLimit, "cascade-limit", c.CascadeLimit, "most `models` one delete call removes")
+	fs.DurationVar(&c.TrashRetention, "trash-retention", c.TrashRetention, "how long the trash keeps a deleted model, restorable (e.g. 168h); 0 deletes at once")
 	fs.Var((*byteSize)(&c.MaxBodyBytes), "max-body-bytes", "largest request body, in `bytes` (suffixes KiB, MiB, GiB allowed)")
 	fs.Var((*byteSize)(&c.MaxFileSize), "max-file-size", "largest model file, in `bytes` (suffixes KiB, MiB, GiB allowed)")
 	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", c.SQLiteSynchronous, "SQLite synchronous `mode`: FULL survives a power cut, NORMAL only a crash")
@@ -258,6 +263,9 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	}
 	if c.CascadeLimit < 1 {
 		return fmt.Errorf("--cascade-limit %d: must be at least 1", c.CascadeLimit)
+	}
+	if c.TrashRetention < 0 {
+		return fmt.Errorf("--trash-retention %s: must be 0 or more", c.TrashRetention)
 	}
 	if c.MaxBodyBytes < 1 {
 		return fmt.Errorf("--max-body-bytes %d: must be at least 1", c.MaxBodyBytes)

@@ -43,14 +43,22 @@ files; --wait waits for that and fails when the import fails.`,
 		},
 		{
 			name:    "model delete",
-			args:    "MODEL [--cascade] | NAME --all [flags]",
+			args:    "MODEL [--cascade] [--dry-run] [--yes] | NAME --all [flags]",
 			summary: "delete a model, or with --cascade every version of its name",
 			help: `MODEL is a model id or NAME:VERSION. A model used by a service (in any
 status) is not deleted: it is reported with ModelArts.3009, with the
-services that pin it, and the other models are still deleted. The command
-prints every model with its result and exits with status 1 when any model
-was not deleted. A cascade deletes at most the server's --cascade-limit
-models per call and names a version that remains.
+services that pin it, and the other models are still deleted; so is a
+protected model (ModelReg.3101, see model protect). The command prints
+every model with its result and exits with status 1 when any model was not
+deleted. A cascade deletes at most the server's --cascade-limit models per
+call and names a version that remains.
+
+On a terminal the command first shows what the delete would do (the
+server's preview, which changes nothing) and asks for confirmation; --yes
+skips the question. The delete then happens only if the target model has
+not changed since the preview (If-Match). --dry-run shows the preview and
+stops. Without a terminal (a script) it deletes at once, as without these
+flags, unless --dry-run is given.
 
 --all deletes every version of the name NAME: it repeats the cascade until
 the name is gone or only versions that cannot be deleted remain, and ends
@@ -325,6 +333,8 @@ func modelDelete(e *env, fs *flag.FlagSet) func([]string) error {
 	g := e.clientFlags(fs)
 	cascade := fs.Bool("cascade", false, "also delete the other versions of the model's name")
 	all := fs.Bool("all", false, "delete every version of the name NAME, cascade after cascade")
+	dryRun := fs.Bool("dry-run", false, "only show what the delete would do; nothing changes")
+	yes := fs.Bool("yes", false, "do not ask for confirmation on a terminal")
 	return func(args []string) error {
 		switch {
 		case len(args) != 1:
@@ -351,9 +361,15 @@ func modelDelete(e *env, fs *flag.FlagSet) func([]string) error {
 			}
 			name = m.Name
 		}
-		res, err := c.DeleteModel(e.ctx, id, *cascade)
-		if err != nil {
+		ctx, res, err := e.confirmDelete(c, id, *cascade, *dryRun, *yes && !*dryRun, g.json())
+		if err != nil || res == nil {
 			return err
+		}
+		if !res.DryRun {
+			res, err = c.DeleteModel(ctx, id, *cascade)
+			if err != nil {
+				return err
+			}
 		}
 		if g.json() {
 			err = printJSON(e.stdout, res)
@@ -363,12 +379,14 @@ func modelDelete(e *env, fs *flag.FlagSet) func([]string) error {
 		if err != nil {
 			return err
 		}
-		if res.RemainingCount > 0 && !g.json() {
+		if res.RemainingCount > 0 && !res.DryRun && !g.json() {
 			if err := e.remainingHint(c, name, res); err != nil {
 				return err
 			}
 		}
-		if n := len(res.Failed); n > 0 {
+		if n := len(res.Failed); n > 0 && res.DryRun {
+			return &FailedError{Msg: fmt.Sprintf("%d of %d models would not be deleted (dry run: nothing changed)", n, n+len(res.Success))}
+		} else if n > 0 {
 			return &FailedError{Msg: fmt.Sprintf("%d of %d models not deleted", n, n+len(res.Success))}
 		}
 		return nil
@@ -477,8 +495,12 @@ func (e *env) deleteAll(c *client.Client, g *globals, name string) error {
 func (e *env) printDeleteResult(c *client.Client, res *modelreg.DeleteResult) error {
 	tw := newTable(e.stdout)
 	row(tw, "MODEL ID", "RESULT", "CODE", "MESSAGE")
+	deleted, failed := "deleted", "failed"
+	if res.DryRun {
+		deleted, failed = "would delete", "would fail"
+	}
 	for _, id := range res.Success {
-		row(tw, id, "deleted", "", "")
+		row(tw, id, deleted, "", "")
 	}
 	for _, f := range res.Failed {
 		msg := f.ErrorMsg
@@ -490,7 +512,7 @@ func (e *env) printDeleteResult(c *client.Client, res *modelreg.DeleteResult) er
 				msg += " Pinned by service " + strings.Join(names, ", ") + "."
 			}
 		}
-		row(tw, f.ModelID, "failed", f.ErrorCode, msg)
+		row(tw, f.ModelID, failed, f.ErrorCode, msg)
 	}
 	return tw.Flush()
 }

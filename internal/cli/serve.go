@@ -200,6 +200,7 @@ func (s *server) wire(ctx context.Context) error {
 	s.coll = collector.New(collector.Config{
 		Store: store, Blobs: blobs, Owner: owner, Lease: cfg.JobLease, Interval: collectInterval,
 		StagingInterval: stagingCleanInterval, StagingGrace: cfg.StagingGrace,
+		Trash:  store,
 		Logger: logger,
 	})
 	// A crash may have left staged files and committed blobs nothing
@@ -240,6 +241,7 @@ func (s *server) wire(ctx context.Context) error {
 		OnModelCreated:   s.runner.Wake,
 		OnModelsDeleted:  s.coll.Wake,
 		CascadeLimit:     cfg.CascadeLimit,
+		TrashRetention:   cfg.TrashRetention,
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		RequestTimeout:   cfg.RequestTimeout,
 		Logger:           logger,

@@ -80,6 +80,10 @@ type Config struct {
 	// left behind: longer than any Stage takes. Default
 	// DefaultStagingGrace.
 	StagingGrace time.Duration
+	// Trash, when set, is purged of the models whose purge time has come
+	// at the start of every pass; their blobs are then collected in the
+	// same pass.
+	Trash modelreg.TrashStore
 }
 
 // Collector removes queued blobs from the blob store.
@@ -94,6 +98,8 @@ type Collector struct {
 	failures map[string]int // consecutive failed deletions per digest
 
 	freedBlobs, freedBytes atomic.Int64
+
+	lastPurge time.Time // of the trash; guarded by pass
 }
 
 // New returns a Collector for cfg, with defaults filled in.
@@ -197,6 +203,9 @@ func (c *Collector) RunOnce(ctx context.Context) (freed int, err error) {
 	}
 	c.pass.Lock()
 	defer c.pass.Unlock()
+	if err := c.purgeTrash(ctx); err != nil {
+		return 0, err
+	}
 	tried := map[string]bool{} // digests this pass has handled
 	for {
 		claimedAt := time.Now()
@@ -232,6 +241,32 @@ func (c *Collector) RunOnce(ctx context.Context) (freed int, err error) {
 		}
 		if !progress {
 			return freed, nil
+		}
+	}
+}
+
+// purgeTrash purges the trashed models whose purge time has come, a batch
+// at a time, which queues their blobs. It does so at most once an
+// Interval: a pass woken by every delete must not add a write to each.
+func (c *Collector) purgeTrash(ctx context.Context) error {
+	if c.cfg.Trash == nil {
+		return nil
+	}
+	if now := time.Now(); now.Sub(c.lastPurge) < c.cfg.Interval {
+		return nil
+	} else {
+		c.lastPurge = now
+	}
+	for {
+		n, err := c.cfg.Trash.PurgeExpiredTrash(ctx, c.cfg.Batch)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			c.log.Info("purged expired models from the trash", "models", n)
+		}
+		if n < c.cfg.Batch {
+			return nil
 		}
 	}
 }

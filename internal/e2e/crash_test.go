@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -285,11 +286,23 @@ type ledger struct {
 	pushes    int               // acknowledged pushes
 	deploys   atomic.Int64      // services created
 	n         atomic.Int64      // import counter, for unique versions
+
+	// With the trash on (--trash-retention): a deleted model is in the
+	// trash until a purge; a restore takes it out of deleted.
+	trash       bool
+	restored    int             // acknowledged restores
+	purged      map[string]bool // acknowledged purges (one or all)
+	mayBePurged map[string]bool // a purge that may have removed it was sent
+	published   map[string]bool // seen published (a publishing model is deleted, not trashed)
+	// purgeAllOpen counts the purges of the whole trash sent and not
+	// acknowledged in this server's life: a delete acknowledged meanwhile
+	// may have been purged by one.
+	purgeAllOpen int
 }
 
 func newLedger() *ledger {
 	return &ledger{imported: map[string]string{}, deleted: map[string]bool{}, deletions: map[string]int{}, targeted: map[string]bool{},
-		cascaded: map[string]bool{}, failures: map[string]int{}}
+		cascaded: map[string]bool{}, failures: map[string]int{}, purged: map[string]bool{}, mayBePurged: map[string]bool{}, published: map[string]bool{}}
 }
 
 // pick returns a random imported model not known to be deleted.
@@ -350,6 +363,15 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 					continue
 				}
 				cascade := rng.IntN(3) == 0
+				if l.trash {
+					// Whether the target goes to the trash: a model
+					// published stays so until it is deleted.
+					if m, err := c.GetModel(ctx, id); err == nil && m.Status == modelreg.ModelPublished {
+						l.mu.Lock()
+						l.published[id] = true
+						l.mu.Unlock()
+					}
+				}
 				l.mu.Lock()
 				if cascade {
 					l.cascaded[name] = true
@@ -364,6 +386,9 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 					for _, id := range res.Success {
 						l.deleted[id] = true
 						l.deletions[id]++
+						if l.purgeAllOpen > 0 {
+							l.mayBePurged[id] = true
+						}
 					}
 					for _, f := range res.Failed {
 						l.failures[f.ErrorCode]++
@@ -379,6 +404,10 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 				}
 			}
 		})
+	}
+	if l.trash {
+		trng := rand.New(rand.NewPCG(seed, 50))
+		wg.Go(func() { trashLoop(ctx, t, c, l, trng) })
 	}
 	if storm {
 		wg.Wait()
@@ -457,6 +486,75 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 	wg.Wait()
 }
 
+// trashLoop restores and purges models of the trash (one, or the whole
+// trash now and then) until ctx is done.
+func trashLoop(ctx context.Context, t *testing.T, c *client.Client, l *ledger, rng *rand.Rand) {
+	for ctx.Err() == nil {
+		sleep(ctx, time.Duration(10+rng.IntN(60))*time.Millisecond)
+		list, err := c.ListTrash(ctx, "", 100, 0)
+		if err != nil {
+			if serverError(err) {
+				t.Errorf("list trash: %v", err)
+			}
+			continue
+		}
+		if len(list.Models) == 0 {
+			continue
+		}
+		id := list.Models[rng.IntN(len(list.Models))].ID
+		switch r := rng.IntN(20); {
+		case r < 12:
+			err := c.RestoreModel(context.WithoutCancel(ctx), id)
+			switch {
+			case err == nil:
+				l.mu.Lock()
+				delete(l.deleted, id)
+				l.restored++
+				l.mu.Unlock()
+			case modelreg.ErrorAPICode(err) == modelreg.CodeModelNotFound: // restored or purged meanwhile
+			case serverError(err):
+				t.Errorf("restore %s: %v", id, err)
+			}
+		case r < 19:
+			l.mu.Lock()
+			l.mayBePurged[id] = true
+			l.mu.Unlock()
+			err := c.PurgeModel(context.WithoutCancel(ctx), id)
+			switch {
+			case err == nil:
+				l.mu.Lock()
+				l.purged[id] = true
+				l.mu.Unlock()
+			case modelreg.ErrorAPICode(err) == modelreg.CodeModelNotFound:
+			case serverError(err):
+				t.Errorf("purge %s: %v", id, err)
+			}
+		default:
+			l.mu.Lock()
+			for id := range l.deleted {
+				l.mayBePurged[id] = true
+			}
+			l.purgeAllOpen++
+			l.mu.Unlock()
+			res, err := c.PurgeTrash(context.WithoutCancel(ctx))
+			switch {
+			case err == nil:
+				l.mu.Lock()
+				for _, id := range res.Success {
+					l.purged[id] = true
+				}
+				l.purgeAllOpen--
+				l.mu.Unlock()
+				if len(res.Failed) > 0 {
+					t.Errorf("purge all: %+v", res.Failed)
+				}
+			case serverError(err):
+				t.Errorf("purge all: %v", err)
+			}
+		}
+	}
+}
+
 // pushLoop pushes folders (the small one half the time) until ctx is done.
 // Each pushed model has a name of its own, so that a cascade delete reaches
 // it only once the push is acknowledged and it can be picked.
@@ -510,6 +608,16 @@ func TestCrash(t *testing.T) {
 	t.Run("S3", func(t *testing.T) {
 		crashCycles(t, bin, t.TempDir(), func(folders []folder) *blobEnv { return s3Env(t, folders) })
 	})
+	// With the trash on: deletes move models into the trash while
+	// restores and purges take them out, and the kills cut all three.
+	t.Run("Trash", func(t *testing.T) {
+		tmp := t.TempDir()
+		crashCycles(t, bin, tmp, func([]folder) *blobEnv {
+			be := diskEnv(filepath.Join(tmp, "data"))
+			be.args = append(be.args, "--trash-retention", "1h")
+			return be
+		})
+	})
 }
 
 // crashCycles runs the crash test in tmp on the blob store newEnv returns.
@@ -522,6 +630,7 @@ func crashCycles(t *testing.T, bin, tmp string, newEnv func([]folder) *blobEnv) 
 	folders := makeFolders(t, root, rng)
 	be := newEnv(folders)
 	l := newLedger()
+	l.trash = slices.Contains(be.args, "--trash-retention")
 	logPath := filepath.Join(tmp, "server.log")
 	defer func() {
 		if t.Failed() {
@@ -552,6 +661,9 @@ func crashCycles(t *testing.T, bin, tmp string, newEnv func([]folder) *blobEnv) 
 		if err != nil {
 			t.Fatal(err)
 		}
+		l.mu.Lock()
+		l.purgeAllOpen = 0 // the last server's are dead
+		l.mu.Unlock()
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		storm := cycle%2 == 0 // the last cycle is a plain one: it leaves models to check
@@ -644,6 +756,9 @@ func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *le
 	// prove the upload path's crash safety too.
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.trash && l.restored+len(l.purged) == 0 {
+		t.Errorf("the trash load did too little: no restore and no purge acknowledged")
+	}
 	if len(l.imported) == 0 || len(l.deleted) == 0 || l.pushes+givenUp == 0 {
 		t.Errorf("the load did too little to prove anything: %d imports, %d pushes acknowledged and %d cut, %d deletes",
 			len(l.imported), l.pushes, givenUp, len(l.deleted))
@@ -745,6 +860,61 @@ func checkStores(t *testing.T, db modelreg.Store, project string, folders []fold
 		}
 	}
 
+	// Every model in the trash is whole: published, its folder's files,
+	// their bytes; its blobs count as referenced. (A trashed model's row
+	// is kept under the project id trash/<deleted_at>/<id>, see the
+	// stores' migrations: how this test reads its files.)
+	inTrash := map[string]bool{}
+	for page := 0; ; page++ {
+		f := modelreg.TrashFilter{ProjectID: project, Page: modelreg.Page{Limit: modelreg.MaxListLimit, Offset: page}}
+		if err := f.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		ms, total, err := db.FindTrash(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tm := range ms {
+			inTrash[tm.ID] = true
+			key := fmt.Sprintf("trash/%013d/%s", tm.DeletedAt, tm.ID)
+			full, err := db.FindModelByID(ctx, key, tm.ID)
+			if err != nil {
+				t.Fatalf("trashed model %s: %v", tm.ID, err)
+			}
+			files, err := db.FindModelFiles(ctx, key, tm.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if full.Status == modelreg.ModelPublishing {
+				t.Errorf("trashed model %s is publishing", tm.ID)
+			}
+			if full.Status != modelreg.ModelPublished {
+				continue // a failed one (an upload given up) has no files
+			}
+			want := bySource[full.SourceLocation]
+			if modelreg.IsUploadLocation(full.SourceLocation) {
+				want = bySource[full.Description]
+			}
+			got := map[string]string{}
+			for _, f := range files {
+				got[f.Path] = f.Digest
+				referenced[f.Digest] = true
+				if !verified[f.Digest] {
+					if err := verifyBlob(ctx, blobs, f); err != nil {
+						t.Errorf("trashed model %s file %s: %v", tm.ID, f.Path, err)
+					}
+					verified[f.Digest] = true
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want.files) {
+				t.Errorf("trashed model %s files %v, want %v", tm.ID, got, want.files)
+			}
+		}
+		if page*modelreg.MaxListLimit+len(ms) >= total || len(ms) == 0 {
+			break
+		}
+	}
+
 	// After a collection, every blob left is referenced and staging is empty.
 	coll := collector.New(collector.Config{Store: db, Blobs: blobs, Now: later, Logger: slog.New(slog.DiscardHandler)})
 	if _, err := coll.RunOnce(ctx); err != nil {
@@ -782,6 +952,17 @@ func checkStores(t *testing.T, db modelreg.Store, project string, folders []fold
 		if _, err := db.FindModelByID(ctx, project, id); modelreg.ErrorCode(err) != modelreg.ENOTFOUND {
 			t.Errorf("model %s was acknowledged deleted but is there (%v)", id, err)
 		}
+		if l.trash && l.published[id] && !l.mayBePurged[id] && !l.purged[id] && !inTrash[id] {
+			t.Errorf("model %s was acknowledged deleted into the trash, never purged, and is not in the trash", id)
+		}
+	}
+	for id := range l.purged {
+		if inTrash[id] {
+			t.Errorf("model %s was acknowledged purged but is in the trash", id)
+		}
+		if _, err := db.FindModelByID(ctx, project, id); modelreg.ErrorCode(err) != modelreg.ENOTFOUND {
+			t.Errorf("model %s was acknowledged purged but is there (%v)", id, err)
+		}
 	}
 	gone := 0
 	for id, name := range l.imported {
@@ -790,14 +971,16 @@ func checkStores(t *testing.T, db modelreg.Store, project string, folders []fold
 		case err == nil:
 		case modelreg.ErrorCode(err) != modelreg.ENOTFOUND:
 			t.Fatal(err)
+		case inTrash[id] && (l.deleted[id] || l.targeted[id] || l.cascaded[name]):
+			gone++
 		case l.deleted[id] || l.targeted[id] || l.cascaded[name]:
 			gone++
 		default:
 			t.Errorf("model %s (%s) was acknowledged imported, never deleted, and is gone", id, name)
 		}
 	}
-	t.Logf("%d models left (%d uploads cut by a kill), %d acknowledged imports and pushes (%d pushes), %d gone by deletes, %d deletes acknowledged, failures %v, %d blobs stored",
-		len(models), givenUp, len(l.imported), l.pushes, gone, len(l.deleted), l.failures, stored)
+	t.Logf("%d models left (%d uploads cut by a kill), %d acknowledged imports and pushes (%d pushes), %d gone by deletes, %d deletes acknowledged, failures %v, %d blobs stored; trash: %d in it, %d restores and %d purges acknowledged",
+		len(models), givenUp, len(l.imported), l.pushes, gone, len(l.deleted), l.failures, stored, len(inTrash), l.restored, len(l.purged))
 	return givenUp
 }
 

@@ -37,6 +37,7 @@ const (
 	c3519 = modelreg.CodeServiceState
 	c3547 = modelreg.CodeClusterNotFound
 	c3954 = modelreg.CodeFlavorNotFound
+	c0412 = modelreg.CodePreconditionFailed
 )
 
 // badFixture is the world the bad-input tables run against.
@@ -286,6 +287,25 @@ func testBadInputModelDelete(t *testing.T) {
 		del("UnknownCascade", "models/"+f.unknown, "cascade=true", 404, c3001, f.unknown),
 		del("OtherProject", "models/"+f.theirs, "", 404, c3001, f.theirs),
 		del("OtherProjectCascade", "models/"+f.theirs, "cascade=true", 404, c3001, f.theirs),
+		del("DryRunYes", m, "dry_run=yes", 400, c0101, "dry_run"),
+		del("DryRunEmpty", m, "dry_run=", 400, c0101, "dry_run"),
+		del("DryRunOne", m, "cascade=true&dry_run=1", 400, c0101, "dry_run"),
+		del("DryRunRepeated", m, "dry_run=true&dry_run=false", 400, c0101, "dry_run"),
+		del("DryRunUnknown", "models/"+f.unknown, "dry_run=true", 404, c3001, f.unknown),
+		del("DryRunOtherProject", "models/"+f.theirs, "dry_run=TRUE&cascade=true", 404, c3001, f.theirs),
+	})
+	ifm := func(name, header, query string, status int, code, msg string) badCase {
+		return badCase{name: name, method: http.MethodDelete, path: m, query: query, ifMatch: header, status: status, code: code, msg: msg}
+	}
+	runBadCases(t, e, []badCase{
+		ifm("IfMatchUnquoted", "abc", "", 400, c0101, "If-Match"),
+		ifm("IfMatchOpenQuote", `"abc`, "", 400, c0101, "If-Match"),
+		ifm("IfMatchStarInList", `*, "abc"`, "", 400, c0101, "If-Match"),
+		ifm("IfMatchEmptyElement", `"abc",,"def"`, "", 400, c0101, "If-Match"),
+		ifm("IfMatchInnerQuote", `"a"b"`, "", 400, c0101, "If-Match"),
+		ifm("IfMatchStale", `"0123456789abcdef0123456789abcdef"`, "", 412, c0412, "If-Match"),
+		ifm("IfMatchWeak", `W/"0123456789abcdef0123456789abcdef"`, "cascade=true", 412, c0412, "If-Match"),
+		ifm("IfMatchStaleDryRun", `"x"`, "dry_run=true", 412, c0412, "If-Match"),
 	})
 }
 
@@ -425,6 +445,10 @@ func testBadInputServiceUpdate(t *testing.T) {
 		put("BodyArray", f.running, []byte(`[{"status":"stopped"}]`), 400, c3037, "JSON object"),
 		put("BodyEmpty", f.running, []byte(``), 400, c3037, "JSON object"),
 		put("Oversize", f.running, oversize(), 413, c0104, ""),
+		{name: "IfMatchMalformed", method: http.MethodPut, path: "services/" + f.running, body: map[string]any{"status": "stopped"},
+			ifMatch: "stale", status: 400, code: c0101, msg: "If-Match"},
+		{name: "IfMatchStale", method: http.MethodPut, path: "services/" + f.running, body: map[string]any{"status": "stopped"},
+			ifMatch: `"stale"`, status: 412, code: c0412, msg: "If-Match"},
 	})
 }
 
@@ -450,6 +474,57 @@ func testBadInputServiceDelete(t *testing.T) {
 		del("TrailingComma", f.running+",", 400, c0101, "service_id"),
 		del("SpaceAfterComma", f.running+",%20"+f.stuck, 400, c0101, "service_id"),
 		del("TooMany", strings.Join(many, ","), 400, c0101, "100"),
+		{name: "IfMatchMalformed", method: http.MethodDelete, path: "services/" + f.running, ifMatch: `"a", *`, status: 400, code: c0101, msg: "If-Match"},
+		{name: "IfMatchStale", method: http.MethodDelete, path: "services/" + f.running + "," + f.stuck, ifMatch: `"stale"`, status: 412, code: c0412, msg: "If-Match"},
+	})
+}
+
+func TestBadInputProtection(t *testing.T) { eachStore(t, testBadInputProtection) }
+
+func testBadInputProtection(t *testing.T) {
+	e, f := MustBadFixture(t)
+	path := func(id string) string { return "/modelreg/v1/" + projectA + "/models/" + id + "/protection" }
+	put := func(name, id string, body any, status int, code, msg string) badCase {
+		return badCase{name: name, method: http.MethodPut, path: path(id), body: body, status: status, code: code, msg: msg}
+	}
+	runBadCases(t, e, []badCase{
+		put("ProtectedMissing", f.published, map[string]any{"reason": "x"}, 400, c3036, "protected"),
+		put("ProtectedNull", f.published, []byte(`{"protected":null}`), 400, c3036, "protected"),
+		put("ProtectedString", f.published, map[string]any{"protected": "true"}, 400, c3037, "protected"),
+		put("ReasonNumber", f.published, map[string]any{"protected": true, "reason": 5}, 400, c3037, "reason"),
+		put("ReasonTooLong", f.published, map[string]any{"protected": true, "reason": strings.Repeat("é", 257)}, 400, c3037, "reason"),
+		put("ReasonControlChar", f.published, map[string]any{"protected": true, "reason": "a\nb"}, 400, c3037, "reason"),
+		put("Malformed", f.published, []byte(`{"protected":`), 400, c3037, "body"),
+		put("BodyArray", f.published, []byte(`[true]`), 400, c3037, "JSON object"),
+		put("BadID", "abc", map[string]any{"protected": true}, 400, c0101, "model_id"),
+		put("Unknown", f.unknown, map[string]any{"protected": true}, 404, c3001, f.unknown),
+		put("OtherProject", f.theirs, map[string]any{"protected": true}, 404, c3001, f.theirs),
+		put("Oversize", f.published, oversize(), 413, c0104, ""),
+		{name: "BadProject", method: http.MethodPut, path: "/modelreg/v1/0123456789ABCDEF0123456789ABCDEF/models/" + f.published + "/protection",
+			body: map[string]any{"protected": true}, status: 400, code: c0101, msg: "project_id"},
+		{name: "GetUnknown", method: http.MethodGet, path: path(f.unknown), status: 404, code: c3001, msg: f.unknown},
+		{name: "GetBadID", method: http.MethodGet, path: path("abc"), status: 400, code: c0101, msg: "model_id"},
+	})
+}
+
+func TestBadInputTrash(t *testing.T) { eachStore(t, testBadInputTrash) }
+
+func testBadInputTrash(t *testing.T) {
+	e, f := MustBadFixture(t)
+	trash := "/modelreg/v1/" + projectA + "/trash"
+	runBadCases(t, e, []badCase{
+		{name: "ListLimitZero", method: http.MethodGet, path: trash, query: "limit=0", status: 400, code: c0101, msg: "limit"},
+		{name: "ListLimitHigh", method: http.MethodGet, path: trash, query: "limit=1001", status: 400, code: c0101, msg: "limit"},
+		{name: "ListOffsetNegative", method: http.MethodGet, path: trash, query: "offset=-1", status: 400, code: c0101, msg: "offset"},
+		{name: "ListOffsetText", method: http.MethodGet, path: trash, query: "offset=one", status: 400, code: c0101, msg: "offset"},
+		{name: "ListNameTooLong", method: http.MethodGet, path: trash, query: "model_name=" + strings.Repeat("n", 65), status: 400, code: c0101, msg: "model_name"},
+		{name: "ListBadProject", method: http.MethodGet, path: "/modelreg/v1/0123456789ABCDEF0123456789ABCDEF/trash", status: 400, code: c0101, msg: "project_id"},
+		{name: "RestoreNeverDeleted", method: http.MethodPost, path: trash + "/" + f.published + "/restore", status: 404, code: c3001, msg: f.published},
+		{name: "RestoreUnknown", method: http.MethodPost, path: trash + "/" + f.unknown + "/restore", status: 404, code: c3001, msg: f.unknown},
+		{name: "RestoreOtherProject", method: http.MethodPost, path: trash + "/" + f.theirs + "/restore", status: 404, code: c3001, msg: f.theirs},
+		{name: "RestoreBadID", method: http.MethodPost, path: trash + "/abc/restore", status: 400, code: c0101, msg: "model_id"},
+		{name: "PurgeNeverDeleted", method: http.MethodDelete, path: trash + "/" + f.published, status: 404, code: c3001, msg: f.published},
+		{name: "PurgeBadID", method: http.MethodDelete, path: trash + "/abc", status: 400, code: c0101, msg: "model_id"},
 	})
 }
 

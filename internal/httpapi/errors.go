@@ -56,6 +56,8 @@ func statusOf(code string) int {
 		return http.StatusTooManyRequests
 	case modelreg.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case modelreg.EPRECONDITION:
+		return http.StatusPreconditionFailed
 	}
 	return http.StatusInternalServerError
 }

@@ -289,6 +289,7 @@ type state struct {
 	Services      map[string]*modelreg.ServiceList
 	ServiceDetail map[string]*modelreg.Service
 	EventCounts   map[string]int
+	Trash         map[string]*modelreg.TrashList
 }
 
 // snapshot reads the state of both projects through the API.
@@ -296,7 +297,8 @@ func snapshot(t *testing.T, e *testEnv) state {
 	t.Helper()
 	ctx := context.Background()
 	st := state{Models: map[string]*modelreg.ModelList{}, ModelDetails: map[string]*modelreg.Model{},
-		Services: map[string]*modelreg.ServiceList{}, ServiceDetail: map[string]*modelreg.Service{}, EventCounts: map[string]int{}}
+		Services: map[string]*modelreg.ServiceList{}, ServiceDetail: map[string]*modelreg.Service{}, EventCounts: map[string]int{},
+		Trash: map[string]*modelreg.TrashList{}}
 	for _, c := range []*client.Client{e.c, e.cb} {
 		ml, err := c.ListModels(ctx, modelreg.ModelFilter{Page: modelreg.Page{Limit: modelreg.MaxListLimit, Order: "asc"}})
 		if err != nil {
@@ -313,6 +315,9 @@ func snapshot(t *testing.T, e *testEnv) state {
 			t.Fatalf("snapshot: list services: %v", err)
 		}
 		st.Services[c.ProjectID()] = sl
+		if st.Trash[c.ProjectID()], err = c.ListTrash(ctx, "", modelreg.MaxListLimit, 0); err != nil {
+			t.Fatalf("snapshot: list trash: %v", err)
+		}
 		for _, s := range sl.Services {
 			if st.ServiceDetail[s.ID], err = c.GetService(ctx, s.ID); err != nil {
 				t.Fatalf("snapshot: get service: %v", err)
@@ -338,6 +343,8 @@ type badCase struct {
 	status int
 	code   string // ModelArts code
 	msg    string // a substring of the message, when set
+	// ifMatch, when set, is sent as the If-Match header.
+	ifMatch string
 }
 
 // runBadCases sends each case through the client and checks its status,
@@ -351,7 +358,11 @@ func runBadCases(t *testing.T, e *testEnv, cases []badCase) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = e.c.Do(context.Background(), tc.method, tc.path, q, tc.body, nil)
+			ctx := context.Background()
+			if tc.ifMatch != "" {
+				ctx = client.WithIfMatch(ctx, tc.ifMatch)
+			}
+			err = e.c.Do(ctx, tc.method, tc.path, q, tc.body, nil)
 			if err == nil {
 				t.Fatalf("%s %s?%s succeeded, want %d %s", tc.method, tc.path, tc.query, tc.status, tc.code)
 			}

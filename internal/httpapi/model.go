@@ -200,6 +200,7 @@ func (s *Server) handleModelGet(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	w.Header().Set("ETag", modelreg.ETag(m))
 	fillModelArrays(m)
 	s.respond(w, r, m)
 }
@@ -216,18 +217,25 @@ func (s *Server) handleModelDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	q := parseQuery(r)
 	cascade := q.bool("cascade")
+	opt := modelreg.DeleteOptions{DryRun: q.bool("dry_run"), Trash: s.trashRetention, Actor: ownerOf(r)}
 	if q.err != nil {
 		s.error(w, r, q.err)
 		return
 	}
-	res, err := modelreg.DeleteModels(r.Context(), s.store, projectID, id, cascade, s.cascadeLimit)
+	if opt.IfMatch, err = ifMatch(r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	res, err := modelreg.DeleteModels(r.Context(), s.store, projectID, id, cascade, s.cascadeLimit, opt)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	s.metrics.observeDelete(res)
-	if len(res.Success) > 0 {
-		s.onModelsDeleted()
+	if !opt.DryRun {
+		s.metrics.observeDelete(res)
+		if len(res.Success) > 0 {
+			s.onModelsDeleted()
+		}
 	}
 	s.respond(w, r, res)
 }

@@ -40,6 +40,13 @@ func (s *Server) routes() {
 	s.handle("DELETE /modelreg/v1/{project_id}/uploads/{upload_id}", s.handleUploadDelete)
 	s.handle("GET /modelreg/v1/{project_id}/models/{model_id}/files", s.handleModelFiles)
 	s.handle("GET /modelreg/v1/{project_id}/models/{model_id}/files/{path...}", s.handleModelFileGet)
+	// modelreg extensions: protection and the trash (trash.go).
+	s.handle("GET /modelreg/v1/{project_id}/models/{model_id}/protection", s.handleProtectionGet)
+	s.handle("PUT /modelreg/v1/{project_id}/models/{model_id}/protection", s.handleProtectionPut)
+	s.handle("GET /modelreg/v1/{project_id}/trash", s.handleTrashList)
+	s.handle("DELETE /modelreg/v1/{project_id}/trash", s.handleTrashPurgeAll)
+	s.handle("POST /modelreg/v1/{project_id}/trash/{model_id}/restore", s.handleTrashRestore)
+	s.handle("DELETE /modelreg/v1/{project_id}/trash/{model_id}", s.handleTrashPurge)
 	// modelreg extensions: bulk creation and the bare HTTP stack.
 	s.handle("POST /modelreg/v1/{project_id}/models:bulk", s.handleModelBulkCreate)
 	s.handle("GET /modelreg/v1/ping", s.handlePing)

@@ -58,6 +58,10 @@ type Config struct {
 	// CascadeLimit is the most models one delete call removes. Zero means
 	// modelreg.DefaultCascadeLimit.
 	CascadeLimit int
+	// TrashRetention, when > 0, turns the trash on: a deleted model is
+	// kept that long, restorable, before it is purged. Zero deletes at
+	// once (the ModelArts behaviour).
+	TrashRetention time.Duration
 	// MaxBodyBytes is the largest request body accepted; larger ones get
 	// 413. Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -109,6 +113,7 @@ type Server struct {
 	onModelCreated  func()
 	onModelsDeleted func()
 	cascadeLimit    int
+	trashRetention  time.Duration
 	maxBody         int64
 	requestTimeout  time.Duration
 	logger          *slog.Logger
@@ -137,6 +142,7 @@ func NewServer(cfg Config) *Server {
 		onModelCreated:  cfg.OnModelCreated,
 		onModelsDeleted: cfg.OnModelsDeleted,
 		cascadeLimit:    cfg.CascadeLimit,
+		trashRetention:  cfg.TrashRetention,
 		maxBody:         cfg.MaxBodyBytes,
 		requestTimeout:  cfg.RequestTimeout,
 		logger:          cfg.Logger,

@@ -148,6 +148,7 @@ func (s *Server) handleServiceGet(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	w.Header().Set("ETag", modelreg.ETag(svc))
 	s.respond(w, r, svc)
 }
 
@@ -163,6 +164,10 @@ func (s *Server) handleServiceUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := decode[modelreg.ServiceUpdate](s, w, r)
 	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if u.IfMatch, err = ifMatch(r); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -217,7 +222,12 @@ func (s *Server) handleServiceDelete(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.store.DeleteServices(r.Context(), projectID, ids); err != nil {
+	match, err := ifMatch(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.store.DeleteServicesIf(r.Context(), projectID, ids, match); err != nil {
 		s.error(w, r, err)
 		return
 	}

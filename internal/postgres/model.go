@@ -136,12 +136,19 @@ func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelre
 	return m, err
 }
 
+// findModelByID reads a model with its protection.
 func findModelByID(ctx context.Context, tx *Tx, projectID, id string) (*modelreg.Model, error) {
-	m, err := sqlstore.ScanModel(tx.queryRow(ctx, `SELECT `+sqlstore.ModelColumns+` FROM models WHERE id = $1 AND project_id = $2`, id, projectID))
+	var protected bool
+	m, err := sqlstore.ScanModel(tx.queryRow(ctx, `SELECT `+sqlstore.ModelColumns+`,
+		COALESCE((SELECT protected FROM model_protection WHERE model_id = models.id), false)
+		FROM models WHERE id = $1 AND project_id = $2`, id, projectID), &protected)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, modelreg.ModelNotFound(id)
+	} else if err != nil {
+		return nil, err
 	}
-	return m, err
+	m.Protected = protected
+	return m, nil
 }
 
 // FindModels returns one page of the models matching f and the number of
@@ -300,80 +307,138 @@ func findCascadeSet(ctx context.Context, tx *Tx, projectID, id string, limit int
 }
 
 // DeleteModelBatch deletes the models ids in one transaction and returns
-// each model's refusal in its place: a model that is gone or deployed is
-// refused, the others are deleted together, their files and import jobs
-// with them (ON DELETE CASCADE) and their blobs that no model outside the
-// batch references queued for collection (lockModelBlobs, then
-// unqueueReferenced). Returns ENOTFOUND ModelArts.3001, and deletes
-// nothing, when the first id does not exist. A single delete is a batch of
-// one.
+// each model's refusal in its place: a model that is gone, protected or
+// deployed is refused, the others are deleted together (deleteModels), or
+// with opt.Trash moved into the trash (trashModels). Returns ENOTFOUND
+// ModelArts.3001, and deletes nothing, when the first id does not exist,
+// and EPRECONDITION ModelReg.0412 when opt.IfMatch does not hold for it. A
+// single delete is a batch of one. With opt.DryRun the transaction is
+// rolled back after the work: the results are the real ones.
 //
 // It takes its locks in the global order (see postgres.go): the models'
 // rows FOR UPDATE (by id), the queue rows of their digests (by digest),
 // then the model_counts rows (by key). Of two concurrent deletes of a model
 // the second waits and then finds no row (3001); a CreateService holding
 // the row FOR SHARE makes the delete wait and then see its service (3009),
-// and one that comes second finds the model gone (3507).
-func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error) {
+// and one that comes second finds the model gone (3507). SetModelProtection
+// locks the row too: a protection committed first is seen (3101).
+func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, error) {
 	var errs []error
-	err := db.update(ctx, "postgres.DeleteModelBatch", func(tx *Tx) error {
-		locked, err := tx.queryStrings(ctx, `SELECT id FROM models WHERE id = ANY($1) AND project_id = $2
-			ORDER BY id FOR UPDATE`, ids, projectID)
-		if err != nil {
-			return err
+	err := db.update(ctx, "postgres.DeleteModelBatch", func(tx *Tx) (err error) {
+		if errs, err = deleteModelBatch(ctx, tx, projectID, ids, opt); err == nil && opt.DryRun {
+			return errDryRun
 		}
-		deployed, err := tx.queryStrings(ctx, `SELECT DISTINCT model_id FROM service_models WHERE model_id = ANY($1)`, locked)
-		if err != nil {
-			return err
-		}
-		errs = make([]error, len(ids))
-		var deletable []string
-		for i, id := range ids {
-			switch {
-			case !slices.Contains(locked, id):
-				if i == 0 {
-					return modelreg.ModelNotFound(id)
-				}
-				errs[i] = modelreg.ModelNotFound(id)
-			case slices.Contains(deployed, id):
-				errs[i] = modelreg.ModelDeployed(id)
-			default:
-				deletable = append(deletable, id)
-			}
-		}
-		if len(deletable) == 0 {
-			return nil
-		}
-		digests, err := lockModelBlobs(ctx, tx, deletable)
-		if err != nil {
-			return err
-		}
-		if len(deletable) > 1 {
-			// The counter rows the delete triggers decrement, locked in
-			// their key order first: the triggers would take them in the
-			// order of the rows, and two batches would deadlock on them.
-			// One model decrements one row: nothing to order.
-			if _, err := tx.exec(ctx, `SELECT 1 FROM model_counts c
-				WHERE (c.project_id, c.status, c.type, c.shard) IN (
-					SELECT project_id, status, type, hashtext(id) & 15 FROM models WHERE id = ANY($1))
-				ORDER BY c.project_id, c.status, c.type, c.shard FOR UPDATE`, deletable); err != nil {
-				return err
-			}
-		}
-		_, err = tx.exec(ctx, `DELETE FROM models WHERE id = ANY($1)`, deletable)
-		if pgError(err, foreignKeyViolation) != nil && len(deletable) == 1 {
-			// service_models' ON DELETE RESTRICT: the database's own guard
-			// behind the check above. For a batch it fails the whole call.
-			return modelreg.ModelDeployed(deletable[0])
-		} else if err != nil {
-			return err
-		}
-		return unqueueReferenced(ctx, tx, digests)
+		return err
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errDryRun) {
 		return nil, err
 	}
 	return errs, nil
+}
+
+// lockCounts locks the model_counts rows the triggers of a change to the
+// models ids (a delete, a move to or from the trash) update, in their key
+// order: the triggers would take them in the order of the rows, and two
+// batches would deadlock on them. One model updates one row: nothing to
+// order.
+func lockCounts(ctx context.Context, tx *Tx, ids []string) error {
+	if len(ids) < 2 {
+		return nil
+	}
+	_, err := tx.exec(ctx, `SELECT 1 FROM model_counts c
+		WHERE (c.project_id, c.status, c.type, c.shard) IN (
+			SELECT project_id, status, type, hashtext(id) & 15 FROM models WHERE id = ANY($1))
+		ORDER BY c.project_id, c.status, c.type, c.shard FOR UPDATE`, ids)
+	return err
+}
+
+// errDryRun rolls back the transaction of a preview.
+var errDryRun = errors.New("dry run: rolled back")
+
+func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, error) {
+	var lockedIDs, statuses []string
+	err := tx.query(ctx, func(rows pgx.Rows) error {
+		var id, status string
+		if err := rows.Scan(&id, &status); err != nil {
+			return err
+		}
+		lockedIDs, statuses = append(lockedIDs, id), append(statuses, status)
+		return nil
+	}, `SELECT id, status FROM models WHERE id = ANY($1) AND project_id = $2 ORDER BY id FOR UPDATE`, ids, projectID)
+	if err != nil {
+		return nil, err
+	}
+	// New statements: they see the protections and services committed
+	// before the row locks were granted.
+	protected, err := findProtections(ctx, tx, lockedIDs)
+	if err != nil {
+		return nil, err
+	}
+	deployed, err := tx.queryStrings(ctx, `SELECT DISTINCT model_id FROM service_models WHERE model_id = ANY($1)`, lockedIDs)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(ids))
+	var gone, trashed []string
+	for i, id := range ids {
+		j := slices.Index(lockedIDs, id)
+		switch {
+		case j < 0:
+			if i == 0 {
+				return nil, modelreg.ModelNotFound(id)
+			}
+			errs[i] = modelreg.ModelNotFound(id)
+		case protected[id] != nil:
+			errs[i] = modelreg.ModelProtected(id, *protected[id])
+		case slices.Contains(deployed, id):
+			errs[i] = modelreg.ModelDeployed(id)
+		case opt.Trash > 0 && statuses[j] != modelreg.ModelPublishing:
+			trashed = append(trashed, id)
+		default:
+			gone = append(gone, id)
+		}
+	}
+	if opt.IfMatch != nil {
+		m, err := findModelByID(ctx, tx, projectID, ids[0])
+		if err != nil {
+			return nil, err
+		}
+		if !modelreg.MatchETag(opt.IfMatch, modelreg.ETag(m)) {
+			return nil, modelreg.PreconditionFailed("model " + ids[0])
+		}
+	}
+	if err := trashModels(ctx, tx, projectID, trashed, opt); err != nil {
+		return nil, err
+	}
+	err = deleteModels(ctx, tx, gone)
+	if pgError(err, foreignKeyViolation) != nil && len(ids) == 1 {
+		// service_models' ON DELETE RESTRICT: the database's own guard
+		// behind the check above. For a batch it fails the whole call.
+		return nil, modelreg.ModelDeployed(ids[0])
+	}
+	return errs, err
+}
+
+// deleteModels deletes the models ids, whose rows the caller has locked,
+// for good: their files and import jobs go with them (ON DELETE CASCADE),
+// their blobs that no other model (live or trashed) references are queued
+// for collection (lockModelBlobs, then unqueueReferenced). It is the one
+// place a model row is deleted: a delete without the trash, and a purge.
+func deleteModels(ctx context.Context, tx *Tx, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	digests, err := lockModelBlobs(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	if err := lockCounts(ctx, tx, ids); err != nil {
+		return err
+	}
+	if _, err = tx.exec(ctx, `DELETE FROM models WHERE id = ANY($1)`, ids); err != nil {
+		return err
+	}
+	return unqueueReferenced(ctx, tx, digests)
 }
 
 // FindModelFiles returns the files of a model ordered by path.

@@ -290,6 +290,9 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 		return nil, err
 	}
 	before := s.Status
+	if u.IfMatch != nil && !modelreg.MatchETag(u.IfMatch, modelreg.ETag(s)) {
+		return nil, modelreg.PreconditionFailed("service " + id)
+	}
 	change, err := s.Apply(u, tx.ms())
 	if err != nil {
 		return nil, err
@@ -406,10 +409,32 @@ func (db *DB) StopDueServices(ctx context.Context) (int, error) {
 // in one transaction, or none of them: ENOTFOUND ModelArts.3502 names the
 // first unknown id. An id given twice is deleted once.
 func (db *DB) DeleteServices(ctx context.Context, projectID string, ids []string) error {
+	return db.DeleteServicesIf(ctx, projectID, ids, nil)
+}
+
+// DeleteServicesIf is DeleteServices when every service matches ifMatch
+// (not nil), else EPRECONDITION ModelReg.0412 and nothing is deleted. The
+// services are locked (in id order) before their ETags are compared.
+func (db *DB) DeleteServicesIf(ctx context.Context, projectID string, ids []string, ifMatch []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	return db.update(ctx, "postgres.DeleteServices", func(tx *Tx) error {
+		if ifMatch != nil {
+			sorted := slices.Clone(ids)
+			slices.Sort(sorted)
+			for _, id := range slices.Compact(sorted) {
+				s, err := findServiceByID(ctx, tx, projectID, id, "FOR UPDATE")
+				if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
+					continue // reported below, in the order of ids
+				} else if err != nil {
+					return err
+				}
+				if !modelreg.MatchETag(ifMatch, modelreg.ETag(s)) {
+					return modelreg.PreconditionFailed("service " + id)
+				}
+			}
+		}
 		deleted, err := tx.queryStrings(ctx, `DELETE FROM services WHERE project_id = $1 AND id = ANY($2) RETURNING id`, projectID, ids)
 		if err != nil {
 			return err

@@ -177,11 +177,24 @@ func modelExists(name, version string) *modelreg.Error {
 func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelreg.Model, error) {
 	// One statement: no transaction needed (a BEGIN and a ROLLBACK would
 	// double the work of the most frequent read).
-	m, err := sqlstore.ScanModel(db.queryRow(ctx, `SELECT `+sqlstore.ModelColumns+` FROM models WHERE id = ? AND project_id = ?`, id, projectID))
+	m, err := findModelByID(ctx, db.queryRow, projectID, id)
+	return m, formatError("sqlite.FindModelByID", err)
+}
+
+// findModelByID reads a model with its protection through queryRow (the
+// database's or a transaction's). Returns ENOTFOUND ModelArts.3001.
+func findModelByID(ctx context.Context, queryRow func(ctx context.Context, q string, args ...any) *sql.Row, projectID, id string) (*modelreg.Model, error) {
+	var protected bool
+	m, err := sqlstore.ScanModel(queryRow(ctx, `SELECT `+sqlstore.ModelColumns+`,
+		IFNULL((SELECT protected FROM model_protection WHERE model_id = models.id), 0)
+		FROM models WHERE id = ? AND project_id = ?`, id, projectID), &protected)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, modelreg.ModelNotFound(id)
+	} else if err != nil {
+		return nil, err
 	}
-	return m, formatError("sqlite.FindModelByID", err)
+	m.Protected = protected
+	return m, nil
 }
 
 // FindModels returns one page of the models matching f and the number of
@@ -489,95 +502,148 @@ func findCascadeSet(ctx context.Context, tx *Tx, projectID, id string, limit int
 }
 
 // DeleteModelBatch deletes the models ids in one transaction and returns
-// each model's refusal in its place: a model that is gone or deployed is
-// refused, the others are deleted together, their files and import jobs
-// with them (ON DELETE CASCADE) and their blobs that no model outside the
-// batch references queued for collection (queueModelBlobs). Returns
-// ENOTFOUND ModelArts.3001, and deletes nothing, when the first id does not
-// exist. A single delete is a batch of one.
-//
-// The deletable models go in one DELETE statement: FTS5 writes its pending
-// index changes out at the start of every statement that runs triggers, so
-// a DELETE a model would write one index segment a model.
-func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string) ([]error, error) {
+// each model's refusal in its place: a model that is gone, deployed or
+// protected is refused, the others are deleted together (deleteModels), or
+// with opt.Trash moved into the trash (trashModels). Returns ENOTFOUND
+// ModelArts.3001, and deletes nothing, when the first id does not exist,
+// and EPRECONDITION ModelReg.0412 when opt.IfMatch does not hold for it. A
+// single delete is a batch of one. With opt.DryRun the transaction is
+// rolled back after the work: the results are the real ones.
+func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, error) {
 	const op = "sqlite.DeleteModelBatch"
 	var errs []error
-	err := db.update(ctx, op, func(tx *Tx) error {
-		var deletable []string
-		var err error
-		if deletable, errs, err = checkDeletable(ctx, tx, projectID, ids); err != nil {
-			return err
-		}
-		for i, err := range errs {
-			if i == 0 && modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
-				return err
-			} else if err != nil {
-				errs[i] = formatError(op, err)
-			}
-		}
-		if len(deletable) == 0 {
-			return nil
-		}
-		if err := queueModelBlobs(ctx, tx, deletable); err != nil {
-			return err
-		}
-		list, err := json.Marshal(deletable)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM models WHERE id IN (SELECT value FROM json_each(?))`, string(list))
-		if isConstraint(err) && len(deletable) == 1 {
-			// The only constraint a delete can violate is service_models'
-			// ON DELETE RESTRICT: the database's own guard behind the
-			// single writer's check. For a batch it fails the whole call.
-			return modelreg.ModelDeployed(deletable[0])
+	err := db.update(ctx, op, func(tx *Tx) (err error) {
+		if errs, err = deleteModelBatch(ctx, tx, projectID, ids, opt); err == nil && opt.DryRun {
+			return errDryRun
 		}
 		return err
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errDryRun) {
 		return nil, err
+	}
+	for i, err := range errs {
+		errs[i] = formatError(op, err)
 	}
 	return errs, nil
 }
 
-// checkDeletable checks each of ids in one query: it returns the ids that
-// may be deleted, and for each id its refusal or nil: ENOTFOUND
+// errDryRun rolls back the transaction of a preview.
+var errDryRun = errors.New("dry run: rolled back")
+
+func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, error) {
+	deletable, errs, err := checkDeletable(ctx, tx, projectID, ids)
+	if err != nil {
+		return nil, err
+	}
+	if modelreg.ErrorCode(errs[0]) == modelreg.ENOTFOUND {
+		return nil, errs[0]
+	}
+	if opt.IfMatch != nil {
+		m, err := findModelByID(ctx, tx.QueryRowContext, projectID, ids[0])
+		if err != nil {
+			return nil, err
+		}
+		if !modelreg.MatchETag(opt.IfMatch, modelreg.ETag(m)) {
+			return nil, modelreg.PreconditionFailed("model " + ids[0])
+		}
+	}
+	if len(deletable) == 0 {
+		return errs, nil
+	}
+	var gone, trashed []string
+	for _, d := range deletable {
+		if opt.Trash > 0 && d.status != modelreg.ModelPublishing {
+			trashed = append(trashed, d.id)
+		} else {
+			gone = append(gone, d.id)
+		}
+	}
+	if err := trashModels(ctx, tx, projectID, trashed, opt); err != nil {
+		return nil, err
+	}
+	err = deleteModels(ctx, tx, gone)
+	if isConstraint(err) && len(ids) == 1 {
+		// The only constraint a delete can violate is service_models'
+		// ON DELETE RESTRICT: the database's own guard behind the
+		// single writer's check. For a batch it fails the whole call.
+		return nil, modelreg.ModelDeployed(ids[0])
+	}
+	return errs, err
+}
+
+// deleteModels deletes the models ids for good: their files and import
+// jobs go with them (ON DELETE CASCADE), their blobs that no other model
+// (live or trashed) references are queued for collection (queueModelBlobs).
+// It is the one place a model row is deleted: a delete without the trash,
+// and a purge.
+//
+// The models go in one DELETE statement: FTS5 writes its pending index
+// changes out at the start of every statement that runs triggers, so a
+// DELETE a model would write one index segment a model.
+func deleteModels(ctx context.Context, tx *Tx, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := queueModelBlobs(ctx, tx, ids); err != nil {
+		return err
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM models WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	return err
+}
+
+// deletable is a model a delete may remove.
+type deletable struct {
+	id, status string
+}
+
+// checkDeletable checks each of ids in one query: it returns the models
+// that may be deleted, and for each id its refusal or nil: ENOTFOUND
 // ModelArts.3001 unless the model exists in the project, ECONFLICT
-// ModelArts.3009 when a service references it.
-func checkDeletable(ctx context.Context, tx *Tx, projectID string, ids []string) ([]string, []error, error) {
+// ModelReg.3101 when it is protected, ECONFLICT ModelArts.3009 when a
+// service references it.
+func checkDeletable(ctx context.Context, tx *Tx, projectID string, ids []string) ([]deletable, []error, error) {
 	list, err := json.Marshal(ids)
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT j.key, m.id IS NOT NULL,
-			EXISTS (SELECT 1 FROM service_models s WHERE s.model_id = j.value)
+	rows, err := tx.QueryContext(ctx, `SELECT j.key, m.id IS NOT NULL, IFNULL(m.status, ''),
+			EXISTS (SELECT 1 FROM service_models s WHERE s.model_id = j.value),
+			IFNULL(p.protected, 0), IFNULL(p.reason, '')
 		FROM json_each(?) j LEFT JOIN models m ON m.id = j.value AND m.project_id = ?
+		LEFT JOIN model_protection p ON p.model_id = m.id
 		ORDER BY j.key`, string(list), projectID)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
 	errs := make([]error, len(ids))
-	var deletable []string
+	var ok []deletable
 	for rows.Next() {
 		var i int
-		var exists, deployed bool
-		if err := rows.Scan(&i, &exists, &deployed); err != nil {
+		var exists, deployed, protected bool
+		var status, reason string
+		if err := rows.Scan(&i, &exists, &status, &deployed, &protected, &reason); err != nil {
 			return nil, nil, err
 		}
 		switch {
 		case !exists:
 			errs[i] = modelreg.ModelNotFound(ids[i])
+		case protected:
+			errs[i] = modelreg.ModelProtected(ids[i], reason)
 		case deployed:
 			errs[i] = modelreg.ModelDeployed(ids[i])
 		default:
-			deletable = append(deletable, ids[i])
+			ok = append(ok, deletable{ids[i], status})
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
-	return deletable, errs, nil
+	return ok, errs, nil
 }
 
 // FindModelFiles returns the files of a model ordered by path.

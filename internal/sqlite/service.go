@@ -262,6 +262,9 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 		return nil, err
 	}
 	before := s.Status
+	if u.IfMatch != nil && !modelreg.MatchETag(u.IfMatch, modelreg.ETag(s)) {
+		return nil, modelreg.PreconditionFailed("service " + id)
+	}
 	change, err := s.Apply(u, tx.ms())
 	if err != nil {
 		return nil, err
@@ -381,6 +384,12 @@ func (db *DB) StopDueServices(ctx context.Context) (int, error) {
 // in one transaction, or none of them: ENOTFOUND ModelArts.3502 names the
 // first unknown id. An id given twice is deleted once.
 func (db *DB) DeleteServices(ctx context.Context, projectID string, ids []string) error {
+	return db.DeleteServicesIf(ctx, projectID, ids, nil)
+}
+
+// DeleteServicesIf is DeleteServices when every service matches ifMatch
+// (not nil), else EPRECONDITION ModelReg.0412 and nothing is deleted.
+func (db *DB) DeleteServicesIf(ctx context.Context, projectID string, ids []string, ifMatch []string) error {
 	return db.update(ctx, "sqlite.DeleteServices", func(tx *Tx) error {
 		seen := make(map[string]bool, len(ids))
 		for _, id := range ids {
@@ -388,6 +397,15 @@ func (db *DB) DeleteServices(ctx context.Context, projectID string, ids []string
 				continue
 			}
 			seen[id] = true
+			if ifMatch != nil {
+				s, err := findServiceByID(ctx, tx, projectID, id)
+				if err != nil {
+					return err
+				}
+				if !modelreg.MatchETag(ifMatch, modelreg.ETag(s)) {
+					return modelreg.PreconditionFailed("service " + id)
+				}
+			}
 			res, err := tx.ExecContext(ctx, `DELETE FROM services WHERE id = ? AND project_id = ?`, id, projectID)
 			if err != nil {
 				return err

@@ -33,13 +33,16 @@ const ModelColumns = `id, project_id, name, version, type, status, description, 
 	owner, tenant, create_at, update_at, failure_reason, config, summary, details`
 
 // ScanModel reads a row of ModelColumns.
-func ScanModel(row Scanner) (*modelreg.Model, error) {
+//
+// extra receives the columns a query reads after ModelColumns (the
+// protection of findModelByID).
+func ScanModel(row Scanner, extra ...any) (*modelreg.Model, error) {
 	var m modelreg.Model
 	var summary, details string
 	var cols modelreg.ModelSummary
-	if err := row.Scan(&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
+	if err := row.Scan(append([]any{&cols.ID, &cols.ProjectID, &cols.Name, &cols.Version, &cols.Type, &cols.Status,
 		&cols.Description, &cols.Size, &cols.WorkspaceID, &cols.Owner, &cols.Tenant, &cols.CreateAt,
-		&m.UpdateAt, &cols.FailureReason, &m.Config, &summary, &details); err != nil {
+		&m.UpdateAt, &cols.FailureReason, &m.Config, &summary, &details}, extra...)...); err != nil {
 		return nil, err
 	}
 	updateAt, config := m.UpdateAt, m.Config
@@ -87,7 +90,7 @@ func EncodeModel(m *modelreg.Model, marshal Marshal) (summary, details string, e
 	SetSummaryColumns(&s, &modelreg.ModelSummary{})
 	d := *m
 	d.ModelSummary = modelreg.ModelSummary{}
-	d.UpdateAt, d.Config = 0, ""
+	d.UpdateAt, d.Config, d.Protected = 0, "", false // Protected: model_protection
 	if summary, err = marshal(&s); err != nil {
 		return "", "", err
 	}

@@ -307,7 +307,7 @@ func testDeleteModelBatch(t *testing.T, open Opener) {
 		e, bd, ms := setup(t)
 		svc := e.createService(projA, "svc", ms[3].ID)
 		gone := modelreg.NewID()
-		errs, err := bd.DeleteModelBatch(e.ctx, projA, []string{ms[0].ID, ms[1].ID, gone, ms[2].ID, ms[3].ID})
+		errs, err := bd.DeleteModelBatch(e.ctx, projA, []string{ms[0].ID, ms[1].ID, gone, ms[2].ID, ms[3].ID}, modelreg.DeleteOptions{})
 		ok(t, err)
 		if len(errs) != 5 {
 			t.Fatalf("%d errors for 5 ids", len(errs))
@@ -325,7 +325,7 @@ func testDeleteModelBatch(t *testing.T, open Opener) {
 		// deployed model shares with them is kept.
 		e.wantClaimBlobs(collector, digest(1), digest(2))
 		ok(t, e.s.DeleteServices(e.ctx, projA, []string{svc.ID}))
-		errs, err = bd.DeleteModelBatch(e.ctx, projA, []string{ms[3].ID})
+		errs, err = bd.DeleteModelBatch(e.ctx, projA, []string{ms[3].ID}, modelreg.DeleteOptions{})
 		ok(t, err)
 		ok(t, errs[0])
 		e.wantClaimBlobs(collector, digest(3), digest(9))
@@ -336,11 +336,11 @@ func testDeleteModelBatch(t *testing.T, open Opener) {
 	t.Run("ErrNotFoundFirstDeletesNothing", func(t *testing.T) {
 		e, bd, ms := setup(t)
 		before := e.snap(projA)
-		_, err := bd.DeleteModelBatch(e.ctx, projA, []string{modelreg.NewID(), ms[0].ID, ms[1].ID})
+		_, err := bd.DeleteModelBatch(e.ctx, projA, []string{modelreg.NewID(), ms[0].ID, ms[1].ID}, modelreg.DeleteOptions{})
 		wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
 		e.unchanged(projA, before)
 		// Another project's model is unknown too.
-		_, err = bd.DeleteModelBatch(e.ctx, projB, []string{ms[0].ID})
+		_, err = bd.DeleteModelBatch(e.ctx, projB, []string{ms[0].ID}, modelreg.DeleteOptions{})
 		wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
 		e.unchanged(projA, before)
 	})

@@ -113,7 +113,9 @@ func testRace(t *testing.T, open Opener) {
 			var errs []error
 			together(
 				func() { createErr = e.s.CreateService(e.ctx, svc) },
-				func() { errs, batchErr = bd.DeleteModelBatch(e.ctx, projA, []string{target.ID, m.ID}) },
+				func() {
+					errs, batchErr = bd.DeleteModelBatch(e.ctx, projA, []string{target.ID, m.ID}, modelreg.DeleteOptions{})
+				},
 			)
 			if batchErr != nil || len(errs) != 2 || errs[0] != nil {
 				t.Fatalf("round %d: batch = %v, %v; want the target deleted", i, errs, batchErr)
@@ -159,7 +161,9 @@ func testRace(t *testing.T, open Opener) {
 			callErrs := make([]error, len(lists))
 			fns := make([]func(), len(lists))
 			for j := range lists {
-				fns[j] = func() { results[j], callErrs[j] = bd.DeleteModelBatch(e.ctx, projA, lists[j]) }
+				fns[j] = func() {
+					results[j], callErrs[j] = bd.DeleteModelBatch(e.ctx, projA, lists[j], modelreg.DeleteOptions{})
+				}
 			}
 			together(fns...)
 			deletedBy := map[string]int{}

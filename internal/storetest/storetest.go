@@ -94,7 +94,12 @@ func Run(t *testing.T, open Opener) {
 	t.Run("DeployOutbox", func(t *testing.T) { testDeployOutbox(t, open) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, open) })
 	t.Run("Auth", func(t *testing.T) { testAuthStore(t, open) })
+	t.Run("DryRun", func(t *testing.T) { testDryRun(t, open) })
+	t.Run("Protection", func(t *testing.T) { testProtection(t, open) })
+	t.Run("IfMatch", func(t *testing.T) { testIfMatch(t, open) })
+	t.Run("Trash", func(t *testing.T) { testTrash(t, open) })
 	t.Run("Race", func(t *testing.T) { testRace(t, open) })
+	t.Run("TrashRace", func(t *testing.T) { testTrashRace(t, open) })
 }
 
 // Projects used by the tests.
@@ -446,6 +451,7 @@ type snapshot struct {
 	Configs  map[string][]modelreg.ServiceConfig
 	Events   map[string][]*modelreg.ServiceEvent
 	Pending  int
+	Trash    []*modelreg.TrashedModel
 }
 
 // snap takes a snapshot of project.
@@ -461,6 +467,9 @@ func (e *env) snap(project string) snapshot {
 	ss, _, err := e.s.FindServices(e.ctx, modelreg.ServiceFilter{ProjectID: project, Page: modelreg.Page{Limit: modelreg.MaxListLimit, SortBy: modelreg.ServiceSortPublishAt, Order: "asc"}})
 	ok(e.t, err)
 	sn.Services = ss
+	if sn.Trash, _, err = e.s.FindTrash(e.ctx, modelreg.TrashFilter{ProjectID: project, Page: modelreg.Page{Limit: modelreg.MaxListLimit}}); err != nil {
+		e.t.Fatal(err)
+	}
 	for _, s := range ss {
 		sn.Configs[s.ID] = e.mustService(project, s.ID).Config
 		sn.Events[s.ID] = e.events(project, s.ID)
