@@ -221,6 +221,9 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 	wg.Go(func() { errc <- named("import runner", runner.Run(workCtx)) })
 	wg.Go(func() { errc <- named("blob collector", coll.Run(workCtx)) })
 	wg.Go(func() { errc <- named("service scheduler", stopDueServices(workCtx, store, scheduleInterval, logger)) })
+	if authn != nil { // the credential cache answers only while its generation is watched
+		wg.Go(func() { authn.Watch(workCtx, auth.DefaultPollInterval, logger) })
+	}
 	var httpDone sync.WaitGroup
 	httpDone.Go(func() {
 		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
