@@ -25,8 +25,9 @@ the last 10 %, by offset and by marker), delete, delete-cascade (names of 20
 versions), import (a small folder, --import-dir, which the server must be
 allowed to read) and mixed (60 % show, 20 % list, 10 % delete, 10 % import).
 
---limits adds limit-http (GET /modelreg/v1/ping, the server's HTTP stack and
-nothing else) and, with --database (the server's SQLite file, opened by this
+--limits adds limit-http-bare (GET /healthz: the server's HTTP stack and
+middleware without authentication), limit-http (GET /modelreg/v1/ping: the
+same with authentication, and nothing else) and, with --database (the server's SQLite file, opened by this
 process with the same --sqlite-synchronous), limit-store-read and
 limit-store-delete: the raw store operation in a loop. Read every result as a
 ratio of its limit.
@@ -44,7 +45,7 @@ from its /metrics. Deletes consume the seeded models: seed enough, or
 			warmup := fs.Duration("warmup", time.Second, "unmeasured run before each workload")
 			concurrency := fs.Int("concurrency", 16, "requests in flight")
 			workloads := fs.String("workloads", "", "comma-separated `list` of workloads (default: all): "+strings.Join(bench.Workloads, ","))
-			limits := fs.Bool("limits", false, "also measure limit-http, and with --database the store limits")
+			limits := fs.Bool("limits", false, "also measure limit-http-bare and limit-http, and with --database the store limits")
 			database := fs.String("database", "", "the server's SQLite `file`, for the store limits")
 			syncMode := fs.String("sqlite-synchronous", "FULL", "SQLite synchronous `mode` of the store limits: the server's")
 			importDir := fs.String("import-dir", "modelreg-bench-import", "`dir`ectory the import workload imports (created when missing)")
