@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,33 @@ func TestReplicaRevocation(t *testing.T) {
 			}
 		}
 	}
+
+	// A project created on A is granted to its creator: usable at once on
+	// A, whose cache still holds the key's old projects, and on B within
+	// the bound.
+	proj := &modelreg.Project{Name: "granted-" + strings.ToLower(auth.NewAccessKey()[:8])}
+	mustUse := func(i int, deadline time.Time) {
+		t.Helper()
+		pc, err := client.New(procs[i].url, proj.ID, client.WithSigner(signer.Sign))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			_, err := pc.ListModels(ctx, modelreg.ModelFilter{Limit: 1})
+			if err == nil {
+				return
+			}
+			if client.StatusCode(err) != 403 || time.Now().After(deadline) {
+				t.Fatalf("replica %d: the project just granted: %v", i, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if err := kc[0].CreateProject(ctx, proj); err != nil {
+		t.Fatal(err)
+	}
+	mustUse(0, time.Now()) // no retry on A
+	mustUse(1, time.Now().Add(revocationBound+30*time.Second))
 
 	if err := admin.RevokeCredential(ctx, cred.AccessKey); err != nil {
 		t.Fatal(err)
