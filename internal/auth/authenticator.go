@@ -288,7 +288,7 @@ func (a *Authenticator) loadCredential(ctx context.Context, accessKey string) (*
 		return nil, 0, modelreg.Internal("auth.Authenticate", err)
 	}
 	return &cached{key: "ak:" + accessKey, secretKey: sk, scope: cred.ProjectID,
-		userID: user.ID, userName: user.Name, admin: user.Admin, projects: user.ProjectIDs}, version, nil
+		userID: user.ID, userName: user.Name, admin: user.Admin, projects: slices.Clip(user.ProjectIDs)}, version, nil
 }
 
 // payloadHash returns the payload hash of r's canonical request: the value
@@ -396,7 +396,7 @@ func (a *Authenticator) loadToken(ctx context.Context, hash string) (*cached, ui
 		return nil, 0, invalid
 	}
 	return &cached{key: "tk:" + hash, scope: t.ProjectID, expiresAt: t.ExpiresAt,
-		userID: user.ID, userName: user.Name, admin: user.Admin, projects: user.ProjectIDs}, version, nil
+		userID: user.ID, userName: user.Name, admin: user.Admin, projects: slices.Clip(user.ProjectIDs)}, version, nil
 }
 
 // PasswordAuth is the password method of a token request, scoped to a
