@@ -270,6 +270,12 @@ type AuthStore interface {
 	// DeleteToken revokes a token. Returns ENOTFOUND ModelArts.0015.
 	DeleteToken(ctx context.Context, hash string) error
 
+	// AuthGeneration returns a counter that RevokeCredential (of an active
+	// key), DeleteToken and GrantProject increase in their own
+	// transactions, so that a cache of verified credentials can tell with
+	// one cheap read that it may be stale. It never decreases.
+	AuthGeneration(ctx context.Context) (int64, error)
+
 	// Bootstrap stores p, u (a member of p) and c in one transaction when
 	// the store has no user yet, and reports whether it did. A store that
 	// has users is left alone (false, nil), so that replicas starting at

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/modelreg/modelreg"
@@ -39,7 +40,8 @@ type Authenticator struct {
 	maxSkew  time.Duration
 	tokenTTL time.Duration
 	pwIter   int
-	dummy    string // a password hash checked for unknown users, to take the same time
+	dummy    string     // a password hash checked for unknown users, to take the same time
+	cache    *credCache // nil when disabled
 }
 
 // Config configures an Authenticator. Store and Keyring are required.
@@ -60,6 +62,13 @@ type Config struct {
 	// PasswordIterations is the PBKDF2 cost of the password hashes it
 	// makes; 0 means DefaultPasswordIterations.
 	PasswordIterations int
+	// CacheSize bounds the verified access keys and tokens kept in
+	// memory; 0 means DefaultCacheSize, a negative size disables the
+	// cache. The cache answers only while Watch runs.
+	CacheSize int
+	// MaxStale is how long a revocation made on another server may keep
+	// working here; 0 means DefaultMaxStale.
+	MaxStale time.Duration
 }
 
 // New returns an Authenticator for cfg.
@@ -83,6 +92,16 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	if a.pwIter <= 0 {
 		a.pwIter = DefaultPasswordIterations
+	}
+	if cfg.CacheSize >= 0 {
+		size, stale := cfg.CacheSize, cfg.MaxStale
+		if size == 0 {
+			size = DefaultCacheSize
+		}
+		if stale <= 0 {
+			stale = DefaultMaxStale
+		}
+		a.cache = newCredCache(size, stale)
 	}
 	var err error
 	if a.dummy, err = HashPassword(NewPassword(), a.pwIter); err != nil {
@@ -199,24 +218,16 @@ func (a *Authenticator) authenticateAKSK(r *http.Request, header string, maxBody
 			"The request time (X-Sdk-Date) is more than "+a.maxSkew.String()+" away from the server's time."))
 	}
 
-	ctx := r.Context()
-	cred, err := a.store.FindCredential(ctx, az.AccessKey)
-	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND || err == nil && cred.Status != modelreg.CredentialActive {
-		return nil, a.fail(r, key, unauthorized(modelreg.CodeAKSKInvalid, "The access key does not exist or was revoked."))
-	} else if err != nil {
-		return nil, err
-	}
-	user, err := a.store.FindUserByID(ctx, cred.UserID)
-	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
-		return nil, a.fail(r, key, unauthorized(modelreg.CodeAKSKInvalid, "The access key does not exist or was revoked."))
-	} else if err != nil {
-		return nil, err
-	}
-	sk, err := a.keys.Open(cred.AccessKey, cred.SecretEnc)
-	if err != nil {
-		// The master key is not the one that sealed the secret: a
-		// configuration error, not the client's.
-		return nil, modelreg.Internal("auth.Authenticate", err)
+	ent, hit := a.cache.get(key)
+	var version uint64
+	if !hit {
+		if ent, version, err = a.loadCredential(r.Context(), az.AccessKey); err != nil {
+			var e *modelreg.Error
+			if errors.As(err, &e) && e.Code == modelreg.EUNAUTHORIZED {
+				return nil, a.fail(r, key, e)
+			}
+			return nil, err
+		}
 	}
 
 	payload, err := payloadHash(r, maxBody)
@@ -230,22 +241,54 @@ func (a *Authenticator) authenticateAKSK(r *http.Request, header string, maxBody
 	if err != nil {
 		return nil, a.fail(r, key, unauthorized(modelreg.CodeAuthCheckFailed, "The request cannot be verified: "+err.Error()+"."))
 	}
-	want := signatureBytes(sk, StringToSign(date, cr))
+	want := signatureBytes(ent.secretKey, StringToSign(date, cr))
 	got, err := hex.DecodeString(az.Signature)
 	if err != nil || !hmac.Equal(want, got) {
 		return nil, a.fail(r, key, unauthorized(modelreg.CodeAuthCheckFailed,
 			"The request signature does not match: check the secret key and that the request was not changed after signing."))
 	}
-	a.succeed(r, user)
-	p := &modelreg.Principal{UserID: user.ID, UserName: user.Name, Admin: user.Admin, Method: modelreg.MethodAKSK,
-		AccessKey: cred.AccessKey, ProjectIDs: user.ProjectIDs}
-	if cred.ProjectID != "" { // a project-scoped key reaches its project only, while its user is a member
-		p.Scope, p.ProjectIDs = cred.ProjectID, []string{}
-		if user.Member(cred.ProjectID) {
-			p.ProjectIDs = []string{cred.ProjectID}
+	if !hit {
+		a.cache.put(version, ent)
+	}
+	a.limiter.Succeed(a.now(), clientAddr(r), userKey(ent.userID))
+	p := &modelreg.Principal{UserID: ent.userID, UserName: ent.userName, Admin: ent.admin, Method: modelreg.MethodAKSK,
+		AccessKey: az.AccessKey, ProjectIDs: ent.projects}
+	if ent.scope != "" { // a project-scoped key reaches its project only, while its user is a member
+		p.Scope, p.ProjectIDs = ent.scope, []string{}
+		if slices.Contains(ent.projects, ent.scope) {
+			p.ProjectIDs = []string{ent.scope}
 		}
 	}
 	return p, nil
+}
+
+// loadCredential reads an active access key and its user from the store
+// and unseals its secret: EUNAUTHORIZED 0206 when the key does not
+// authenticate anyone. It returns the cache version to add it with once a
+// signature verified.
+func (a *Authenticator) loadCredential(ctx context.Context, accessKey string) (*cached, uint64, error) {
+	version := a.cache.begin()
+	cred, err := a.store.FindCredential(ctx, accessKey)
+	invalid := unauthorized(modelreg.CodeAKSKInvalid, "The access key does not exist or was revoked.")
+	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND || err == nil && cred.Status != modelreg.CredentialActive {
+		return nil, 0, invalid
+	} else if err != nil {
+		return nil, 0, err
+	}
+	user, err := a.store.FindUserByID(ctx, cred.UserID)
+	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
+		return nil, 0, invalid
+	} else if err != nil {
+		return nil, 0, err
+	}
+	sk, err := a.keys.Open(cred.AccessKey, cred.SecretEnc)
+	if err != nil {
+		// The master key is not the one that sealed the secret: a
+		// configuration error, not the client's.
+		return nil, 0, modelreg.Internal("auth.Authenticate", err)
+	}
+	return &cached{key: "ak:" + accessKey, secretKey: sk, scope: cred.ProjectID,
+		userID: user.ID, userName: user.Name, admin: user.Admin, projects: slices.Clip(user.ProjectIDs)}, version, nil
 }
 
 // payloadHash returns the payload hash of r's canonical request: the value
@@ -311,27 +354,49 @@ func (a *Authenticator) authenticateToken(r *http.Request, values []string) (*mo
 // tokenPrincipal resolves a token: EUNAUTHORIZED 0203 or 0202 when it does
 // not authenticate anyone.
 func (a *Authenticator) tokenPrincipal(ctx context.Context, token string) (*modelreg.Principal, error) {
-	invalid := unauthorized(modelreg.CodeTokenInvalid, "The token is invalid or was revoked.")
-	t, err := a.store.FindToken(ctx, HashToken(token))
-	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
-		return nil, invalid
-	} else if err != nil {
-		return nil, err
+	hash := HashToken(token)
+	ent, hit := a.cache.get("tk:" + hash)
+	if !hit {
+		var version uint64
+		var err error
+		if ent, version, err = a.loadToken(ctx, hash); err != nil {
+			return nil, err
+		}
+		a.cache.put(version, ent)
 	}
-	if t.Expired(a.now()) {
+	if modelreg.Millis(a.now()) >= ent.expiresAt {
 		return nil, unauthorized(modelreg.CodeTokenExpired, "The token has expired. Get a new one from POST /v3/auth/tokens.")
+	}
+	return &modelreg.Principal{UserID: ent.userID, UserName: ent.userName, Admin: ent.admin, Method: modelreg.MethodToken,
+		ProjectIDs: []string{ent.scope}, Scope: ent.scope}, nil
+}
+
+// loadToken reads a token and its user from the store: EUNAUTHORIZED 0203
+// when it does not authenticate anyone (an expired token is loaded: the
+// caller tells it apart).
+func (a *Authenticator) loadToken(ctx context.Context, hash string) (*cached, uint64, error) {
+	version := a.cache.begin()
+	invalid := unauthorized(modelreg.CodeTokenInvalid, "The token is invalid or was revoked.")
+	t, err := a.store.FindToken(ctx, hash)
+	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
+		return nil, 0, invalid
+	} else if err != nil {
+		return nil, 0, err
+	}
+	if t.Expired(a.now()) { // not worth reading the user
+		return &cached{key: "tk:" + hash, expiresAt: t.ExpiresAt}, version, nil
 	}
 	user, err := a.store.FindUserByID(ctx, t.UserID)
 	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
-		return nil, invalid
+		return nil, 0, invalid
 	} else if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !user.Member(t.ProjectID) { // membership withdrawn since
-		return nil, invalid
+		return nil, 0, invalid
 	}
-	return &modelreg.Principal{UserID: user.ID, UserName: user.Name, Admin: user.Admin, Method: modelreg.MethodToken,
-		ProjectIDs: []string{t.ProjectID}, Scope: t.ProjectID}, nil
+	return &cached{key: "tk:" + hash, scope: t.ProjectID, expiresAt: t.ExpiresAt,
+		userID: user.ID, userName: user.Name, admin: user.Admin, projects: slices.Clip(user.ProjectIDs)}, version, nil
 }
 
 // PasswordAuth is the password method of a token request, scoped to a
@@ -445,6 +510,7 @@ func (a *Authenticator) RevokeToken(ctx context.Context, p *modelreg.Principal, 
 	if t.Expired(a.now()) || (t.UserID != p.UserID && !p.Admin) {
 		return modelreg.TokenNotFound()
 	}
+	defer a.Invalidate() // even on an error: the deletion may have committed
 	return a.store.DeleteToken(ctx, hash)
 }
 

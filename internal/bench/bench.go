@@ -50,8 +50,8 @@ type Config struct {
 	Concurrency      int
 	// Workloads to run, from Workloads; nil means all.
 	Workloads []string
-	// Limits adds limit-http, and with Database limit-store-read and
-	// limit-store-delete.
+	// Limits adds limit-http-bare and limit-http, and with Database
+	// limit-store-read and limit-store-delete.
 	Limits bool
 	// Database is the server's SQLite file, opened by the store limits.
 	Database string
@@ -170,6 +170,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	r.partition()
 	want := func(w string) bool { return slices.Contains(cfg.Workloads, w) }
 	if cfg.Limits {
+		emit(r.workload(ctx, "limit-http-bare", r.limitHTTPBare))
 		emit(r.workload(ctx, "limit-http", r.limitHTTP))
 	}
 	if want("show") {
@@ -406,8 +407,18 @@ func (r *run) get(ctx context.Context, path string, q url.Values) error {
 	return r.c.Do(ctx, http.MethodGet, path, q, nil, nil)
 }
 
+// limitHTTP calls the authenticated ping: the HTTP stack, the middleware
+// and authentication.
 func (r *run) limitHTTP(ctx context.Context, _ int) (bool, error) {
 	return true, r.c.Ping(ctx)
+}
+
+// limitHTTPBare calls /healthz, which runs behind the same middleware but
+// authentication (and is logged at Debug): what limit-http would be
+// without authentication. The client signs it all the same, so the two
+// differ only in the server's work.
+func (r *run) limitHTTPBare(ctx context.Context, _ int) (bool, error) {
+	return true, r.c.Health(ctx)
 }
 
 // randomID returns a random model that no workload deletes.

@@ -59,7 +59,7 @@ func TestRun(t *testing.T) {
 	if len(seen) != len(results) {
 		t.Errorf("OnResult saw %d results, Run returned %d", len(seen), len(results))
 	}
-	want := []string{"seed", "limit-http", "show", "limit-store-read", "list-first-page sort_by=create_at",
+	want := []string{"seed", "limit-http-bare", "limit-http", "show", "limit-store-read", "list-first-page sort_by=create_at",
 		"list-first-page model_name substring", "list-first-page description substring", "list-deep-page",
 		"list-deep-page marker", "limit-store-delete", "limit-store-delete-trash", "delete", "delete-trash", "delete-cascade", "import", "mixed"}
 	byName := map[string]bench.Result{}

@@ -29,8 +29,9 @@ delete-trash is the delete workload through --trash-endpoint: a second server
 on the same database run with --trash-retention > 0, so that one run measures
 the delete with the trash off and on (skipped without it).
 
---limits adds limit-http (GET /modelreg/v1/ping, the server's HTTP stack and
-nothing else) and, with --database (the server's SQLite file, opened by this
+--limits adds limit-http-bare (GET /healthz: the server's HTTP stack and
+middleware without authentication), limit-http (GET /modelreg/v1/ping: the
+same with authentication, and nothing else) and, with --database (the server's SQLite file, opened by this
 process with the same --sqlite-synchronous), limit-store-read and
 limit-store-delete and limit-store-delete-trash: the raw store operation in a
 loop. Read every result as a
@@ -49,7 +50,7 @@ from its /metrics. Deletes consume the seeded models: seed enough, or
 			warmup := fs.Duration("warmup", time.Second, "unmeasured run before each workload")
 			concurrency := fs.Int("concurrency", 16, "requests in flight")
 			workloads := fs.String("workloads", "", "comma-separated `list` of workloads (default: all): "+strings.Join(bench.Workloads, ","))
-			limits := fs.Bool("limits", false, "also measure limit-http, and with --database the store limits")
+			limits := fs.Bool("limits", false, "also measure limit-http-bare and limit-http, and with --database the store limits")
 			database := fs.String("database", "", "the server's SQLite `file`, for the store limits")
 			syncMode := fs.String("sqlite-synchronous", "FULL", "SQLite synchronous `mode` of the store limits: the server's")
 			trashEndpoint := fs.String("trash-endpoint", "", "`URL` of a server on the same database with --trash-retention > 0, for delete-trash")

@@ -142,6 +142,11 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (modelreg.S
 		// Not wrapped: FormatError would show the store's message only.
 		return nil, fmt.Errorf("opening the database %s: %s", cfg.databaseForLog(), describe(err))
 	}
+	if mem, err := store.Memory(ctx); err != nil {
+		logger.Warn("cannot compare shared_buffers with the size of the indexes", "err", err)
+	} else if w := mem.Warning(); w != "" {
+		logger.Warn(w, "shared_buffers_bytes", mem.SharedBuffers, "models_indexes_bytes", mem.HotIndexes)
+	}
 	if !cfg.isS3() {
 		logger.Warn("the blob store is a directory: if several servers use this database, they must all use this same directory "+
 			"(on a shared filesystem), or the files a model imported on one has are missing on the others; an s3:// blob store avoids that",

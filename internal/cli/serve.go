@@ -131,6 +131,7 @@ type server struct {
 	closers []func() error // run by close, last first
 
 	runDeployer func(context.Context) error // the deployer worker (deployer.go)
+	authn       *auth.Authenticator         // nil with --auth=none
 }
 
 // wire builds the server's parts from its configuration: the data dir and
@@ -179,6 +180,7 @@ func (s *server) wire(ctx context.Context) error {
 	} else {
 		logger.Warn("authentication is off (--auth=none): every client on this machine may act on every project")
 	}
+	s.authn = authn
 	blobs, sweepGrace, err := openBlobStore(ctx, cfg, logger) // objectstore.go
 	if err != nil {
 		return err
@@ -288,6 +290,9 @@ func (s *server) run(ctx context.Context) error {
 		errc <- named("service scheduler", stopDueServices(workCtx, s.store, scheduleInterval, logger))
 	})
 	wg.Go(func() { errc <- named("deployer", s.runDeployer(workCtx)) })
+	if s.authn != nil { // the credential cache answers only while its generation is watched
+		wg.Go(func() { s.authn.Watch(workCtx, auth.DefaultPollInterval, logger) })
+	}
 	var httpDone sync.WaitGroup
 	httpDone.Go(func() {
 		if err := s.hs.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {

@@ -269,7 +269,9 @@ func (s *Server) handleProjectCreate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if err := s.store.GrantProject(r.Context(), modelreg.PrincipalFrom(r.Context()).UserID, p.ID); err != nil {
+	err = s.store.GrantProject(r.Context(), modelreg.PrincipalFrom(r.Context()).UserID, p.ID)
+	s.invalidateCredentials()
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -509,11 +511,23 @@ func (s *Server) handleCredentialDelete(w http.ResponseWriter, r *http.Request) 
 		s.error(w, r, modelreg.CredentialNotFound(ak))
 		return
 	}
-	if err := s.store.RevokeCredential(r.Context(), ak); err != nil {
+	err = s.store.RevokeCredential(r.Context(), ak)
+	s.invalidateCredentials() // even on an error: the revocation may have committed
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// invalidateCredentials empties the authenticator's credential cache after a
+// change that withdraws or changes access, so that it takes effect on this
+// server at once (other servers notice the store's generation within
+// auth.DefaultMaxStale).
+func (s *Server) invalidateCredentials() {
+	if s.auth != nil {
+		s.auth.Invalidate()
+	}
 }
 
 // respondStatus writes v as a JSON response with status.

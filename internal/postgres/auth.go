@@ -229,8 +229,28 @@ func (db *DB) GrantProject(ctx context.Context, userID, projectID string) error 
 		if err := lockUser(ctx, tx, userID); err != nil {
 			return err
 		}
-		return grantProject(ctx, tx, userID, projectID)
+		if err := grantProject(ctx, tx, userID, projectID); err != nil {
+			return err
+		}
+		return bumpAuthGeneration(ctx, tx)
 	})
+}
+
+// AuthGeneration returns the counter that RevokeCredential, DeleteToken and
+// GrantProject increase.
+func (db *DB) AuthGeneration(ctx context.Context) (int64, error) {
+	var g int64
+	err := db.read(ctx, "postgres.AuthGeneration", func(tx *Tx) error {
+		return tx.queryRow(ctx, `SELECT generation FROM auth_generation WHERE id = 1`).Scan(&g)
+	})
+	return g, err
+}
+
+// bumpAuthGeneration increases the generation of authentication data in
+// tx. Its row lock orders the changes that withdraw access; they are rare.
+func bumpAuthGeneration(ctx context.Context, tx *Tx) error {
+	_, err := tx.exec(ctx, `UPDATE auth_generation SET generation = generation + 1 WHERE id = 1`)
+	return err
 }
 
 // lockUser checks that a user exists and locks its row FOR SHARE.
@@ -332,9 +352,11 @@ func (db *DB) RevokeCredential(ctx context.Context, accessKey string) error {
 		} else if err != nil || status != modelreg.CredentialActive {
 			return err
 		}
-		_, err = tx.exec(ctx, `UPDATE credentials SET status = $1, secret_enc = NULL, revoke_at = $2 WHERE access_key = $3`,
-			modelreg.CredentialInactive, tx.ms(), accessKey)
-		return err
+		if _, err := tx.exec(ctx, `UPDATE credentials SET status = $1, secret_enc = NULL, revoke_at = $2 WHERE access_key = $3`,
+			modelreg.CredentialInactive, tx.ms(), accessKey); err != nil {
+			return err
+		}
+		return bumpAuthGeneration(ctx, tx)
 	})
 }
 
@@ -396,7 +418,7 @@ func (db *DB) DeleteToken(ctx context.Context, hash string) error {
 		if n == 0 {
 			return modelreg.TokenNotFound()
 		}
-		return nil
+		return bumpAuthGeneration(ctx, tx)
 	})
 }
 

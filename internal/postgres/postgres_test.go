@@ -155,3 +155,27 @@ func TestCaseFolding(t *testing.T) {
 		}
 	}
 }
+
+func TestMemory(t *testing.T) {
+	db := MustOpenDB(t, nil)
+	m, err := db.Memory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.SharedBuffers <= 0 || m.HotIndexes <= 0 {
+		t.Errorf("Memory = %+v, want positive sizes", m)
+	}
+	for _, tt := range []struct {
+		m    Memory
+		warn bool
+	}{
+		{Memory{SharedBuffers: 128 << 20, HotIndexes: 1 << 20}, false},
+		{Memory{SharedBuffers: 128 << 20, HotIndexes: 256 << 20}, false},
+		{Memory{SharedBuffers: 128 << 20, HotIndexes: 257 << 20}, true},
+		{Memory{SharedBuffers: 128 << 20, HotIndexes: 0}, false},
+	} {
+		if got := tt.m.Warning(); (got != "") != tt.warn {
+			t.Errorf("%+v: Warning() = %q, want a warning: %v", tt.m, got, tt.warn)
+		}
+	}
+}

@@ -255,8 +255,27 @@ func (db *DB) GrantProject(ctx context.Context, userID, projectID string) error 
 		} else if err != nil {
 			return err
 		}
-		return grantProject(ctx, tx, userID, projectID)
+		if err := grantProject(ctx, tx, userID, projectID); err != nil {
+			return err
+		}
+		return bumpAuthGeneration(ctx, tx)
 	})
+}
+
+// AuthGeneration returns the counter that RevokeCredential, DeleteToken and
+// GrantProject increase.
+func (db *DB) AuthGeneration(ctx context.Context) (int64, error) {
+	var g int64
+	err := db.view(ctx, "sqlite.AuthGeneration", func(tx *Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT generation FROM auth_generation WHERE id = 1`).Scan(&g)
+	})
+	return g, err
+}
+
+// bumpAuthGeneration increases the generation of authentication data in tx.
+func bumpAuthGeneration(ctx context.Context, tx *Tx) error {
+	_, err := tx.ExecContext(ctx, `UPDATE auth_generation SET generation = generation + 1 WHERE id = 1`)
+	return err
 }
 
 // CreateCredential stores c as active. Returns EINVALID, ECONFLICT when the
@@ -349,9 +368,11 @@ func (db *DB) RevokeCredential(ctx context.Context, accessKey string) error {
 		} else if err != nil || status != modelreg.CredentialActive {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE credentials SET status = ?, secret_enc = NULL, revoke_at = ? WHERE access_key = ?`,
-			modelreg.CredentialInactive, tx.ms(), accessKey)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE credentials SET status = ?, secret_enc = NULL, revoke_at = ? WHERE access_key = ?`,
+			modelreg.CredentialInactive, tx.ms(), accessKey); err != nil {
+			return err
+		}
+		return bumpAuthGeneration(ctx, tx)
 	})
 }
 
@@ -416,7 +437,7 @@ func (db *DB) DeleteToken(ctx context.Context, hash string) error {
 		} else if n == 0 {
 			return modelreg.TokenNotFound()
 		}
-		return nil
+		return bumpAuthGeneration(ctx, tx)
 	})
 }
 

@@ -37,6 +37,58 @@ func testAuthStore(t *testing.T, open Opener) {
 	t.Run("RevokeCredential", func(t *testing.T) { testRevokeCredential(t, open) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
 	t.Run("Bootstrap", func(t *testing.T) { testBootstrap(t, open) })
+	t.Run("AuthGeneration", func(t *testing.T) { testAuthGeneration(t, open) })
+}
+
+// testAuthGeneration checks that every change withdrawing or changing
+// access increases the generation, and that nothing else does (a cache
+// flushed on every request would be no cache).
+func testAuthGeneration(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	gen := func() int64 {
+		t.Helper()
+		g, err := e.s.AuthGeneration(e.ctx)
+		ok(t, err)
+		return g
+	}
+	last := gen()
+	step := func(what string, grew bool) {
+		t.Helper()
+		g := gen()
+		switch {
+		case g < last:
+			t.Fatalf("%s: the generation went back from %d to %d", what, last, g)
+		case grew && g == last:
+			t.Errorf("%s: the generation stayed %d", what, g)
+		case !grew && g != last:
+			t.Errorf("%s: the generation changed from %d to %d", what, last, g)
+		}
+		last = g
+	}
+	e.createProject(projA, "a")
+	e.createProject(projB, "b")
+	u := e.createUser("alice", projA)
+	ok(t, e.s.CreateCredential(e.ctx, &modelreg.Credential{AccessKey: "AK000001", UserID: u.ID, SecretEnc: sealedA}))
+	now := e.nowMs()
+	ok(t, e.s.CreateToken(e.ctx, &modelreg.Token{Hash: digest(1), UserID: u.ID, ProjectID: projA, Method: modelreg.MethodPassword,
+		IssuedAt: now, ExpiresAt: now + time.Hour.Milliseconds()}))
+	_, err := e.s.FindCredential(e.ctx, "AK000001")
+	ok(t, err)
+	step("creating and reading", false)
+
+	ok(t, e.s.GrantProject(e.ctx, u.ID, projB))
+	step("GrantProject", true)
+	ok(t, e.s.RevokeCredential(e.ctx, "AK000001"))
+	step("RevokeCredential", true)
+	ok(t, e.s.RevokeCredential(e.ctx, "AK000001"))
+	step("RevokeCredential of a revoked key", false)
+	ok(t, e.s.DeleteToken(e.ctx, digest(1)))
+	step("DeleteToken", true)
+
+	wantErr(t, e.s.RevokeCredential(e.ctx, "AK000002"), modelreg.ENOTFOUND, modelreg.CodeResourceNotFound)
+	wantErr(t, e.s.DeleteToken(e.ctx, digest(1)), modelreg.ENOTFOUND, modelreg.CodeResourceNotFound)
+	wantErr(t, e.s.GrantProject(e.ctx, u.ID, "ffffffffffffffffffffffffffffffff"), modelreg.ENOTFOUND, modelreg.CodeResourceNotFound)
+	step("failed changes", false)
 }
 
 // createProject creates a project with a given id.

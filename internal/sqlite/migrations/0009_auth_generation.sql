@@ -1,0 +1,12 @@
+-- 0006_auth_generation: a counter of changes that withdraw access.
+--
+-- RevokeCredential, DeleteToken and GrantProject increase generation in
+-- their own transactions, so that a server caching verified credentials
+-- sees, with one cheap read, that its cache may be stale
+-- (docs/decisions.md, "Credential cache").
+
+CREATE TABLE auth_generation (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT INTO auth_generation (id, generation) VALUES (1, 0);
