@@ -174,6 +174,9 @@ type Credential struct {
 	CreateAt    int64  `json:"create_at"`
 	RevokeAt    int64  `json:"revoke_at,omitempty"` // 0 while active
 	SecretEnc   []byte `json:"-"`                   // the sealed secret key; nil once revoked
+	// ProjectID is the one project the key reaches (it was created with a
+	// project-scoped token or key), "" for all its user's projects.
+	ProjectID string `json:"project_id,omitempty"`
 }
 
 // Validate checks a credential before it is created: EINVALID ModelArts.0101.
@@ -186,6 +189,9 @@ func (c *Credential) Validate() error {
 	}
 	if why := ValidDescription(c.Description); why != "" {
 		return Invalid("Invalid credential description: %s.", why)
+	}
+	if c.ProjectID != "" && !ValidProjectID(c.ProjectID) {
+		return Invalid("Invalid credential project_id %q: must be 32 lower-case hexadecimal characters.", c.ProjectID)
 	}
 	if len(c.SecretEnc) == 0 {
 		return Invalid("A credential needs a secret key.")
@@ -314,8 +320,13 @@ type Principal struct {
 	Method    string // MethodAKSK or MethodToken
 	AccessKey string // the credential of an AK/SK request
 	// ProjectIDs are the projects the request may act on: the user's
-	// projects for AK/SK, the token's one project for a token.
+	// projects for AK/SK, the token's one project for a token (or for a
+	// project-scoped access key).
 	ProjectIDs []string
+	// Scope is the one project of a token or of a project-scoped access
+	// key, "" for a key that reaches all its user's projects. A credential
+	// created by a scoped principal has the same scope.
+	Scope string
 }
 
 // CanUse reports whether the principal may act on project.

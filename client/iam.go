@@ -215,11 +215,12 @@ type credentialJSON struct {
 	Description string `json:"description"`
 	CreateTime  string `json:"create_time"`
 	RevokeTime  string `json:"revoke_time"`
+	ProjectID   string `json:"project_id"` // the one project of a scoped key
 }
 
 func (c credentialJSON) credential() *modelreg.Credential {
 	return &modelreg.Credential{AccessKey: c.Access, UserID: c.UserID, Description: c.Description, Status: c.Status,
-		CreateAt: parseIAMTime(c.CreateTime), RevokeAt: parseIAMTime(c.RevokeTime)}
+		CreateAt: parseIAMTime(c.CreateTime), RevokeAt: parseIAMTime(c.RevokeTime), ProjectID: c.ProjectID}
 }
 
 // CreateCredential creates an access key for a user ("" for the caller)

@@ -212,3 +212,37 @@ func TestLimiter(t *testing.T) {
 		t.Error("after the sweep the new key is not tracked")
 	}
 }
+
+// TestLimiterGuess checks WaitGuess: a guess waits while the address's or
+// the key's bucket is empty, except from an address known for the key,
+// which has a bucket of its own; a known address is forgotten after
+// KnownTTL.
+func TestLimiterGuess(t *testing.T) {
+	l := auth.NewLimiter(auth.LimiterConfig{AddrRate: 1, AddrBurst: 5, KeyRate: 0.5, KeyBurst: 2, KnownTTL: time.Hour})
+	t0 := time.Date(2024, 3, 8, 12, 0, 0, 0, time.UTC)
+	l.Succeed(t0, "10.0.0.1", "user:a")
+	l.Fail(t0, "10.0.0.2", "user:a")
+	l.Fail(t0, "10.0.0.3", "user:a")
+	if w := l.WaitGuess(t0, "10.0.0.4", "user:a"); w != 2*time.Second {
+		t.Errorf("a new address waits %v, want 2s", w)
+	}
+	if w := l.WaitGuess(t0, "10.0.0.1", "user:a"); w != 0 {
+		t.Errorf("the known address waits %v", w)
+	}
+	// Failures from the known address drain the pair's bucket too.
+	l.Fail(t0, "10.0.0.1", "user:a")
+	l.Fail(t0, "10.0.0.1", "user:a")
+	if w := l.WaitGuess(t0, "10.0.0.1", "user:a"); w == 0 {
+		t.Error("the known address guesses on after failing twice")
+	}
+	if w := l.WaitGuess(t0, "10.0.0.1", "user:b"); w != 0 {
+		t.Errorf("another key waits %v", w)
+	}
+	// Known for an hour only.
+	later := t0.Add(2 * time.Hour)
+	l.Fail(later, "10.0.0.2", "user:a")
+	l.Fail(later, "10.0.0.2", "user:a")
+	if w := l.WaitGuess(later, "10.0.0.1", "user:a"); w == 0 {
+		t.Error("the address is still known after KnownTTL")
+	}
+}

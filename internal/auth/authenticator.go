@@ -117,8 +117,10 @@ func unauthorized(apiCode, msg string) *modelreg.Error {
 //     X-Sdk-Date more than the allowed skew from the server's clock;
 //   - 401 ModelArts.0203: an unknown, revoked or malformed token;
 //   - 401 ModelArts.0202: an expired token;
-//   - 429 ModelArts.6101 when the client or the key failed too often (the
-//     error has a RetryAfter() time.Duration method).
+//   - 429 ModelArts.6101 instead of any of these 401s when the client's or
+//     the key's bucket of failures was already empty (the error has a
+//     RetryAfter() time.Duration method). A request whose credential
+//     verifies is never refused because of failures.
 func (a *Authenticator) Authenticate(r *http.Request, maxBody int64) (*modelreg.Principal, error) {
 	authz := r.Header.Values(HeaderAuthorization)
 	tokens := r.Header.Values(HeaderAuthToken)
@@ -138,26 +140,41 @@ func (a *Authenticator) Authenticate(r *http.Request, maxBody int64) (*modelreg.
 		"The request carries no credential: sign it with an access key (AK/SK) or send X-Auth-Token."))
 }
 
-// limited returns the 429 error when the client at r or key must wait.
-func (a *Authenticator) limited(r *http.Request, key string) error {
-	w := a.limiter.Wait(a.now(), clientAddr(r), key)
-	if w <= 0 {
-		return nil
-	}
+// tooMany is the 429 error of a client that must wait w.
+func tooMany(w time.Duration) error {
 	return &modelreg.Error{Code: modelreg.ERATELIMIT, APICode: modelreg.CodeBusy,
 		Message: "Too many failed authentications. Please try again later.", Op: "auth.limit", Err: &retryAfter{w}}
 }
 
-// fail records a failed authentication and returns err.
+// fail records a failed authentication from the client at r as key ("" for
+// none) and returns err, or the 429 error when the client's or the key's
+// bucket was already empty. Only a request that failed is ever refused so:
+// others' failures never lock a valid credential out.
 func (a *Authenticator) fail(r *http.Request, key string, err *modelreg.Error) error {
-	a.limiter.Fail(a.now(), clientAddr(r), key)
+	now, addr := a.now(), clientAddr(r)
+	w := a.limiter.Wait(now, addr, key)
+	a.limiter.Fail(now, addr, key)
 	if err.Op == "" {
 		err.Op = "auth.Authenticate"
+	}
+	if w > 0 {
+		return tooMany(w)
 	}
 	return err
 }
 
-// clientAddr is the limiter's name of the client: the peer address.
+// succeed records that the client at r authenticated as user.
+func (a *Authenticator) succeed(r *http.Request, user *modelreg.User) {
+	a.limiter.Succeed(a.now(), clientAddr(r), userKey(user.ID))
+}
+
+// userKey is the limiter's key of a user: one bucket per user, however a
+// token request names it.
+func userKey(id string) string { return "user:" + id }
+
+// clientAddr is the limiter's name of the client: the host of
+// r.RemoteAddr, which httpapi sets to the client's address (behind a
+// trusted proxy, the one X-Forwarded-For gives).
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -167,17 +184,11 @@ func clientAddr(r *http.Request) string {
 }
 
 func (a *Authenticator) authenticateAKSK(r *http.Request, header string, maxBody int64) (*modelreg.Principal, error) {
-	if err := a.limited(r, ""); err != nil {
-		return nil, err
-	}
 	az, err := ParseAuthorization(header)
 	if err != nil {
 		return nil, a.fail(r, "", unauthorized(modelreg.CodeAKSKInvalid, "Invalid Authorization header: "+err.Error()+"."))
 	}
 	key := "ak:" + az.AccessKey
-	if err := a.limited(r, key); err != nil {
-		return nil, err
-	}
 	date := r.Header.Get(HeaderDate)
 	t, err := time.Parse(DateFormat, date)
 	if err != nil || len(r.Header.Values(HeaderDate)) != 1 {
@@ -225,8 +236,16 @@ func (a *Authenticator) authenticateAKSK(r *http.Request, header string, maxBody
 		return nil, a.fail(r, key, unauthorized(modelreg.CodeAuthCheckFailed,
 			"The request signature does not match: check the secret key and that the request was not changed after signing."))
 	}
-	return &modelreg.Principal{UserID: user.ID, UserName: user.Name, Admin: user.Admin, Method: modelreg.MethodAKSK,
-		AccessKey: cred.AccessKey, ProjectIDs: user.ProjectIDs}, nil
+	a.succeed(r, user)
+	p := &modelreg.Principal{UserID: user.ID, UserName: user.Name, Admin: user.Admin, Method: modelreg.MethodAKSK,
+		AccessKey: cred.AccessKey, ProjectIDs: user.ProjectIDs}
+	if cred.ProjectID != "" { // a project-scoped key reaches its project only, while its user is a member
+		p.Scope, p.ProjectIDs = cred.ProjectID, []string{}
+		if user.Member(cred.ProjectID) {
+			p.ProjectIDs = []string{cred.ProjectID}
+		}
+	}
+	return p, nil
 }
 
 // payloadHash returns the payload hash of r's canonical request: the value
@@ -267,9 +286,6 @@ func tooLarge(max int64) error {
 }
 
 func (a *Authenticator) authenticateToken(r *http.Request, values []string) (*modelreg.Principal, error) {
-	if err := a.limited(r, ""); err != nil {
-		return nil, err
-	}
 	if len(values) > 1 {
 		return nil, a.fail(r, "", unauthorized(modelreg.CodeTokenInvalid, "The request has more than one X-Auth-Token header."))
 	}
@@ -288,6 +304,7 @@ func (a *Authenticator) authenticateToken(r *http.Request, values []string) (*mo
 	} else if err != nil {
 		return nil, err
 	}
+	a.limiter.Succeed(a.now(), clientAddr(r), userKey(p.UserID))
 	return p, nil
 }
 
@@ -314,7 +331,7 @@ func (a *Authenticator) tokenPrincipal(ctx context.Context, token string) (*mode
 		return nil, invalid
 	}
 	return &modelreg.Principal{UserID: user.ID, UserName: user.Name, Admin: user.Admin, Method: modelreg.MethodToken,
-		ProjectIDs: []string{t.ProjectID}}, nil
+		ProjectIDs: []string{t.ProjectID}, Scope: t.ProjectID}, nil
 }
 
 // PasswordAuth is the password method of a token request, scoped to a
@@ -337,44 +354,57 @@ type IssuedToken struct {
 // It returns 401 ModelArts.0208 for a wrong user name or password and for
 // a project the user may not use (the same message for a project that does
 // not exist), and 429 like Authenticate. Failures count against the
-// client's address and the user name.
+// client's address and the user, one bucket per user however the request
+// names it (name, id, or both). Since a password can be guessed, an
+// attempt is refused unchecked (429) while either bucket is empty, unless
+// the address authenticated as the user before (Limiter.WaitGuess).
 func (a *Authenticator) IssueToken(r *http.Request, in PasswordAuth) (*IssuedToken, error) {
 	ctx := r.Context()
-	key := "user:" + in.UserID + "/" + in.UserName
-	if err := a.limited(r, key); err != nil {
-		return nil, err
-	}
-	wrong := unauthorized(modelreg.CodeAuthCheckFailed, "The user name or password is wrong.")
 	var (
 		user *modelreg.User
 		err  error
+		key  string
 	)
 	if in.UserID != "" {
 		user, err = a.store.FindUserByID(ctx, in.UserID)
+		key = "user-id:" + in.UserID
 	} else {
 		user, err = a.store.FindUserByName(ctx, in.UserName)
+		key = "user-name:" + in.UserName
 	}
+	if err != nil && modelreg.ErrorCode(err) != modelreg.ENOTFOUND {
+		return nil, err
+	}
+	if user != nil {
+		key = userKey(user.ID)
+	}
+	if w := a.limiter.WaitGuess(a.now(), clientAddr(r), key); w > 0 {
+		return nil, tooMany(w)
+	}
+	wrong := unauthorized(modelreg.CodeAuthCheckFailed, "The user name or password is wrong.")
 	switch {
-	case modelreg.ErrorCode(err) == modelreg.ENOTFOUND:
+	case user == nil:
 		CheckPassword(a.dummy, in.Password) // take as long as for a real user
 		return nil, a.fail(r, key, wrong)
-	case err != nil:
-		return nil, err
 	case (in.UserID != "" && in.UserName != "" && in.UserName != user.Name) || !CheckPassword(user.PasswordHash, in.Password):
 		return nil, a.fail(r, key, wrong)
 	}
+	a.succeed(r, user)
 
+	// The password was right: a project the user may not use is refused,
+	// not counted as a failure.
 	noAccess := unauthorized(modelreg.CodeAuthCheckFailed, "The user has no access to the requested project.")
+	noAccess.Op = "auth.IssueToken"
 	var project *modelreg.Project
 	if in.ProjectID != "" {
 		project, err = a.store.FindProjectByID(ctx, in.ProjectID)
 		if modelreg.ErrorCode(err) == modelreg.ENOTFOUND {
-			return nil, a.fail(r, key, noAccess)
+			return nil, noAccess
 		} else if err != nil {
 			return nil, err
 		}
 		if in.ProjectName != "" && in.ProjectName != project.Name {
-			return nil, a.fail(r, key, noAccess)
+			return nil, noAccess
 		}
 	} else {
 		ps, err := a.store.FindProjects(ctx, modelreg.ProjectFilter{Name: in.ProjectName})
@@ -382,12 +412,12 @@ func (a *Authenticator) IssueToken(r *http.Request, in PasswordAuth) (*IssuedTok
 			return nil, err
 		}
 		if len(ps) != 1 {
-			return nil, a.fail(r, key, noAccess)
+			return nil, noAccess
 		}
 		project = ps[0]
 	}
 	if !user.Member(project.ID) {
-		return nil, a.fail(r, key, noAccess)
+		return nil, noAccess
 	}
 
 	token, hash := NewToken()
@@ -422,24 +452,35 @@ func (a *Authenticator) RevokeToken(ctx context.Context, p *modelreg.Principal, 
 // secret key, which is never available again. Empty accessKey and
 // secretKey are generated; given ones must be valid (EINVALID).
 func (a *Authenticator) NewCredential(ctx context.Context, userID, description, accessKey, secretKey string) (*modelreg.Credential, string, error) {
-	if accessKey == "" {
-		accessKey = NewAccessKey()
+	c := &modelreg.Credential{AccessKey: accessKey, UserID: userID, Description: description}
+	sk, err := a.CreateCredential(ctx, c, secretKey)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, sk, nil
+}
+
+// CreateCredential creates c (its UserID, Description and ProjectID set;
+// an empty AccessKey is generated) with secretKey, generated when empty,
+// and returns the secret key, which is never available again.
+func (a *Authenticator) CreateCredential(ctx context.Context, c *modelreg.Credential, secretKey string) (string, error) {
+	if c.AccessKey == "" {
+		c.AccessKey = NewAccessKey()
 	}
 	if secretKey == "" {
 		secretKey = NewSecretKey()
 	}
 	if !modelreg.ValidSecretKey(secretKey) {
-		return nil, "", modelreg.Invalid("Invalid secret key: 16 to 256 printable ASCII characters without spaces.")
+		return "", modelreg.Invalid("Invalid secret key: 16 to 256 printable ASCII characters without spaces.")
 	}
-	c := &modelreg.Credential{AccessKey: accessKey, UserID: userID, Description: description,
-		SecretEnc: a.keys.Seal(accessKey, secretKey)}
+	c.SecretEnc = a.keys.Seal(c.AccessKey, secretKey)
 	if err := c.Validate(); err != nil {
-		return nil, "", err
+		return "", err
 	}
 	if err := a.store.CreateCredential(ctx, c); err != nil {
-		return nil, "", err
+		return "", err
 	}
-	return c, secretKey, nil
+	return secretKey, nil
 }
 
 // CheckCredential reports whether accessKey is an active credential whose

@@ -454,6 +454,12 @@ func TestIAMCommands(t *testing.T) {
 	tr.ok("project", "list", "--output", "json")
 	tr.ok("user", "create", "alice", "--projects", "cccccccccccccccccccccccccccccccc")
 	tr.ok("user", "create", "bob", "--projects", testProject+",cccccccccccccccccccccccccccccccc", "--password", "--output", "json")
+	var bob struct {
+		Password string `json:"password"`
+	}
+	if err := json.Unmarshal([]byte(tr.last), &bob); err != nil || bob.Password == "" {
+		t.Fatalf("user create --password --output json: %q %v", tr.last, err)
+	}
 	tr.fail(1, "user", "create", "carol", "--projects", "dddddddddddddddddddddddddddddddd")
 	tr.ok("user", "list")
 	tr.ok("credential", "create", "--user", "alice", "--description", "alice laptop")
@@ -479,6 +485,33 @@ func TestIAMCommands(t *testing.T) {
 	tr.fail(1, "project", "create", "mine")
 	tr.ok("credential", "revoke", created.Access)
 	tr.fail(1, "model", "list")
+
+	// Bob, a member of two projects, makes a key with a token scoped to
+	// one: the key reaches that project only, and so does a key it makes.
+	ctx := context.Background()
+	anon, err := client.New(ts.URL, "cccccccccccccccccccccccccccccccc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := anon.IssueToken(ctx, client.TokenRequest{UserName: "bob", Password: bob.Password, ProjectID: "cccccccccccccccccccccccccccccccc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := client.New(ts.URL, "cccccccccccccccccccccccccccccccc", client.WithToken(tok.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scoped, scopedSK, err := tc.CreateCredential(ctx, "", "made with a token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.env = map[string]string{"MODELREG_ACCESS_KEY": scoped.AccessKey, "MODELREG_SECRET_KEY": scopedSK,
+		"MODELREG_PROJECT_ID": "cccccccccccccccccccccccccccccccc"}
+	tr.ok("model", "list")
+	tr.fail(1, "model", "list", "--project", testProject)
+	tr.ok("project", "list")
+	tr.ok("credential", "create", "--description", "made with the scoped key")
+	tr.ok("credential", "list")
 
 	tr.env = nil
 	tr.ok("credential", "list", "--user", "alice", "--output", "json")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ type Config struct {
 	LogLevel          string        // debug, info, warn or error
 	Auth              string        // aksk (AK/SK signatures and tokens) or none
 	TokenTTL          time.Duration
+	TrustedProxies    []netip.Prefix // proxies whose X-Forwarded-For is believed (proxies.go)
 
 	// Secrets, read from the environment only (never flags, which other
 	// users of the machine can see in the process list).
@@ -105,6 +107,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error")
 	fs.StringVar(&c.Auth, "auth", c.Auth, "authentication `mode`: aksk (AK/SK signatures and X-Auth-Token) or none (loopback --addr only)")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "`lifetime` of the tokens POST /v3/auth/tokens issues")
+	c.registerProxies(fs)
 	c.registerObjectStore(fs)
 	c.registerReplica(fs)
 }

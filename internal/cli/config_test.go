@@ -4,6 +4,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // parseServeConfig builds the serve configuration from env and args as the
@@ -69,6 +71,7 @@ func TestConfigPrecedence(t *testing.T) {
 		"MODELREG_ACCESS_KEY":         "AKENV0000000000000001",
 		"MODELREG_SECRET_KEY":         "env-secret-key-0123456789",
 		"MODELREG_MASTER_KEY":         strings.Repeat("ab", 32),
+		"MODELREG_TRUSTED_PROXIES":    "10.0.0.0/8, 192.168.1.1,::ffff:172.16.0.0/108",
 	}
 	cfg, err := parseServeConfig(env, nil, "/wd")
 	if err != nil {
@@ -80,9 +83,10 @@ func TestConfigPrecedence(t *testing.T) {
 		MaxBodyBytes: 2 << 20, MaxFileSize: 1 << 30, SQLiteSynchronous: "NORMAL", MemoryLimit: DefaultMemoryLimit, LogFormat: "text", LogLevel: "debug",
 		Auth: "aksk", TokenTTL: time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
 		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
-		ReplicaConfig: DefaultConfig().ReplicaConfig,
+		ReplicaConfig:  DefaultConfig().ReplicaConfig,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32"), netip.MustParsePrefix("172.16.0.0/12")},
 	}
-	if diff := cmp.Diff(want, cfg); diff != "" {
+	if diff := cmp.Diff(want, cfg, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
 		t.Errorf("environment: (-want +got)\n%s", diff)
 	}
 
@@ -90,7 +94,7 @@ func TestConfigPrecedence(t *testing.T) {
 		"--addr", "127.0.0.1:0", "--data-dir", "/flag/data", "--database", "/flag/db.sqlite",
 		"--import-root", "/flag/x", "--import-root=/flag/y", "--project-id", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
 		"--cascade-limit", "7", "--max-body-bytes", "4096", "--max-file-size", "10MB", "--sqlite-synchronous", "FULL",
-		"--log-format", "json", "--log-level", "warn", "--auth", "none", "--token-ttl", "2h",
+		"--log-format", "json", "--log-level", "warn", "--auth", "none", "--token-ttl", "2h", "--trusted-proxies", "fd00::/8",
 	}, "/wd")
 	if err != nil {
 		t.Fatal(err)
@@ -101,9 +105,10 @@ func TestConfigPrecedence(t *testing.T) {
 		MaxBodyBytes: 4096, MaxFileSize: 10e6, SQLiteSynchronous: "FULL", MemoryLimit: DefaultMemoryLimit, LogFormat: "json", LogLevel: "warn",
 		Auth: "none", TokenTTL: 2 * time.Hour, AccessKey: "AKENV0000000000000001", SecretKey: "env-secret-key-0123456789",
 		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
-		ReplicaConfig: DefaultConfig().ReplicaConfig,
+		ReplicaConfig:  DefaultConfig().ReplicaConfig,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("fd00::/8")},
 	}
-	if diff := cmp.Diff(want, cfg); diff != "" {
+	if diff := cmp.Diff(want, cfg, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
 		t.Errorf("flags: (-want +got)\n%s", diff)
 	}
 }
@@ -159,6 +164,11 @@ func TestConfigInvalid(t *testing.T) {
 		{map[string]string{"MODELREG_ACCESS_KEY": "A K", "MODELREG_SECRET_KEY": "0123456789abcdef"}, nil, "MODELREG_ACCESS_KEY"},
 		{map[string]string{"MODELREG_ACCESS_KEY": "AKOK0000", "MODELREG_SECRET_KEY": "short"}, nil, "MODELREG_SECRET_KEY"},
 		{map[string]string{"MODELREG_MASTER_KEY": "not-a-key"}, nil, "MODELREG_MASTER_KEY"},
+		{nil, []string{"--trusted-proxies", "10.0.0.1/8"}, "host bits set"},
+		{nil, []string{"--trusted-proxies", "proxy.example"}, "not a CIDR"},
+		{nil, []string{"--trusted-proxies", "10.0.0.0/33"}, "not a CIDR"},
+		{nil, []string{"--trusted-proxies", ","}, "no CIDR"},
+		{map[string]string{"MODELREG_TRUSTED_PROXIES": "10.0.0.0/8;10.1.0.0/16"}, nil, "MODELREG_TRUSTED_PROXIES"},
 	} {
 		_, err := parseServeConfig(tt.env, tt.args, "/wd")
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -241,9 +241,9 @@ func credentialList(e *env, fs *flag.FlagSet) func([]string) error {
 			return err
 		}
 		tw := newTable(e.stdout)
-		row(tw, "ACCESS KEY", "STATUS", "USER ID", "CREATED", "REVOKED", "DESCRIPTION")
+		row(tw, "ACCESS KEY", "STATUS", "USER ID", "PROJECT", "CREATED", "REVOKED", "DESCRIPTION")
 		for _, cr := range cs {
-			row(tw, cr.AccessKey, cr.Status, cr.UserID, e.when(cr.CreateAt), e.when(cr.RevokeAt), cr.Description)
+			row(tw, cr.AccessKey, cr.Status, cr.UserID, keyScope(cr), e.when(cr.CreateAt), e.when(cr.RevokeAt), cr.Description)
 		}
 		return tw.Flush()
 	}
@@ -277,14 +277,23 @@ func credentialCreate(e *env, fs *flag.FlagSet) func([]string) error {
 			return printJSON(e.stdout, out)
 		}
 		tw := newTable(e.stdout)
-		row(tw, "ACCESS KEY", "SECRET KEY", "USER ID", "DESCRIPTION")
-		row(tw, cr.AccessKey, sk, cr.UserID, cr.Description)
+		row(tw, "ACCESS KEY", "SECRET KEY", "USER ID", "PROJECT", "DESCRIPTION")
+		row(tw, cr.AccessKey, sk, cr.UserID, keyScope(cr), cr.Description)
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 		_, err = fmt.Fprintln(e.stdout, "\nThe secret key is shown only this once: store it now.")
 		return err
 	}
+}
+
+// keyScope is the PROJECT column of an access key: the one project of a
+// scoped key, "all" for a key that reaches all its user's projects.
+func keyScope(c *modelreg.Credential) string {
+	if c.ProjectID == "" {
+		return "all"
+	}
+	return c.ProjectID
 }
 
 func credentialRevoke(e *env, fs *flag.FlagSet) func([]string) error {

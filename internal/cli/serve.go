@@ -175,6 +175,7 @@ func Serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error
 		RequestTimeout:  cfg.RequestTimeout,
 		Logger:          logger,
 		Auth:            authn,
+		TrustedProxies:  cfg.TrustedProxies,
 		Uploads:         uploads, // model push and pull (modelreg extensions)
 		Blobs:           blobs,
 	})

@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -330,6 +335,26 @@ func testAuthNegative(t *testing.T) {
 			return sign(e.aliceSig, r, importBody)
 		}, 403, modelreg.CodeProjectMismatch},
 		{"UnknownRouteUnauthenticated", func() *http.Request { return e.request(t, "GET", "/nowhere", nil) }, 401, modelreg.CodeTokenMissing},
+		// Syntax errors are 400s before authentication, signed or not.
+		{"MalformedQuery", func() *http.Request { return e.request(t, "GET", models+"?a=%zz", nil) }, 400, modelreg.CodeInvalidArgument},
+		{"MalformedQuerySigned", func() *http.Request {
+			r := sign(e.aliceSig, e.request(t, "GET", models, nil), nil)
+			r.URL.RawQuery = "a=%zz"
+			return r
+		}, 400, modelreg.CodeInvalidArgument},
+		{"SemicolonQueryToken", func() *http.Request {
+			r := e.request(t, "GET", models+"?limit=1;offset=2", nil)
+			r.Header.Set("X-Auth-Token", token.Token)
+			return r
+		}, 400, modelreg.CodeInvalidArgument},
+		{"DotDotPath", func() *http.Request { return e.request(t, "GET", "/v1/../x/models", nil) }, 400, modelreg.CodeInvalidArgument},
+		{"DotDotPathSigned", func() *http.Request {
+			r := e.request(t, "POST", "/v1/"+projectB+"/../"+projectA+"/models", importBody)
+			r.Header.Set("X-Auth-Token", token.Token)
+			return r
+		}, 400, modelreg.CodeInvalidArgument},
+		{"DoubleSlashPath", func() *http.Request { return e.request(t, "GET", "/"+models, nil) }, 400, modelreg.CodeInvalidArgument},
+		{"TokenRouteDotPath", func() *http.Request { return e.request(t, "POST", "/v3/./auth/tokens", []byte("{}")) }, 400, modelreg.CodeInvalidArgument},
 		{"IAMUnauthenticated", func() *http.Request { return e.request(t, "GET", "/v3/projects", nil) }, 401, modelreg.CodeTokenMissing},
 	}
 	for _, tc := range cases {
@@ -608,6 +633,88 @@ func testAuthCredentials(t *testing.T) {
 	}
 }
 
+// TestAuthCredentialScope checks that a key made with a project-scoped
+// token has the token's scope: carol, a member of A and B, gets a token
+// for A and makes a key with it; the key reaches A and not B, lists A
+// only, shows its project in the credential list, and a key it makes is
+// scoped too. A key made with an unscoped key reaches both.
+func TestAuthCredentialScope(t *testing.T) { eachStore(t, testAuthCredentialScope) }
+
+func testAuthCredentialScope(t *testing.T) {
+	e := MustServeAuth(t, testLimits)
+	ctx := context.Background()
+	carol := e.mustIdentity(t, "carol", false, projectA, projectB)
+	carolSig := &auth.Signer{AccessKey: carol.ak, SecretKey: carol.sk, Now: e.clk.Now}
+	anon := e.mustClient(t, projectA)
+	tok, err := anon.IssueToken(ctx, client.TokenRequest{UserName: "carol", Password: carol.password, ProjectName: "alpha"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := e.mustClient(t, projectA, client.WithToken(tok.Token))
+	scoped, sk, err := tc.CreateCredential(ctx, "", "made with a token for alpha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scoped.ProjectID != projectA {
+		t.Errorf("the key made with a token for A has project %q", scoped.ProjectID)
+	}
+	scopedSig := &auth.Signer{AccessKey: scoped.AccessKey, SecretKey: sk, Now: e.clk.Now}
+	inA := e.mustClient(t, projectA, client.WithSigner(scopedSig.Sign))
+	inB := e.mustClient(t, projectB, client.WithSigner(scopedSig.Sign))
+	MustImport(t, e.cb, newImport("bobs", "1.0.0"))
+	if _, err := inA.ListModels(ctx, modelreg.ModelFilter{}); err != nil {
+		t.Errorf("the scoped key in A: %v", err)
+	}
+	if _, err := inB.ListModels(ctx, modelreg.ModelFilter{}); client.StatusCode(err) != 403 || modelreg.ErrorAPICode(err) != modelreg.CodeProjectMismatch {
+		t.Errorf("the scoped key reads B: %v", err)
+	}
+	if _, err := inB.ImportModel(ctx, newImport("x", "1.0.0")); client.StatusCode(err) != 403 {
+		t.Errorf("the scoped key writes B: %v", err)
+	}
+	if ps, err := inA.ListProjects(ctx, ""); err != nil || len(ps) != 1 || ps[0].ID != projectA {
+		t.Errorf("the scoped key's projects: %+v, %v", ps, err)
+	}
+	// A key made with the scoped key is scoped too.
+	second, sk2, err := inA.CreateCredential(ctx, "", "made with the scoped key")
+	if err != nil || second.ProjectID != projectA {
+		t.Fatalf("a key made by the scoped key: %+v, %v", second, err)
+	}
+	inB2 := e.mustClient(t, projectB, client.WithSigner((&auth.Signer{AccessKey: second.AccessKey, SecretKey: sk2, Now: e.clk.Now}).Sign))
+	if _, err := inB2.ListModels(ctx, modelreg.ModelFilter{}); client.StatusCode(err) != 403 {
+		t.Errorf("the key made by the scoped key reads B: %v", err)
+	}
+	// A key made with carol's unscoped key reaches both projects.
+	carolA := e.mustClient(t, projectA, client.WithSigner(carolSig.Sign))
+	wide, skw, err := carolA.CreateCredential(ctx, "", "made with a key")
+	if err != nil || wide.ProjectID != "" {
+		t.Fatalf("a key made by an unscoped key: %+v, %v", wide, err)
+	}
+	wideB := e.mustClient(t, projectB, client.WithSigner((&auth.Signer{AccessKey: wide.AccessKey, SecretKey: skw, Now: e.clk.Now}).Sign))
+	if _, err := wideB.ListModels(ctx, modelreg.ModelFilter{}); err != nil {
+		t.Errorf("the unscoped key in B: %v", err)
+	}
+	// The credential list shows each key's scope, in the wire format too.
+	list, err := carolA.ListCredentials(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopes := map[string]string{}
+	for _, c := range list {
+		scopes[c.AccessKey] = c.ProjectID
+	}
+	want := map[string]string{carol.ak: "", scoped.AccessKey: projectA, second.AccessKey: projectA, wide.AccessKey: ""}
+	if fmt.Sprint(scopes) != fmt.Sprint(want) {
+		t.Errorf("credential scopes %v, want %v", scopes, want)
+	}
+	r := e.request(t, "GET", "/v3.0/OS-CREDENTIAL/credentials", nil)
+	if err := carolSig.Sign(r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if body := e.do(t, r).body; !strings.Contains(body, `"project_id":"`+projectA+`"`) {
+		t.Errorf("the credential list does not show the scope: %s", body)
+	}
+}
+
 // TestAuthAdmin covers the project and user routes.
 func TestAuthAdmin(t *testing.T) { eachStore(t, testAuthAdmin) }
 
@@ -686,72 +793,195 @@ func testAuthAdmin(t *testing.T) {
 	}
 }
 
-// TestAuthLimiter checks that repeated failures from one client are slowed
-// down with 429 and Retry-After, that a slowed client is refused even with
-// the right key, and that it may try again after waiting.
+// TestAuthLimiter checks that repeated failures are slowed down with 429
+// and Retry-After, and that only failures are: an attacker spraying bad
+// signatures for alice's access key (from one address, and from many)
+// never locks out alice's correctly signed requests, nor bob's.
 func TestAuthLimiter(t *testing.T) { eachStore(t, testAuthLimiter) }
 
 func testAuthLimiter(t *testing.T) {
 	e := MustServeAuth(t, testLimits)
 	models := "/v1/" + projectA + "/models"
 	wrong := &auth.Signer{AccessKey: e.alice.ak, SecretKey: e.bob.sk, Now: e.clk.Now}
-	bad := func() rawResponse {
+	send := func(s *auth.Signer, from string) rawResponse {
 		r := e.request(t, "GET", models, nil)
-		if err := wrong.Sign(r, nil); err != nil {
+		if err := s.Sign(r, nil); err != nil {
 			t.Fatal(err)
 		}
-		return e.do(t, r)
+		return e.serveFrom(t, r, from)
 	}
-	good := func() rawResponse {
-		r := e.request(t, "GET", models, nil)
-		if err := e.aliceSig.Sign(r, nil); err != nil {
-			t.Fatal(err)
+	good := func(from string) {
+		t.Helper()
+		if r := send(e.aliceSig, from); r.status != 200 {
+			t.Errorf("alice's signed request from %s: %d %s", from, r.status, r.body)
 		}
-		return e.do(t, r)
 	}
-	// The key's bucket holds 3 failures.
+	// The key's bucket holds 3 failures; the 4th is a 429.
 	for range 3 {
-		wantError(t, bad(), 401, modelreg.CodeAuthCheckFailed)
+		wantError(t, send(wrong, "192.0.2.1"), 401, modelreg.CodeAuthCheckFailed)
 	}
-	r := bad()
+	r := send(wrong, "192.0.2.1")
 	wantError(t, r, 429, modelreg.CodeBusy)
 	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
 		t.Errorf("Retry-After %q", r.header.Get("Retry-After"))
 	}
-	wantError(t, good(), 429, modelreg.CodeBusy)
-	// Another key from the same address still works: the address bucket
-	// (5) is not empty yet.
-	if _, err := e.cb.ListModels(context.Background(), modelreg.ModelFilter{}); err != nil {
-		t.Errorf("another key: %v", err)
+	// Alice's own requests pass, from the attacker's address too.
+	good("192.0.2.1")
+	good("198.51.100.7")
+	// Many addresses spraying the key: each bad request is refused (429,
+	// the key's bucket is empty), alice is not.
+	for i := range 50 {
+		wantError(t, send(wrong, "203.0.113."+strconv.Itoa(i)), 429, modelreg.CodeBusy)
+		if i%10 == 0 {
+			good("198.51.100.7")
+		}
 	}
-	e.clk.Advance(61 * time.Second) // one failure refilled in both buckets
-	if r := good(); r.status != 200 {
-		t.Errorf("after waiting: %d %s", r.status, r.body)
-	}
-	// Failures with unknown keys empty the address bucket: then every
-	// request from the address waits.
-	for range 3 {
+	// One address failing with unknown tokens empties its bucket (5):
+	// then its failures are 429, and its valid requests still pass.
+	for range 5 {
 		r := e.request(t, "GET", models, nil)
 		r.Header.Set("X-Auth-Token", "mrt_nope")
-		wantError(t, e.do(t, r), 401, modelreg.CodeTokenInvalid)
+		wantError(t, e.serveFrom(t, r, "192.0.2.99"), 401, modelreg.CodeTokenInvalid)
 	}
-	wantError(t, good(), 429, modelreg.CodeBusy)
-	if _, err := e.cb.ListModels(context.Background(), modelreg.ModelFilter{}); client.StatusCode(err) != 429 {
-		t.Errorf("bob from a slowed address: %v", err)
+	r2 := e.request(t, "GET", models, nil)
+	r2.Header.Set("X-Auth-Token", "mrt_nope")
+	wantError(t, e.serveFrom(t, r2, "192.0.2.99"), 429, modelreg.CodeBusy)
+	wantError(t, e.serveFrom(t, e.request(t, "GET", models, nil), "192.0.2.99"), 429, modelreg.CodeBusy)
+	good("192.0.2.99")
+	rb := e.request(t, "GET", "/v1/"+projectB+"/models", nil)
+	if err := (&auth.Signer{AccessKey: e.bob.ak, SecretKey: e.bob.sk, Now: e.clk.Now}).Sign(rb, nil); err != nil {
+		t.Fatal(err)
 	}
-	// Passwords count too.
+	if r := e.serveFrom(t, rb, "192.0.2.99"); r.status != 200 {
+		t.Errorf("bob from a slowed address: %d %s", r.status, r.body)
+	}
+	// After waiting, a bad signature is a 401 again.
 	e.clk.Advance(time.Hour)
-	anon := e.mustClient(t, projectA)
-	for range 3 {
-		anon.IssueToken(context.Background(), client.TokenRequest{UserName: "alice", Password: "wrong-password", ProjectName: "alpha"})
-	}
-	_, err := anon.IssueToken(context.Background(), client.TokenRequest{UserName: "alice", Password: e.alice.password, ProjectName: "alpha"})
-	if client.StatusCode(err) != 429 {
-		t.Errorf("a token request after 3 wrong passwords: %v", err)
-	}
+	wantError(t, send(wrong, "192.0.2.1"), 401, modelreg.CodeAuthCheckFailed)
 	metrics := e.do(t, e.request(t, "GET", "/metrics", nil)).body
 	if !strings.Contains(metrics, `modelreg_auth_failures_total{code="ModelArts.6101"}`) {
 		t.Error("no auth failure metrics")
+	}
+}
+
+// serveFrom sends r straight to the server's handler as if from the
+// address from, and reads the response.
+func (e *authEnv) serveFrom(t *testing.T, r *http.Request, from string) rawResponse {
+	t.Helper()
+	r.RemoteAddr = net.JoinHostPort(from, "40000")
+	r.RequestURI = r.URL.RequestURI()
+	w := httptest.NewRecorder()
+	e.api.ServeHTTP(w, r)
+	return rawResponse{status: w.Code, header: w.Result().Header, body: w.Body.String()}
+}
+
+// TestAuthPasswordLimiter checks that password guesses for one user drain
+// one bucket however the user is named (name, id, id and name), that a
+// guess is refused unchecked once it is empty, and that an address alice
+// authenticated from before keeps a budget of its own: guessing from
+// elsewhere does not lock her out.
+func TestAuthPasswordLimiter(t *testing.T) { eachStore(t, testAuthPasswordLimiter) }
+
+func testAuthPasswordLimiter(t *testing.T) {
+	e := MustServeAuth(t, testLimits)
+	token := func(user map[string]string, password, from string) rawResponse {
+		user["password"] = password
+		body, err := json.Marshal(map[string]any{"auth": map[string]any{
+			"identity": map[string]any{"methods": []string{"password"}, "password": map[string]any{"user": user}},
+			"scope":    map[string]any{"project": map[string]string{"name": "alpha"}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.serveFrom(t, e.request(t, "POST", "/v3/auth/tokens", body), from)
+	}
+	// Alice logs in from her usual address.
+	if r := token(map[string]string{"name": "alice"}, e.alice.password, "198.51.100.7"); r.status != 201 {
+		t.Fatalf("alice: %d %s", r.status, r.body)
+	}
+	// Three guesses (the key bucket), each naming alice another way, each
+	// from another address.
+	id := e.alice.user.ID
+	for i, user := range []map[string]string{{"name": "alice"}, {"id": id}, {"id": id, "name": "alice"}} {
+		wantError(t, token(user, "guess-"+strconv.Itoa(i), "203.0.113."+strconv.Itoa(i)), 401, modelreg.CodeAuthCheckFailed)
+	}
+	// The bucket is empty for every way of naming her, and for the right
+	// password from a new address: a guess is refused unchecked.
+	for _, user := range []map[string]string{{"name": "alice"}, {"id": id}, {"id": id, "name": "alice"}} {
+		wantError(t, token(user, "guess-x", "203.0.113.50"), 429, modelreg.CodeBusy)
+		wantError(t, token(user, e.alice.password, "203.0.113.51"), 429, modelreg.CodeBusy)
+	}
+	// A name that is not alice's with her id is a wrong guess at alice.
+	e.clk.Advance(61 * time.Second) // one failure refilled
+	wantError(t, token(map[string]string{"id": id, "name": "bob"}, e.alice.password, "203.0.113.60"), 401, modelreg.CodeAuthCheckFailed)
+	wantError(t, token(map[string]string{"name": "alice"}, e.alice.password, "203.0.113.61"), 429, modelreg.CodeBusy)
+	// From her known address alice still gets in, however she names
+	// herself.
+	for _, user := range []map[string]string{{"name": "alice"}, {"id": id}, {"id": id, "name": "alice"}} {
+		if r := token(user, e.alice.password, "198.51.100.7"); r.status != 201 {
+			t.Errorf("alice from her address (%v): %d %s", user, r.status, r.body)
+		}
+	}
+	// Bob is not affected.
+	if r := token(map[string]string{"name": "bob"}, e.bob.password, "203.0.113.0"); r.status != 201 && !strings.Contains(r.body, "no access") {
+		t.Errorf("bob: %d %s", r.status, r.body)
+	}
+	// An unknown user behaves as a known one: a bucket of its own.
+	for range 3 {
+		wantError(t, token(map[string]string{"name": "mallory"}, "guess", "192.0.2.200"), 401, modelreg.CodeAuthCheckFailed)
+	}
+	wantError(t, token(map[string]string{"name": "mallory"}, "guess", "192.0.2.201"), 429, modelreg.CodeBusy)
+}
+
+// TestAuthTrustedProxies checks that X-Forwarded-For is believed only from
+// a trusted proxy: from one, the client's address (the rightmost hop that
+// is not a trusted proxy) is the limiter's and the access log's; from
+// anyone else it is ignored.
+func TestAuthTrustedProxies(t *testing.T) { eachStore(t, testAuthTrustedProxies) }
+
+func testAuthTrustedProxies(t *testing.T) {
+	e := MustServeAuth(t, testLimits, func(cfg *httpapi.Config) {
+		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	})
+	models := "/v1/" + projectA + "/models"
+	fail := func(from, xff string) rawResponse {
+		r := e.request(t, "GET", models, nil)
+		r.Header.Set("X-Auth-Token", "mrt_nope")
+		r.Header.Set("User-Agent", "xff-test")
+		if xff != "" {
+			r.Header.Set("X-Forwarded-For", xff)
+		}
+		return e.serveFrom(t, r, from)
+	}
+	// Behind the proxy, a broken script at 192.0.2.1 empties its own
+	// bucket (5), not the proxy's: 192.0.2.2 through the same proxy still
+	// gets 401s.
+	for range 5 {
+		wantError(t, fail("10.1.1.1", "192.0.2.1"), 401, modelreg.CodeTokenInvalid)
+	}
+	wantError(t, fail("10.1.1.1", "192.0.2.1"), 429, modelreg.CodeBusy)
+	wantError(t, fail("10.1.1.1", "192.0.2.2"), 401, modelreg.CodeTokenInvalid)
+	// The rightmost untrusted hop counts: a spoofed leftmost entry, and
+	// trusted hops (a second proxy) to its right, change nothing.
+	wantError(t, fail("10.1.1.1", "198.51.100.1, 192.0.2.1, 10.2.2.2"), 429, modelreg.CodeBusy)
+	wantError(t, fail("fd00::1", "192.0.2.1"), 429, modelreg.CodeBusy)
+	// From an untrusted peer X-Forwarded-For is ignored: the peer is the
+	// client, whatever the header says.
+	for range 5 {
+		wantError(t, fail("198.51.100.9", "192.0.2.77"), 401, modelreg.CodeTokenInvalid)
+	}
+	wantError(t, fail("198.51.100.9", "192.0.2.78"), 429, modelreg.CodeBusy)
+	wantError(t, fail("10.1.1.1", "192.0.2.77"), 401, modelreg.CodeTokenInvalid)
+	// A proxy that forwards no header, or a garbage one, is the client.
+	wantError(t, fail("10.9.9.9", ""), 401, modelreg.CodeTokenInvalid)
+	wantError(t, fail("10.9.9.9", "not-an-address"), 401, modelreg.CodeTokenInvalid)
+	// The access log records the client's address and the proxy's.
+	logs := e.logs.String()
+	if !strings.Contains(logs, `"client_ip":"192.0.2.2","user_agent":"xff-test"`) || !strings.Contains(logs, `"peer":"10.1.1.1"`) {
+		t.Errorf("the access log lacks the forwarded client or the peer:\n%s", logs)
+	}
+	if strings.Contains(logs, `"client_ip":"192.0.2.77","user_agent":"xff-test"}`) && strings.Contains(logs, `"peer":"198.51.100.9"`) {
+		t.Error("X-Forwarded-For believed from an untrusted peer")
 	}
 }
 
@@ -811,5 +1041,67 @@ func testAuthLogsNoSecrets(t *testing.T) {
 	}
 	if !strings.Contains(logs, `"user":"alice","access_key":"`+e.alice.ak+`"`) {
 		t.Errorf("the access log does not name the user and key:\n%s", logs)
+	}
+}
+
+// TestAuthMalformedRequests checks that a malformed query string or path
+// is a 400 ModelArts.0101 answered before authentication, with or without
+// a credential, and that neither it nor a 413 counts as an authentication
+// failure: not in the metrics, not against the limiter.
+func TestAuthMalformedRequests(t *testing.T) { eachStore(t, testAuthMalformedRequests) }
+
+func testAuthMalformedRequests(t *testing.T) {
+	e := MustServeAuth(t, testLimits, func(cfg *httpapi.Config) { cfg.MaxBodyBytes = 64 })
+	models := "/v1/" + projectA + "/models"
+	for _, target := range []string{models + "?a=%zz", models + "?limit=1;offset=2", "/v1/../x/models", models + "/./x"} {
+		t.Run(target, func(t *testing.T) {
+			for _, signed := range []bool{false, true} {
+				// More than the address bucket (5) and the key bucket (3)
+				// hold: a 401 would turn into a 429.
+				for range 6 {
+					r := e.request(t, "GET", models, nil)
+					if signed {
+						if err := e.aliceSig.Sign(r, nil); err != nil {
+							t.Fatal(err)
+						}
+					}
+					u, err := url.Parse(e.srv.URL + target)
+					if err != nil {
+						t.Fatal(err)
+					}
+					r.URL = u
+					resp := e.do(t, r)
+					wantError(t, resp, 400, modelreg.CodeInvalidArgument)
+					if _, msg := decodeErrorBody(t, resp.body); !strings.Contains(msg, "query") && !strings.Contains(msg, "path") {
+						t.Errorf("the message does not name the query or path: %s", msg)
+					}
+				}
+			}
+		})
+	}
+	// A signed body over the limit is a 413, not an authentication failure.
+	big := bytes.Repeat([]byte("x"), 100)
+	for range 6 {
+		r := e.request(t, "POST", models, big)
+		if err := e.aliceSig.Sign(r, big); err != nil {
+			t.Fatal(err)
+		}
+		wantError(t, e.do(t, r), 413, modelreg.CodeRequestTooLarge)
+	}
+	// Nothing was counted: a bad signature is still a 401, not a 429.
+	wrong := &auth.Signer{AccessKey: e.alice.ak, SecretKey: e.bob.sk, Now: e.clk.Now}
+	r := e.request(t, "GET", models, nil)
+	if err := wrong.Sign(r, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, e.do(t, r), 401, modelreg.CodeAuthCheckFailed)
+	metrics := e.do(t, e.request(t, "GET", "/metrics", nil)).body
+	for _, line := range strings.Split(metrics, "\n") {
+		if strings.HasPrefix(line, "modelreg_auth_failures_total{") && !strings.Contains(line, modelreg.CodeAuthCheckFailed) {
+			t.Errorf("counted as an authentication failure: %s", line)
+		}
+	}
+	if !strings.Contains(metrics, `modelreg_auth_failures_total{code="`+modelreg.CodeAuthCheckFailed+`"} 1`) {
+		t.Errorf("the one bad signature is not counted once:\n%s", metrics)
 	}
 }

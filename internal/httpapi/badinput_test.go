@@ -3,10 +3,13 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"maps"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/internal/httpapi"
@@ -536,4 +539,47 @@ func testBadInputServiceEvents(t *testing.T) {
 		ev("OffsetRepeated", f.running, "offset=1&offset=1", 400, c0101, "offset"),
 		ev("BadQueryBeforeUnknown", f.unknown, "limit=0", 400, c0101, "limit"),
 	})
+}
+
+// TestBadInputUncleanPaths sends requests whose path has an empty, "." or
+// ".." segment, or whose query string does not parse: each is 400
+// ModelArts.0101 with a JSON body and X-Request-Id, never a redirect
+// (which a client would follow, with its method, to the clean path), and
+// changes nothing.
+func TestBadInputUncleanPaths(t *testing.T) { eachStore(t, testBadInputUncleanPaths) }
+
+func testBadInputUncleanPaths(t *testing.T) {
+	e, f := MustBadFixture(t)
+	v1 := "/v1/" + projectA + "/"
+	for _, tc := range []struct{ method, path, msg string }{
+		{http.MethodDelete, v1 + "models/x/../" + f.published, "path"},
+		{http.MethodDelete, v1 + "models/./" + f.published, "path"},
+		{http.MethodDelete, v1 + "models//" + f.published, "path"},
+		{http.MethodDelete, "/v1/" + projectB + "/../" + projectA + "/services/" + f.running, "path"},
+		{http.MethodPut, v1 + "services/" + f.running + "/.", "path"},
+		{http.MethodPost, "/v1/../v1/" + projectA + "/models", "path"},
+		{http.MethodGet, "/v1/%2e%2e/" + projectA + "/models", "path"},
+		{http.MethodDelete, v1 + "models/" + f.published + "?cascade=%zz", "query"},
+		{http.MethodDelete, v1 + "services/" + f.running + "?a=1;b=2", "query"},
+		{http.MethodGet, v1 + "models?model_name=%", "query"},
+	} {
+		t.Run(tc.method+tc.path, func(t *testing.T) {
+			before := snapshot(t, e)
+			var body io.Reader
+			if tc.method != http.MethodGet && tc.method != http.MethodDelete {
+				body = strings.NewReader(`{"description":"changed"}`)
+			}
+			r := e.raw(t, tc.method, tc.path, body, nil)
+			code, msg := decodeErrorBody(t, r.body)
+			if r.status != 400 || code != c0101 || !strings.Contains(msg, tc.msg) {
+				t.Errorf("%d %s %q, want 400 %s naming the %s", r.status, code, msg, c0101, tc.msg)
+			}
+			if r.header.Get("X-Request-Id") == "" || r.header.Get("Location") != "" {
+				t.Errorf("X-Request-Id %q, Location %q", r.header.Get("X-Request-Id"), r.header.Get("Location"))
+			}
+			if diff := cmp.Diff(before, snapshot(t, e)); diff != "" {
+				t.Errorf("state changed (-before +after):\n%s", diff)
+			}
+		})
+	}
 }

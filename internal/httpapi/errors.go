@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -159,12 +158,6 @@ func errRouteNotFound() error {
 	return modelreg.Errorf(modelreg.ENOTFOUND, codeRouteNotFound, "The resource you requested does not exist.")
 }
 
-// clientIP returns the address of the peer (proxies' headers are not
-// trusted: a load balancer's own access log has the original client).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP returns the client's address: the peer's, or behind a trusted
+// proxy the one X-Forwarded-For gives (clientAddress).
+func clientIP(r *http.Request) string { return hostOf(r.RemoteAddr) }

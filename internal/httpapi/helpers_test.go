@@ -43,7 +43,8 @@ type testEnv struct {
 	logs  *syncBuffer    // the server's JSON logs, Debug and up
 	// hc is the HTTP client of c, cb and raw: it fails the test for a
 	// response without X-Request-Id or one api/openapi.yaml does not allow.
-	hc *http.Client
+	hc  *http.Client
+	api http.Handler // the server srv serves, for requests from made-up addresses
 }
 
 // option adjusts the server's Config; cfg.Store is already set.
@@ -124,11 +125,12 @@ func serve(t *testing.T, store modelreg.Store, opts ...option) *testEnv {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv := httptest.NewServer(httpapi.NewServer(cfg))
+	api := httpapi.NewServer(cfg)
+	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	_, faulty := cfg.Store.(*faultyStore)
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: requireRequestID{t: t, next: checkContract{t: t, next: srv.Client().Transport, faults: faulty}}}
-	e := &testEnv{store: store, srv: srv, logs: logs, hc: hc}
+	e := &testEnv{store: store, srv: srv, logs: logs, hc: hc, api: api}
 	var err error
 	if e.c, err = client.New(srv.URL, projectA, client.WithHTTPClient(hc)); err != nil {
 		t.Fatal(err)

@@ -212,8 +212,8 @@ func (s *Server) handleProjectList(w http.ResponseWriter, r *http.Request) {
 	if !p.Admin {
 		f.UserID = p.UserID
 	}
-	if !p.Admin && p.Method == modelreg.MethodToken {
-		f.ID = p.ProjectIDs[0] // a token reaches its own project only
+	if !p.Admin && p.Scope != "" {
+		f.ID = p.Scope // a token or a scoped key reaches its own project only
 		if id := q.str("id"); id != "" && id != f.ID {
 			f.ID = "-" // matches nothing
 		}
@@ -395,11 +395,14 @@ type credentialBody struct {
 	Description string `json:"description"`
 	CreateTime  string `json:"create_time"`
 	RevokeTime  string `json:"revoke_time,omitempty"`
+	// ProjectID is the one project a scoped key reaches (modelreg); absent
+	// for a key that reaches all its user's projects.
+	ProjectID string `json:"project_id,omitempty"`
 }
 
 func credentialOut(c *modelreg.Credential) credentialBody {
 	b := credentialBody{Access: c.AccessKey, Status: c.Status, UserID: c.UserID, Description: c.Description,
-		CreateTime: iamTimeOf(c.CreateAt)}
+		CreateTime: iamTimeOf(c.CreateAt), ProjectID: c.ProjectID}
 	if c.RevokeAt != 0 {
 		b.RevokeTime = iamTimeOf(c.RevokeAt)
 	}
@@ -444,7 +447,11 @@ func (s *Server) handleCredentialCreate(w http.ResponseWriter, r *http.Request) 
 		s.error(w, r, err)
 		return
 	}
-	c, sk, err := s.auth.NewCredential(r.Context(), userID, in.Credential.Description, "", "")
+	// A key made by a project-scoped principal (a token, a scoped key)
+	// has its scope: it reaches no project the principal cannot.
+	c := &modelreg.Credential{UserID: userID, Description: in.Credential.Description,
+		ProjectID: modelreg.PrincipalFrom(r.Context()).Scope}
+	sk, err := s.auth.CreateCredential(r.Context(), c, "")
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -125,7 +125,13 @@ func (m *metrics) observeDelete(res *modelreg.DeleteResult) {
 	}
 }
 
-// observeAuthFailure counts a request that authentication refused.
+// observeAuthFailure counts a request that authentication refused: 401,
+// or 429 after repeated failures. Other errors met while authenticating (a
+// body too large to hash, 413; a store that does not answer) are not
+// authentication failures.
 func (m *metrics) observeAuthFailure(err error) {
-	m.authFail.WithLabelValues(modelreg.ErrorAPICode(err)).Inc()
+	switch modelreg.ErrorCode(err) {
+	case modelreg.EUNAUTHORIZED, modelreg.ERATELIMIT:
+		m.authFail.WithLabelValues(modelreg.ErrorAPICode(err)).Inc()
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"time"
 
@@ -25,6 +26,7 @@ type requestInfo struct {
 	route string
 	user  string // the authenticated user's name, for the access log
 	key   string // the access key of an AK/SK request
+	peer  string // the proxy's address when the client's came from X-Forwarded-For
 }
 
 type infoKey struct{}
@@ -98,7 +100,11 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			slog.String("client_ip", clientIP(r)),
 			slog.String("user_agent", r.UserAgent()),
 		}
-		if info := infoFrom(r.Context()); info != nil && info.user != "" {
+		info := infoFrom(r.Context())
+		if info != nil && info.peer != "" {
+			attrs = append(attrs, slog.String("peer", hostOf(info.peer)))
+		}
+		if info != nil && info.user != "" {
 			attrs = append(attrs, slog.String("user", info.user))
 			if info.key != "" {
 				attrs = append(attrs, slog.String("access_key", info.key))
@@ -219,6 +225,26 @@ func (w *statusWriter) status() int {
 	return w.code
 }
 
+// wellFormed refuses, before authentication, what no route could parse:
+// a path with an empty, "." or ".." segment (which the mux would answer
+// with an HTML redirect to the clean path) and a query string that is not
+// one (a bad %-escape, a ';'), both 400 ModelArts.0101. Neither is an
+// authentication failure: a correct signature cannot make them valid, and
+// they reveal nothing about which paths exist.
+func (s *Server) wellFormed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !cleanPath(r.URL.Path) {
+			s.error(w, r, modelreg.Invalid("Invalid path %q: it has an empty, \".\" or \"..\" segment.", r.URL.Path))
+			return
+		}
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			s.error(w, r, modelreg.Invalid("Invalid query string: %s.", err))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // publicRoutes are the route patterns served without authentication: the
 // probes, the metrics, and the token request, which carries its own
 // credentials (a password).
@@ -241,7 +267,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, pattern := s.mux.Handler(r)
+		h, pattern := s.mux.Handler(r)
+		if _, route := h.(http.HandlerFunc); !route {
+			pattern = "" // the mux's redirect (see dispatch)
+		}
 		info := infoFrom(r.Context())
 		if s.patterns[pattern] && info != nil {
 			info.route = pattern

@@ -214,6 +214,17 @@ func testRouting(t *testing.T) {
 		{http.MethodPost, "/v1/" + projectA + "/services/" + id, 405, "ModelArts.0101", "DELETE, GET, HEAD, PUT"},
 		{http.MethodDelete, "/v1/" + projectA + "/services/" + id + "/events", 405, "ModelArts.0101", "GET, HEAD"},
 		{http.MethodPost, "/healthz", 405, "ModelArts.0101", "GET, HEAD"},
+		// Paths the mux would redirect (307, an HTML body) to their clean
+		// form, and a subtree pattern's path without its slash.
+		{http.MethodGet, "/v1/../x/models", 400, "ModelArts.0101", ""},
+		{http.MethodGet, "/v1/" + projectA + "/./models", 400, "ModelArts.0101", ""},
+		{http.MethodGet, "//v1/" + projectA + "/models", 400, "ModelArts.0101", ""},
+		{http.MethodGet, models + "//" + id, 400, "ModelArts.0101", ""},
+		{http.MethodDelete, "/v1/" + projectA + "/services/x/..", 400, "ModelArts.0101", ""},
+		{http.MethodPut, "/modelreg/v1/" + projectA + "/uploads/" + id + "/files", 404, "ModelArts.0015", ""},
+		// A query string that is not one.
+		{http.MethodGet, models + "?a=%zz", 400, "ModelArts.0101", ""},
+		{http.MethodGet, models + "?limit=%", 400, "ModelArts.0101", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+tc.path, func(t *testing.T) {
@@ -229,6 +240,9 @@ func testRouting(t *testing.T) {
 			}
 			if ct := r.header.Get("Content-Type"); ct != "application/json; charset=UTF-8" {
 				t.Errorf("Content-Type %q", ct)
+			}
+			if r.header.Get("X-Request-Id") == "" || r.header.Get("Location") != "" {
+				t.Errorf("X-Request-Id %q, Location %q", r.header.Get("X-Request-Id"), r.header.Get("Location"))
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path"
 	"strings"
 	"time"
@@ -73,6 +74,13 @@ type Config struct {
 	// project, and the IAM routes do not exist.
 	Auth *auth.Authenticator
 
+	// TrustedProxies are the address ranges of the proxies in front of
+	// the server: only a request whose peer is in one of them has its
+	// client address taken from X-Forwarded-For (the rightmost address
+	// not in these ranges), for the access log and the authentication
+	// limiter. Empty means the peer is the client.
+	TrustedProxies []netip.Prefix
+
 	// Uploads receives pushed models (the /modelreg/v1/…/uploads routes);
 	// nil answers them with 404.
 	Uploads modelreg.Uploader
@@ -98,6 +106,7 @@ type Server struct {
 	auth            *auth.Authenticator
 	uploads         modelreg.Uploader
 	blobs           modelreg.BlobStore
+	trustedProxies  []netip.Prefix
 
 	mux      *http.ServeMux
 	patterns map[string]bool // every pattern registered on mux
@@ -121,6 +130,7 @@ func NewServer(cfg Config) *Server {
 		auth:            cfg.Auth,
 		uploads:         cfg.Uploads,
 		blobs:           cfg.Blobs,
+		trustedProxies:  cfg.TrustedProxies,
 		mux:             http.NewServeMux(),
 		patterns:        map[string]bool{},
 	}
@@ -154,16 +164,19 @@ func NewServer(cfg Config) *Server {
 	s.routes()
 
 	// Outermost last: the request id first, so every response has one;
-	// then the access log and metrics, which see the final status (a
+	// then the client's address (behind trusted proxies); then the access log and metrics, which see the final status (a
 	// recovered panic's 500 included); then recovery; then the request
-	// deadline, which bounds authentication too; then authentication; then
+	// deadline, which bounds authentication too; then the refusal of paths
+	// and query strings no route can parse; then authentication; then
 	// routing.
 	var h http.Handler = http.HandlerFunc(s.dispatch)
 	h = s.authenticate(h)
+	h = s.wellFormed(h)
 	h = s.deadline(h)
 	h = s.recoverer(h)
 	h = s.instrument(h)
 	h = s.accessLog(h)
+	h = s.clientAddress(h)
 	h = requestID(h)
 	s.handler = h
 	return s
@@ -185,19 +198,15 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 }
 
 // dispatch routes r. Requests matching a registered pattern go to the mux;
-// the others get the mux's answer (404, 405 or a redirect to the clean
-// path), with 404 and 405 rewritten as ModelArts error bodies. Under
-// /modelreg/ a path that is not clean is a 400, not a redirect.
+// the others get the mux's answer rewritten as a ModelArts error body: 404
+// (a redirect too: no route serves the path as it is) or 405. A path that
+// is not clean never gets here (wellFormed).
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/modelreg/") && !cleanPath(r.URL.Path) {
-		// The mux would redirect to the clean path. Under the extensions,
-		// where paths name model files, an empty, "." or ".." segment is
-		// a bad request, not a page to go to.
-		s.error(w, r, modelreg.Invalid("Invalid path %q: it has an empty, \".\" or \"..\" segment.", r.URL.Path))
-		return
-	}
 	h, pattern := s.mux.Handler(r)
-	if s.patterns[pattern] {
+	// Every route is an http.HandlerFunc (handle); for a path a route
+	// serves only with a trailing slash, the mux hands back the pattern
+	// with its own redirect handler instead.
+	if _, route := h.(http.HandlerFunc); route && s.patterns[pattern] {
 		if info := infoFrom(r.Context()); info != nil {
 			info.route = pattern
 		}
@@ -211,6 +220,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, errRouteNotFound())
 	case cw.status == http.StatusMethodNotAllowed:
 		s.methodNotAllowed(w, r, cw.header.Get("Allow"))
+	case cw.status >= 300 && cw.status < 400:
+		// The mux redirects a path without the trailing slash of a
+		// {path...} pattern: no route serves it as it is.
+		s.error(w, r, errRouteNotFound())
 	default:
 		for k, v := range cw.header {
 			w.Header()[k] = v

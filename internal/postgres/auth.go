@@ -266,9 +266,9 @@ func createCredential(ctx context.Context, tx *Tx, c *modelreg.Credential) error
 		return err
 	}
 	c.Status, c.CreateAt, c.RevokeAt = modelreg.CredentialActive, tx.ms(), 0
-	n, err := tx.exec(ctx, `INSERT INTO credentials (access_key, user_id, description, status, secret_enc, create_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-		c.AccessKey, c.UserID, c.Description, c.Status, c.SecretEnc, c.CreateAt)
+	n, err := tx.exec(ctx, `INSERT INTO credentials (access_key, user_id, description, status, secret_enc, create_at, project_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+		c.AccessKey, c.UserID, c.Description, c.Status, c.SecretEnc, c.CreateAt, c.ProjectID)
 	if err != nil {
 		return err
 	}
@@ -283,9 +283,9 @@ func createCredential(ctx context.Context, tx *Tx, c *modelreg.Credential) error
 func (db *DB) FindCredential(ctx context.Context, accessKey string) (*modelreg.Credential, error) {
 	c := &modelreg.Credential{}
 	err := db.read(ctx, "postgres.FindCredential", func(tx *Tx) error {
-		err := tx.queryRow(ctx, `SELECT access_key, user_id, description, status, secret_enc, create_at, revoke_at
+		err := tx.queryRow(ctx, `SELECT access_key, user_id, description, status, secret_enc, create_at, revoke_at, project_id
 			FROM credentials WHERE access_key = $1`, accessKey).
-			Scan(&c.AccessKey, &c.UserID, &c.Description, &c.Status, &c.SecretEnc, &c.CreateAt, &c.RevokeAt)
+			Scan(&c.AccessKey, &c.UserID, &c.Description, &c.Status, &c.SecretEnc, &c.CreateAt, &c.RevokeAt, &c.ProjectID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return modelreg.CredentialNotFound(accessKey)
 		}
@@ -300,7 +300,7 @@ func (db *DB) FindCredential(ctx context.Context, accessKey string) (*modelreg.C
 // FindCredentials returns the credentials matching f, oldest first, without
 // their sealed secrets.
 func (db *DB) FindCredentials(ctx context.Context, f modelreg.CredentialFilter) ([]*modelreg.Credential, error) {
-	q := `SELECT access_key, user_id, description, status, create_at, revoke_at FROM credentials`
+	q := `SELECT access_key, user_id, description, status, create_at, revoke_at, project_id FROM credentials`
 	var args params
 	if f.UserID != "" {
 		q += ` WHERE user_id = ` + args.add(f.UserID)
@@ -311,7 +311,7 @@ func (db *DB) FindCredentials(ctx context.Context, f modelreg.CredentialFilter) 
 		cs = []*modelreg.Credential{}
 		return tx.query(ctx, func(rows pgx.Rows) error {
 			c := &modelreg.Credential{}
-			if err := rows.Scan(&c.AccessKey, &c.UserID, &c.Description, &c.Status, &c.CreateAt, &c.RevokeAt); err != nil {
+			if err := rows.Scan(&c.AccessKey, &c.UserID, &c.Description, &c.Status, &c.CreateAt, &c.RevokeAt, &c.ProjectID); err != nil {
 				return err
 			}
 			cs = append(cs, c)

@@ -283,8 +283,8 @@ func createCredential(ctx context.Context, tx *Tx, c *modelreg.Credential) error
 		return err
 	}
 	c.Status, c.CreateAt, c.RevokeAt = modelreg.CredentialActive, tx.ms(), 0
-	_, err = tx.ExecContext(ctx, `INSERT INTO credentials (access_key, user_id, description, status, secret_enc, create_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, c.AccessKey, c.UserID, c.Description, c.Status, c.SecretEnc, c.CreateAt)
+	_, err = tx.ExecContext(ctx, `INSERT INTO credentials (access_key, user_id, description, status, secret_enc, create_at, project_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, c.AccessKey, c.UserID, c.Description, c.Status, c.SecretEnc, c.CreateAt, c.ProjectID)
 	if isUniqueViolation(err) {
 		return credentialExists(c.AccessKey)
 	}
@@ -296,9 +296,9 @@ func createCredential(ctx context.Context, tx *Tx, c *modelreg.Credential) error
 func (db *DB) FindCredential(ctx context.Context, accessKey string) (*modelreg.Credential, error) {
 	c := &modelreg.Credential{}
 	err := db.view(ctx, "sqlite.FindCredential", func(tx *Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT access_key, user_id, description, status, secret_enc, create_at, revoke_at
+		err := tx.QueryRowContext(ctx, `SELECT access_key, user_id, description, status, secret_enc, create_at, revoke_at, project_id
 			FROM credentials WHERE access_key = ?`, accessKey).
-			Scan(&c.AccessKey, &c.UserID, &c.Description, &c.Status, &c.SecretEnc, &c.CreateAt, &c.RevokeAt)
+			Scan(&c.AccessKey, &c.UserID, &c.Description, &c.Status, &c.SecretEnc, &c.CreateAt, &c.RevokeAt, &c.ProjectID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return modelreg.CredentialNotFound(accessKey)
 		}
@@ -313,7 +313,7 @@ func (db *DB) FindCredential(ctx context.Context, accessKey string) (*modelreg.C
 // FindCredentials returns the credentials matching f, oldest first, without
 // their sealed secrets.
 func (db *DB) FindCredentials(ctx context.Context, f modelreg.CredentialFilter) ([]*modelreg.Credential, error) {
-	q := `SELECT access_key, user_id, description, status, create_at, revoke_at FROM credentials`
+	q := `SELECT access_key, user_id, description, status, create_at, revoke_at, project_id FROM credentials`
 	var args []any
 	if f.UserID != "" {
 		q, args = q+` WHERE user_id = ?`, append(args, f.UserID)
@@ -328,7 +328,7 @@ func (db *DB) FindCredentials(ctx context.Context, f modelreg.CredentialFilter) 
 		defer rows.Close()
 		for rows.Next() {
 			c := &modelreg.Credential{}
-			if err := rows.Scan(&c.AccessKey, &c.UserID, &c.Description, &c.Status, &c.CreateAt, &c.RevokeAt); err != nil {
+			if err := rows.Scan(&c.AccessKey, &c.UserID, &c.Description, &c.Status, &c.CreateAt, &c.RevokeAt, &c.ProjectID); err != nil {
 				return err
 			}
 			cs = append(cs, c)

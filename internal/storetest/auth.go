@@ -217,13 +217,16 @@ func testCreateCredential(t *testing.T, open Opener) {
 		c2 := &modelreg.Credential{AccessKey: "AKBOB000000000000001", UserID: bob.ID, SecretEnc: sealedB}
 		ok(t, e.s.CreateCredential(e.ctx, c2))
 		e.clk.Advance(time.Second)
-		c3 := &modelreg.Credential{AccessKey: "AKALICE0000000000000", UserID: alice.ID, SecretEnc: sealedB}
+		// A key scoped to one project (made with a project-scoped token).
+		c3 := &modelreg.Credential{AccessKey: "AKALICE0000000000000", UserID: alice.ID, SecretEnc: sealedB, ProjectID: projA}
 		ok(t, e.s.CreateCredential(e.ctx, c3))
 
-		got, err := e.s.FindCredential(e.ctx, c1.AccessKey)
-		ok(t, err)
-		if diff := cmp.Diff(c1, got); diff != "" {
-			t.Errorf("FindCredential mismatch (-want +got):\n%s", diff)
+		for _, c := range []*modelreg.Credential{c1, c3} {
+			got, err := e.s.FindCredential(e.ctx, c.AccessKey)
+			ok(t, err)
+			if diff := cmp.Diff(c, got); diff != "" {
+				t.Errorf("FindCredential mismatch (-want +got):\n%s", diff)
+			}
 		}
 		noSecret := func(cs ...*modelreg.Credential) []*modelreg.Credential {
 			out := []*modelreg.Credential{}
@@ -273,6 +276,7 @@ func testCreateCredential(t *testing.T, open Opener) {
 			{AccessKey: "a,b", UserID: u.ID, SecretEnc: sealedA},
 			{AccessKey: "AK000001", UserID: "nope", SecretEnc: sealedA},
 			{AccessKey: "AK000001", UserID: u.ID},
+			{AccessKey: "AK000001", UserID: u.ID, SecretEnc: sealedA, ProjectID: "alpha"},
 		} {
 			wantErr(t, e.s.CreateCredential(e.ctx, c), modelreg.EINVALID, modelreg.CodeInvalidArgument)
 		}

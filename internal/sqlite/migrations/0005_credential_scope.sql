@@ -1,0 +1,6 @@
+-- 0005_credential_scope: an access key may be scoped to one project.
+--
+-- project_id is the one project a key created with a project-scoped token
+-- (or key) reaches, '' for a key that reaches all its user's projects.
+
+ALTER TABLE credentials ADD COLUMN project_id TEXT NOT NULL DEFAULT '';
