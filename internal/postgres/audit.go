@@ -24,12 +24,13 @@ var (
 // action (the outbox). It assigns ev.ID and ev.Time.
 func record(ctx context.Context, tx *Tx, ev *modelreg.AuditEvent) error {
 	ev.ID, ev.Time = modelreg.NewID(), tx.ms()
-	if _, err := tx.exec(ctx, `INSERT INTO audit_events (id, project_id, time, action, resource_type,
+	var seq int64
+	if err := tx.queryRow(ctx, `INSERT INTO audit_events (id, project_id, time, action, resource_type,
 			resource_id, resource_name, outcome, error_code, user_id, user_name, access_key, request_id, source_ip, details)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING seq`,
 		ev.ID, ev.ProjectID, ev.Time, ev.Action, ev.ResourceType, ev.ResourceID, ev.ResourceName, ev.Outcome,
 		ev.ErrorCode, ev.Actor.UserID, ev.Actor.UserName, ev.Actor.AccessKey, ev.RequestID, ev.SourceIP,
-		ev.DetailsJSON()); err != nil {
+		ev.DetailsJSON()).Scan(&seq); err != nil {
 		return err
 	}
 	var hooks []string
@@ -52,9 +53,9 @@ func record(ctx context.Context, tx *Tx, ev *modelreg.AuditEvent) error {
 		return err
 	}
 	for _, h := range hooks {
-		if _, err := tx.exec(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, event_id, action, payload,
-				status, created_at, next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-			modelreg.NewID(), h, ev.ID, ev.Action, string(payload), modelreg.DeliveryPending, ev.Time); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_seq, action, payload,
+				status, created_at, next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+			modelreg.NewID(), h, ev.ID, seq, ev.Action, string(payload), modelreg.DeliveryPending, ev.Time); err != nil {
 			return err
 		}
 	}
@@ -216,7 +217,7 @@ func (db *DB) FindWebhookDeliveries(ctx context.Context, projectID, id string, l
 			return nil
 		}, `SELECT id, webhook_id, event_id, action, status, attempts, created_at, next_at,
 				last_attempt_at, last_status, last_error
-			FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, id, limit)
+			FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY event_seq DESC, id DESC LIMIT $2`, id, limit)
 	})
 	return out, err
 }
@@ -242,7 +243,7 @@ func (db *DB) ClaimWebhookDeliveries(ctx context.Context, owner string, lease ti
 		}, `WITH due AS (
 				SELECT id FROM webhook_deliveries
 				WHERE status = $1 AND next_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
-				ORDER BY next_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+				ORDER BY next_at, event_seq, id LIMIT $3 FOR UPDATE SKIP LOCKED)
 			UPDATE webhook_deliveries d SET lease_owner = $4, lease_until = $5
 			FROM due, webhooks w WHERE d.id = due.id AND w.id = d.webhook_id
 			RETURNING d.id, d.webhook_id, d.event_id, d.action, d.status, d.attempts, d.created_at, d.next_at,

@@ -24,12 +24,13 @@ var (
 // action (the outbox). It assigns ev.ID and ev.Time.
 func record(ctx context.Context, tx *Tx, ev *modelreg.AuditEvent) error {
 	ev.ID, ev.Time = modelreg.NewID(), tx.ms()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (id, project_id, time, action, resource_type,
+	res, err := tx.ExecContext(ctx, `INSERT INTO audit_events (id, project_id, time, action, resource_type,
 			resource_id, resource_name, outcome, error_code, user_id, user_name, access_key, request_id, source_ip, details)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ev.ID, ev.ProjectID, ev.Time, ev.Action, ev.ResourceType, ev.ResourceID, ev.ResourceName, ev.Outcome,
 		ev.ErrorCode, ev.Actor.UserID, ev.Actor.UserName, ev.Actor.AccessKey, ev.RequestID, ev.SourceIP,
-		ev.DetailsJSON()); err != nil {
+		ev.DetailsJSON())
+	if err != nil {
 		return err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, events FROM webhooks WHERE project_id = ?`, ev.ProjectID)
@@ -55,14 +56,18 @@ func record(ctx context.Context, tx *Tx, ev *modelreg.AuditEvent) error {
 	if len(hooks) == 0 {
 		return nil
 	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return err
 	}
 	for _, h := range hooks {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, event_id, action, payload,
-				status, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			modelreg.NewID(), h, ev.ID, ev.Action, string(payload), modelreg.DeliveryPending, ev.Time, ev.Time); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_seq, action, payload,
+				status, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			modelreg.NewID(), h, ev.ID, seq, ev.Action, string(payload), modelreg.DeliveryPending, ev.Time, ev.Time); err != nil {
 			return err
 		}
 	}
@@ -229,7 +234,7 @@ func (db *DB) FindWebhookDeliveries(ctx context.Context, projectID, id string, l
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT id, webhook_id, event_id, action, status, attempts, created_at, next_at,
 				last_attempt_at, last_status, last_error
-			FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`, id, limit)
+			FROM webhook_deliveries WHERE webhook_id = ? ORDER BY event_seq DESC, id DESC LIMIT ?`, id, limit)
 		if err != nil {
 			return err
 		}
@@ -258,7 +263,7 @@ func (db *DB) ClaimWebhookDeliveries(ctx context.Context, owner string, lease ti
 				d.created_at, d.next_at, d.payload, w.url, w.secret_sealed
 			FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
 			WHERE d.status = ? AND d.next_at <= ? AND (d.lease_until IS NULL OR d.lease_until <= ?)
-			ORDER BY d.next_at, d.id LIMIT ?`, modelreg.DeliveryPending, now, now, max)
+			ORDER BY d.next_at, d.event_seq, d.id LIMIT ?`, modelreg.DeliveryPending, now, now, max)
 		if err != nil {
 			return err
 		}

@@ -565,15 +565,8 @@ func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []strin
 			return nil, modelreg.PreconditionFailed("model " + ids[0])
 		}
 	}
-	for i, e := range errs {
-		if code := modelreg.ErrorCode(e); e != nil && code != modelreg.ENOTFOUND {
-			if err := record(ctx, tx, modelreg.DeleteRefusedEvent(ctx, projectID, ids[i], names[i][0], names[i][1], e)); err != nil {
-				return nil, err
-			}
-		}
-	}
 	if len(deletable) == 0 {
-		return errs, nil
+		return errs, recordDeletes(ctx, tx, projectID, ids, errs, names, nil, opt)
 	}
 	var gone, trashed []string
 	for _, d := range deletable {
@@ -595,13 +588,28 @@ func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []strin
 	} else if err != nil {
 		return nil, err
 	}
-	for _, d := range deletable {
-		trash := opt.Trash > 0 && d.status != modelreg.ModelPublishing
-		if err := record(ctx, tx, modelreg.DeleteEvent(ctx, projectID, d.id, d.name, d.version, trash)); err != nil {
-			return nil, err
+	return errs, recordDeletes(ctx, tx, projectID, ids, errs, names, trashed, opt)
+}
+
+// recordDeletes records the event of each model of a delete call, in the
+// call's order: model.delete for those deleted (or trashed), and
+// model.delete_refused for those refused (a model gone meanwhile has none).
+func recordDeletes(ctx context.Context, tx *Tx, projectID string, ids []string, errs []error, names [][2]string, trashed []string, opt modelreg.DeleteOptions) error {
+	for i, id := range ids {
+		var ev *modelreg.AuditEvent
+		switch {
+		case errs[i] == nil:
+			ev = modelreg.DeleteEvent(ctx, projectID, id, names[i][0], names[i][1], slices.Contains(trashed, id))
+		case modelreg.ErrorCode(errs[i]) != modelreg.ENOTFOUND:
+			ev = modelreg.DeleteRefusedEvent(ctx, projectID, id, names[i][0], names[i][1], errs[i])
+		default:
+			continue
+		}
+		if err := record(ctx, tx, ev); err != nil {
+			return err
 		}
 	}
-	return errs, nil
+	return nil
 }
 
 // deleteModels deletes the models ids for good: their files and import

@@ -45,6 +45,7 @@ CREATE TABLE webhook_deliveries (
 	id              text    COLLATE "C" NOT NULL PRIMARY KEY,
 	webhook_id      text    COLLATE "C" NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
 	event_id        text    COLLATE "C" NOT NULL,
+	event_seq       bigint  NOT NULL, -- the event's audit_events.seq: the log's order
 	action          text    NOT NULL,
 	payload         text    NOT NULL,
 	status          text    NOT NULL,
@@ -59,7 +60,7 @@ CREATE TABLE webhook_deliveries (
 );
 
 CREATE INDEX webhook_deliveries_due  ON webhook_deliveries (status, next_at);
-CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, created_at);
+CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, event_seq);
 
 CREATE TABLE cleanup_policies (
 	id           text    COLLATE "C" NOT NULL PRIMARY KEY,

@@ -45,6 +45,7 @@ CREATE TABLE webhook_deliveries (
 	id              TEXT    NOT NULL PRIMARY KEY,
 	webhook_id      TEXT    NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
 	event_id        TEXT    NOT NULL,
+	event_seq       INTEGER NOT NULL, -- the event's audit_events.seq: the log's order
 	action          TEXT    NOT NULL,
 	payload         TEXT    NOT NULL,
 	status          TEXT    NOT NULL,
@@ -59,7 +60,7 @@ CREATE TABLE webhook_deliveries (
 ) STRICT;
 
 CREATE INDEX webhook_deliveries_due  ON webhook_deliveries (status, next_at);
-CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, created_at);
+CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, event_seq);
 
 CREATE TABLE cleanup_policies (
 	id           TEXT    NOT NULL PRIMARY KEY,
