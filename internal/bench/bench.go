@@ -200,24 +200,20 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		emit(r.workload(ctx, "limit-store-delete", r.limitStoreDelete(store, 0)))
 		emit(r.workload(ctx, "limit-store-delete-trash", r.limitStoreDelete(store, 7*24*time.Hour)))
 	}
-	var plain Result
-	if want("delete") {
-		del := op(r.deleteOp)
-		if want("delete-trash") && cfg.TrashClient != nil {
-			del = r.halfOfDeletes(del) // the other half is delete-trash's
+	switch {
+	case want("delete") && want("delete-trash") && cfg.TrashClient != nil:
+		for _, res := range r.deletePair(ctx) {
+			emit(res)
 		}
-		plain = r.workload(ctx, "delete", del)
-		emit(plain)
+	case want("delete"):
+		emit(r.workload(ctx, "delete", r.deleteOp))
+	case want("delete-trash") && cfg.TrashClient != nil:
+		res := r.workload(ctx, "delete-trash", r.deleteTrashOp)
+		r.checkTrash(ctx, &res)
+		emit(res)
 	}
 	if want("delete-trash") && cfg.TrashClient == nil {
 		fmt.Fprintln(cfg.Progress, "bench: no --trash-endpoint: delete-trash skipped")
-	} else if want("delete-trash") {
-		res := r.workload(ctx, "delete-trash", r.deleteTrashOp)
-		r.checkTrash(ctx, &res)
-		if plain.OpsPerSec > 0 {
-			fmt.Fprintf(cfg.Progress, "bench: delete-trash runs at %.0f %% of delete\n", 100*res.OpsPerSec/plain.OpsPerSec)
-		}
-		emit(res)
 	}
 	if want("delete-cascade") {
 		emit(r.workload(ctx, "delete-cascade", r.cascadeOp))
@@ -581,17 +577,59 @@ func (r *run) takeDelete() string {
 
 func (r *run) deleteOp(ctx context.Context, _ int) (bool, error) { return r.deleteWith(ctx, r.c) }
 
-// halfOfDeletes is fn stopped once it has taken half the models left to
-// delete, so that a delete workload run after it finds the other half.
-func (r *run) halfOfDeletes(fn op) op {
-	var taken atomic.Int64
-	budget := (int64(len(r.deletes)) - r.nextDel.Load()) / 2
-	return func(ctx context.Context, w int) (bool, error) {
-		if taken.Add(1) > budget {
-			return false, &exhausted{"took half the models left to delete (the other half is delete-trash's): seed more"}
+// pairRounds is how many alternating rounds deletePair runs of each.
+const pairRounds = 5
+
+// deletePair measures delete and delete-trash in pairRounds alternating
+// rounds of Duration/pairRounds each (a warm-up before the first of each),
+// so that both see the same drift of a shared machine's load, and merges
+// each one's rounds: ops and seconds add up, p50 and p99 are the worst
+// round's. Each round takes at most its share of the models left.
+func (r *run) deletePair(ctx context.Context) []Result {
+	total := [2]Result{{Workload: "delete"}, {Workload: "delete-trash"}}
+	ops := [2]op{r.deleteOp, r.deleteTrashOp}
+	d := r.cfg.Duration / pairRounds
+	for round := range pairRounds {
+		for i := range ops {
+			warmup := time.Duration(0)
+			if round == 0 {
+				warmup = r.cfg.Warmup
+			}
+			left := int64(len(r.deletes)) - r.nextDel.Load()
+			budget := left / int64(2*(pairRounds-round)-i)
+			var taken atomic.Int64
+			fn := func(ctx context.Context, w int) (bool, error) {
+				if taken.Add(1) > budget {
+					return false, &exhausted{"took its share of the models left to delete: seed more"}
+				}
+				return ops[i](ctx, w)
+			}
+			fmt.Fprintf(r.cfg.Progress, "bench: %s round %d (%d workers, %v)\n", total[i].Workload, round+1, r.cfg.Concurrency, d)
+			r.rss.reset()
+			res := measure(ctx, total[i].Workload, r.cfg.Concurrency, warmup, d, fn)
+			t := &total[i]
+			t.Ops += res.Ops
+			t.Errors += res.Errors
+			t.Seconds += res.Seconds
+			t.Concurrency = res.Concurrency
+			t.P50ms, t.P99ms = max(t.P50ms, res.P50ms), max(t.P99ms, res.P99ms)
+			t.MaxRSSMiB = max(t.MaxRSSMiB, r.rss.max())
+			if res.Note != "" && t.Note == "" {
+				t.Note = res.Note
+			}
 		}
-		return fn(ctx, w)
 	}
+	for i := range total {
+		if total[i].Seconds > 0 {
+			total[i].OpsPerSec = float64(total[i].Ops) / total[i].Seconds
+		}
+		total[i].Note = strings.TrimSpace(fmt.Sprintf("%d alternating rounds, p50/p99 of the worst; %s", pairRounds, total[i].Note))
+	}
+	r.checkTrash(ctx, &total[1])
+	if total[0].OpsPerSec > 0 {
+		fmt.Fprintf(r.cfg.Progress, "bench: delete-trash runs at %.0f %% of delete\n", 100*total[1].OpsPerSec/total[0].OpsPerSec)
+	}
+	return total[:]
 }
 
 // deleteTrashOp is deleteOp through the server with the trash on.

@@ -100,6 +100,8 @@ type Collector struct {
 	failures map[string]int // consecutive failed deletions per digest
 
 	freedBlobs, freedBytes atomic.Int64
+
+	lastPurge time.Time // of the trash; guarded by pass
 }
 
 // New returns a Collector for cfg, with defaults filled in.
@@ -261,10 +263,16 @@ func (c *Collector) RunOnce(ctx context.Context) (freed int, err error) {
 }
 
 // purgeTrash purges the trashed models whose purge time has come, a batch
-// at a time, which queues their blobs.
+// at a time, which queues their blobs. It does so at most once an
+// Interval: a pass woken by every delete must not add a write to each.
 func (c *Collector) purgeTrash(ctx context.Context) error {
 	if c.cfg.Trash == nil {
 		return nil
+	}
+	if now := time.Now(); now.Sub(c.lastPurge) < c.cfg.Interval {
+		return nil
+	} else {
+		c.lastPurge = now
 	}
 	for {
 		n, err := c.cfg.Trash.PurgeExpiredTrash(ctx, c.cfg.Batch)

@@ -453,3 +453,50 @@ func TestRunCleansStaging(t *testing.T) {
 		t.Errorf("young staged blob removed: %v", err)
 	}
 }
+
+// TestTrashExpiry checks that a pass purges the trashed models whose purge
+// time has come, and then frees their blobs, and keeps the others' blobs.
+func TestTrashExpiry(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	trashed := func(content string, retention time.Duration) string {
+		t.Helper()
+		m := &modelreg.Model{ModelSummary: modelreg.ModelSummary{ProjectID: project, Name: "t" + fmt.Sprint(time.Now().UnixNano()), Version: "1.0.0", Type: "PyTorch"}, SourceLocation: "file:///x"}
+		if err := h.db.CreateModel(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.db.ClaimImportJob(ctx, "importer", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		st, err := h.blobs.Stage(ctx, bytes.NewReader([]byte(content)), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.db.AttachModelFile(ctx, m.ID, "importer", modelreg.ModelFile{Path: "f", Digest: st.Digest(), Size: st.Size()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.db.FinishImport(ctx, m.ID, "importer", modelreg.ImportResult{Status: modelreg.ModelPublished, Size: st.Size()}); err != nil {
+			t.Fatal(err)
+		}
+		if errs, err := h.db.DeleteModelBatch(ctx, project, []string{m.ID}, modelreg.DeleteOptions{Trash: retention}); err != nil || errs[0] != nil {
+			t.Fatal(err, errs)
+		}
+		return st.Digest()
+	}
+	soon, later := trashed("soon", time.Hour), trashed("later", 3*time.Hour)
+	c := h.collector(nil, func(c *collector.Config) { c.Trash = h.db; c.Interval = time.Nanosecond })
+	if n := runOnce(t, c); n != 0 || !h.exists(t, soon) || !h.exists(t, later) {
+		t.Fatalf("freed %d before any purge time", n)
+	}
+	h.clock.Advance(2 * time.Hour)
+	if n := runOnce(t, c); n != 1 || h.exists(t, soon) || !h.exists(t, later) {
+		t.Fatalf("freed %d; soon exists %v, later exists %v: want soon's blob freed alone", n, h.exists(t, soon), h.exists(t, later))
+	}
+	list, _, err := h.db.FindTrash(ctx, modelreg.TrashFilter{ProjectID: project, Page: modelreg.Page{Limit: 10}})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("trash after the purge: %d models (%v)", len(list), err)
+	}
+}

@@ -469,10 +469,6 @@ func deleteModels(ctx context.Context, tx *Tx, ids []string) error {
 	if _, err = tx.exec(ctx, `DELETE FROM models WHERE id = ANY($1)`, ids); err != nil {
 		return err
 	}
-	// A trashed model's counter rows (see migration 0006).
-	if _, err := tx.exec(ctx, `DELETE FROM model_counts WHERE project_id = ANY($1)`, trashKeys(ids)); err != nil {
-		return err
-	}
 	return unqueueReferenced(ctx, tx, digests)
 }
 

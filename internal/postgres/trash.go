@@ -20,15 +20,6 @@ import (
 // of the same name and version meet on the unique index: one of them gets
 // ModelArts.3002.
 
-// trashKeys returns the project ids of the models ids in the trash.
-func trashKeys(ids []string) []string {
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = "trash/" + id
-	}
-	return keys
-}
-
 // trashModels moves the models ids of the project, whose rows the caller
 // has locked, into the trash, to be purged opt.Trash from now.
 func trashModels(ctx context.Context, tx *Tx, projectID string, ids []string, opt modelreg.DeleteOptions) error {
@@ -109,9 +100,6 @@ func (db *DB) RestoreModel(ctx context.Context, projectID, id string) error {
 			return err
 		}
 		if _, err := tx.exec(ctx, `DELETE FROM trash WHERE model_id = $1`, id); err != nil {
-			return err
-		}
-		if _, err = tx.exec(ctx, `DELETE FROM model_counts WHERE project_id = $1`, "trash/"+id); err != nil {
 			return err
 		}
 		return recordModel(ctx, tx, id, modelreg.ActionModelRestore, nil)

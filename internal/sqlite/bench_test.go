@@ -66,19 +66,32 @@ func benchDB(b *testing.B, sync string) *DB {
 // BenchmarkDeleteModel measures one delete transaction (existence and
 // deployment checks, blob queueing, cascade) on a database of at least
 // 5,000 models.
+//
+// The Trash variants move the models into the trash instead
+// (DeleteOptions.Trash), for the comparison of docs/performance.md.
 func BenchmarkDeleteModel(b *testing.B) {
 	for _, sync := range []string{"FULL", "NORMAL"} {
-		b.Run(sync, func(b *testing.B) {
-			db := benchDB(b, sync)
-			ids := seedModels(b, db, max(5000, b.N))
-			ctx := context.Background()
-			b.ResetTimer()
-			for i := range b.N {
-				if err := modelreg.DeleteModel(ctx, db, benchProject, ids[i]); err != nil {
-					b.Fatal(err)
-				}
+		for _, trash := range []time.Duration{0, time.Hour} {
+			name := sync
+			if trash > 0 {
+				name += "/Trash"
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				db := benchDB(b, sync)
+				ids := seedModels(b, db, max(5000, b.N))
+				ctx := context.Background()
+				b.ResetTimer()
+				for i := range b.N {
+					errs, err := db.DeleteModelBatch(ctx, benchProject, ids[i:i+1], modelreg.DeleteOptions{Trash: trash})
+					if err == nil {
+						err = errs[0]
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -632,11 +632,7 @@ func deleteModels(ctx context.Context, tx *Tx, ids []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err = tx.ExecContext(ctx, `DELETE FROM models WHERE id IN (SELECT value FROM json_each(?))`, string(list)); err != nil {
-		return err
-	}
-	// A trashed model's counter row (see migration 0005).
-	_, err = tx.ExecContext(ctx, `DELETE FROM model_counts WHERE project_id IN (SELECT 'trash/' || value FROM json_each(?))`, string(list))
+	_, err = tx.ExecContext(ctx, `DELETE FROM models WHERE id IN (SELECT value FROM json_each(?))`, string(list))
 	return err
 }
 

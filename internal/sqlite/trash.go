@@ -91,9 +91,6 @@ func (db *DB) RestoreModel(ctx context.Context, projectID, id string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM trash WHERE model_id = ?`, id); err != nil {
 			return err
 		}
-		if _, err = tx.ExecContext(ctx, `DELETE FROM model_counts WHERE project_id = ?`, "trash/"+id); err != nil {
-			return err
-		}
 		return recordModel(ctx, tx, id, modelreg.ActionModelRestore, nil)
 	})
 }
@@ -182,8 +179,16 @@ func (db *DB) PurgeTrash(ctx context.Context, projectID string, ids []string) ([
 // PurgeExpiredTrash purges up to max unprotected trashed models whose purge
 // time has come.
 func (db *DB) PurgeExpiredTrash(ctx context.Context, max int) (int, error) {
+	// Most passes find nothing due: find that out without the writer.
+	var due bool
+	err := db.view(ctx, "sqlite.PurgeExpiredTrash", func(tx *Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM trash WHERE purge_at <= ?)`, tx.ms()).Scan(&due)
+	})
+	if err != nil || !due {
+		return 0, err
+	}
 	var n int
-	err := db.update(ctx, "sqlite.PurgeExpiredTrash", func(tx *Tx) error {
+	err = db.update(ctx, "sqlite.PurgeExpiredTrash", func(tx *Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT t.model_id FROM trash t LEFT JOIN model_protection p ON p.model_id = t.model_id
 			WHERE t.purge_at <= ? AND NOT IFNULL(p.protected, 0) ORDER BY t.purge_at, t.model_id LIMIT ?`, tx.ms(), max)
 		if err != nil {

@@ -25,3 +25,22 @@ CREATE TABLE trash (
 
 CREATE INDEX trash_project  ON trash (project_id, deleted_at, model_id);
 CREATE INDEX trash_purge_at ON trash (purge_at, model_id);
+
+-- A trashed model counts in no project: the counter trigger of 0004 skips
+-- the 'trash/…' project ids, so a move to or from the trash changes one
+-- counter row, not two, and leaves no counter row behind.
+CREATE OR REPLACE FUNCTION modelreg_count_models() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.project_id NOT LIKE 'trash/%' THEN
+		INSERT INTO model_counts AS c (project_id, status, type, shard, n)
+			VALUES (OLD.project_id, OLD.status, OLD.type, hashtext(OLD.id) & 15, -1)
+			ON CONFLICT (project_id, status, type, shard) DO UPDATE SET n = c.n - 1;
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.project_id NOT LIKE 'trash/%' THEN
+		INSERT INTO model_counts AS c (project_id, status, type, shard, n)
+			VALUES (NEW.project_id, NEW.status, NEW.type, hashtext(NEW.id) & 15, 1)
+			ON CONFLICT (project_id, status, type, shard) DO UPDATE SET n = c.n + 1;
+	END IF;
+	RETURN NULL;
+END
+$$;

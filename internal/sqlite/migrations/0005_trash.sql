@@ -25,3 +25,17 @@ CREATE TABLE trash (
 
 CREATE INDEX trash_project  ON trash (project_id, deleted_at, model_id);
 CREATE INDEX trash_purge_at ON trash (purge_at, model_id);
+
+-- A trashed model counts in no project: the counter triggers of 0003 skip
+-- the 'trash/…' project ids, so a move to or from the trash changes one
+-- counter row, not two, and leaves no counter row behind.
+DROP TRIGGER models_update_counts;
+CREATE TRIGGER models_update_counts AFTER UPDATE OF project_id, status, type ON models
+	WHEN OLD.project_id IS NOT NEW.project_id OR OLD.status IS NOT NEW.status OR OLD.type IS NOT NEW.type
+BEGIN
+	UPDATE model_counts SET n = n - 1
+		WHERE project_id = OLD.project_id AND status = OLD.status AND type = OLD.type;
+	INSERT INTO model_counts (project_id, status, type, n)
+		SELECT NEW.project_id, NEW.status, NEW.type, 1 WHERE NEW.project_id NOT LIKE 'trash/%'
+		ON CONFLICT (project_id, status, type) DO UPDATE SET n = n + 1;
+END;
