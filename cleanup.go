@@ -193,3 +193,42 @@ type CleanupStore interface {
 	// MarkCleanupRun records that the policy ran at t.
 	MarkCleanupRun(ctx context.Context, id string, t time.Time) error
 }
+
+// CleanupActor is the audit actor of a policy's run.
+func CleanupActor(policyID string) string { return "cleanup-policy:" + policyID }
+
+// PreviewCleanup returns what a run of p would do now.
+func PreviewCleanup(ctx context.Context, s CleanupStore, p *CleanupPolicy, now time.Time) (*CleanupPreview, error) {
+	cs, err := s.FindCleanupCandidates(ctx, p.ProjectID, p.NamePattern)
+	if err != nil {
+		return nil, err
+	}
+	return p.Plan(cs, now), nil
+}
+
+// RunCleanup runs p once: it deletes each version the plan names through
+// the user's delete path (DeleteModels: the deployed guard and protection
+// checked again in the delete's transaction, the trash when trash > 0, the
+// audit event) acting as CleanupActor(p.ID), and returns the ids deleted.
+// A version refused meanwhile (deployed, protected) stays, with its
+// model.delete_refused event.
+func RunCleanup(ctx context.Context, s Store, p *CleanupPolicy, now time.Time, trash time.Duration) ([]string, error) {
+	plan, err := PreviewCleanup(ctx, s, p, now)
+	if err != nil {
+		return nil, err
+	}
+	actor := CleanupActor(p.ID)
+	ctx = NewContextWithRequestMeta(ctx, RequestMeta{Actor: actor})
+	var deleted []string
+	for _, d := range plan.ToDelete {
+		res, err := DeleteModels(ctx, s, p.ProjectID, d.ID, false, 1, DeleteOptions{Trash: trash, Actor: actor})
+		if ErrorCode(err) == ENOTFOUND {
+			continue // deleted by someone else meanwhile
+		}
+		if err != nil {
+			return deleted, err
+		}
+		deleted = append(deleted, res.Success...)
+	}
+	return deleted, s.MarkCleanupRun(ctx, p.ID, now)
+}

@@ -141,3 +141,10 @@ type WebhookStore interface {
 	// PendingWebhookDeliveries returns the number of pending deliveries.
 	PendingWebhookDeliveries(ctx context.Context) (int, error)
 }
+
+// SecretSealer seals secrets at rest with the server's master key (the
+// Keyring of internal/auth). The label binds a sealed secret to its row.
+type SecretSealer interface {
+	Seal(label, secret string) []byte
+	Open(label string, sealed []byte) (string, error)
+}
