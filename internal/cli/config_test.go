@@ -55,23 +55,25 @@ func TestConfigDefaults(t *testing.T) {
 // TestConfigPrecedence checks defaults < environment < flags, flag by flag.
 func TestConfigPrecedence(t *testing.T) {
 	env := map[string]string{
-		"MODELREG_ADDR":               "0.0.0.0:9000",
-		"MODELREG_DATA_DIR":           "/env/data",
-		"MODELREG_BLOB_STORE":         "/env/blobs",
-		"MODELREG_IMPORT_ROOT":        "/env/a:/env/b",
-		"MODELREG_PROJECT_ID":         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		"MODELREG_CASCADE_LIMIT":      "5",
-		"MODELREG_MAX_BODY_BYTES":     "2MiB",
-		"MODELREG_MAX_FILE_SIZE":      "1GiB",
-		"MODELREG_SQLITE_SYNCHRONOUS": "normal",
-		"MODELREG_LOG_FORMAT":         "text",
-		"MODELREG_LOG_LEVEL":          "debug",
-		"MODELREG_AUTH":               "aksk",
-		"MODELREG_TOKEN_TTL":          "1h",
-		"MODELREG_ACCESS_KEY":         "AKENV0000000000000001",
-		"MODELREG_SECRET_KEY":         "env-secret-key-0123456789",
-		"MODELREG_MASTER_KEY":         strings.Repeat("ab", 32),
-		"MODELREG_TRUSTED_PROXIES":    "10.0.0.0/8, 192.168.1.1,::ffff:172.16.0.0/108",
+		"MODELREG_ADDR":                  "0.0.0.0:9000",
+		"MODELREG_DATA_DIR":              "/env/data",
+		"MODELREG_BLOB_STORE":            "/env/blobs",
+		"MODELREG_IMPORT_ROOT":           "/env/a:/env/b",
+		"MODELREG_PROJECT_ID":            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"MODELREG_CASCADE_LIMIT":         "5",
+		"MODELREG_MAX_BODY_BYTES":        "2MiB",
+		"MODELREG_MAX_FILE_SIZE":         "1GiB",
+		"MODELREG_SQLITE_SYNCHRONOUS":    "normal",
+		"MODELREG_LOG_FORMAT":            "text",
+		"MODELREG_LOG_LEVEL":             "debug",
+		"MODELREG_AUTH":                  "aksk",
+		"MODELREG_TOKEN_TTL":             "1h",
+		"MODELREG_ACCESS_KEY":            "AKENV0000000000000001",
+		"MODELREG_SECRET_KEY":            "env-secret-key-0123456789",
+		"MODELREG_MASTER_KEY":            strings.Repeat("ab", 32),
+		"MODELREG_TRUSTED_PROXIES":       "10.0.0.0/8, 192.168.1.1,::ffff:172.16.0.0/108",
+		"MODELREG_AUDIT_RETENTION":       "720h",
+		"MODELREG_WEBHOOK_ALLOW_PRIVATE": "true",
 	}
 	cfg, err := parseServeConfig(env, nil, "/wd")
 	if err != nil {
@@ -85,6 +87,7 @@ func TestConfigPrecedence(t *testing.T) {
 		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
 		ReplicaConfig:  DefaultConfig().ReplicaConfig,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32"), netip.MustParsePrefix("172.16.0.0/12")},
+		AuditRetention: 720 * time.Hour, CleanupInterval: time.Hour, WebhookPrivate: true,
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
 		t.Errorf("environment: (-want +got)\n%s", diff)
@@ -95,6 +98,7 @@ func TestConfigPrecedence(t *testing.T) {
 		"--import-root", "/flag/x", "--import-root=/flag/y", "--project-id", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
 		"--cascade-limit", "7", "--max-body-bytes", "4096", "--max-file-size", "10MB", "--sqlite-synchronous", "FULL",
 		"--log-format", "json", "--log-level", "warn", "--auth", "none", "--token-ttl", "2h", "--trusted-proxies", "fd00::/8",
+		"--cleanup-interval", "5m", "--webhook-allow-private=false",
 	}, "/wd")
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +111,7 @@ func TestConfigPrecedence(t *testing.T) {
 		MasterKey: strings.Repeat("ab", 32), ShutdownTimeout: DefaultConfig().ShutdownTimeout, StagingGrace: DefaultStagingGrace,
 		ReplicaConfig:  DefaultConfig().ReplicaConfig,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("fd00::/8")},
+		AuditRetention: 720 * time.Hour, CleanupInterval: 5 * time.Minute,
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
 		t.Errorf("flags: (-want +got)\n%s", diff)
