@@ -862,8 +862,8 @@ func checkStores(t *testing.T, db modelreg.Store, project string, folders []fold
 
 	// Every model in the trash is whole: published, its folder's files,
 	// their bytes; its blobs count as referenced. (A trashed model's row
-	// is kept under the project id "trash/<id>", see the stores'
-	// migrations: how this test reads its files.)
+	// is kept under the project id trash/<deleted_at>/<id>, see the
+	// stores' migrations: how this test reads its files.)
 	inTrash := map[string]bool{}
 	for page := 0; ; page++ {
 		f := modelreg.TrashFilter{ProjectID: project, Page: modelreg.Page{Limit: modelreg.MaxListLimit, Offset: page}}
@@ -876,11 +876,12 @@ func checkStores(t *testing.T, db modelreg.Store, project string, folders []fold
 		}
 		for _, tm := range ms {
 			inTrash[tm.ID] = true
-			full, err := db.FindModelByID(ctx, "trash/"+tm.ID, tm.ID)
+			key := fmt.Sprintf("trash/%013d/%s", tm.DeletedAt, tm.ID)
+			full, err := db.FindModelByID(ctx, key, tm.ID)
 			if err != nil {
 				t.Fatalf("trashed model %s: %v", tm.ID, err)
 			}
-			files, err := db.FindModelFiles(ctx, "trash/"+tm.ID, tm.ID)
+			files, err := db.FindModelFiles(ctx, key, tm.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

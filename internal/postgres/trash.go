@@ -11,8 +11,9 @@ import (
 )
 
 // The trash: a trashed model keeps its row and files under the project id
-// 'trash/<model id>' (see migration 0006), so every ModelArts query misses
-// it and its blobs stay referenced; the trash table says whose it is.
+// 'trash/<deleted_at>/<model id>' (see migration 0006), so every ModelArts
+// query misses it and its blobs stay referenced; the trash table says whose
+// it is.
 //
 // Locks: every operation on a trashed model (restore, purge) locks its
 // models row FOR UPDATE first, like a delete, so that two of them take
@@ -34,7 +35,8 @@ func trashModels(ctx context.Context, tx *Tx, projectID string, ids []string, op
 	if err := lockCounts(ctx, tx, ids); err != nil {
 		return err
 	}
-	_, err := tx.exec(ctx, `UPDATE models SET project_id = 'trash/' || id WHERE id = ANY($1)`, ids)
+	_, err := tx.exec(ctx, `UPDATE models SET project_id = 'trash/' || lpad($2::bigint::text, 13, '0') || '/' || id
+		WHERE id = ANY($1)`, ids, tx.ms())
 	return err
 }
 
@@ -260,7 +262,7 @@ func lockOwnModel(ctx context.Context, tx *Tx, projectID, id string) error {
 func findOwnModel(ctx context.Context, tx *Tx, projectID, id, lock string) error {
 	var one int
 	err := tx.queryRow(ctx, `SELECT 1 FROM models m LEFT JOIN trash t ON t.model_id = m.id
-		WHERE m.id = $1 AND (m.project_id = $2 OR m.project_id = 'trash/' || m.id AND t.project_id = $2) `+lock,
+		WHERE m.id = $1 AND (m.project_id = $2 OR m.project_id LIKE 'trash/%' AND t.project_id = $2) `+lock,
 		id, projectID).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return modelreg.ModelNotFound(id)

@@ -10,8 +10,9 @@ import (
 )
 
 // The trash: a trashed model keeps its row and files under the project id
-// 'trash/<model id>' (see migration 0005), so every ModelArts query misses
-// it and its blobs stay referenced; the trash table says whose it is.
+// 'trash/<deleted_at>/<model id>' (see migration 0005), so every ModelArts
+// query misses it and its blobs stay referenced; the trash table says whose
+// it is.
 
 // trashModels moves the models ids of the project into the trash, to be
 // purged opt.Trash from now.
@@ -28,7 +29,8 @@ func trashModels(ctx context.Context, tx *Tx, projectID string, ids []string, op
 		string(list), projectID, tx.ms(), opt.Actor, modelreg.Millis(tx.now.Add(opt.Trash))); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE models SET project_id = 'trash/' || id WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	_, err = tx.ExecContext(ctx, `UPDATE models SET project_id = 'trash/' || printf('%013d', ?2) || '/' || id
+		WHERE id IN (SELECT value FROM json_each(?1))`, string(list), tx.ms())
 	return err
 }
 
@@ -269,7 +271,7 @@ func (db *DB) FindModelProtection(ctx context.Context, projectID, id string) (*m
 func findOwnModel(ctx context.Context, tx *Tx, projectID, id string) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM models WHERE id = ?1 AND (project_id = ?2
-		OR project_id = 'trash/' || id AND EXISTS (SELECT 1 FROM trash WHERE model_id = ?1 AND project_id = ?2))`,
+		OR project_id LIKE 'trash/%' AND EXISTS (SELECT 1 FROM trash WHERE model_id = ?1 AND project_id = ?2))`,
 		id, projectID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return modelreg.ModelNotFound(id)

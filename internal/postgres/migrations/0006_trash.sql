@@ -1,7 +1,9 @@
 -- 0006_trash: model protection and the trash (ARCHITECTURE §4a).
 --
 -- A trashed model keeps its row in models, and its files in model_files
--- (so its blobs stay referenced), under the project id 'trash/<model id>':
+-- (so its blobs stay referenced), under the project id
+-- 'trash/<deleted_at, 13 digits>/<model id>' (unique, and in the order of
+-- deletion, so that moving a model appends to the indexes of models):
 -- every ModelArts query filters by project, so the model is gone from all
 -- of them, and its name and version are free in its project. trash says
 -- where it came from and when it goes. A restore sets the project back, a
