@@ -2,6 +2,7 @@ package modelreg
 
 import (
 	"cmp"
+	"fmt"
 	"context"
 	"path"
 	"slices"
@@ -40,39 +41,39 @@ const (
 )
 
 // Apply validates b and applies it to p; with create every field but
-// enabled (default true) must be present. EINVALID ModelArts.0101 naming
-// the field.
+// enabled (default true) must be present. EINVALID ModelArts.3036 for a
+// missing field, ModelArts.3037 for a bad one.
 func (b *CleanupPolicyBody) Apply(p *CleanupPolicy, create bool) error {
 	if create {
 		switch {
 		case b.NamePattern == nil:
-			return Invalid("Invalid parameter name_pattern: missing.")
+			return ParamRequired("name_pattern")
 		case b.KeepLast == nil:
-			return Invalid("Invalid parameter keep_last: missing.")
+			return ParamRequired("keep_last")
 		case b.KeepDays == nil:
-			return Invalid("Invalid parameter keep_days: missing.")
+			return ParamRequired("keep_days")
 		}
 		p.Enabled = true
 	}
 	if b.NamePattern != nil {
 		np := *b.NamePattern
 		if np == "" || len(np) > MaxPolicyPattern {
-			return Invalid("Invalid parameter name_pattern: 1 to %d characters.", MaxPolicyPattern)
+			return ParamInvalid("name_pattern", fmt.Sprintf("must be 1 to %d characters", MaxPolicyPattern))
 		}
 		if _, err := path.Match(np, ""); err != nil {
-			return Invalid("Invalid parameter name_pattern: not a glob pattern.")
+			return ParamInvalid("name_pattern", "not a glob pattern")
 		}
 		p.NamePattern = np
 	}
 	if b.KeepLast != nil {
 		if *b.KeepLast < 1 || *b.KeepLast > MaxPolicyKeepLast {
-			return Invalid("Invalid parameter keep_last: must be 1 to %d.", MaxPolicyKeepLast)
+			return ParamInvalid("keep_last", fmt.Sprintf("must be 1 to %d", MaxPolicyKeepLast))
 		}
 		p.KeepLast = *b.KeepLast
 	}
 	if b.KeepDays != nil {
 		if *b.KeepDays < 0 || *b.KeepDays > MaxPolicyKeepDays {
-			return Invalid("Invalid parameter keep_days: must be 0 to %d.", MaxPolicyKeepDays)
+			return ParamInvalid("keep_days", fmt.Sprintf("must be 0 to %d", MaxPolicyKeepDays))
 		}
 		p.KeepDays = *b.KeepDays
 	}

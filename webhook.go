@@ -1,6 +1,7 @@
 package modelreg
 
 import (
+	"fmt"
 	"context"
 	"net/url"
 	"slices"
@@ -46,32 +47,36 @@ const (
 
 // Validate checks the body: an http(s) URL with a host, a secret of 16 to
 // 256 characters, at least one event (known actions or "*") and a
-// description of at most 256 characters. EINVALID ModelArts.0101 naming
-// the field. Where the URL points is checked by the HTTP layer, which
+// description of at most 256 characters: EINVALID ModelArts.3036 for a
+// missing field, ModelArts.3037 for a bad one. Where the URL points is checked by the HTTP layer, which
 // knows --webhook-allow-private.
 func (c *WebhookCreate) Validate() error {
+	if c.URL == "" {
+		return ParamRequired("url")
+	}
 	u, err := url.Parse(c.URL)
 	switch {
-	case c.URL == "":
-		return Invalid("Invalid parameter url: missing.")
 	case len(c.URL) > MaxWebhookURL:
-		return Invalid("Invalid parameter url: longer than %d characters.", MaxWebhookURL)
+		return ParamInvalid("url", fmt.Sprintf("longer than %d characters", MaxWebhookURL))
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Hostname() == "":
-		return Invalid("Invalid parameter url: must be an http or https URL with a host and no user info.")
+		return ParamInvalid("url", "must be an http or https URL with a host and no user info")
+	}
+	if c.Secret == "" {
+		return ParamRequired("secret")
 	}
 	if n := utf8.RuneCountInString(c.Secret); n < MinWebhookSecret || n > MaxWebhookSecret {
-		return Invalid("Invalid parameter secret: must be %d to %d characters.", MinWebhookSecret, MaxWebhookSecret)
+		return ParamInvalid("secret", fmt.Sprintf("must be %d to %d characters", MinWebhookSecret, MaxWebhookSecret))
 	}
 	if len(c.Events) == 0 {
-		return Invalid("Invalid parameter events: at least one action, or \"*\".")
+		return ParamRequired("events")
 	}
 	for _, e := range c.Events {
 		if e != "*" && !slices.Contains(AuditActions, e) {
-			return Invalid("Invalid parameter events: unknown action %q.", e)
+			return ParamInvalid("events", fmt.Sprintf("unknown action %q", e))
 		}
 	}
-	if utf8.RuneCountInString(c.Description) > MaxWebhookDescription {
-		return Invalid("Invalid parameter description: longer than %d characters.", MaxWebhookDescription)
+	if !utf8.ValidString(c.Description) || utf8.RuneCountInString(c.Description) > MaxWebhookDescription {
+		return ParamInvalid("description", fmt.Sprintf("longer than %d characters", MaxWebhookDescription))
 	}
 	return nil
 }
