@@ -2,8 +2,8 @@ package modelreg
 
 import (
 	"cmp"
-	"fmt"
 	"context"
+	"fmt"
 	"path"
 	"slices"
 	"time"

@@ -1,8 +1,8 @@
 package modelreg
 
 import (
-	"fmt"
 	"context"
+	"fmt"
 	"net/url"
 	"slices"
 	"time"
