@@ -2,6 +2,8 @@ package modelreg
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"encoding/json"
 	"slices"
 	"time"
@@ -120,6 +122,25 @@ func RequestMetaFrom(ctx context.Context) RequestMeta {
 // SystemActor is the actor of a change nobody asked for over the API (an
 // import job, the collector) when ctx names none.
 const SystemActor = "system"
+
+// NewEventID returns a UUID v4 whose first 48 bits are the time t in ms
+// (the rest random): ids of events written one after the other sort
+// together, so the index on them grows at its end instead of at random
+// places (a cheaper write in the transaction of every change).
+func NewEventID(t time.Time) string {
+	var b [16]byte
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic(err)
+	}
+	ms := uint64(t.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
 
 // NewAuditEvent returns an event of action on a resource with the actor,
 // request id and source address of ctx, outcome success. The store fills

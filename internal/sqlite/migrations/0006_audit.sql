@@ -26,7 +26,6 @@ CREATE TABLE audit_events (
 ) STRICT;
 
 CREATE INDEX audit_events_project ON audit_events (project_id, seq);
-CREATE INDEX audit_events_time    ON audit_events (time);
 
 CREATE TABLE webhooks (
 	id            TEXT    NOT NULL PRIMARY KEY,
