@@ -3,8 +3,8 @@ package modelreg
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 )
