@@ -20,26 +20,31 @@ import (
 // defaults; the MODELREG_* environment variables override them and the
 // flags override both. Validate it once, then pass it down.
 type Config struct {
-	Addr              string        // listen address
-	DataDir           string        // holds the database, the blobs and the project id
-	Database          string        // SQLite file or postgres:// URL; "" means DataDir/modelreg.db
-	BlobStore         string        // blob directory or s3:// URL; "" means DataDir/blobs
-	ImportRoots       []string      // directories file:// imports may read; nil means the working directory
-	ProjectID         string        // default project; "" means DataDir/project_id, generated when missing
-	CascadeLimit      int           // most models one delete call removes
-	TrashRetention    time.Duration // how long the trash keeps a deleted model; 0: no trash
-	AuditRetention    time.Duration // how long audit events are kept
-	CleanupInterval   time.Duration // how often enabled cleanup policies run
-	WebhookPrivate    bool          // let webhooks reach loopback, link-local and private addresses
-	MaxBodyBytes      int64         // largest request body
-	MaxFileSize       int64         // largest model file
-	SQLiteSynchronous string        // FULL or NORMAL
-	MemoryLimit       int64         // soft limit of the Go runtime's memory; 0: none
-	LogFormat         string        // json or text
-	LogLevel          string        // debug, info, warn or error
-	Auth              string        // aksk (AK/SK signatures and tokens) or none
+	Addr              string   // listen address
+	DataDir           string   // holds the database, the blobs and the project id
+	Database          string   // SQLite file or postgres:// URL; "" means DataDir/modelreg.db
+	BlobStore         string   // blob directory or s3:// URL; "" means DataDir/blobs
+	ImportRoots       []string // directories file:// imports may read; nil means the working directory
+	ProjectID         string   // default project; "" means DataDir/project_id, generated when missing
+	CascadeLimit      int      // most models one delete call removes
+	MaxBodyBytes      int64    // largest request body
+	MaxFileSize       int64    // largest model file
+	SQLiteSynchronous string   // FULL or NORMAL
+	MemoryLimit       int64    // soft limit of the Go runtime's memory; 0: none
+	LogFormat         string   // json or text
+	LogLevel          string   // debug, info, warn or error
+	Auth              string   // aksk (AK/SK signatures and tokens) or none
 	TokenTTL          time.Duration
 	TrustedProxies    []netip.Prefix // proxies whose X-Forwarded-For is believed (proxies.go)
+
+	// TrashRetention is how long the trash keeps a deleted model,
+	// restorable; 0: no trash (a delete frees the bytes at once).
+	TrashRetention time.Duration
+
+	// The audit trail, webhooks and cleanup policies (issue 14).
+	AuditRetention  time.Duration // how long audit events are kept
+	CleanupInterval time.Duration // how often the enabled cleanup policies run
+	WebhookPrivate  bool          // let webhooks reach loopback, link-local and private addresses
 
 	// Secrets, read from the environment only (never flags, which other
 	// users of the machine can see in the process list).

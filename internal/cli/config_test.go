@@ -149,6 +149,8 @@ func TestConfigInvalid(t *testing.T) {
 		{nil, []string{"--project-id", "ABCDEF"}, "--project-id"},
 		{map[string]string{"MODELREG_PROJECT_ID": "0123"}, nil, "--project-id"},
 		{nil, []string{"--cascade-limit", "0"}, "--cascade-limit"},
+		{nil, []string{"--trash-retention", "-1h"}, "--trash-retention"},
+		{map[string]string{"MODELREG_TRASH_RETENTION": "a week"}, nil, "MODELREG_TRASH_RETENTION"},
 		{map[string]string{"MODELREG_CASCADE_LIMIT": "many"}, nil, "MODELREG_CASCADE_LIMIT"},
 		{map[string]string{"MODELREG_MAX_FILE_SIZE": "big"}, nil, "MODELREG_MAX_FILE_SIZE"},
 		{nil, []string{"--max-body-bytes", "0"}, "--max-body-bytes"},

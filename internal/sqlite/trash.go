@@ -184,7 +184,8 @@ func (db *DB) PurgeExpiredTrash(ctx context.Context, max int) (int, error) {
 	// Most passes find nothing due: find that out without the writer.
 	var due bool
 	err := db.view(ctx, "sqlite.PurgeExpiredTrash", func(tx *Tx) error {
-		return tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM trash WHERE purge_at <= ?)`, tx.ms()).Scan(&due)
+		return tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM trash t WHERE t.purge_at <= ?
+			AND NOT EXISTS (SELECT 1 FROM model_protection p WHERE p.model_id = t.model_id AND p.protected))`, tx.ms()).Scan(&due)
 	})
 	if err != nil || !due {
 		return 0, err
