@@ -116,6 +116,15 @@ type WebhookDelivery struct {
 	Payload      []byte `json:"-"` // the event as JSON: the body, signed
 }
 
+// DeliveryAttempt is the outcome of one attempt of a claimed delivery.
+type DeliveryAttempt struct {
+	ID     string
+	Status string    // DeliveryPending (retry at Next), DeliveryDelivered or DeliveryFailed
+	Code   int       // the receiver's status code, 0 when none
+	Error  string    // why it failed
+	Next   time.Time // the next attempt, for DeliveryPending
+}
+
 // WebhookDeliveryList is the response of GET …/webhooks/{id}/deliveries.
 type WebhookDeliveryList struct {
 	Deliveries []*WebhookDelivery `json:"deliveries"`
@@ -143,6 +152,10 @@ type WebhookStore interface {
 	// delivered or failed), the receiver's status code (0 when none) and
 	// error text.
 	FinishWebhookDelivery(ctx context.Context, id, owner, status string, code int, errText string, next time.Time) error
+	// FinishWebhookDeliveries records the attempts as FinishWebhookDelivery
+	// does, in one transaction, and returns how many it recorded (those
+	// still leased to owner).
+	FinishWebhookDeliveries(ctx context.Context, owner string, attempts []DeliveryAttempt) (int, error)
 	// PendingWebhookDeliveries returns the number of pending deliveries.
 	PendingWebhookDeliveries(ctx context.Context) (int, error)
 }

@@ -264,18 +264,31 @@ func (db *DB) ClaimWebhookDeliveries(ctx context.Context, owner string, lease ti
 
 // FinishWebhookDelivery records an attempt of owner's claimed delivery.
 func (db *DB) FinishWebhookDelivery(ctx context.Context, id, owner, status string, code int, errText string, next time.Time) error {
-	return db.update(ctx, "postgres.FinishWebhookDelivery", func(tx *Tx) error {
-		n, err := tx.exec(ctx, `UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1,
-				last_attempt_at = $2, last_status = $3, last_error = $4, next_at = $5, lease_owner = NULL, lease_until = NULL
-			WHERE id = $6 AND lease_owner = $7`, status, tx.ms(), code, errText, modelreg.Millis(next), id, owner)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return &modelreg.Error{Code: modelreg.ENOTFOUND, Message: "Delivery not leased to " + owner + "."}
+	n, err := db.FinishWebhookDeliveries(ctx, owner, []modelreg.DeliveryAttempt{{ID: id, Status: status, Code: code, Error: errText, Next: next}})
+	if err == nil && n == 0 {
+		return &modelreg.Error{Code: modelreg.ENOTFOUND, Message: "Delivery not leased to " + owner + "."}
+	}
+	return err
+}
+
+// FinishWebhookDeliveries records attempts of owner's claimed deliveries
+// in one transaction.
+func (db *DB) FinishWebhookDeliveries(ctx context.Context, owner string, attempts []modelreg.DeliveryAttempt) (int, error) {
+	var done int
+	err := db.update(ctx, "postgres.FinishWebhookDeliveries", func(tx *Tx) error {
+		done = 0
+		for _, a := range attempts {
+			n, err := tx.exec(ctx, `UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1,
+					last_attempt_at = $2, last_status = $3, last_error = $4, next_at = $5, lease_owner = NULL, lease_until = NULL
+				WHERE id = $6 AND lease_owner = $7`, a.Status, tx.ms(), a.Code, a.Error, modelreg.Millis(a.Next), a.ID, owner)
+			if err != nil {
+				return err
+			}
+			done += int(n)
 		}
 		return nil
 	})
+	return done, err
 }
 
 // PendingWebhookDeliveries returns the number of pending deliveries.

@@ -305,18 +305,35 @@ func (db *DB) ClaimWebhookDeliveries(ctx context.Context, owner string, lease ti
 
 // FinishWebhookDelivery records an attempt of owner's claimed delivery.
 func (db *DB) FinishWebhookDelivery(ctx context.Context, id, owner, status string, code int, errText string, next time.Time) error {
-	return db.update(ctx, "sqlite.FinishWebhookDelivery", func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1,
-				last_attempt_at = ?, last_status = ?, last_error = ?, next_at = ?, lease_owner = NULL, lease_until = NULL
-			WHERE id = ? AND lease_owner = ?`, status, tx.ms(), code, errText, modelreg.Millis(next), id, owner)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return &modelreg.Error{Code: modelreg.ENOTFOUND, Message: "Delivery not leased to " + owner + "."}
+	n, err := db.FinishWebhookDeliveries(ctx, owner, []modelreg.DeliveryAttempt{{ID: id, Status: status, Code: code, Error: errText, Next: next}})
+	if err == nil && n == 0 {
+		return &modelreg.Error{Code: modelreg.ENOTFOUND, Message: "Delivery not leased to " + owner + "."}
+	}
+	return err
+}
+
+// FinishWebhookDeliveries records attempts of owner's claimed deliveries
+// in one transaction.
+func (db *DB) FinishWebhookDeliveries(ctx context.Context, owner string, attempts []modelreg.DeliveryAttempt) (int, error) {
+	var done int
+	err := db.update(ctx, "sqlite.FinishWebhookDeliveries", func(tx *Tx) error {
+		done = 0
+		for _, a := range attempts {
+			res, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1,
+					last_attempt_at = ?, last_status = ?, last_error = ?, next_at = ?, lease_owner = NULL, lease_until = NULL
+				WHERE id = ? AND lease_owner = ?`, a.Status, tx.ms(), a.Code, a.Error, modelreg.Millis(a.Next), a.ID, owner)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			done += int(n)
 		}
 		return nil
 	})
+	return done, err
 }
 
 // PendingWebhookDeliveries returns the number of pending deliveries.

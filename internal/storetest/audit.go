@@ -415,15 +415,22 @@ func testWebhookClaims(t *testing.T, open Opener) {
 	if len(ds) != 21 { // leases expired, and the retried one is due
 		t.Fatalf("claimed %d after the leases, want 21", len(ds))
 	}
+	var attempts []modelreg.DeliveryAttempt
 	for _, d := range ds {
-		status := modelreg.DeliveryDelivered
+		a := modelreg.DeliveryAttempt{ID: d.ID, Status: modelreg.DeliveryDelivered, Code: 200, Next: e.clk.Now()}
 		if d.ID == one {
-			status = modelreg.DeliveryFailed
+			a.Status = modelreg.DeliveryFailed
 			if d.Attempts != 1 {
 				t.Errorf("attempts %d, want 1", d.Attempts)
 			}
 		}
-		ok(t, e.s.FinishWebhookDelivery(e.ctx, d.ID, "s4", status, 200, "", e.clk.Now()))
+		attempts = append(attempts, a)
+	}
+	if n, err := e.s.FinishWebhookDeliveries(e.ctx, "intruder", attempts); err != nil || n != 0 {
+		t.Fatalf("an intruder recorded %d (%v)", n, err)
+	}
+	if n, err := e.s.FinishWebhookDeliveries(e.ctx, "s4", attempts); err != nil || n != 21 {
+		t.Fatalf("recorded %d of 21 (%v)", n, err)
 	}
 	n, err = e.s.PendingWebhookDeliveries(e.ctx)
 	ok(t, err)

@@ -277,16 +277,25 @@ func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	sem := make(chan struct{}, s.cfg.Workers)
+	attempts := make([]modelreg.DeliveryAttempt, len(ds))
 	var wg sync.WaitGroup
-	for _, d := range ds {
+	for i, d := range ds {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			s.deliver(ctx, d)
+			attempts[i] = s.deliver(ctx, d)
 		}()
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		return len(ds), nil // shutting down: the leases run out and other attempts follow
+	}
+	// One transaction for the batch: on SQLite's single writer, a
+	// transaction a delivery would compete with the deletes.
+	if _, err := s.cfg.Store.FinishWebhookDeliveries(ctx, s.cfg.Owner, attempts); err != nil {
+		return len(ds), fmt.Errorf("recording webhook deliveries: %w", err)
+	}
 	return len(ds), nil
 }
 
@@ -299,29 +308,26 @@ func (s *Sender) Backoff(attempts int) time.Duration {
 	return min(d, s.cfg.MaxBackoff)
 }
 
-// deliver makes one attempt of d and records its outcome.
-func (s *Sender) deliver(ctx context.Context, d *modelreg.WebhookDelivery) {
+// deliver makes one attempt of d and returns its outcome.
+func (s *Sender) deliver(ctx context.Context, d *modelreg.WebhookDelivery) modelreg.DeliveryAttempt {
 	code, err := s.send(ctx, d)
-	if ctx.Err() != nil {
-		return // shutting down: the lease runs out and another attempt follows
-	}
-	status, errText, next := modelreg.DeliveryDelivered, "", s.cfg.Now()
+	a := modelreg.DeliveryAttempt{ID: d.ID, Status: modelreg.DeliveryDelivered, Code: code, Next: s.cfg.Now()}
 	if err != nil {
-		errText = err.Error()
-		if len(errText) > 512 {
-			errText = errText[:512]
+		a.Error = err.Error()
+		if len(a.Error) > 512 {
+			a.Error = a.Error[:512]
 		}
-		next = next.Add(s.Backoff(d.Attempts + 1))
-		status = modelreg.DeliveryPending
-		if next.After(time.UnixMilli(d.CreatedAt).Add(s.cfg.Window)) {
-			status = modelreg.DeliveryFailed
+		a.Next = a.Next.Add(s.Backoff(d.Attempts + 1))
+		a.Status = modelreg.DeliveryPending
+		if a.Next.After(time.UnixMilli(d.CreatedAt).Add(s.cfg.Window)) {
+			a.Status = modelreg.DeliveryFailed
 		}
-		s.cfg.Logger.Info("webhook delivery failed", "delivery", d.ID, "webhook", d.WebhookID, "attempt", d.Attempts+1,
-			"status", status, "err", errText)
+		if ctx.Err() == nil {
+			s.cfg.Logger.Info("webhook delivery failed", "delivery", d.ID, "webhook", d.WebhookID, "attempt", d.Attempts+1,
+				"status", a.Status, "err", a.Error)
+		}
 	}
-	if ferr := s.cfg.Store.FinishWebhookDelivery(ctx, d.ID, s.cfg.Owner, status, code, errText, next); ferr != nil {
-		s.cfg.Logger.Warn("recording a webhook delivery", "delivery", d.ID, "err", ferr)
-	}
+	return a
 }
 
 // send POSTs d and returns the receiver's status code.
