@@ -53,7 +53,7 @@ func BenchmarkDeleteWebhook(b *testing.B) {
 				}
 				sctx, cancel := context.WithCancel(ctx)
 				defer cancel()
-				s := webhook.New(webhook.Config{Store: store, AllowPrivate: true, Interval: 10 * time.Millisecond, Timeout: 5 * time.Second})
+				s := webhook.New(webhook.Config{Store: store, AllowPrivate: true, Interval: 100 * time.Millisecond, Timeout: 5 * time.Second})
 				go s.Run(sctx)
 			}
 			ms := make([]modelreg.BulkModel, b.N)

@@ -264,6 +264,17 @@ func (db *DB) FindWebhookDeliveries(ctx context.Context, projectID, id string, l
 // ClaimWebhookDeliveries leases due pending deliveries to owner: the single
 // writer makes the claim exclusive.
 func (db *DB) ClaimWebhookDeliveries(ctx context.Context, owner string, lease time.Duration, max int) ([]*modelreg.WebhookDelivery, error) {
+	// Look first on the reader pool: an empty poll does not take the
+	// writer away from the changes.
+	var due bool
+	if err := db.view(ctx, "sqlite.ClaimWebhookDeliveries", func(tx *Tx) error {
+		now := tx.ms()
+		return tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries
+			WHERE status = ? AND next_at <= ? AND (lease_until IS NULL OR lease_until <= ?))`,
+			modelreg.DeliveryPending, now, now).Scan(&due)
+	}); err != nil || !due {
+		return nil, err
+	}
 	var out []*modelreg.WebhookDelivery
 	err := db.update(ctx, "sqlite.ClaimWebhookDeliveries", func(tx *Tx) error {
 		out = nil

@@ -255,8 +255,8 @@ func (s *Sender) Run(ctx context.Context) error {
 			s.cfg.Logger.Warn("webhook deliveries", "err", err)
 		}
 		wait := s.cfg.Interval
-		if n > 0 {
-			wait = 0 // more may be due
+		if n == s.batch() {
+			wait = 0 // a full batch: more may be due
 		}
 		if !t.Stop() {
 			select {
@@ -272,7 +272,7 @@ func (s *Sender) Run(ctx context.Context) error {
 // many it claimed.
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	lease := s.cfg.Timeout*2 + 30*time.Second
-	ds, err := s.cfg.Store.ClaimWebhookDeliveries(ctx, s.cfg.Owner, lease, s.cfg.Workers*4)
+	ds, err := s.cfg.Store.ClaimWebhookDeliveries(ctx, s.cfg.Owner, lease, s.batch())
 	if err != nil {
 		return 0, err
 	}
@@ -298,6 +298,9 @@ func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	}
 	return len(ds), nil
 }
+
+// batch is the most deliveries one round claims.
+func (s *Sender) batch() int { return s.cfg.Workers * 4 }
 
 // Backoff returns the pause after the attempts-th failed attempt.
 func (s *Sender) Backoff(attempts int) time.Duration {
