@@ -73,6 +73,9 @@ const (
 const (
 	CodePreconditionFailed = "ModelReg.0412" // If-Match does not hold
 	CodeModelProtected     = "ModelReg.3101" // model protected against deletion
+	CodeWebhookNotFound    = "ModelReg.3201" // webhook does not exist
+	CodeWebhookURL         = "ModelReg.3202" // webhook destination refused (private, loopback, …)
+	CodePolicyNotFound     = "ModelReg.3301" // cleanup policy does not exist
 )
 
 // Error is the one error type of modelreg. Code classifies it, APICode is the

@@ -22,6 +22,9 @@ type Store interface {
 	AuthStore
 	ProtectionStore
 	TrashStore
+	AuditStore
+	WebhookStore
+	CleanupStore
 	// Ping reports whether the database answers (EUNAVAILABLE when not).
 	Ping(ctx context.Context) error
 	Close() error

@@ -567,6 +567,10 @@ func (a *Authenticator) CheckCredential(ctx context.Context, accessKey, secretKe
 	return hmac.Equal([]byte(sk), []byte(secretKey)), nil
 }
 
+// Keyring returns the master key's keyring, which seals other secrets too
+// (webhook secrets).
+func (a *Authenticator) Keyring() *Keyring { return a.keys }
+
 // Seal seals a secret key for a credential being created outside
 // NewCredential (the bootstrap).
 func (a *Authenticator) Seal(accessKey, secretKey string) []byte {

@@ -55,6 +55,7 @@ func commands() []*command {
 	cmds = append(cmds, transferCommands()...) // model push, model pull
 	cmds = append(cmds, serviceCommands()...)
 	cmds = append(cmds, iamCommands()...)
+	cmds = append(cmds, auditCommands()...) // events, webhook, cleanup-policy
 	return append(cmds, loginCommand(), benchCommand(), completionCommand(), versionCommand(), completeCommand())
 }
 

@@ -52,6 +52,11 @@ type Config struct {
 	// restorable; 0: no trash (a delete frees the bytes at once).
 	TrashRetention time.Duration
 
+	// The audit trail, webhooks and cleanup policies (issue 14).
+	AuditRetention  time.Duration // how long audit events are kept
+	CleanupInterval time.Duration // how often the enabled cleanup policies run
+	WebhookPrivate  bool          // let webhooks reach loopback, link-local and private addresses
+
 	// Secrets, read from the environment only (never flags, which other
 	// users of the machine can see in the process list).
 	AccessKey string // MODELREG_ACCESS_KEY: the admin access key created at first start
@@ -91,6 +96,8 @@ func DefaultConfig() Config {
 		Addr:              "127.0.0.1:8080",
 		DataDir:           DefaultDataDir,
 		CascadeLimit:      modelreg.DefaultCascadeLimit,
+		AuditRetention:    modelreg.DefaultAuditRetention,
+		CleanupInterval:   time.Hour,
 		MaxBodyBytes:      1 << 20,
 		MaxFileSize:       20 << 30,
 		SQLiteSynchronous: "FULL",
@@ -122,6 +129,9 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ProjectID, "project-id", c.ProjectID, "default project `id`, 32 lower-case hex (default: read from or generated into <data-dir>/project_id)")
 	fs.IntVar(&c.CascadeLimit, "cascade-limit", c.CascadeLimit, "most `models` one delete call removes")
 	fs.DurationVar(&c.TrashRetention, "trash-retention", c.TrashRetention, "how long the trash keeps a deleted model, restorable (e.g. 168h); 0 deletes at once")
+	fs.DurationVar(&c.AuditRetention, "audit-retention", c.AuditRetention, "how long audit events are kept before the server removes them")
+	fs.DurationVar(&c.CleanupInterval, "cleanup-interval", c.CleanupInterval, "how often the enabled cleanup policies run")
+	fs.BoolVar(&c.WebhookPrivate, "webhook-allow-private", c.WebhookPrivate, "let webhooks reach loopback, link-local and private addresses (refused by default: see docs/decisions.md)")
 	fs.Var((*byteSize)(&c.MaxBodyBytes), "max-body-bytes", "largest request body, in `bytes` (suffixes KiB, MiB, GiB allowed)")
 	fs.Var((*byteSize)(&c.MaxFileSize), "max-file-size", "largest model file, in `bytes` (suffixes KiB, MiB, GiB allowed)")
 	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", c.SQLiteSynchronous, "SQLite synchronous `mode`: FULL survives a power cut, NORMAL only a crash")
@@ -266,6 +276,12 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	}
 	if c.TrashRetention < 0 {
 		return fmt.Errorf("--trash-retention %s: must be 0 or more", c.TrashRetention)
+	}
+	if c.AuditRetention < time.Hour {
+		return fmt.Errorf("--audit-retention %s: must be at least 1h", c.AuditRetention)
+	}
+	if c.CleanupInterval < time.Second {
+		return fmt.Errorf("--cleanup-interval %s: must be at least 1s", c.CleanupInterval)
 	}
 	if c.MaxBodyBytes < 1 {
 		return fmt.Errorf("--max-body-bytes %d: must be at least 1", c.MaxBodyBytes)

@@ -73,12 +73,14 @@ func TestConfigPrecedence(t *testing.T) {
 		"MODELREG_MASTER_KEY":         strings.Repeat("ab", 32),
 		"MODELREG_TRUSTED_PROXIES":    "10.0.0.0/8, 192.168.1.1,::ffff:172.16.0.0/108",
 
-		"MODELREG_IMPORT_WORKERS":       "3",
-		"MODELREG_IMPORT_PROJECT_JOBS":  "2",
-		"MODELREG_IMPORT_STALL_TIMEOUT": "1m",
-		"MODELREG_UPLOAD_PROJECT_SLOTS": "3",
-		"MODELREG_UPLOAD_MIN_RATE":      "1KiB",
-		"MODELREG_UPLOAD_RATE_WINDOW":   "10s",
+		"MODELREG_IMPORT_WORKERS":        "3",
+		"MODELREG_IMPORT_PROJECT_JOBS":   "2",
+		"MODELREG_IMPORT_STALL_TIMEOUT":  "1m",
+		"MODELREG_UPLOAD_PROJECT_SLOTS":  "3",
+		"MODELREG_UPLOAD_MIN_RATE":       "1KiB",
+		"MODELREG_UPLOAD_RATE_WINDOW":    "10s",
+		"MODELREG_AUDIT_RETENTION":       "720h",
+		"MODELREG_WEBHOOK_ALLOW_PRIVATE": "true",
 	}
 	cfg, err := parseServeConfig(env, nil, "/wd")
 	if err != nil {
@@ -94,6 +96,7 @@ func TestConfigPrecedence(t *testing.T) {
 		ImportWorkers: 3, ImportProjectJobs: 2, ImportStallTimeout: time.Minute,
 		UploadProjectSlots: 3, UploadMinRate: 1 << 10, UploadRateWindow: 10 * time.Second,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32"), netip.MustParsePrefix("172.16.0.0/12")},
+		AuditRetention: 720 * time.Hour, CleanupInterval: time.Hour, WebhookPrivate: true,
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
 		t.Errorf("environment: (-want +got)\n%s", diff)
@@ -105,6 +108,7 @@ func TestConfigPrecedence(t *testing.T) {
 		"--cascade-limit", "7", "--max-body-bytes", "4096", "--max-file-size", "10MB", "--sqlite-synchronous", "FULL",
 		"--log-format", "json", "--log-level", "warn", "--auth", "none", "--token-ttl", "2h", "--trusted-proxies", "fd00::/8",
 		"--import-workers", "4", "--import-stall-timeout", "2m", "--upload-min-rate", "0",
+		"--cleanup-interval", "5m", "--webhook-allow-private=false",
 	}, "/wd")
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +123,7 @@ func TestConfigPrecedence(t *testing.T) {
 		ImportWorkers: 4, ImportProjectJobs: 2, ImportStallTimeout: 2 * time.Minute,
 		UploadProjectSlots: 3, UploadMinRate: 0, UploadRateWindow: 10 * time.Second,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("fd00::/8")},
+		AuditRetention: 720 * time.Hour, CleanupInterval: 5 * time.Minute,
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
 		t.Errorf("flags: (-want +got)\n%s", diff)

@@ -26,6 +26,7 @@ import (
 	"github.com/modelreg/modelreg/internal/collector"
 	"github.com/modelreg/modelreg/internal/httpapi"
 	"github.com/modelreg/modelreg/internal/importer"
+	"github.com/modelreg/modelreg/internal/webhook"
 )
 
 func serveCommand() *command {
@@ -132,6 +133,7 @@ type server struct {
 
 	runDeployer func(context.Context) error // the deployer worker (deployer.go)
 	authn       *auth.Authenticator         // nil with --auth=none
+	sender      *webhook.Sender             // webhook deliveries
 }
 
 // wire builds the server's parts from its configuration: the data dir and
@@ -234,25 +236,33 @@ func (s *server) wire(ctx context.Context) error {
 		return err
 	}
 	s.runDeployer = runDeployer
+	var secrets modelreg.SecretSealer // webhook secrets: sealed with the master key, when there is one
+	if authn != nil {
+		secrets = authn.Keyring()
+	}
+	s.sender = webhook.New(webhook.Config{Store: store, Sealer: secrets, Owner: owner + "-webhooks",
+		AllowPrivate: cfg.WebhookPrivate, Logger: logger})
 	api := httpapi.NewServer(httpapi.Config{
-		Store:            store,
-		Deployer:         deploy,
-		DeployerSecret:   deploySecret,
-		Catalog:          catalog,
-		CheckSource:      s.sources.Check,
-		OnModelCreated:   s.runner.Wake,
-		OnModelsDeleted:  s.coll.Wake,
-		CascadeLimit:     cfg.CascadeLimit,
-		TrashRetention:   cfg.TrashRetention,
-		MaxBodyBytes:     cfg.MaxBodyBytes,
-		RequestTimeout:   cfg.RequestTimeout,
-		Logger:           logger,
-		Auth:             authn,
-		TrustedProxies:   cfg.TrustedProxies,
-		Uploads:          uploads, // model push and pull (modelreg extensions)
-		UploadMinRate:    uploadMinRate,
-		UploadRateWindow: cfg.UploadRateWindow,
-		Blobs:            blobs,
+		Store:               store,
+		Deployer:            deploy,
+		DeployerSecret:      deploySecret,
+		Catalog:             catalog,
+		CheckSource:         s.sources.Check,
+		OnModelCreated:      s.runner.Wake,
+		OnModelsDeleted:     s.coll.Wake,
+		CascadeLimit:        cfg.CascadeLimit,
+		TrashRetention:      cfg.TrashRetention,
+		MaxBodyBytes:        cfg.MaxBodyBytes,
+		RequestTimeout:      cfg.RequestTimeout,
+		Logger:              logger,
+		Auth:                authn,
+		TrustedProxies:      cfg.TrustedProxies,
+		WebhookAllowPrivate: cfg.WebhookPrivate,
+		Secrets:             secrets,
+		Uploads:             uploads, // model push and pull (modelreg extensions)
+		UploadMinRate:       uploadMinRate,
+		UploadRateWindow:    cfg.UploadRateWindow,
+		Blobs:               blobs,
 	})
 	if err := registerCollectorMetrics(api.Registry(), s.coll); err != nil {
 		return err
@@ -282,7 +292,7 @@ func (s *server) run(ctx context.Context) error {
 	// in flight at shutdown still finds them.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	errc := make(chan error, 5)
+	errc := make(chan error, 8)
 	var wg sync.WaitGroup
 	wg.Go(func() { errc <- named("import runner", s.runner.Run(workCtx)) })
 	wg.Go(func() { errc <- named("blob collector", s.coll.Run(workCtx)) })
@@ -290,6 +300,17 @@ func (s *server) run(ctx context.Context) error {
 		errc <- named("service scheduler", stopDueServices(workCtx, s.store, scheduleInterval, logger))
 	})
 	wg.Go(func() { errc <- named("deployer", s.runDeployer(workCtx)) })
+	wg.Go(func() { errc <- named("webhook sender", s.sender.Run(workCtx)) })
+	wg.Go(func() {
+		errc <- named("audit retention", every(workCtx, time.Hour, func(ctx context.Context) {
+			ageOutEvents(ctx, s.store, s.cfg.AuditRetention, logger)
+		}))
+	})
+	wg.Go(func() {
+		errc <- named("cleanup policies", every(workCtx, s.cfg.CleanupInterval, func(ctx context.Context) {
+			runCleanupPolicies(ctx, s.store, s.cfg.CleanupInterval, s.cfg.TrashRetention, logger)
+		}))
+	})
 	if s.authn != nil { // the credential cache answers only while its generation is watched
 		wg.Go(func() { s.authn.Watch(workCtx, auth.DefaultPollInterval, logger) })
 	}
@@ -371,6 +392,71 @@ func stopDueServices(ctx context.Context, store modelreg.ServiceStore, interval 
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		}
+	}
+}
+
+// every runs fn at once and then every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func(ctx context.Context)) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		fn(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// ageOutEvents removes the audit events older than retention, a thousand
+// a transaction so that no transaction holds the writer for long.
+func ageOutEvents(ctx context.Context, store modelreg.AuditStore, retention time.Duration, logger *slog.Logger) {
+	total := 0
+	for ctx.Err() == nil {
+		n, err := store.DeleteAuditEventsBefore(ctx, time.Now().Add(-retention), 1000)
+		if err != nil {
+			if ctx.Err() == nil {
+				logger.Warn("removing old audit events failed", "error", err)
+			}
+			return
+		}
+		total += n
+		if n < 1000 {
+			break
+		}
+	}
+	if total > 0 {
+		logger.Info("removed old audit events", "events", total, "retention", retention.String())
+	}
+}
+
+// runCleanupPolicies runs every enabled cleanup policy of every project
+// that no replica ran in the last interval (their last_run_at says), each
+// through the user's delete path with the policy as the actor.
+func runCleanupPolicies(ctx context.Context, store modelreg.Store, interval, trash time.Duration, logger *slog.Logger) {
+	ps, err := store.FindCleanupPolicies(ctx, "")
+	if err != nil {
+		if ctx.Err() == nil {
+			logger.Warn("listing cleanup policies failed", "error", err)
+		}
+		return
+	}
+	now := time.Now()
+	for _, p := range ps {
+		if !p.Enabled || now.Sub(time.UnixMilli(p.LastRunAt)) < interval*9/10 {
+			continue
+		}
+		deleted, err := modelreg.RunCleanup(ctx, store, p, now, trash)
+		if err != nil {
+			if ctx.Err() == nil {
+				logger.Warn("cleanup policy failed", "policy", p.ID, "project", p.ProjectID, "error", err)
+			}
+			continue
+		}
+		if len(deleted) > 0 {
+			logger.Info("cleanup policy deleted models", "policy", p.ID, "project", p.ProjectID, "models", len(deleted))
 		}
 	}
 }

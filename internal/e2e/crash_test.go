@@ -69,7 +69,7 @@ type proc struct {
 // and waits for its address.
 func startServer(tb testing.TB, bin, dataDir, root, logPath string, be *blobEnv) *proc {
 	tb.Helper()
-	p := launch(tb, bin, logPath, nil, append([]string{"--data-dir", dataDir, "--import-root", root}, be.args...)...)
+	p := launch(tb, bin, logPath, nil, append([]string{"--data-dir", dataDir, "--import-root", root, "--webhook-allow-private"}, be.args...)...)
 	p.waitListening(tb)
 	return p
 }
@@ -514,6 +514,12 @@ func trashLoop(ctx context.Context, t *testing.T, c *client.Client, l *ledger, r
 			case modelreg.ErrorAPICode(err) == modelreg.CodeModelNotFound: // restored or purged meanwhile
 			case serverError(err):
 				t.Errorf("restore %s: %v", id, err)
+			default:
+				// Cut by the kill: the restore may have committed, so the
+				// delete is no longer known to stick.
+				l.mu.Lock()
+				delete(l.deleted, id)
+				l.mu.Unlock()
 			}
 		case r < 19:
 			l.mu.Lock()
@@ -642,7 +648,9 @@ func crashCycles(t *testing.T, bin, tmp string, newEnv func([]folder) *blobEnv) 
 	var (
 		project string
 		signer  *auth.Signer
+		hookID  string
 	)
+	hooks := newHookReceiver(t, seed)
 	for cycle := range crashCycleCount {
 		p := startServer(t, bin, dataDir, root, logPath, be)
 		if project == "" {
@@ -660,6 +668,9 @@ func crashCycles(t *testing.T, bin, tmp string, newEnv func([]folder) *blobEnv) 
 		c, err := client.New(p.url, project, client.WithSigner(signer.Sign))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if hookID == "" {
+			hookID = hooks.subscribe(t, c)
 		}
 		l.mu.Lock()
 		l.purgeAllOpen = 0 // the last server's are dead
@@ -690,7 +701,7 @@ func crashCycles(t *testing.T, bin, tmp string, newEnv func([]folder) *blobEnv) 
 		t.Logf("cycle %d (storm %v, killed after %s): %d imports and pushes and %d deletes acknowledged so far",
 			cycle, storm, life, len(l.imported), len(l.deleted))
 		l.mu.Unlock()
-		checkOffline(t, dataDir, project, folders, l, be, false)
+		checkOffline(t, dataDir, project, folders, l, be, false, hookID, hooks)
 		if t.Failed() {
 			t.Fatalf("cycle %d: the data left by the kill is not consistent", cycle)
 		}
@@ -719,7 +730,7 @@ func crashCycles(t *testing.T, bin, tmp string, newEnv func([]folder) *blobEnv) 
 	if err := p.kill(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: server exited with %v", err)
 	}
-	checkOffline(t, dataDir, project, folders, l, be, true)
+	checkOffline(t, dataDir, project, folders, l, be, true, hookID, hooks)
 }
 
 func tail(s string, n int) string {
@@ -736,7 +747,7 @@ func tail(s string, n int) string {
 // files are referenced, their bytes may still be staged. At the end (final)
 // every model must be published (or an upload given up), and the load must
 // have done enough to prove something.
-func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *ledger, be *blobEnv, final bool) {
+func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *ledger, be *blobEnv, final bool, hookID string, hooks *hookReceiver) {
 	ctx := context.Background()
 	later := func() time.Time { return time.Now().Add(time.Hour) }
 	db, err := sqlite.Open(ctx, filepath.Join(dataDir, "modelreg.db"), sqlite.Options{Now: later})
@@ -748,6 +759,7 @@ func checkOffline(t *testing.T, dataDir, project string, folders []folder, l *le
 		t.Fatalf("integrity check: %v", err)
 	}
 	givenUp := checkStores(t, db, project, folders, l, be, later, final)
+	checkAudit(t, db, project, hookID, hooks, l)
 	if !final {
 		return
 	}

@@ -735,3 +735,128 @@ func testBadInputServiceMonitor(t *testing.T) {
 		mon("NodeControl", f.running, "node_id=a%01", 400, c0101, "node_id"),
 	})
 }
+
+func TestBadInputAuditEvents(t *testing.T) { eachStore(t, testBadInputAuditEvents) }
+
+func testBadInputAuditEvents(t *testing.T) {
+	e, _ := MustBadFixture(t)
+	events := "/modelreg/v1/" + projectA + "/events"
+	get := func(name, query, msg string) badCase {
+		return badCase{name: name, method: http.MethodGet, path: events, query: query, status: 400, code: c0101, msg: msg}
+	}
+	runBadCases(t, e, []badCase{
+		get("UnknownAction", "action=model.explode", "action"),
+		get("SinceText", "since=yesterday", "since"),
+		get("SinceNegative", "since=-1", "since"),
+		get("UntilBeforeSince", "since=2000&until=1000", "until"),
+		get("LimitZero", "limit=0", "limit"),
+		get("LimitHigh", "limit=1001", "limit"),
+		get("LimitText", "limit=ten", "limit"),
+		get("MarkerNotAnID", "marker=abc", "marker"),
+		get("MarkerUnknown", "marker="+modelreg.NewID(), "marker"),
+		get("ActorTooLong", "actor="+strings.Repeat("a", 129), "actor"),
+		get("Twice", "action=model.delete&action=model.import", "action"),
+		{name: "BadProject", method: http.MethodGet, path: "/modelreg/v1/0123456789ABCDEF0123456789ABCDEF/events", status: 400, code: c0101, msg: "project_id"},
+		{name: "Delete", method: http.MethodDelete, path: events, status: 405, code: c0101},
+	})
+}
+
+func TestBadInputWebhooks(t *testing.T) { eachStore(t, testBadInputWebhooks) }
+
+func testBadInputWebhooks(t *testing.T) {
+	e, f := MustBadFixture(t)
+	hooks := "/modelreg/v1/" + projectA + "/webhooks"
+	good := func() map[string]any {
+		return map[string]any{"url": "https://hooks.example.com/x", "secret": "0123456789abcdef", "events": []string{"*"}}
+	}
+	with := func(k string, v any) map[string]any {
+		b := good()
+		if v == nil {
+			delete(b, k)
+		} else {
+			b[k] = v
+		}
+		return b
+	}
+	post := func(name string, body any, status int, code, msg string) badCase {
+		return badCase{name: name, method: http.MethodPost, path: hooks, body: body, status: status, code: code, msg: msg}
+	}
+	runBadCases(t, e, []badCase{
+		post("URLMissing", with("url", nil), 400, c3036, "url"),
+		post("URLNotHTTP", with("url", "ftp://example.com/x"), 400, c3037, "url"),
+		post("URLNoHost", with("url", "https:///x"), 400, c3037, "url"),
+		post("URLUserInfo", with("url", "https://u:p@example.com/"), 400, c3037, "url"),
+		post("URLTooLong", with("url", "https://example.com/"+strings.Repeat("a", 2048)), 400, c3037, "url"),
+		post("URLNumber", with("url", 5), 400, c3037, "url"),
+		post("URLLoopback", with("url", "http://127.0.0.1:8080/"), 400, modelreg.CodeWebhookURL, "private"),
+		post("URLMetadata", with("url", "http://169.254.169.254/latest/meta-data"), 400, modelreg.CodeWebhookURL, "private"),
+		post("URLPrivate", with("url", "http://10.0.0.1/"), 400, modelreg.CodeWebhookURL, "private"),
+		post("URLLocalhost", with("url", "http://localhost/"), 400, modelreg.CodeWebhookURL, "private"),
+		post("URLMappedLoopback", with("url", "http://[::ffff:127.0.0.1]/"), 400, modelreg.CodeWebhookURL, "private"),
+		post("SecretMissing", with("secret", nil), 400, c3036, "secret"),
+		post("SecretShort", with("secret", "short"), 400, c3037, "secret"),
+		post("EventsMissing", with("events", nil), 400, c3036, "events"),
+		post("EventsEmpty", with("events", []string{}), 400, c3036, "events"),
+		post("EventsUnknown", with("events", []string{"model.explode"}), 400, c3037, "events"),
+		post("EventsString", with("events", "*"), 400, c3037, "events"),
+		post("DescriptionLong", with("description", strings.Repeat("d", 257)), 400, c3037, "description"),
+		post("Malformed", []byte(`{"url":`), 400, c3037, "body"),
+		post("Oversize", oversize(), 413, c0104, ""),
+		{name: "BadProject", method: http.MethodPost, path: "/modelreg/v1/0123456789ABCDEF0123456789ABCDEF/webhooks", body: good(), status: 400, code: c0101, msg: "project_id"},
+		{name: "DeleteUnknown", method: http.MethodDelete, path: hooks + "/" + f.unknown, status: 404, code: modelreg.CodeWebhookNotFound, msg: f.unknown},
+		{name: "DeleteBadID", method: http.MethodDelete, path: hooks + "/abc", status: 400, code: c0101, msg: "webhook_id"},
+		{name: "DeliveriesUnknown", method: http.MethodGet, path: hooks + "/" + f.unknown + "/deliveries", status: 404, code: modelreg.CodeWebhookNotFound, msg: f.unknown},
+		{name: "DeliveriesBadID", method: http.MethodGet, path: hooks + "/abc/deliveries", status: 400, code: c0101, msg: "webhook_id"},
+	})
+}
+
+func TestBadInputCleanupPolicies(t *testing.T) { eachStore(t, testBadInputCleanupPolicies) }
+
+func testBadInputCleanupPolicies(t *testing.T) {
+	e, f := MustBadFixture(t)
+	ctx := context.Background()
+	pattern, keepLast, keepDays := "base*", 1, 0
+	pid, err := e.c.CreateCleanupPolicy(ctx, modelreg.CleanupPolicyBody{NamePattern: &pattern, KeepLast: &keepLast, KeepDays: &keepDays})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policies := "/modelreg/v1/" + projectA + "/cleanup-policies"
+	good := func() map[string]any { return map[string]any{"name_pattern": "res*", "keep_last": 2, "keep_days": 0} }
+	with := func(k string, v any) map[string]any {
+		b := good()
+		if v == nil {
+			delete(b, k)
+		} else {
+			b[k] = v
+		}
+		return b
+	}
+	post := func(name string, body any, status int, code, msg string) badCase {
+		return badCase{name: name, method: http.MethodPost, path: policies, body: body, status: status, code: code, msg: msg}
+	}
+	put := func(name string, body any, status int, code, msg string) badCase {
+		return badCase{name: name, method: http.MethodPut, path: policies + "/" + pid, body: body, status: status, code: code, msg: msg}
+	}
+	runBadCases(t, e, []badCase{
+		post("PatternMissing", with("name_pattern", nil), 400, c3036, "name_pattern"),
+		post("PatternEmpty", with("name_pattern", ""), 400, c3037, "name_pattern"),
+		post("PatternBad", with("name_pattern", "res["), 400, c3037, "name_pattern"),
+		post("PatternLong", with("name_pattern", strings.Repeat("p", 129)), 400, c3037, "name_pattern"),
+		post("KeepLastMissing", with("keep_last", nil), 400, c3036, "keep_last"),
+		post("KeepLastZero", with("keep_last", 0), 400, c3037, "keep_last"),
+		post("KeepLastText", with("keep_last", "2"), 400, c3037, "keep_last"),
+		post("KeepDaysMissing", with("keep_days", nil), 400, c3036, "keep_days"),
+		post("KeepDaysNegative", with("keep_days", -1), 400, c3037, "keep_days"),
+		post("EnabledString", with("enabled", "yes"), 400, c3037, "enabled"),
+		post("Malformed", []byte(`{`), 400, c3037, "body"),
+		post("Oversize", oversize(), 413, c0104, ""),
+		put("UpdateKeepLastZero", map[string]any{"keep_last": 0}, 400, c3037, "keep_last"),
+		put("UpdatePatternBad", map[string]any{"name_pattern": "["}, 400, c3037, "name_pattern"),
+		{name: "UpdateUnknown", method: http.MethodPut, path: policies + "/" + f.unknown, body: good(), status: 404, code: modelreg.CodePolicyNotFound, msg: f.unknown},
+		{name: "GetBadID", method: http.MethodGet, path: policies + "/abc", status: 400, code: c0101, msg: "policy_id"},
+		{name: "GetUnknown", method: http.MethodGet, path: policies + "/" + f.unknown, status: 404, code: modelreg.CodePolicyNotFound, msg: f.unknown},
+		{name: "DeleteUnknown", method: http.MethodDelete, path: policies + "/" + f.unknown, status: 404, code: modelreg.CodePolicyNotFound, msg: f.unknown},
+		{name: "PreviewUnknown", method: http.MethodPost, path: policies + "/" + f.unknown + "/preview", status: 404, code: modelreg.CodePolicyNotFound, msg: f.unknown},
+		{name: "OtherProject", method: http.MethodGet, path: "/modelreg/v1/" + projectB + "/cleanup-policies/" + pid, status: 404, code: modelreg.CodePolicyNotFound, msg: pid},
+	})
+}

@@ -290,6 +290,11 @@ type state struct {
 	ServiceDetail map[string]*modelreg.Service
 	EventCounts   map[string]int
 	Trash         map[string]*modelreg.TrashList
+	// Changes are each project's audit events of changes (outcome
+	// success), Webhooks and Policies its webhooks and cleanup policies.
+	Changes  map[string][]*modelreg.AuditEvent
+	Webhooks map[string][]*modelreg.Webhook
+	Policies map[string][]*modelreg.CleanupPolicy
 }
 
 // snapshot reads the state of both projects through the API.
@@ -298,7 +303,8 @@ func snapshot(t *testing.T, e *testEnv) state {
 	ctx := context.Background()
 	st := state{Models: map[string]*modelreg.ModelList{}, ModelDetails: map[string]*modelreg.Model{},
 		Services: map[string]*modelreg.ServiceList{}, ServiceDetail: map[string]*modelreg.Service{}, EventCounts: map[string]int{},
-		Trash: map[string]*modelreg.TrashList{}}
+		Trash: map[string]*modelreg.TrashList{}, Changes: map[string][]*modelreg.AuditEvent{},
+		Webhooks: map[string][]*modelreg.Webhook{}, Policies: map[string][]*modelreg.CleanupPolicy{}}
 	for _, c := range []*client.Client{e.c, e.cb} {
 		ml, err := c.ListModels(ctx, modelreg.ModelFilter{Page: modelreg.Page{Limit: modelreg.MaxListLimit, Order: "asc"}})
 		if err != nil {
@@ -317,6 +323,21 @@ func snapshot(t *testing.T, e *testEnv) state {
 		st.Services[c.ProjectID()] = sl
 		if st.Trash[c.ProjectID()], err = c.ListTrash(ctx, "", modelreg.MaxListLimit, 0); err != nil {
 			t.Fatalf("snapshot: list trash: %v", err)
+		}
+		evs, err := c.ListEvents(ctx, modelreg.AuditFilter{Limit: modelreg.MaxAuditLimit})
+		if err != nil {
+			t.Fatalf("snapshot: list audit events: %v", err)
+		}
+		for _, ev := range evs.Events {
+			if ev.Outcome == modelreg.OutcomeSuccess {
+				st.Changes[c.ProjectID()] = append(st.Changes[c.ProjectID()], ev)
+			}
+		}
+		if st.Webhooks[c.ProjectID()], err = c.ListWebhooks(ctx); err != nil {
+			t.Fatalf("snapshot: list webhooks: %v", err)
+		}
+		if st.Policies[c.ProjectID()], err = c.ListCleanupPolicies(ctx); err != nil {
+			t.Fatalf("snapshot: list cleanup policies: %v", err)
 		}
 		for _, s := range sl.Services {
 			if st.ServiceDetail[s.ID], err = c.GetService(ctx, s.ID); err != nil {

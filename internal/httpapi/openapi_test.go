@@ -59,6 +59,24 @@ var openAPIGoTypes = map[string]any{
 	"TrashList":         modelreg.TrashList{},
 	"PurgeResult":       modelreg.PurgeResult{},
 
+	// The audit trail, webhooks, cleanup policies (audit.go).
+	"AuditActor":          modelreg.AuditActor{},
+	"AuditEvent":          modelreg.AuditEvent{},
+	"AuditList":           modelreg.AuditList{},
+	"WebhookCreate":       modelreg.WebhookCreate{},
+	"WebhookCreated":      webhookCreated{},
+	"Webhook":             modelreg.Webhook{},
+	"WebhookList":         webhookList{},
+	"WebhookDelivery":     modelreg.WebhookDelivery{},
+	"WebhookDeliveryList": modelreg.WebhookDeliveryList{},
+	"CleanupPolicyBody":   modelreg.CleanupPolicyBody{},
+	"CleanupPolicy":       modelreg.CleanupPolicy{},
+	"PolicyCreated":       policyCreated{},
+	"PolicyList":          policyList{},
+	"CleanupDelete":       modelreg.CleanupDelete{},
+	"CleanupKept":         modelreg.CleanupKept{},
+	"CleanupPreview":      modelreg.CleanupPreview{},
+
 	// Services.
 	"ServiceCreate":        modelreg.ServiceCreate{},
 	"ServiceCreateResult":  modelreg.ServiceCreateResult{},

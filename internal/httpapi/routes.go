@@ -47,6 +47,18 @@ func (s *Server) routes() {
 	s.handle("DELETE /modelreg/v1/{project_id}/trash", s.handleTrashPurgeAll)
 	s.handle("POST /modelreg/v1/{project_id}/trash/{model_id}/restore", s.handleTrashRestore)
 	s.handle("DELETE /modelreg/v1/{project_id}/trash/{model_id}", s.handleTrashPurge)
+	// modelreg extensions: the audit trail, webhooks, cleanup policies (audit.go).
+	s.handle("GET /modelreg/v1/{project_id}/events", s.handleEventList)
+	s.handle("POST /modelreg/v1/{project_id}/webhooks", s.handleWebhookCreate)
+	s.handle("GET /modelreg/v1/{project_id}/webhooks", s.handleWebhookList)
+	s.handle("DELETE /modelreg/v1/{project_id}/webhooks/{webhook_id}", s.handleWebhookDelete)
+	s.handle("GET /modelreg/v1/{project_id}/webhooks/{webhook_id}/deliveries", s.handleWebhookDeliveries)
+	s.handle("POST /modelreg/v1/{project_id}/cleanup-policies", s.handlePolicyCreate)
+	s.handle("GET /modelreg/v1/{project_id}/cleanup-policies", s.handlePolicyList)
+	s.handle("GET /modelreg/v1/{project_id}/cleanup-policies/{policy_id}", s.handlePolicyGet)
+	s.handle("PUT /modelreg/v1/{project_id}/cleanup-policies/{policy_id}", s.handlePolicyUpdate)
+	s.handle("DELETE /modelreg/v1/{project_id}/cleanup-policies/{policy_id}", s.handlePolicyDelete)
+	s.handle("POST /modelreg/v1/{project_id}/cleanup-policies/{policy_id}/preview", s.handlePolicyPreview)
 	// modelreg extensions: bulk creation and the bare HTTP stack.
 	s.handle("POST /modelreg/v1/{project_id}/models:bulk", s.handleModelBulkCreate)
 	s.handle("GET /modelreg/v1/ping", s.handlePing)

@@ -87,6 +87,13 @@ type Config struct {
 	// limiter. Empty means the peer is the client.
 	TrustedProxies []netip.Prefix
 
+	// WebhookAllowPrivate lets webhooks reach loopback, link-local and
+	// private addresses (--webhook-allow-private).
+	WebhookAllowPrivate bool
+	// Secrets seals webhook secrets at rest (the master key's keyring);
+	// nil stores them unsealed (no master key: --auth=none).
+	Secrets modelreg.SecretSealer
+
 	// Uploads receives pushed models (the /modelreg/v1/…/uploads routes);
 	// nil answers them with 404.
 	Uploads modelreg.Uploader
@@ -105,26 +112,28 @@ type Config struct {
 
 // Server is the HTTP API. It implements http.Handler.
 type Server struct {
-	store           modelreg.Store
-	deployer        modelreg.Deployer
-	catalog         *modelreg.Catalog
-	deployerSecret  []byte
-	checkSource     func(string) error
-	onModelCreated  func()
-	onModelsDeleted func()
-	cascadeLimit    int
-	trashRetention  time.Duration
-	maxBody         int64
-	requestTimeout  time.Duration
-	logger          *slog.Logger
-	registry        *prometheus.Registry
-	metrics         *metrics
-	auth            *auth.Authenticator
-	uploads         modelreg.Uploader
-	uploadMinRate   int64 // 0: none
-	uploadWindow    time.Duration
-	blobs           modelreg.BlobStore
-	trustedProxies  []netip.Prefix
+	store               modelreg.Store
+	deployer            modelreg.Deployer
+	catalog             *modelreg.Catalog
+	deployerSecret      []byte
+	checkSource         func(string) error
+	onModelCreated      func()
+	onModelsDeleted     func()
+	cascadeLimit        int
+	trashRetention      time.Duration
+	maxBody             int64
+	requestTimeout      time.Duration
+	logger              *slog.Logger
+	registry            *prometheus.Registry
+	metrics             *metrics
+	auth                *auth.Authenticator
+	uploads             modelreg.Uploader
+	uploadMinRate       int64 // 0: none
+	uploadWindow        time.Duration
+	blobs               modelreg.BlobStore
+	trustedProxies      []netip.Prefix
+	webhookAllowPrivate bool
+	secrets             modelreg.SecretSealer
 
 	mux      *http.ServeMux
 	patterns map[string]bool // every pattern registered on mux
@@ -134,27 +143,29 @@ type Server struct {
 // NewServer returns a Server for cfg with its routes and middleware in place.
 func NewServer(cfg Config) *Server {
 	s := &Server{
-		store:           cfg.Store,
-		deployer:        cfg.Deployer,
-		catalog:         cfg.Catalog,
-		deployerSecret:  cfg.DeployerSecret,
-		checkSource:     cfg.CheckSource,
-		onModelCreated:  cfg.OnModelCreated,
-		onModelsDeleted: cfg.OnModelsDeleted,
-		cascadeLimit:    cfg.CascadeLimit,
-		trashRetention:  cfg.TrashRetention,
-		maxBody:         cfg.MaxBodyBytes,
-		requestTimeout:  cfg.RequestTimeout,
-		logger:          cfg.Logger,
-		registry:        cfg.Registry,
-		auth:            cfg.Auth,
-		uploads:         cfg.Uploads,
-		uploadMinRate:   cfg.UploadMinRate,
-		uploadWindow:    cfg.UploadRateWindow,
-		blobs:           cfg.Blobs,
-		trustedProxies:  cfg.TrustedProxies,
-		mux:             http.NewServeMux(),
-		patterns:        map[string]bool{},
+		store:               cfg.Store,
+		deployer:            cfg.Deployer,
+		catalog:             cfg.Catalog,
+		deployerSecret:      cfg.DeployerSecret,
+		checkSource:         cfg.CheckSource,
+		onModelCreated:      cfg.OnModelCreated,
+		onModelsDeleted:     cfg.OnModelsDeleted,
+		cascadeLimit:        cfg.CascadeLimit,
+		trashRetention:      cfg.TrashRetention,
+		maxBody:             cfg.MaxBodyBytes,
+		requestTimeout:      cfg.RequestTimeout,
+		logger:              cfg.Logger,
+		registry:            cfg.Registry,
+		auth:                cfg.Auth,
+		uploads:             cfg.Uploads,
+		uploadMinRate:       cfg.UploadMinRate,
+		uploadWindow:        cfg.UploadRateWindow,
+		blobs:               cfg.Blobs,
+		trustedProxies:      cfg.TrustedProxies,
+		webhookAllowPrivate: cfg.WebhookAllowPrivate,
+		secrets:             cfg.Secrets,
+		mux:                 http.NewServeMux(),
+		patterns:            map[string]bool{},
 	}
 	if s.deployer == nil {
 		s.deployer = &modelreg.InstantDeployer{Services: cfg.Store}
@@ -211,6 +222,7 @@ func NewServer(cfg Config) *Server {
 	h = s.recoverer(h)
 	h = s.instrument(h)
 	h = s.accessLog(h)
+	h = s.auditContext(h)
 	h = s.clientAddress(h)
 	h = requestID(h)
 	s.handler = h

@@ -53,7 +53,7 @@ func createProject(ctx context.Context, tx *Tx, p *modelreg.Project) error {
 	if n == 0 {
 		return conflict("Project %s (%s) already exists: the id and the name must be unique.", p.Name, p.ID)
 	}
-	return nil
+	return record(ctx, tx, modelreg.NewAuditEvent(ctx, p.ID, modelreg.ActionProjectCreate, modelreg.ResourceProject, p.ID, p.Name))
 }
 
 // FindProjectByID returns a project. Returns ENOTFOUND ModelArts.0015.
@@ -143,7 +143,9 @@ func createUser(ctx context.Context, tx *Tx, u *modelreg.User) error {
 			return err
 		}
 	}
-	return nil
+	return recordEach(ctx, tx, u.ProjectIDs, func(p string) *modelreg.AuditEvent {
+		return modelreg.NewAuditEvent(ctx, p, modelreg.ActionUserCreate, modelreg.ResourceUser, u.ID, u.Name).With("admin", u.Admin)
+	})
 }
 
 // grantProject adds a membership. The project row is locked FOR SHARE, so
@@ -232,7 +234,10 @@ func (db *DB) GrantProject(ctx context.Context, userID, projectID string) error 
 		if err := grantProject(ctx, tx, userID, projectID); err != nil {
 			return err
 		}
-		return bumpAuthGeneration(ctx, tx)
+		if err := bumpAuthGeneration(ctx, tx); err != nil {
+			return err
+		}
+		return record(ctx, tx, modelreg.NewAuditEvent(ctx, projectID, modelreg.ActionUserGrant, modelreg.ResourceUser, userID, ""))
 	})
 }
 
@@ -295,7 +300,7 @@ func createCredential(ctx context.Context, tx *Tx, c *modelreg.Credential) error
 	if n == 0 {
 		return conflict("Access key %s already exists.", c.AccessKey)
 	}
-	return nil
+	return recordCredential(ctx, tx, modelreg.ActionCredentialCreate, c.AccessKey, c.UserID, c.ProjectID)
 }
 
 // FindCredential returns a credential with its sealed secret. Returns
@@ -345,18 +350,22 @@ func (db *DB) FindCredentials(ctx context.Context, f modelreg.CredentialFilter) 
 // Returns ENOTFOUND ModelArts.0015.
 func (db *DB) RevokeCredential(ctx context.Context, accessKey string) error {
 	return db.update(ctx, "postgres.RevokeCredential", func(tx *Tx) error {
-		var status string
-		err := tx.queryRow(ctx, `SELECT status FROM credentials WHERE access_key = $1 FOR UPDATE`, accessKey).Scan(&status)
+		var status, userID, scope string
+		err := tx.queryRow(ctx, `SELECT status, user_id, project_id FROM credentials WHERE access_key = $1 FOR UPDATE`, accessKey).
+			Scan(&status, &userID, &scope)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return modelreg.CredentialNotFound(accessKey)
 		} else if err != nil || status != modelreg.CredentialActive {
 			return err
 		}
-		if _, err := tx.exec(ctx, `UPDATE credentials SET status = $1, secret_enc = NULL, revoke_at = $2 WHERE access_key = $3`,
+		if _, err = tx.exec(ctx, `UPDATE credentials SET status = $1, secret_enc = NULL, revoke_at = $2 WHERE access_key = $3`,
 			modelreg.CredentialInactive, tx.ms(), accessKey); err != nil {
 			return err
 		}
-		return bumpAuthGeneration(ctx, tx)
+		if err := bumpAuthGeneration(ctx, tx); err != nil {
+			return err
+		}
+		return recordCredential(ctx, tx, modelreg.ActionCredentialRevoke, accessKey, userID, scope)
 	})
 }
 

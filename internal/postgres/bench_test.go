@@ -98,33 +98,40 @@ func BenchmarkFindModels(b *testing.B) {
 func BenchmarkDeleteModel(b *testing.B) {
 	ctx := context.Background()
 	for _, parallel := range []bool{false, true} {
-		name := "Serial"
-		if parallel {
-			name = "Parallel"
-		}
-		b.Run(name, func(b *testing.B) {
-			db := MustOpenDB(b, nil)
-			seedModels(b, db, "other", benchModels)
-			ids := seedModels(b, db, proj, b.N)
-			b.ResetTimer()
-			if !parallel {
-				for _, id := range ids {
-					if err := modelreg.DeleteModel(ctx, db, proj, id); err != nil {
-						b.Fatal(err)
-					}
-				}
-				return
+		for _, event := range []bool{true, false} {
+			name := "Serial"
+			if parallel {
+				name = "Parallel"
 			}
-			var next atomic.Int64
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := modelreg.DeleteModel(ctx, db, proj, ids[next.Add(1)-1]); err != nil {
-						b.Error(err)
-						return
+			if !event {
+				name += "/NoEvent" // the same delete without its audit event
+			}
+			b.Run(name, func(b *testing.B) {
+				auditOff = !event
+				defer func() { auditOff = false }()
+				db := MustOpenDB(b, nil)
+				seedModels(b, db, "other", benchModels)
+				ids := seedModels(b, db, proj, b.N)
+				b.ResetTimer()
+				if !parallel {
+					for _, id := range ids {
+						if err := modelreg.DeleteModel(ctx, db, proj, id); err != nil {
+							b.Fatal(err)
+						}
 					}
+					return
 				}
+				var next atomic.Int64
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := modelreg.DeleteModel(ctx, db, proj, ids[next.Add(1)-1]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
 			})
-		})
+		}
 	}
 }
 

@@ -218,8 +218,12 @@ func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelr
 	default:
 		return modelreg.Errorf(modelreg.EINVALID, modelreg.CodeInternal, "Invalid import result status %q.", res.Status)
 	}
-	_, err := tx.exec(ctx, `DELETE FROM import_jobs WHERE model_id = $1`, modelID)
-	return err
+	if _, err := tx.exec(ctx, `DELETE FROM import_jobs WHERE model_id = $1`, modelID); err != nil {
+		return err
+	}
+	return recordModel(ctx, tx, modelID, modelreg.FinishAction(res.Status), func(ev *modelreg.AuditEvent) {
+		modelreg.FinishDetails(ev, res)
+	})
 }
 
 // RetryImport releases owner's job to be claimed again at or after at,

@@ -43,9 +43,11 @@ func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 	if err := insertModel(ctx, tx, m); err != nil {
 		return err
 	}
-	_, err := tx.exec(ctx, `INSERT INTO import_jobs (model_id, project_id, source_location, attempts, not_before, created_at)
-		VALUES ($1, $2, $3, 0, $4, $4)`, m.ID, m.ProjectID, m.SourceLocation, m.CreateAt)
-	return err
+	if _, err := tx.exec(ctx, `INSERT INTO import_jobs (model_id, project_id, source_location, attempts, not_before, created_at)
+		VALUES ($1, $2, $3, 0, $4, $4)`, m.ID, m.ProjectID, m.SourceLocation, m.CreateAt); err != nil {
+		return err
+	}
+	return record(ctx, tx, modelreg.ImportEvent(ctx, m))
 }
 
 // insertModel inserts the row of m as it is. Returns ECONFLICT
@@ -107,6 +109,9 @@ func (db *DB) CreateModels(ctx context.Context, ms []*modelreg.Model) error {
 			c.CreateAt = tx.ms()
 			c.UpdateAt = c.CreateAt
 			if err := insertModel(ctx, tx, c); err != nil {
+				return err
+			}
+			if err := record(ctx, tx, modelreg.ImportEvent(ctx, c).With("bulk", true)); err != nil {
 				return err
 			}
 		}
@@ -330,6 +335,15 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 		}
 		return err
 	})
+	if modelreg.ErrorCode(err) == modelreg.EPRECONDITION && !opt.DryRun {
+		// A refused delete leaves its event: the refusal changed nothing,
+		// so it is written on its own.
+		if rerr := db.update(ctx, "postgres.DeleteModelBatch", func(tx *Tx) error {
+			return record(ctx, tx, modelreg.DeleteRefusedEvent(ctx, projectID, ids[0], "", "", err))
+		}); rerr != nil {
+			return nil, rerr
+		}
+	}
 	if err != nil && !errors.Is(err, errDryRun) {
 		return nil, err
 	}
@@ -357,14 +371,16 @@ var errDryRun = errors.New("dry run: rolled back")
 
 func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, error) {
 	var lockedIDs, statuses []string
+	var names [][2]string
 	err := tx.query(ctx, func(rows pgx.Rows) error {
-		var id, status string
-		if err := rows.Scan(&id, &status); err != nil {
+		var id, status, name, version string
+		if err := rows.Scan(&id, &status, &name, &version); err != nil {
 			return err
 		}
 		lockedIDs, statuses = append(lockedIDs, id), append(statuses, status)
+		names = append(names, [2]string{name, version})
 		return nil
-	}, `SELECT id, status FROM models WHERE id = ANY($1) AND project_id = $2 ORDER BY id FOR UPDATE`, ids, projectID)
+	}, `SELECT id, status, name, version FROM models WHERE id = ANY($1) AND project_id = $2 ORDER BY id FOR UPDATE`, ids, projectID)
 	if err != nil {
 		return nil, err
 	}
@@ -405,6 +421,21 @@ func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []strin
 		}
 		if !modelreg.MatchETag(opt.IfMatch, modelreg.ETag(m)) {
 			return nil, modelreg.PreconditionFailed("model " + ids[0])
+		}
+	}
+	for i, id := range ids {
+		j := slices.Index(lockedIDs, id)
+		if j < 0 {
+			continue
+		}
+		var ev *modelreg.AuditEvent
+		if errs[i] != nil {
+			ev = modelreg.DeleteRefusedEvent(ctx, projectID, id, names[j][0], names[j][1], errs[i])
+		} else {
+			ev = modelreg.DeleteEvent(ctx, projectID, id, names[j][0], names[j][1], slices.Contains(trashed, id))
+		}
+		if err := record(ctx, tx, ev); err != nil {
+			return nil, err
 		}
 	}
 	if err := trashModels(ctx, tx, projectID, trashed, opt); err != nil {

@@ -81,8 +81,11 @@ func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
 		return err
 	}
 	sqlstore.SetEntryStatus(s)
-	return addEvent(ctx, tx, s.ID, modelreg.ServiceEvent{EventType: modelreg.EventNormal,
-		EventInfo: "[" + s.Name + "] start to deploy service"})
+	if err := addEvent(ctx, tx, s.ID, modelreg.ServiceEvent{EventType: modelreg.EventNormal,
+		EventInfo: "[" + s.Name + "] start to deploy service"}); err != nil {
+		return err
+	}
+	return record(ctx, tx, modelreg.ServiceCreateEvent(ctx, s))
 }
 
 // lockConfigModels locks every model of cfg FOR SHARE, in id order (so that
@@ -334,6 +337,9 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 			return nil, err
 		}
 	}
+	if err := record(ctx, tx, modelreg.ServiceUpdateEvent(ctx, s, change.Events)); err != nil {
+		return nil, err
+	}
 	return findServiceByID(ctx, tx, projectID, id, "")
 }
 
@@ -343,8 +349,8 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 // ESTATE ModelArts.3519 when the service is not in status from.
 func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to string, event modelreg.ServiceEvent) error {
 	return db.update(ctx, "postgres.TransitionService", func(tx *Tx) error {
-		var status, details string
-		err := tx.queryRow(ctx, `SELECT status, details FROM services WHERE id = $1 AND project_id = $2 FOR UPDATE`, id, projectID).Scan(&status, &details)
+		var status, details, name string
+		err := tx.queryRow(ctx, `SELECT status, details, name FROM services WHERE id = $1 AND project_id = $2 FOR UPDATE`, id, projectID).Scan(&status, &details, &name)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return modelreg.ServiceNotFound(id)
 		} else if err != nil {
@@ -365,7 +371,10 @@ func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to str
 		if err := resolveUpdateLogs(ctx, tx, id, to); err != nil { // updatelog.go
 			return err
 		}
-		return addEvent(ctx, tx, id, event)
+		if err := addEvent(ctx, tx, id, event); err != nil {
+			return err
+		}
+		return record(ctx, tx, modelreg.ServiceTransitionEvent(ctx, projectID, id, name, from, to))
 	})
 }
 
@@ -375,16 +384,16 @@ func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to str
 func (db *DB) StopDueServices(ctx context.Context) (int, error) {
 	var n int
 	err := db.update(ctx, "postgres.StopDueServices", func(tx *Tx) error {
-		type due struct{ id, name string }
+		type due struct{ id, name, project string }
 		var ds []due
 		err := tx.query(ctx, func(rows pgx.Rows) error {
 			var d due
-			if err := rows.Scan(&d.id, &d.name); err != nil {
+			if err := rows.Scan(&d.id, &d.name, &d.project); err != nil {
 				return err
 			}
 			ds = append(ds, d)
 			return nil
-		}, `SELECT id, name FROM services WHERE due_at > 0 AND due_at <= $1 AND status = 'running'
+		}, `SELECT id, name, project_id FROM services WHERE due_at > 0 AND due_at <= $1 AND status = 'running'
 			ORDER BY id FOR UPDATE SKIP LOCKED`, tx.ms())
 		if err != nil {
 			return err
@@ -396,6 +405,10 @@ func (db *DB) StopDueServices(ctx context.Context) (int, error) {
 			}
 			if err := addEvent(ctx, tx, d.id, modelreg.ServiceEvent{EventType: modelreg.EventNormal,
 				EventInfo: "[" + d.name + "] service stopped by its schedule"}); err != nil {
+				return err
+			}
+			if err := record(ctx, tx, modelreg.ServiceTransitionEvent(ctx, d.project, d.id, d.name, modelreg.ServiceRunning,
+				modelreg.ServiceStopped).With("schedule", true)); err != nil {
 				return err
 			}
 		}
@@ -435,13 +448,27 @@ func (db *DB) DeleteServicesIf(ctx context.Context, projectID string, ids []stri
 				}
 			}
 		}
-		deleted, err := tx.queryStrings(ctx, `DELETE FROM services WHERE project_id = $1 AND id = ANY($2) RETURNING id`, projectID, ids)
+		var deleted, names []string
+		err := tx.query(ctx, func(rows pgx.Rows) error {
+			var id, name string
+			if err := rows.Scan(&id, &name); err != nil {
+				return err
+			}
+			deleted, names = append(deleted, id), append(names, name)
+			return nil
+		}, `DELETE FROM services WHERE project_id = $1 AND id = ANY($2) RETURNING id, name`, projectID, ids)
 		if err != nil {
 			return err
 		}
 		for _, id := range ids {
 			if !slices.Contains(deleted, id) {
 				return modelreg.ServiceNotFound(id)
+			}
+		}
+		for i, id := range deleted {
+			if err := record(ctx, tx, modelreg.NewAuditEvent(ctx, projectID, modelreg.ActionServiceDelete,
+				modelreg.ResourceService, id, names[i])); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -101,8 +101,10 @@ func (db *DB) RestoreModel(ctx context.Context, projectID, id string) error {
 		} else if err != nil {
 			return err
 		}
-		_, err = tx.exec(ctx, `DELETE FROM trash WHERE model_id = $1`, id)
-		return err
+		if _, err := tx.exec(ctx, `DELETE FROM trash WHERE model_id = $1`, id); err != nil {
+			return err
+		}
+		return recordModel(ctx, tx, id, modelreg.ActionModelRestore, nil)
 	})
 }
 
@@ -150,6 +152,18 @@ func (db *DB) PurgeTrash(ctx context.Context, projectID string, ids []string) ([
 				purge = append(purge, id)
 			}
 		}
+		for i, e := range errs {
+			if modelreg.ErrorCode(e) == modelreg.ECONFLICT {
+				if err := recordModel(ctx, tx, out[i], modelreg.ActionModelPurge, func(ev *modelreg.AuditEvent) { ev.Refused(e) }); err != nil {
+					return err
+				}
+			}
+		}
+		for _, id := range purge {
+			if err := recordModel(ctx, tx, id, modelreg.ActionModelPurge, nil); err != nil {
+				return err
+			}
+		}
 		return deleteModels(ctx, tx, purge)
 	})
 	if err != nil {
@@ -177,6 +191,13 @@ func (db *DB) PurgeExpiredTrash(ctx context.Context, max int) (int, error) {
 			return err
 		}
 		n = len(ids)
+		for _, id := range ids {
+			if err := recordModel(ctx, tx, id, modelreg.ActionModelPurge, func(ev *modelreg.AuditEvent) {
+				ev.With("expired", true)
+			}); err != nil {
+				return err
+			}
+		}
 		return deleteModels(ctx, tx, ids)
 	})
 	return n, err
@@ -199,7 +220,9 @@ func (db *DB) SetModelProtection(ctx context.Context, projectID string, p modelr
 			return err
 		}
 		out = &q
-		return nil
+		return recordModel(ctx, tx, q.ModelID, modelreg.ProtectAction(q.Protected), func(ev *modelreg.AuditEvent) {
+			ev.With("reason", q.Reason)
+		})
 	})
 	return out, err
 }

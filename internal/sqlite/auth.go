@@ -47,8 +47,10 @@ func createProject(ctx context.Context, tx *Tx, p *modelreg.Project) error {
 		p.ID, p.Name, p.Description, p.CreateAt)
 	if isUniqueViolation(err) {
 		return projectExists(p)
+	} else if err != nil {
+		return err
 	}
-	return err
+	return record(ctx, tx, modelreg.NewAuditEvent(ctx, p.ID, modelreg.ActionProjectCreate, modelreg.ResourceProject, p.ID, p.Name))
 }
 
 // FindProjectByID returns a project. Returns ENOTFOUND ModelArts.0015.
@@ -135,7 +137,9 @@ func createUser(ctx context.Context, tx *Tx, u *modelreg.User) error {
 			return err
 		}
 	}
-	return nil
+	return recordEach(ctx, tx, u.ProjectIDs, func(p string) *modelreg.AuditEvent {
+		return modelreg.NewAuditEvent(ctx, p, modelreg.ActionUserCreate, modelreg.ResourceUser, u.ID, u.Name).With("admin", u.Admin)
+	})
 }
 
 // grantProject adds a membership, checking that the project exists.
@@ -258,7 +262,10 @@ func (db *DB) GrantProject(ctx context.Context, userID, projectID string) error 
 		if err := grantProject(ctx, tx, userID, projectID); err != nil {
 			return err
 		}
-		return bumpAuthGeneration(ctx, tx)
+		if err := bumpAuthGeneration(ctx, tx); err != nil {
+			return err
+		}
+		return record(ctx, tx, modelreg.NewAuditEvent(ctx, projectID, modelreg.ActionUserGrant, modelreg.ResourceUser, userID, ""))
 	})
 }
 
@@ -306,8 +313,10 @@ func createCredential(ctx context.Context, tx *Tx, c *modelreg.Credential) error
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, c.AccessKey, c.UserID, c.Description, c.Status, c.SecretEnc, c.CreateAt, c.ProjectID)
 	if isUniqueViolation(err) {
 		return credentialExists(c.AccessKey)
+	} else if err != nil {
+		return err
 	}
-	return err
+	return recordCredential(ctx, tx, modelreg.ActionCredentialCreate, c.AccessKey, c.UserID, c.ProjectID)
 }
 
 // FindCredential returns a credential with its sealed secret. Returns
@@ -361,18 +370,22 @@ func (db *DB) FindCredentials(ctx context.Context, f modelreg.CredentialFilter) 
 // Returns ENOTFOUND ModelArts.0015.
 func (db *DB) RevokeCredential(ctx context.Context, accessKey string) error {
 	return db.update(ctx, "sqlite.RevokeCredential", func(tx *Tx) error {
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM credentials WHERE access_key = ?`, accessKey).Scan(&status)
+		var status, userID, scope string
+		err := tx.QueryRowContext(ctx, `SELECT status, user_id, project_id FROM credentials WHERE access_key = ?`, accessKey).
+			Scan(&status, &userID, &scope)
 		if errors.Is(err, sql.ErrNoRows) {
 			return modelreg.CredentialNotFound(accessKey)
 		} else if err != nil || status != modelreg.CredentialActive {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE credentials SET status = ?, secret_enc = NULL, revoke_at = ? WHERE access_key = ?`,
+		if _, err = tx.ExecContext(ctx, `UPDATE credentials SET status = ?, secret_enc = NULL, revoke_at = ? WHERE access_key = ?`,
 			modelreg.CredentialInactive, tx.ms(), accessKey); err != nil {
 			return err
 		}
-		return bumpAuthGeneration(ctx, tx)
+		if err := bumpAuthGeneration(ctx, tx); err != nil {
+			return err
+		}
+		return recordCredential(ctx, tx, modelreg.ActionCredentialRevoke, accessKey, userID, scope)
 	})
 }
 

@@ -72,25 +72,32 @@ func benchDB(b *testing.B, sync string) *DB {
 func BenchmarkDeleteModel(b *testing.B) {
 	for _, sync := range []string{"FULL", "NORMAL"} {
 		for _, trash := range []time.Duration{0, time.Hour} {
-			name := sync
-			if trash > 0 {
-				name += "/Trash"
-			}
-			b.Run(name, func(b *testing.B) {
-				db := benchDB(b, sync)
-				ids := seedModels(b, db, max(5000, b.N))
-				ctx := context.Background()
-				b.ResetTimer()
-				for i := range b.N {
-					errs, err := db.DeleteModelBatch(ctx, benchProject, ids[i:i+1], modelreg.DeleteOptions{Trash: trash})
-					if err == nil {
-						err = errs[0]
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
+			for _, event := range []bool{true, false} {
+				name := sync
+				if trash > 0 {
+					name += "/Trash"
 				}
-			})
+				if !event {
+					name += "/NoEvent" // the same delete without its audit event
+				}
+				b.Run(name, func(b *testing.B) {
+					auditOff = !event
+					defer func() { auditOff = false }()
+					db := benchDB(b, sync)
+					ids := seedModels(b, db, max(5000, b.N))
+					ctx := context.Background()
+					b.ResetTimer()
+					for i := range b.N {
+						errs, err := db.DeleteModelBatch(ctx, benchProject, ids[i:i+1], modelreg.DeleteOptions{Trash: trash})
+						if err == nil {
+							err = errs[0]
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
 		}
 	}
 }

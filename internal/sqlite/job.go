@@ -196,8 +196,12 @@ func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelr
 	default:
 		return modelreg.Errorf(modelreg.EINVALID, modelreg.CodeInternal, "Invalid import result status %q.", res.Status)
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM import_jobs WHERE model_id = ?`, modelID)
-	return err
+	if _, err := tx.ExecContext(ctx, `DELETE FROM import_jobs WHERE model_id = ?`, modelID); err != nil {
+		return err
+	}
+	return recordModel(ctx, tx, modelID, modelreg.FinishAction(res.Status), func(ev *modelreg.AuditEvent) {
+		modelreg.FinishDetails(ev, res)
+	})
 }
 
 // CreateUploadModel stores m as publishing, like CreateModel, with its import

@@ -40,9 +40,11 @@ func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 	if err := insertModel(ctx, tx, m); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO import_jobs (model_id, project_id, source_location, attempts, not_before, created_at)
-		VALUES (?, ?, ?, 0, ?, ?)`, m.ID, m.ProjectID, m.SourceLocation, m.CreateAt, m.CreateAt)
-	return err
+	if _, err := tx.ExecContext(ctx, `INSERT INTO import_jobs (model_id, project_id, source_location, attempts, not_before, created_at)
+		VALUES (?, ?, ?, 0, ?, ?)`, m.ID, m.ProjectID, m.SourceLocation, m.CreateAt, m.CreateAt); err != nil {
+		return err
+	}
+	return record(ctx, tx, modelreg.ImportEvent(ctx, m))
 }
 
 // insertModel inserts the row of m as it is. Returns ECONFLICT
@@ -164,8 +166,15 @@ func createModels(ctx context.Context, tx *Tx, cs []modelreg.Model) error {
 	} else if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM temp.bulk_models`)
-	return err
+	if _, err = tx.ExecContext(ctx, `DELETE FROM temp.bulk_models`); err != nil {
+		return err
+	}
+	for i := range cs {
+		if err := record(ctx, tx, modelreg.ImportEvent(ctx, &cs[i]).With("bulk", true)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func modelExists(name, version string) *modelreg.Error {
@@ -518,6 +527,15 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 		}
 		return err
 	})
+	if modelreg.ErrorCode(err) == modelreg.EPRECONDITION && !opt.DryRun {
+		// A refused delete leaves its event: the refusal changed nothing,
+		// so it is written on its own.
+		if rerr := db.update(ctx, op, func(tx *Tx) error {
+			return record(ctx, tx, modelreg.DeleteRefusedEvent(ctx, projectID, ids[0], "", "", err))
+		}); rerr != nil {
+			return nil, rerr
+		}
+	}
 	if err != nil && !errors.Is(err, errDryRun) {
 		return nil, err
 	}
@@ -531,7 +549,7 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 var errDryRun = errors.New("dry run: rolled back")
 
 func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, error) {
-	deletable, errs, err := checkDeletable(ctx, tx, projectID, ids)
+	deletable, errs, names, err := checkDeletable(ctx, tx, projectID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -548,7 +566,7 @@ func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []strin
 		}
 	}
 	if len(deletable) == 0 {
-		return errs, nil
+		return errs, recordDeletes(ctx, tx, projectID, ids, errs, names, nil, opt)
 	}
 	var gone, trashed []string
 	for _, d := range deletable {
@@ -567,8 +585,31 @@ func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []strin
 		// ON DELETE RESTRICT: the database's own guard behind the
 		// single writer's check. For a batch it fails the whole call.
 		return nil, modelreg.ModelDeployed(ids[0])
+	} else if err != nil {
+		return nil, err
 	}
-	return errs, err
+	return errs, recordDeletes(ctx, tx, projectID, ids, errs, names, trashed, opt)
+}
+
+// recordDeletes records the event of each model of a delete call, in the
+// call's order: model.delete for those deleted (or trashed), and
+// model.delete_refused for those refused (a model gone meanwhile has none).
+func recordDeletes(ctx context.Context, tx *Tx, projectID string, ids []string, errs []error, names [][2]string, trashed []string, opt modelreg.DeleteOptions) error {
+	for i, id := range ids {
+		var ev *modelreg.AuditEvent
+		switch {
+		case errs[i] == nil:
+			ev = modelreg.DeleteEvent(ctx, projectID, id, names[i][0], names[i][1], slices.Contains(trashed, id))
+		case modelreg.ErrorCode(errs[i]) != modelreg.ENOTFOUND:
+			ev = modelreg.DeleteRefusedEvent(ctx, projectID, id, names[i][0], names[i][1], errs[i])
+		default:
+			continue
+		}
+		if err := record(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // deleteModels deletes the models ids for good: their files and import
@@ -597,7 +638,7 @@ func deleteModels(ctx context.Context, tx *Tx, ids []string) error {
 
 // deletable is a model a delete may remove.
 type deletable struct {
-	id, status string
+	id, status, name, version string
 }
 
 // checkDeletable checks each of ids in one query: it returns the models
@@ -605,30 +646,32 @@ type deletable struct {
 // ModelArts.3001 unless the model exists in the project, ECONFLICT
 // ModelReg.3101 when it is protected, ECONFLICT ModelArts.3009 when a
 // service references it.
-func checkDeletable(ctx context.Context, tx *Tx, projectID string, ids []string) ([]deletable, []error, error) {
+func checkDeletable(ctx context.Context, tx *Tx, projectID string, ids []string) ([]deletable, []error, [][2]string, error) {
 	list, err := json.Marshal(ids)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT j.key, m.id IS NOT NULL, IFNULL(m.status, ''),
+	rows, err := tx.QueryContext(ctx, `SELECT j.key, m.id IS NOT NULL, IFNULL(m.status, ''), IFNULL(m.name, ''), IFNULL(m.version, ''),
 			EXISTS (SELECT 1 FROM service_models s WHERE s.model_id = j.value),
 			IFNULL(p.protected, 0), IFNULL(p.reason, '')
 		FROM json_each(?) j LEFT JOIN models m ON m.id = j.value AND m.project_id = ?
 		LEFT JOIN model_protection p ON p.model_id = m.id
 		ORDER BY j.key`, string(list), projectID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer rows.Close()
 	errs := make([]error, len(ids))
+	names := make([][2]string, len(ids))
 	var ok []deletable
 	for rows.Next() {
 		var i int
 		var exists, deployed, protected bool
-		var status, reason string
-		if err := rows.Scan(&i, &exists, &status, &deployed, &protected, &reason); err != nil {
-			return nil, nil, err
+		var status, name, version, reason string
+		if err := rows.Scan(&i, &exists, &status, &name, &version, &deployed, &protected, &reason); err != nil {
+			return nil, nil, nil, err
 		}
+		names[i] = [2]string{name, version}
 		switch {
 		case !exists:
 			errs[i] = modelreg.ModelNotFound(ids[i])
@@ -637,13 +680,13 @@ func checkDeletable(ctx context.Context, tx *Tx, projectID string, ids []string)
 		case deployed:
 			errs[i] = modelreg.ModelDeployed(ids[i])
 		default:
-			ok = append(ok, deletable{ids[i], status})
+			ok = append(ok, deletable{ids[i], status, name, version})
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return ok, errs, nil
+	return ok, errs, names, nil
 }
 
 // FindModelFiles returns the files of a model ordered by path.

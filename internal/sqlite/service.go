@@ -71,8 +71,11 @@ func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
 		return err
 	}
 	sqlstore.SetEntryStatus(s)
-	return addEvent(ctx, tx, s.ID, modelreg.ServiceEvent{EventType: modelreg.EventNormal,
-		EventInfo: "[" + s.Name + "] start to deploy service"})
+	if err := addEvent(ctx, tx, s.ID, modelreg.ServiceEvent{EventType: modelreg.EventNormal,
+		EventInfo: "[" + s.Name + "] start to deploy service"}); err != nil {
+		return err
+	}
+	return record(ctx, tx, modelreg.ServiceCreateEvent(ctx, s))
 }
 
 // checkConfigModels checks that every model of cfg exists in the project and
@@ -306,6 +309,9 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 			return nil, err
 		}
 	}
+	if err := record(ctx, tx, modelreg.ServiceUpdateEvent(ctx, s, change.Events)); err != nil {
+		return nil, err
+	}
 	return findServiceByID(ctx, tx, projectID, id)
 }
 
@@ -315,8 +321,8 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 // ESTATE ModelArts.3519 when the service is not in status from.
 func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to string, event modelreg.ServiceEvent) error {
 	return db.update(ctx, "sqlite.TransitionService", func(tx *Tx) error {
-		var status, details string
-		err := tx.QueryRowContext(ctx, `SELECT status, details FROM services WHERE id = ? AND project_id = ?`, id, projectID).Scan(&status, &details)
+		var status, details, name string
+		err := tx.QueryRowContext(ctx, `SELECT status, details, name FROM services WHERE id = ? AND project_id = ?`, id, projectID).Scan(&status, &details, &name)
 		if errors.Is(err, sql.ErrNoRows) {
 			return modelreg.ServiceNotFound(id)
 		} else if err != nil {
@@ -337,7 +343,10 @@ func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to str
 		if err := resolveUpdateLogs(ctx, tx, id, to); err != nil { // updatelog.go
 			return err
 		}
-		return addEvent(ctx, tx, id, event)
+		if err := addEvent(ctx, tx, id, event); err != nil {
+			return err
+		}
+		return record(ctx, tx, modelreg.ServiceTransitionEvent(ctx, projectID, id, name, from, to))
 	})
 }
 
@@ -346,19 +355,19 @@ func (db *DB) TransitionService(ctx context.Context, projectID, id, from, to str
 func (db *DB) StopDueServices(ctx context.Context) (int, error) {
 	var n int
 	err := db.update(ctx, "sqlite.StopDueServices", func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, name FROM services
+		rows, err := tx.QueryContext(ctx, `SELECT id, name, project_id FROM services
 			WHERE due_at > 0 AND due_at <= ? AND status = 'running' ORDER BY due_at, id`, tx.ms())
 		if err != nil {
 			return err
 		}
-		var due [][2]string
+		var due [][3]string
 		for rows.Next() {
-			var id, name string
-			if err := rows.Scan(&id, &name); err != nil {
+			var id, name, project string
+			if err := rows.Scan(&id, &name, &project); err != nil {
 				rows.Close()
 				return err
 			}
-			due = append(due, [2]string{id, name})
+			due = append(due, [3]string{id, name, project})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -371,6 +380,10 @@ func (db *DB) StopDueServices(ctx context.Context) (int, error) {
 			}
 			if err := addEvent(ctx, tx, s[0], modelreg.ServiceEvent{EventType: modelreg.EventNormal,
 				EventInfo: "[" + s[1] + "] service stopped by its schedule"}); err != nil {
+				return err
+			}
+			if err := record(ctx, tx, modelreg.ServiceTransitionEvent(ctx, s[2], s[0], s[1], modelreg.ServiceRunning, modelreg.ServiceStopped).
+				With("schedule", true)); err != nil {
 				return err
 			}
 		}
@@ -406,14 +419,19 @@ func (db *DB) DeleteServicesIf(ctx context.Context, projectID string, ids []stri
 					return modelreg.PreconditionFailed("service " + id)
 				}
 			}
-			res, err := tx.ExecContext(ctx, `DELETE FROM services WHERE id = ? AND project_id = ?`, id, projectID)
-			if err != nil {
+			var name string
+			err := tx.QueryRowContext(ctx, `SELECT name FROM services WHERE id = ? AND project_id = ?`, id, projectID).Scan(&name)
+			if errors.Is(err, sql.ErrNoRows) {
+				return modelreg.ServiceNotFound(id)
+			} else if err != nil {
 				return err
 			}
-			if n, err := res.RowsAffected(); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM services WHERE id = ?`, id); err != nil {
 				return err
-			} else if n == 0 {
-				return modelreg.ServiceNotFound(id)
+			}
+			if err := record(ctx, tx, modelreg.NewAuditEvent(ctx, projectID, modelreg.ActionServiceDelete,
+				modelreg.ResourceService, id, name)); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -90,8 +90,10 @@ func (db *DB) RestoreModel(ctx context.Context, projectID, id string) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE models SET project_id = ? WHERE id = ?`, projectID, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM trash WHERE model_id = ?`, id)
-		return err
+		if _, err := tx.ExecContext(ctx, `DELETE FROM trash WHERE model_id = ?`, id); err != nil {
+			return err
+		}
+		return recordModel(ctx, tx, id, modelreg.ActionModelRestore, nil)
 	})
 }
 
@@ -156,6 +158,18 @@ func (db *DB) PurgeTrash(ctx context.Context, projectID string, ids []string) ([
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		for i, e := range errs {
+			if modelreg.ErrorCode(e) == modelreg.ECONFLICT {
+				if err := recordModel(ctx, tx, ids[i], modelreg.ActionModelPurge, func(ev *modelreg.AuditEvent) { ev.Refused(e) }); err != nil {
+					return err
+				}
+			}
+		}
+		for _, id := range purge {
+			if err := recordModel(ctx, tx, id, modelreg.ActionModelPurge, nil); err != nil {
+				return err
+			}
+		}
 		return deleteModels(ctx, tx, purge)
 	})
 	if err != nil {
@@ -199,6 +213,13 @@ func (db *DB) PurgeExpiredTrash(ctx context.Context, max int) (int, error) {
 			return err
 		}
 		n = len(ids)
+		for _, id := range ids {
+			if err := recordModel(ctx, tx, id, modelreg.ActionModelPurge, func(ev *modelreg.AuditEvent) {
+				ev.With("expired", true)
+			}); err != nil {
+				return err
+			}
+		}
 		return deleteModels(ctx, tx, ids)
 	})
 	return n, err
@@ -219,7 +240,9 @@ func (db *DB) SetModelProtection(ctx context.Context, projectID string, p modelr
 			return err
 		}
 		out = &p
-		return nil
+		return recordModel(ctx, tx, p.ModelID, modelreg.ProtectAction(p.Protected), func(ev *modelreg.AuditEvent) {
+			ev.With("reason", p.Reason)
+		})
 	})
 	return out, err
 }

@@ -100,6 +100,13 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Trash", func(t *testing.T) { testTrash(t, open) })
 	t.Run("Race", func(t *testing.T) { testRace(t, open) })
 	t.Run("TrashRace", func(t *testing.T) { testTrashRace(t, open) })
+	t.Run("AuditTrail", func(t *testing.T) { testAuditTrail(t, open) })
+	t.Run("AuditDryRun", func(t *testing.T) { testAuditDryRun(t, open) })
+	t.Run("AuditFilters", func(t *testing.T) { testAuditFilters(t, open) })
+	t.Run("AuditRetention", func(t *testing.T) { testAuditRetention(t, open) })
+	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, open) })
+	t.Run("WebhookClaims", func(t *testing.T) { testWebhookClaims(t, open) })
+	t.Run("CleanupPolicies", func(t *testing.T) { testCleanupPolicies(t, open) })
 }
 
 // Projects used by the tests.
@@ -452,6 +459,10 @@ type snapshot struct {
 	Events   map[string][]*modelreg.ServiceEvent
 	Pending  int
 	Trash    []*modelreg.TrashedModel
+	// Changes are the project's audit events of changes (outcome
+	// success): a failing call adds none (a refusal may add its own
+	// failure event).
+	Changes []*modelreg.AuditEvent
 }
 
 // snap takes a snapshot of project.
@@ -469,6 +480,11 @@ func (e *env) snap(project string) snapshot {
 	sn.Services = ss
 	if sn.Trash, _, err = e.s.FindTrash(e.ctx, modelreg.TrashFilter{ProjectID: project, Page: modelreg.Page{Limit: modelreg.MaxListLimit}}); err != nil {
 		e.t.Fatal(err)
+	}
+	for _, ev := range e.audit(modelreg.AuditFilter{ProjectID: project}) {
+		if ev.Outcome == modelreg.OutcomeSuccess {
+			sn.Changes = append(sn.Changes, ev)
+		}
 	}
 	for _, s := range ss {
 		sn.Configs[s.ID] = e.mustService(project, s.ID).Config
