@@ -293,6 +293,10 @@ type ledger struct {
 	restored    int             // acknowledged restores
 	purged      map[string]bool // acknowledged purges (one or all)
 	mayBePurged map[string]bool // a purge that may have removed it was sent
+	// mayBeRestored holds the deleted models whose restore was sent and
+	// not acknowledged (a kill cut it): each may be back or still in the
+	// trash. A delete acknowledged later takes the model out again.
+	mayBeRestored map[string]bool
 	published   map[string]bool // seen published (a publishing model is deleted, not trashed)
 	// purgeAllOpen counts the purges of the whole trash sent and not
 	// acknowledged in this server's life: a delete acknowledged meanwhile
@@ -302,7 +306,7 @@ type ledger struct {
 
 func newLedger() *ledger {
 	return &ledger{imported: map[string]string{}, deleted: map[string]bool{}, deletions: map[string]int{}, targeted: map[string]bool{},
-		cascaded: map[string]bool{}, failures: map[string]int{}, purged: map[string]bool{}, mayBePurged: map[string]bool{}, published: map[string]bool{}}
+		cascaded: map[string]bool{}, failures: map[string]int{}, purged: map[string]bool{}, mayBePurged: map[string]bool{}, mayBeRestored: map[string]bool{}, published: map[string]bool{}}
 }
 
 // pick returns a random imported model not known to be deleted.
@@ -386,6 +390,7 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 					for _, id := range res.Success {
 						l.deleted[id] = true
 						l.deletions[id]++
+						delete(l.mayBeRestored, id)
 						if l.purgeAllOpen > 0 {
 							l.mayBePurged[id] = true
 						}
@@ -504,11 +509,17 @@ func trashLoop(ctx context.Context, t *testing.T, c *client.Client, l *ledger, r
 		id := list.Models[rng.IntN(len(list.Models))].ID
 		switch r := rng.IntN(20); {
 		case r < 12:
+			l.mu.Lock()
+			if l.deleted[id] {
+				l.mayBeRestored[id] = true
+			}
+			l.mu.Unlock()
 			err := c.RestoreModel(context.WithoutCancel(ctx), id)
 			switch {
 			case err == nil:
 				l.mu.Lock()
 				delete(l.deleted, id)
+				delete(l.mayBeRestored, id)
 				l.restored++
 				l.mu.Unlock()
 			case modelreg.ErrorAPICode(err) == modelreg.CodeModelNotFound: // restored or purged meanwhile
@@ -961,6 +972,9 @@ func checkStores(t *testing.T, db modelreg.Store, project string, folders []fold
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for id := range l.deleted {
+		if l.mayBeRestored[id] {
+			continue // a restore cut by a kill: back or in the trash, both consistent
+		}
 		if _, err := db.FindModelByID(ctx, project, id); modelreg.ErrorCode(err) != modelreg.ENOTFOUND {
 			t.Errorf("model %s was acknowledged deleted but is there (%v)", id, err)
 		}

@@ -79,7 +79,7 @@ func (db *DB) FindTrash(ctx context.Context, f modelreg.TrashFilter) ([]*modelre
 			return nil
 		}, `SELECT t.model_id, m.name, m.version, m.size, t.deleted_at, t.deleted_by, t.purge_at
 			FROM trash t JOIN models m ON m.id = t.model_id WHERE `+where+`
-			ORDER BY t.deleted_at DESC, t.model_id DESC LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), append(args, limit, skip)...)
+			ORDER BY t.deleted_at DESC, m.name, m.version DESC, t.model_id DESC LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), append(args, limit, skip)...)
 	})
 	return models, total, err
 }

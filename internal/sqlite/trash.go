@@ -50,7 +50,7 @@ func (db *DB) FindTrash(ctx context.Context, f modelreg.TrashFilter) ([]*modelre
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT t.model_id, m.name, m.version, m.size, t.deleted_at, t.deleted_by, t.purge_at
 			FROM trash t JOIN models m ON m.id = t.model_id WHERE `+where+`
-			ORDER BY t.deleted_at DESC, t.model_id DESC LIMIT ? OFFSET ?`, append(args, limit, skip)...)
+			ORDER BY t.deleted_at DESC, m.name, m.version DESC, t.model_id DESC LIMIT ? OFFSET ?`, append(args, limit, skip)...)
 		if err != nil {
 			return err
 		}
