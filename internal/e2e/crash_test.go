@@ -293,9 +293,10 @@ type ledger struct {
 	restored    int             // acknowledged restores
 	purged      map[string]bool // acknowledged purges (one or all)
 	mayBePurged map[string]bool // a purge that may have removed it was sent
-	// mayBeRestored holds the deleted models whose restore was sent and
-	// not acknowledged (a kill cut it): each may be back or still in the
-	// trash. A delete acknowledged later takes the model out again.
+	// mayBeRestored holds the models a restore was sent for: a restore
+	// cut by a kill may have committed, and one can land before the
+	// delete it undoes is acknowledged; such a model may be back or in
+	// the trash, both consistent.
 	mayBeRestored map[string]bool
 	published   map[string]bool // seen published (a publishing model is deleted, not trashed)
 	// purgeAllOpen counts the purges of the whole trash sent and not
@@ -390,7 +391,6 @@ func load(ctx context.Context, t *testing.T, c *client.Client, l *ledger, folder
 					for _, id := range res.Success {
 						l.deleted[id] = true
 						l.deletions[id]++
-						delete(l.mayBeRestored, id)
 						if l.purgeAllOpen > 0 {
 							l.mayBePurged[id] = true
 						}
@@ -510,16 +510,13 @@ func trashLoop(ctx context.Context, t *testing.T, c *client.Client, l *ledger, r
 		switch r := rng.IntN(20); {
 		case r < 12:
 			l.mu.Lock()
-			if l.deleted[id] {
-				l.mayBeRestored[id] = true
-			}
+			l.mayBeRestored[id] = true
 			l.mu.Unlock()
 			err := c.RestoreModel(context.WithoutCancel(ctx), id)
 			switch {
 			case err == nil:
 				l.mu.Lock()
 				delete(l.deleted, id)
-				delete(l.mayBeRestored, id)
 				l.restored++
 				l.mu.Unlock()
 			case modelreg.ErrorAPICode(err) == modelreg.CodeModelNotFound: // restored or purged meanwhile
