@@ -130,8 +130,8 @@ func (db *DB) CreateUser(ctx context.Context, u *modelreg.User) error {
 
 func createUser(ctx context.Context, tx *Tx, u *modelreg.User) error {
 	u.CreateAt = tx.ms()
-	n, err := tx.exec(ctx, `INSERT INTO users (id, name, admin, password_hash, create_at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT DO NOTHING`, u.ID, u.Name, u.Admin, u.PasswordHash, u.CreateAt)
+	n, err := tx.exec(ctx, `INSERT INTO users (id, name, admin, disabled, password_hash, create_at) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT DO NOTHING`, u.ID, u.Name, u.Admin, u.Disabled, u.PasswordHash, u.CreateAt)
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func findUsers(ctx context.Context, tx *Tx, where string, args ...any) ([]*model
 	us := []*modelreg.User{}
 	err := tx.query(ctx, func(rows pgx.Rows) error {
 		u := &modelreg.User{}
-		if err := rows.Scan(&u.ID, &u.Name, &u.Admin, &u.PasswordHash, &u.CreateAt, &u.ProjectIDs); err != nil {
+		if err := rows.Scan(&u.ID, &u.Name, &u.Admin, &u.Disabled, &u.PasswordHash, &u.CreateAt, &u.ProjectIDs); err != nil {
 			return err
 		}
 		if u.ProjectIDs == nil {
@@ -216,7 +216,7 @@ func findUsers(ctx context.Context, tx *Tx, where string, args ...any) ([]*model
 		}
 		us = append(us, u)
 		return nil
-	}, `SELECT u.id, u.name, u.admin, u.password_hash, u.create_at,
+	}, `SELECT u.id, u.name, u.admin, u.disabled, u.password_hash, u.create_at,
 		ARRAY(SELECT up.project_id FROM user_projects up WHERE up.user_id = u.id ORDER BY up.project_id)
 		FROM users u `+where+` ORDER BY u.name`, args...)
 	return us, err
@@ -230,6 +230,25 @@ func (db *DB) GrantProject(ctx context.Context, userID, projectID string) error 
 			return err
 		}
 		if err := grantProject(ctx, tx, userID, projectID); err != nil {
+			return err
+		}
+		return bumpAuthGeneration(ctx, tx)
+	})
+}
+
+// SetUserDisabled disables or enables a user, bumping the generation of
+// authentication data when the flag changes. Returns ENOTFOUND
+// ModelArts.0015.
+func (db *DB) SetUserDisabled(ctx context.Context, userID string, disabled bool) error {
+	return db.update(ctx, "postgres.SetUserDisabled", func(tx *Tx) error {
+		var was bool
+		err := tx.queryRow(ctx, `SELECT disabled FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&was)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return modelreg.UserNotFound(userID)
+		} else if err != nil || was == disabled {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE users SET disabled = $1 WHERE id = $2`, disabled, userID); err != nil {
 			return err
 		}
 		return bumpAuthGeneration(ctx, tx)
