@@ -275,7 +275,9 @@ type AuthStore interface {
 
 	// SetUserDisabled disables (or enables again) a user. Changing the
 	// flag bumps the generation of authentication data in the same
-	// transaction; setting it to its current value changes nothing.
+	// transaction, and disabling deletes the user's tokens (its access
+	// keys stay, refused while it is disabled); setting the flag to its
+	// current value changes nothing.
 	// Returns ENOTFOUND ModelArts.0015 for an unknown user.
 	SetUserDisabled(ctx context.Context, userID string, disabled bool) error
 

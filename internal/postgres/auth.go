@@ -237,7 +237,8 @@ func (db *DB) GrantProject(ctx context.Context, userID, projectID string) error 
 }
 
 // SetUserDisabled disables or enables a user, bumping the generation of
-// authentication data when the flag changes. Returns ENOTFOUND
+// authentication data when the flag changes; disabling deletes the user's
+// tokens. Returns ENOTFOUND
 // ModelArts.0015.
 func (db *DB) SetUserDisabled(ctx context.Context, userID string, disabled bool) error {
 	return db.update(ctx, "postgres.SetUserDisabled", func(tx *Tx) error {
@@ -250,6 +251,11 @@ func (db *DB) SetUserDisabled(ctx context.Context, userID string, disabled bool)
 		}
 		if _, err := tx.exec(ctx, `UPDATE users SET disabled = $1 WHERE id = $2`, disabled, userID); err != nil {
 			return err
+		}
+		if disabled { // as Keystone does: a disabled user's tokens are gone for good
+			if _, err := tx.exec(ctx, `DELETE FROM tokens WHERE user_id = $1`, userID); err != nil {
+				return err
+			}
 		}
 		return bumpAuthGeneration(ctx, tx)
 	})

@@ -263,7 +263,8 @@ func (db *DB) GrantProject(ctx context.Context, userID, projectID string) error 
 }
 
 // SetUserDisabled disables or enables a user, bumping the generation of
-// authentication data when the flag changes. Returns ENOTFOUND
+// authentication data when the flag changes; disabling deletes the user's
+// tokens. Returns ENOTFOUND
 // ModelArts.0015.
 func (db *DB) SetUserDisabled(ctx context.Context, userID string, disabled bool) error {
 	return db.update(ctx, "sqlite.SetUserDisabled", func(tx *Tx) error {
@@ -276,6 +277,11 @@ func (db *DB) SetUserDisabled(ctx context.Context, userID string, disabled bool)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, disabled, userID); err != nil {
 			return err
+		}
+		if disabled { // as Keystone does: a disabled user's tokens are gone for good
+			if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE user_id = ?`, userID); err != nil {
+				return err
+			}
 		}
 		return bumpAuthGeneration(ctx, tx)
 	})

@@ -73,9 +73,24 @@ func testSetUserDisabled(t *testing.T, open Opener) {
 			t.Errorf("disabling changed the user: %+v", byID)
 		}
 	}
+	now := e.nowMs()
+	for i, uid := range []string{u.ID, other.ID} {
+		ok(t, e.s.CreateToken(e.ctx, &modelreg.Token{Hash: digest(i + 1), UserID: uid, ProjectID: projA, Method: modelreg.MethodPassword,
+			IssuedAt: now, ExpiresAt: now + time.Hour.Milliseconds()}))
+	}
+	ok(t, e.s.CreateCredential(e.ctx, &modelreg.Credential{AccessKey: "AK000001", UserID: u.ID, SecretEnc: sealedA}))
 	g0 := gen()
 	ok(t, e.s.SetUserDisabled(e.ctx, u.ID, true))
 	check(true)
+	// Disabling deletes the user's tokens, not others', and keeps its keys.
+	_, err := e.s.FindToken(e.ctx, digest(1))
+	wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeResourceNotFound)
+	if _, err := e.s.FindToken(e.ctx, digest(2)); err != nil {
+		t.Errorf("the other user's token: %v", err)
+	}
+	if c, err := e.s.FindCredential(e.ctx, "AK000001"); err != nil || c.Status != modelreg.CredentialActive {
+		t.Errorf("the disabled user's key: %+v, %v", c, err)
+	}
 	g1 := gen()
 	if g1 <= g0 {
 		t.Errorf("disabling: the generation stayed %d", g1)
