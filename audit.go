@@ -29,6 +29,8 @@ const (
 	ActionCredentialRevoke    = "credential.revoke"
 	ActionUserCreate          = "user.create"
 	ActionUserGrant           = "user.grant"
+	ActionUserDisable         = "user.disable"
+	ActionUserEnable          = "user.enable"
 	ActionProjectCreate       = "project.create"
 	ActionWebhookCreate       = "webhook.create"
 	ActionWebhookDelete       = "webhook.delete"
@@ -44,6 +46,7 @@ var AuditActions = []string{
 	ActionModelProtect, ActionModelUnprotect,
 	ActionServiceCreate, ActionServiceUpdate, ActionServiceDelete,
 	ActionCredentialCreate, ActionCredentialRevoke, ActionUserCreate, ActionUserGrant,
+	ActionUserDisable, ActionUserEnable,
 	ActionProjectCreate, ActionWebhookCreate, ActionWebhookDelete,
 	ActionCleanupPolicyCreate, ActionCleanupPolicyUpdate, ActionCleanupPolicyDelete,
 }

@@ -121,9 +121,12 @@ type ProjectFilter struct {
 // projects it is a member of; an admin may also manage projects, users and
 // every user's credentials.
 type User struct {
-	ID           string   `json:"id"` // 32 lower-case hex
-	Name         string   `json:"name"`
-	Admin        bool     `json:"admin"`
+	ID    string `json:"id"` // 32 lower-case hex
+	Name  string `json:"name"`
+	Admin bool   `json:"admin"`
+	// Disabled users authenticate with nothing: their access keys, tokens
+	// and password are refused until an admin enables them again.
+	Disabled     bool     `json:"disabled"`
 	ProjectIDs   []string `json:"project_ids"` // sorted
 	PasswordHash string   `json:"-"`           // "" when the user has no password
 	CreateAt     int64    `json:"create_at"`
@@ -270,8 +273,16 @@ type AuthStore interface {
 	// DeleteToken revokes a token. Returns ENOTFOUND ModelArts.0015.
 	DeleteToken(ctx context.Context, hash string) error
 
+	// SetUserDisabled disables (or enables again) a user. Changing the
+	// flag bumps the generation of authentication data in the same
+	// transaction, and disabling deletes the user's tokens (its access
+	// keys stay, refused while it is disabled); setting the flag to its
+	// current value changes nothing.
+	// Returns ENOTFOUND ModelArts.0015 for an unknown user.
+	SetUserDisabled(ctx context.Context, userID string, disabled bool) error
+
 	// AuthGeneration returns a counter that RevokeCredential (of an active
-	// key), DeleteToken and GrantProject increase in their own
+	// key), DeleteToken, GrantProject and SetUserDisabled (a change) increase in their own
 	// transactions, so that a cache of verified credentials can tell with
 	// one cheap read that it may be stale. It never decreases.
 	AuthGeneration(ctx context.Context) (int64, error)

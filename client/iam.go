@@ -166,12 +166,14 @@ type userJSON struct {
 	Name       string   `json:"name"`
 	Password   string   `json:"password,omitempty"`
 	Admin      bool     `json:"admin"`
+	Enabled    *bool    `json:"enabled,omitempty"` // nil in a request: the server's default
 	ProjectIDs []string `json:"project_ids"`
 	CreateAt   int64    `json:"create_at,omitempty"`
 }
 
 func (u userJSON) user() *modelreg.User {
-	return &modelreg.User{ID: u.ID, Name: u.Name, Admin: u.Admin, ProjectIDs: u.ProjectIDs, CreateAt: u.CreateAt}
+	return &modelreg.User{ID: u.ID, Name: u.Name, Admin: u.Admin, Disabled: u.Enabled != nil && !*u.Enabled,
+		ProjectIDs: u.ProjectIDs, CreateAt: u.CreateAt}
 }
 
 // ListUsers returns every user, or the one named name (admins only).
@@ -205,6 +207,21 @@ func (c *Client) CreateUser(ctx context.Context, u *modelreg.User, password stri
 	}
 	*u = *out.User.user()
 	return nil
+}
+
+// SetUserEnabled enables or disables a user by id (admins only) and
+// returns the user as it now is: PATCH /v3/users/{user_id}. A disabled
+// user's access keys, tokens and password are refused until it is enabled
+// again; an admin cannot disable itself.
+func (c *Client) SetUserEnabled(ctx context.Context, userID string, enabled bool) (*modelreg.User, error) {
+	var out struct {
+		User userJSON `json:"user"`
+	}
+	in := map[string]map[string]bool{"user": {"enabled": enabled}}
+	if err := c.Do(ctx, http.MethodPatch, "/v3/users/"+url.PathEscape(userID), nil, in, &out); err != nil {
+		return nil, err
+	}
+	return out.User.user(), nil
 }
 
 type credentialJSON struct {

@@ -131,10 +131,12 @@ func unauthorized(apiCode, msg string) *modelreg.Error {
 //   - 401 ModelArts.0201: no credential at all;
 //   - 401 ModelArts.0205: X-Sdk-Date without Authorization;
 //   - 401 ModelArts.0206: a malformed Authorization or X-Sdk-Date, both a
-//     token and a signature, an unknown or revoked access key;
+//     token and a signature, an unknown or revoked access key, or the key
+//     of a disabled user;
 //   - 401 ModelArts.0208: a signature that does not match, or an
 //     X-Sdk-Date more than the allowed skew from the server's clock;
-//   - 401 ModelArts.0203: an unknown, revoked or malformed token;
+//   - 401 ModelArts.0203: an unknown, revoked or malformed token, or a
+//     token of a disabled user;
 //   - 401 ModelArts.0202: an expired token;
 //   - 429 ModelArts.6101 instead of any of these 401s when the client's or
 //     the key's bucket of failures was already empty (the error has a
@@ -269,7 +271,7 @@ func (a *Authenticator) authenticateAKSK(r *http.Request, header string, maxBody
 func (a *Authenticator) loadCredential(ctx context.Context, accessKey string) (*cached, uint64, error) {
 	version := a.cache.begin()
 	cred, err := a.store.FindCredential(ctx, accessKey)
-	invalid := unauthorized(modelreg.CodeAKSKInvalid, "The access key does not exist or was revoked.")
+	invalid := unauthorized(modelreg.CodeAKSKInvalid, "The access key does not exist, was revoked, or its user is disabled.")
 	if modelreg.ErrorCode(err) == modelreg.ENOTFOUND || err == nil && cred.Status != modelreg.CredentialActive {
 		return nil, 0, invalid
 	} else if err != nil {
@@ -280,6 +282,9 @@ func (a *Authenticator) loadCredential(ctx context.Context, accessKey string) (*
 		return nil, 0, invalid
 	} else if err != nil {
 		return nil, 0, err
+	}
+	if user.Disabled { // the same answer: an unsigned request learns nothing
+		return nil, 0, invalid
 	}
 	sk, err := a.keys.Open(cred.AccessKey, cred.SecretEnc)
 	if err != nil {
@@ -392,6 +397,9 @@ func (a *Authenticator) loadToken(ctx context.Context, hash string) (*cached, ui
 	} else if err != nil {
 		return nil, 0, err
 	}
+	if user.Disabled {
+		return nil, 0, unauthorized(modelreg.CodeTokenInvalid, "The token's user is disabled.")
+	}
 	if !user.Member(t.ProjectID) { // membership withdrawn since
 		return nil, 0, invalid
 	}
@@ -416,8 +424,9 @@ type IssuedToken struct {
 }
 
 // IssueToken checks a password and issues a token scoped to the project.
-// It returns 401 ModelArts.0208 for a wrong user name or password and for
-// a project the user may not use (the same message for a project that does
+// It returns 401 ModelArts.0208 for a wrong user name or password, for the
+// right password of a disabled user ("The user is disabled.") and for a
+// project the user may not use (the same message for a project that does
 // not exist), and 429 like Authenticate. Failures count against the
 // client's address and the user, one bucket per user however the request
 // names it (name, id, or both). Since a password can be guessed, an
@@ -453,6 +462,10 @@ func (a *Authenticator) IssueToken(r *http.Request, in PasswordAuth) (*IssuedTok
 		return nil, a.fail(r, key, wrong)
 	case (in.UserID != "" && in.UserName != "" && in.UserName != user.Name) || !CheckPassword(user.PasswordHash, in.Password):
 		return nil, a.fail(r, key, wrong)
+	case user.Disabled:
+		// Said only to whoever knows the password; still a failure, so
+		// that a disabled account is no oracle for guessing.
+		return nil, a.fail(r, key, unauthorized(modelreg.CodeAuthCheckFailed, "The user is disabled."))
 	}
 	a.succeed(r, user)
 

@@ -488,6 +488,7 @@ func TestIAMCommands(t *testing.T) {
 	tr.ok("credential", "list")
 	tr.fail(1, "credential", "list", "--user", "admin")
 	tr.fail(1, "project", "create", "mine")
+	tr.fail(1, "user", "disable", "bob")
 	tr.ok("credential", "revoke", created.Access)
 	tr.fail(1, "model", "list")
 
@@ -517,6 +518,23 @@ func TestIAMCommands(t *testing.T) {
 	tr.ok("project", "list")
 	tr.ok("credential", "create", "--description", "made with the scoped key")
 	tr.ok("credential", "list")
+
+	// The admin disables bob: his keys stop working at once, until he is
+	// enabled again; no one disables themselves.
+	scopedEnv := tr.env
+	tr.env = nil
+	tr.ok("user", "disable", "bob")
+	tr.env = scopedEnv
+	tr.fail(1, "model", "list")
+	tr.env = nil
+	tr.ok("user", "list")
+	tr.fail(1, "user", "disable", "admin")
+	tr.fail(1, "user", "disable", "nobody")
+	tr.fail(1, "user", "disable", "dddddddddddddddddddddddddddddddd")
+	tr.fail(2, "user", "disable")
+	tr.ok("user", "enable", "bob", "--output", "json")
+	tr.env = scopedEnv
+	tr.ok("model", "list")
 
 	tr.env = nil
 	tr.ok("credential", "list", "--user", "alice", "--output", "json")

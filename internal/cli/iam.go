@@ -40,6 +40,22 @@ access key with 'modelreg credential create --user NAME'. --admin lets the
 user manage projects, users and everyone's access keys.`,
 			flags: userCreate,
 		},
+		{
+			name:    "user disable",
+			args:    "NAME|ID [flags]",
+			summary: "disable a user (admins): its keys, tokens and password stop working",
+			help: `A disabled user's access keys and password are refused (401) until
+'modelreg user enable' enables it again; its tokens are deleted for good.
+The change takes effect at once on the server that makes it and within a
+second on the others. You cannot disable yourself.`,
+			flags: userSetEnabled(false),
+		},
+		{
+			name:    "user enable",
+			args:    "NAME|ID [flags]",
+			summary: "enable a disabled user again (admins)",
+			flags:   userSetEnabled(true),
+		},
 		{name: "credential list", args: "[--user NAME] [flags]", summary: "list access keys (yours; an admin's --user or everyone's)", flags: credentialList},
 		{
 			name:    "credential create",
@@ -151,15 +167,67 @@ func userList(e *env, fs *flag.FlagSet) func([]string) error {
 
 func (e *env) printUsers(us []*modelreg.User) error {
 	tw := newTable(e.stdout)
-	row(tw, "USER ID", "NAME", "ADMIN", "PROJECTS")
+	row(tw, "USER ID", "NAME", "ADMIN", "ENABLED", "PROJECTS")
 	for _, u := range us {
-		admin := "no"
-		if u.Admin {
-			admin = "yes"
-		}
-		row(tw, u.ID, u.Name, admin, strings.Join(u.ProjectIDs, ","))
+		row(tw, u.ID, u.Name, yesNo(u.Admin), yesNo(!u.Disabled), strings.Join(u.ProjectIDs, ","))
 	}
 	return tw.Flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// userSetEnabled returns the flags of user enable (true) or user disable
+// (false).
+func userSetEnabled(enabled bool) func(e *env, fs *flag.FlagSet) func([]string) error {
+	verb := "disable"
+	if enabled {
+		verb = "enable"
+	}
+	return func(e *env, fs *flag.FlagSet) func([]string) error {
+		g := e.clientFlags(fs)
+		return func(args []string) error {
+			if len(args) != 1 {
+				return usagef("user %s takes one NAME or ID, got %d arguments", verb, len(args))
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			id, err := e.userNameOrID(c, args[0])
+			if err != nil {
+				return err
+			}
+			u, err := c.SetUserEnabled(e.ctx, id, enabled)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(e.stdout, u)
+			}
+			return e.printUsers([]*modelreg.User{u})
+		}
+	}
+}
+
+// userNameOrID resolves a user named by name, or else by id; it takes an
+// admin.
+func (e *env) userNameOrID(c *client.Client, nameOrID string) (string, error) {
+	us, err := c.ListUsers(e.ctx, nameOrID)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case len(us) == 1:
+		return us[0].ID, nil
+	case modelreg.ValidUserID(nameOrID):
+		return nameOrID, nil // the server says whether it exists
+	}
+	return "", fmt.Errorf("no user named %q", nameOrID)
 }
 
 func userCreate(e *env, fs *flag.FlagSet) func([]string) error {

@@ -298,7 +298,7 @@ type ledger struct {
 	// delete it undoes is acknowledged; such a model may be back or in
 	// the trash, both consistent.
 	mayBeRestored map[string]bool
-	published   map[string]bool // seen published (a publishing model is deleted, not trashed)
+	published     map[string]bool // seen published (a publishing model is deleted, not trashed)
 	// purgeAllOpen counts the purges of the whole trash sent and not
 	// acknowledged in this server's life: a delete acknowledged meanwhile
 	// may have been purged by one.

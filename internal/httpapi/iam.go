@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/modelreg/modelreg"
@@ -295,7 +297,7 @@ func userOut(u *modelreg.User) userBody {
 	if ps == nil {
 		ps = []string{}
 	}
-	return userBody{ID: u.ID, Name: u.Name, DomainID: domain.ID, Enabled: true, Admin: u.Admin, ProjectIDs: ps,
+	return userBody{ID: u.ID, Name: u.Name, DomainID: domain.ID, Enabled: !u.Disabled, Admin: u.Admin, ProjectIDs: ps,
 		Password: u.PasswordHash != "", CreateAt: u.CreateAt}
 }
 
@@ -385,6 +387,67 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.respondStatus(w, r, http.StatusCreated, map[string]userBody{"user": userOut(u)})
+}
+
+// handleUserUpdate disables or enables a user: PATCH /v3/users/{user_id}
+// with {"user":{"enabled":false}} (Keystone's shape; enabled is the only
+// field modelreg changes), admins only. A disabled user's access keys,
+// tokens and password are refused at once on this server and within
+// auth.DefaultMaxStale on the others. An admin cannot disable itself (400
+// ModelArts.0101): that would lock the caller out, and perhaps everyone.
+func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request) {
+	if err := requireAdmin(r, "iam:users:updateUser"); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	id := r.PathValue("user_id")
+	if !modelreg.ValidUserID(id) {
+		s.error(w, r, modelreg.Invalid("Invalid user id %q: must be 32 lower-case hexadecimal characters.", id))
+		return
+	}
+	in, err := decode[struct {
+		User map[string]json.RawMessage `json:"user"`
+	}](s, w, r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if in.User == nil {
+		s.error(w, r, modelreg.Invalid("Invalid parameter user: required."))
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(in.User)) {
+		if k != "enabled" {
+			s.error(w, r, modelreg.Invalid("Invalid parameter user.%s: only user.enabled can be changed.", k))
+			return
+		}
+	}
+	raw, ok := in.User["enabled"]
+	var enabled bool
+	if !ok {
+		s.error(w, r, modelreg.Invalid("Invalid parameter user.enabled: required."))
+		return
+	}
+	if err := json.Unmarshal(raw, &enabled); err != nil || string(raw) == "null" {
+		s.error(w, r, modelreg.Invalid("Invalid parameter user.enabled: must be true or false."))
+		return
+	}
+	if !enabled && id == modelreg.PrincipalFrom(r.Context()).UserID {
+		s.error(w, r, modelreg.Invalid("You cannot disable yourself: ask another admin."))
+		return
+	}
+	err = s.store.SetUserDisabled(r.Context(), id, !enabled)
+	s.invalidateCredentials() // even on an error: the change may have committed
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	u, err := s.store.FindUserByID(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.respond(w, r, map[string]userBody{"user": userOut(u)})
 }
 
 // credentialBody is an IAM access key. Secret is set only in the answer

@@ -141,6 +141,7 @@ var openAPINoGoType = map[string]string{
 	"UserResponse":            "map[string]userBody in handleUserCreate",
 	"UserList":                "anonymous struct in handleUserList",
 	"CredentialCreateRequest": "anonymous struct in handleCredentialCreate",
+	"UserUpdateRequest":       "map[string]json.RawMessage in handleUserUpdate, to refuse fields other than enabled",
 	"CredentialResponse":      "map[string]credentialBody in handleCredentialCreate",
 	"CredentialList":          "anonymous struct in handleCredentialList",
 }

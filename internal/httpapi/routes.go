@@ -29,6 +29,7 @@ func (s *Server) routes() {
 		s.handle("POST /v3/projects", s.handleProjectCreate)
 		s.handle("GET /v3/users", s.handleUserList)
 		s.handle("POST /v3/users", s.handleUserCreate)
+		s.handle("PATCH /v3/users/{user_id}", s.handleUserUpdate)
 		s.handle("POST /v3.0/OS-CREDENTIAL/credentials", s.handleCredentialCreate)
 		s.handle("GET /v3.0/OS-CREDENTIAL/credentials", s.handleCredentialList)
 		s.handle("DELETE /v3.0/OS-CREDENTIAL/credentials/{access_key}", s.handleCredentialDelete)

@@ -38,6 +38,89 @@ func testAuthStore(t *testing.T, open Opener) {
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
 	t.Run("Bootstrap", func(t *testing.T) { testBootstrap(t, open) })
 	t.Run("AuthGeneration", func(t *testing.T) { testAuthGeneration(t, open) })
+	t.Run("SetUserDisabled", func(t *testing.T) { testSetUserDisabled(t, open) })
+}
+
+// testSetUserDisabled checks that the flag is stored and read back by every
+// user query, that a change bumps the generation and a no-op does not, and
+// that an unknown user is ENOTFOUND.
+func testSetUserDisabled(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	e.createProject(projA, "a")
+	u := e.createUser("alice", projA)
+	other := e.createUser("bob", projA)
+	if u.Disabled {
+		t.Fatalf("a new user is disabled: %+v", u)
+	}
+	gen := func() int64 {
+		t.Helper()
+		g, err := e.s.AuthGeneration(e.ctx)
+		ok(t, err)
+		return g
+	}
+	check := func(want bool) {
+		t.Helper()
+		byID, err := e.s.FindUserByID(e.ctx, u.ID)
+		ok(t, err)
+		byName, err := e.s.FindUserByName(e.ctx, u.Name)
+		ok(t, err)
+		all, err := e.s.FindUsers(e.ctx)
+		ok(t, err)
+		if byID.Disabled != want || byName.Disabled != want || len(all) != 2 || all[0].Disabled != want || all[1].Disabled {
+			t.Fatalf("want disabled=%v: by id %+v, by name %+v, all %+v %+v", want, byID, byName, all[0], all[1])
+		}
+		if byID.Name != "alice" || byID.PasswordHash != "hash-of-alice" || len(byID.ProjectIDs) != 1 {
+			t.Errorf("disabling changed the user: %+v", byID)
+		}
+	}
+	now := e.nowMs()
+	for i, uid := range []string{u.ID, other.ID} {
+		ok(t, e.s.CreateToken(e.ctx, &modelreg.Token{Hash: digest(i + 1), UserID: uid, ProjectID: projA, Method: modelreg.MethodPassword,
+			IssuedAt: now, ExpiresAt: now + time.Hour.Milliseconds()}))
+	}
+	ok(t, e.s.CreateCredential(e.ctx, &modelreg.Credential{AccessKey: "AK000001", UserID: u.ID, SecretEnc: sealedA}))
+	g0 := gen()
+	ok(t, e.s.SetUserDisabled(e.ctx, u.ID, true))
+	check(true)
+	// Disabling deletes the user's tokens, not others', and keeps its keys.
+	_, err := e.s.FindToken(e.ctx, digest(1))
+	wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeResourceNotFound)
+	if _, err := e.s.FindToken(e.ctx, digest(2)); err != nil {
+		t.Errorf("the other user's token: %v", err)
+	}
+	if c, err := e.s.FindCredential(e.ctx, "AK000001"); err != nil || c.Status != modelreg.CredentialActive {
+		t.Errorf("the disabled user's key: %+v, %v", c, err)
+	}
+	g1 := gen()
+	if g1 <= g0 {
+		t.Errorf("disabling: the generation stayed %d", g1)
+	}
+	ok(t, e.s.SetUserDisabled(e.ctx, u.ID, true))
+	check(true)
+	if g := gen(); g != g1 {
+		t.Errorf("disabling a disabled user: the generation changed from %d to %d", g1, g)
+	}
+	ok(t, e.s.SetUserDisabled(e.ctx, u.ID, false))
+	check(false)
+	if g := gen(); g <= g1 {
+		t.Errorf("enabling: the generation stayed %d", g)
+	}
+	g2 := gen()
+	wantErr(t, e.s.SetUserDisabled(e.ctx, "ffffffffffffffffffffffffffffffff", true), modelreg.ENOTFOUND, modelreg.CodeResourceNotFound)
+	wantErr(t, e.s.SetUserDisabled(e.ctx, "not-an-id", true), modelreg.ENOTFOUND, modelreg.CodeResourceNotFound)
+	if g := gen(); g != g2 {
+		t.Errorf("failed changes: the generation changed from %d to %d", g2, g)
+	}
+	if got, err := e.s.FindUserByID(e.ctx, other.ID); err != nil || got.Disabled {
+		t.Errorf("the other user: %+v, %v", got, err)
+	}
+
+	// A user may be created disabled.
+	c := &modelreg.User{Name: "carol", Disabled: true}
+	ok(t, e.s.CreateUser(e.ctx, c))
+	if got, err := e.s.FindUserByID(e.ctx, c.ID); err != nil || !got.Disabled {
+		t.Errorf("a user created disabled: %+v, %v", got, err)
+	}
 }
 
 // testAuthGeneration checks that every change withdrawing or changing
