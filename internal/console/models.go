@@ -138,7 +138,7 @@ func (c *Console) deployed(r *http.Request, cl *client.Client, modelID string) (
 // versionRow is a version on a name's page.
 type versionRow struct {
 	*modelreg.ModelSummary
-	Deployed bool
+	Deployed, Protected bool
 }
 
 type versionsData struct {
@@ -166,7 +166,12 @@ func (c *Console) handleVersions(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, s, err)
 			return
 		}
-		d.Rows = append(d.Rows, versionRow{ModelSummary: m, Deployed: dep})
+		p, err := cl.GetProtection(r.Context(), m.ID)
+		if err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
+		d.Rows = append(d.Rows, versionRow{ModelSummary: m, Deployed: dep, Protected: p.Protected})
 	}
 	if list.NextMarker != "" {
 		d.NextQuery = url.Values{"marker": {list.NextMarker}}.Encode()
@@ -184,8 +189,9 @@ type modelData struct {
 	Fields   []field
 	Files    *modelreg.ModelFileList
 	FilesErr *pageError
-	Services []*modelreg.Service
-	Deployed bool
+	Services   []*modelreg.Service
+	Deployed   bool
+	Protection *modelreg.ModelProtection
 }
 
 // handleModel shows every field of a model (GET /v1/{project_id}/models/{id}),
@@ -212,6 +218,10 @@ func (c *Console) handleModel(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Services = sl.Services
 	d.Deployed = sl.TotalCount > 0
+	if d.Protection, err = cl.GetProtection(r.Context(), id); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
 	c.render(w, r, http.StatusOK, "model", &page{Title: m.Name + " " + m.Version, Nav: "models", Session: s, Data: d})
 }
 
