@@ -185,10 +185,10 @@ type field struct {
 }
 
 type modelData struct {
-	Model    *modelreg.Model
-	Fields   []field
-	Files    *modelreg.ModelFileList
-	FilesErr *pageError
+	Model      *modelreg.Model
+	Fields     []field
+	Files      *modelreg.ModelFileList
+	FilesErr   *pageError
 	Services   []*modelreg.Service
 	Deployed   bool
 	Protection *modelreg.ModelProtection

@@ -28,12 +28,12 @@ func (c *Console) handleProtection(w http.ResponseWriter, r *http.Request) {
 }
 
 type trashData struct {
-	Q                   string
-	Models              []*modelreg.TrashedModel
-	Total, Page, Pages  int
+	Q                    string
+	Models               []*modelreg.TrashedModel
+	Total, Page, Pages   int
 	PrevQuery, NextQuery string
-	Error               *pageError
-	Done                string // what the last action did
+	Error                *pageError
+	Done                 string // what the last action did
 }
 
 // handleTrash lists the project's trash (GET /modelreg/v1/{project_id}/trash),
