@@ -40,7 +40,14 @@ type trashData struct {
 // latest deleted first, by name substring (?q=) and page (?page=, from 0).
 func (c *Console) handleTrash(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r.Context())
-	c.renderTrash(w, r, s, http.StatusOK, nil, r.URL.Query().Get("done"))
+	// The notice of the last action is made from a fixed word and an id,
+	// never from free text in the URL.
+	q := r.URL.Query()
+	done := ""
+	if id := q.Get("id"); id != "" && (q.Get("done") == "restored" || q.Get("done") == "purged") {
+		done = id + " " + q.Get("done")
+	}
+	c.renderTrash(w, r, s, http.StatusOK, nil, done)
 }
 
 func (c *Console) renderTrash(w http.ResponseWriter, r *http.Request, s *session, status int, pe *pageError, done string) {
@@ -102,7 +109,7 @@ func (c *Console) handleTrashAction(w http.ResponseWriter, r *http.Request) {
 		c.renderTrash(w, r, s, statusOf(err), c.pageErr(w, err), "")
 		return
 	}
-	http.Redirect(w, r, Prefix+"trash?"+url.Values{"done": {done + " " + id}}.Encode(), http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"trash?"+url.Values{"done": {done}, "id": {id}}.Encode(), http.StatusSeeOther)
 }
 
 // handlePurgeConfirm asks before the whole trash is purged.

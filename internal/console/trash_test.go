@@ -107,6 +107,17 @@ func TestProtectionAndTrash(t *testing.T) {
 	if pr, _ := e.alice.GetProtection(ctx, m.ID); pr.Protected {
 		t.Error("protected by a CSRF-less POST")
 	}
+	// A bad reason is the API's 400 with its code, and changes nothing.
+	if p := b.post("/console/models/"+m.ID+"/protection", url.Values{"csrf": {csrf}, "protected": {"true"}, "reason": {"bad\x01reason"}}); p.status != http.StatusBadRequest || !strings.Contains(p.body, "ModelArts.") {
+		t.Errorf("bad reason: %d\n%s", p.status, p.body)
+	}
+	if pr, _ := e.alice.GetProtection(ctx, m.ID); pr.Protected {
+		t.Error("protected by a refused request")
+	}
+	// The trash's notice is never free text from the URL.
+	if p := b.get("/console/trash?done=hacked&id=x"); strings.Contains(p.body, "hacked") || strings.Contains(p.body, `id="done"`) {
+		t.Errorf("free text in the notice:\n%s", p.body)
+	}
 
 	if p := b.post("/console/models/"+m.ID+"/protection", url.Values{"csrf": {csrf}, "protected": {"true"}, "reason": {"in production"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("protect: %d\n%s", p.status, p.body)
@@ -151,6 +162,9 @@ func TestProtectionAndTrash(t *testing.T) {
 	p = b.post("/console/trash/"+m.ID+"/restore", url.Values{"csrf": {csrf}})
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("restore: %d\n%s", p.status, p.body)
+	}
+	if p := b.get(p.header.Get("Location")); !strings.Contains(p.body, m.ID+" restored") {
+		t.Errorf("no notice after the restore:\n%s", p.body)
 	}
 	if _, err := e.alice.GetModel(ctx, m.ID); err != nil {
 		t.Errorf("restored model: %v", err)
