@@ -77,7 +77,7 @@ func TestBrowser(t *testing.T) {
 	if chromium == "" {
 		t.Skip(envChromium + " is not set: the path of a Chromium binary, such as /usr/bin/chromium (.ci/run installs and sets it)")
 	}
-	e := newEnv(t, nil)
+	e := newEnv(t, nil, withTrash)
 	m1 := push(t, e.alice, "resnet-50", "1.0.0", map[string]string{"model/config.json": `{"model_type":"PyTorch"}`, "model/weights.bin": strings.Repeat("w", 3000)})
 	m2 := push(t, e.alice, "resnet-50", "2.0.0", map[string]string{"model/weights.bin": strings.Repeat("v", 5000)})
 	bert := push(t, e.alice, "bert-base", "1.0.0", map[string]string{"model/weights.bin": "bert"})
@@ -235,6 +235,58 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("refusal: %q", got)
 	}
 	check("delete-refused")
+
+	// Protect version 2.0.0 with a reason: its delete is refused, with
+	// ModelReg.3101, in the preview and on confirmation.
+	run("protect", chromedp.Navigate(base+"/console/models/"+m2.ID), chromedp.WaitVisible(chromedp.CSS("#protect")),
+		chromedp.SendKeys(chromedp.CSS("#reason"), "serves the demo"),
+		chromedp.Click(chromedp.CSS("#protect")), chromedp.WaitVisible(chromedp.CSS("#unprotect")))
+	if got := text("#protection"); !strings.Contains(got, "serves the demo") || !strings.Contains(got, e.users["alice"].ID) {
+		t.Errorf("protection: %q", got)
+	}
+	check("model-protected")
+	run("delete the protected model", chromedp.Click(chromedp.CSS("#delete")), chromedp.WaitVisible(chromedp.CSS("#plan")))
+	if plan := text("#plan"); !strings.Contains(plan, "stays") || !strings.Contains(plan, modelreg.CodeModelProtected) || !strings.Contains(plan, "serves the demo") {
+		t.Errorf("plan of a protected model:\n%s", plan)
+	}
+	check("delete-protected")
+	run("confirm", chromedp.Click(chromedp.CSS("#confirm-delete")), chromedp.WaitVisible(chromedp.CSS("#failed")))
+	if got := text("#failed"); !strings.Contains(got, modelreg.CodeModelProtected) {
+		t.Errorf("refusal: %q", got)
+	}
+	if _, err := e.alice.GetModel(context.Background(), m2.ID); err != nil {
+		t.Errorf("protected model after the delete: %v", err)
+	}
+
+	// The trash: version 1.0.0 is there; restore it.
+	run("trash", chromedp.Click(chromedp.CSS(`nav a[href="/console/trash"]`)), chromedp.WaitVisible(chromedp.CSS("#trash")))
+	if got := text("#trash"); !strings.Contains(got, "resnet-50") || !strings.Contains(got, "1.0.0") {
+		t.Errorf("trash:\n%s", got)
+	}
+	check("trash")
+	run("restore", chromedp.Click(chromedp.CSS("#restore-"+m1.ID)), chromedp.WaitVisible(chromedp.CSS("#done")))
+	if _, err := e.alice.GetModel(context.Background(), m1.ID); err != nil {
+		t.Errorf("restored model: %v", err)
+	}
+	check("trash-restored")
+	run("empty the trash", chromedp.Navigate(base+"/console/trash/purge"), chromedp.WaitVisible(chromedp.CSS("#confirm-purge")))
+	check("trash-purge")
+
+	// The new forms refuse a POST without the CSRF token.
+	for _, path := range []string{"/console/models/" + m2.ID + "/protection", "/console/trash/" + m1.ID + "/restore",
+		"/console/trash/" + m1.ID + "/purge", "/console/trash/purge"} {
+		status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("`+path+`", {method: "POST", body: new URLSearchParams({protected: "false"})}).then(r => r.status)`,
+			chromedp.EvalAwaitPromise))
+		if err != nil {
+			failed("CSRF-less POST "+path, err)
+		}
+		if status != 403 {
+			t.Errorf("POST %s without the CSRF token: %d", path, status)
+		}
+	}
+	if p, _ := e.alice.GetProtection(context.Background(), m2.ID); !p.Protected {
+		t.Error("protection lifted by a CSRF-less POST")
+	}
 
 	// Services.
 	run("services", chromedp.Navigate(base+"/console/services"), chromedp.WaitVisible(chromedp.CSS("#services")))

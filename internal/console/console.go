@@ -108,10 +108,16 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /console/models/{model_id}", c.signedIn(c.handleModel))
 	c.mux.HandleFunc("GET /console/models/{model_id}/delete", c.signedIn(c.handleDeleteDialog))
 	c.mux.HandleFunc("POST /console/models/{model_id}/delete", c.signedIn(c.handleDelete))
+	c.mux.HandleFunc("POST /console/models/{model_id}/protection", c.signedIn(c.handleProtection))
 	c.mux.HandleFunc("GET /console/models/{model_id}/files/{path...}", c.signedIn(c.handleDownload))
 	c.mux.HandleFunc("GET /console/import", c.signedIn(c.handleImportForm))
 	c.mux.HandleFunc("POST /console/import", c.signedIn(c.handleImport))
 	c.mux.HandleFunc("GET /console/upload", c.signedIn(c.handleUploadPage))
+
+	c.mux.HandleFunc("GET /console/trash", c.signedIn(c.handleTrash))
+	c.mux.HandleFunc("GET /console/trash/purge", c.signedIn(c.handlePurgeConfirm))
+	c.mux.HandleFunc("POST /console/trash/purge", c.signedIn(c.handlePurgeAll))
+	c.mux.HandleFunc("POST /console/trash/{model_id}/{action}", c.signedIn(c.handleTrashAction))
 
 	c.mux.HandleFunc("GET /console/services", c.signedIn(c.handleServices))
 	c.mux.HandleFunc("GET /console/services/{service_id}", c.signedIn(c.handleService))

@@ -21,6 +21,7 @@ func pagesOf(modelID, modelName, serviceID, accessKey string) []string {
 		"/console/models/" + modelID + "/delete", "/console/models/" + modelID + "/delete?cascade=true",
 		"/console/services", "/console/services/" + serviceID, "/console/services/" + serviceID + "/stop",
 		"/console/keys", "/console/keys/" + accessKey + "/revoke", "/console/projects", "/console/import", "/console/upload",
+		"/console/trash", "/console/trash?q=" + url.QueryEscape(modelName) + "&page=1", "/console/trash/purge",
 		"/console/no-such-page",
 	}
 }
@@ -143,6 +144,10 @@ func TestCSRF(t *testing.T) {
 		{"/console/services/" + svc + "/delete", url.Values{}},
 		{"/console/import", url.Values{"name": {"x"}, "version": {"1.0.0"}, "source_location": {"/tmp"}, "type": {"PyTorch"}}},
 		{"/console/projects", url.Values{"project_name": {"alpha"}, "password": {password("alice")}}},
+		{"/console/models/" + m.ID + "/protection", url.Values{"protected": {"true"}, "reason": {"x"}}},
+		{"/console/trash/" + m.ID + "/restore", url.Values{}},
+		{"/console/trash/" + m.ID + "/purge", url.Values{}},
+		{"/console/trash/purge", url.Values{}},
 		{"/console/signout", url.Values{}},
 	}
 	for _, tc := range posts {

@@ -64,8 +64,9 @@ type env struct {
 // password is every test user's password: name + "-password".
 func password(name string) string { return name + "-password" }
 
-// newEnv starts a server over store (a fresh SQLite one when nil).
-func newEnv(t testing.TB, store modelreg.Store) *env {
+// newEnv starts a server over store (a fresh SQLite one when nil); opts
+// change the server's configuration (withTrash).
+func newEnv(t testing.TB, store modelreg.Store, opts ...func(*httpapi.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	if store == nil {
@@ -93,10 +94,14 @@ func newEnv(t testing.TB, store modelreg.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.NewServer(httpapi.Config{
+	cfg := httpapi.Config{
 		Store: store, Auth: a, Blobs: blobs, Logger: slog.New(slog.DiscardHandler),
 		Uploads: importer.NewUploads(importer.UploadConfig{Store: store, Blobs: blobs, Logger: slog.New(slog.DiscardHandler)}),
-	}))
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv := httptest.NewServer(httpapi.NewServer(cfg))
 	t.Cleanup(srv.Close)
 	e := &env{store: store, srv: srv, auth: a, clk: clk, users: map[string]*modelreg.User{}}
 	for _, p := range []*modelreg.Project{{ID: projectA, Name: "alpha"}, {ID: projectB, Name: "beta"}} {
@@ -109,6 +114,9 @@ func newEnv(t testing.TB, store modelreg.Store) *env {
 	e.user(t, "admin", true, projectA)
 	return e
 }
+
+// withTrash turns the server's trash on (a day's retention).
+func withTrash(cfg *httpapi.Config) { cfg.TrashRetention = 24 * time.Hour }
 
 // user creates a user with a password and an access key, and returns a
 // client signing with the key.

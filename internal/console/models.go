@@ -138,7 +138,7 @@ func (c *Console) deployed(r *http.Request, cl *client.Client, modelID string) (
 // versionRow is a version on a name's page.
 type versionRow struct {
 	*modelreg.ModelSummary
-	Deployed bool
+	Deployed, Protected bool
 }
 
 type versionsData struct {
@@ -166,7 +166,12 @@ func (c *Console) handleVersions(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, s, err)
 			return
 		}
-		d.Rows = append(d.Rows, versionRow{ModelSummary: m, Deployed: dep})
+		p, err := cl.GetProtection(r.Context(), m.ID)
+		if err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
+		d.Rows = append(d.Rows, versionRow{ModelSummary: m, Deployed: dep, Protected: p.Protected})
 	}
 	if list.NextMarker != "" {
 		d.NextQuery = url.Values{"marker": {list.NextMarker}}.Encode()
@@ -180,12 +185,13 @@ type field struct {
 }
 
 type modelData struct {
-	Model    *modelreg.Model
-	Fields   []field
-	Files    *modelreg.ModelFileList
-	FilesErr *pageError
-	Services []*modelreg.Service
-	Deployed bool
+	Model      *modelreg.Model
+	Fields     []field
+	Files      *modelreg.ModelFileList
+	FilesErr   *pageError
+	Services   []*modelreg.Service
+	Deployed   bool
+	Protection *modelreg.ModelProtection
 }
 
 // handleModel shows every field of a model (GET /v1/{project_id}/models/{id}),
@@ -212,6 +218,10 @@ func (c *Console) handleModel(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Services = sl.Services
 	d.Deployed = sl.TotalCount > 0
+	if d.Protection, err = cl.GetProtection(r.Context(), id); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
 	c.render(w, r, http.StatusOK, "model", &page{Title: m.Name + " " + m.Version, Nav: "models", Session: s, Data: d})
 }
 
@@ -356,11 +366,11 @@ func (e *errorCatcher) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 // deletePlan is what the delete dialog shows before anything is deleted.
 type deletePlan struct {
 	Model   *modelreg.Model
+	ETag    string // of the model as read before the preview, sent back as If-Match
 	Cascade bool
 	Limit   int
-	Items   []planItem // the models the call would work on, the target first
-	Total   int        // versions of the name
-	Beyond  int        // versions the cascade limit leaves out
+	Items   []planItem // the models the call would work on, as the server answers
+	Beyond  int        // versions the cascade limit leaves out (remaining_count)
 	Source  string     // where the plan comes from
 }
 
@@ -368,45 +378,58 @@ type deletePlan struct {
 type planItem struct {
 	ID, Version string
 	Goes        bool
-	Why         string // why it stays: used by a service (ModelArts.3009)
+	Code, Why   string // why it stays: the server's code and message
 }
 
-// previewDelete returns what deleting the model would do. It is the one
-// place the dialog learns it from: today from read-only API calls (the
-// model's versions and the services that use each); once the API has a
-// preview of its own (DELETE …?dry_run=true, ARCHITECTURE §4a) this
-// function calls it instead, and the dialog shows the server's answer as
-// it is (protection and trash included).
-func (c *Console) previewDelete(r *http.Request, cl *client.Client, m *modelreg.Model, cascade bool) (*deletePlan, error) {
-	plan := &deletePlan{Model: m, Cascade: cascade, Limit: c.cascadeLimit,
-		Source: "Computed by the console from the model's versions and the services that use them."}
-	ids := []*modelreg.ModelSummary{&m.ModelSummary}
-	plan.Total = 1
+// previewDelete returns what deleting the model would do: the server's own
+// answer to the delete with ?dry_run=true (ARCHITECTURE §4a), the same
+// store call rolled back, so deployed (ModelArts.3009) and protected
+// (ModelReg.3101) versions and the cascade limit are as the delete will
+// see them. Versions are looked up by id among the name's versions for
+// display only.
+func (c *Console) previewDelete(r *http.Request, cl *client.Client, m *modelreg.Model, etag string, cascade bool) (*deletePlan, error) {
+	plan := &deletePlan{Model: m, ETag: etag, Cascade: cascade, Limit: c.cascadeLimit,
+		Source: "The server's own preview of this delete (dry run): nothing has changed yet."}
+	res, err := cl.PreviewDeleteModel(r.Context(), m.ID, cascade)
+	if err != nil {
+		return nil, err
+	}
+	versions := map[string]string{m.ID: m.Version}
 	if cascade {
 		list, err := cl.ListModels(r.Context(), modelreg.ModelFilter{Name: m.Name, ExactMatch: true, Page: modelreg.Page{Limit: min(c.cascadeLimit, modelreg.MaxListLimit), SortBy: modelreg.ModelSortCreateAt, Order: "asc"}})
 		if err != nil {
 			return nil, err
 		}
-		plan.Total = list.TotalCount
 		for _, v := range list.Models {
-			if v.ID != m.ID && len(ids) < c.cascadeLimit {
-				ids = append(ids, v)
-			}
+			versions[v.ID] = v.Version
 		}
-		plan.Beyond = max(plan.Total-len(ids), 0)
 	}
-	for _, v := range ids {
-		dep, err := c.deployed(r, cl, v.ID)
-		if err != nil {
-			return nil, err
+	version := func(id string) string {
+		if v, ok := versions[id]; ok {
+			return v
 		}
-		it := planItem{ID: v.ID, Version: v.Version, Goes: !dep}
-		if dep {
-			it.Why = "used by a service (" + modelreg.CodeModelDeployed + ")"
-		}
-		plan.Items = append(plan.Items, it)
+		return "?"
 	}
+	for _, id := range res.Success {
+		plan.Items = append(plan.Items, planItem{ID: id, Version: version(id), Goes: true})
+	}
+	for _, f := range res.Failed {
+		msg := f.ErrorMsg
+		if msg == "" {
+			msg = f.ErrorMessage
+		}
+		plan.Items = append(plan.Items, planItem{ID: f.ModelID, Version: version(f.ModelID), Code: f.ErrorCode, Why: whyStays(f.ErrorCode, msg)})
+	}
+	plan.Beyond = res.RemainingCount
 	return plan, nil
+}
+
+// whyStays words a refusal of the preview for the dialog.
+func whyStays(code, msg string) string {
+	if code == modelreg.CodeModelDeployed {
+		return "used by a service"
+	}
+	return msg
 }
 
 type deleteData struct {
@@ -415,52 +438,68 @@ type deleteData struct {
 	Error  *pageError
 }
 
-// handleDeleteDialog shows the delete dialog: the plan first, then the
-// confirmation (with the typed name for a cascade).
+// handleDeleteDialog shows the delete dialog: the server's preview first,
+// then the confirmation (with the typed name for a cascade). The model's
+// ETag is read before the preview and goes with the confirmation.
 func (c *Console) handleDeleteDialog(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r.Context())
 	cl := c.apiClient(w, r, s)
-	m, err := cl.GetModel(r.Context(), r.PathValue("model_id"))
+	m, etag, err := cl.GetModelETag(r.Context(), r.PathValue("model_id"))
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
 	cascade, _ := strconv.ParseBool(r.URL.Query().Get("cascade"))
-	plan, err := c.previewDelete(r, cl, m, cascade)
+	c.renderDeleteDialog(w, r, s, cl, m, etag, cascade, http.StatusOK, nil)
+}
+
+// renderDeleteDialog previews the delete and shows the dialog, with pe
+// (why the last confirmation did nothing) when not nil.
+func (c *Console) renderDeleteDialog(w http.ResponseWriter, r *http.Request, s *session, cl *client.Client, m *modelreg.Model, etag string, cascade bool, status int, pe *pageError) {
+	plan, err := c.previewDelete(r, cl, m, etag, cascade)
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "delete", &page{Title: "Delete " + m.Name + " " + m.Version, Nav: "models", Session: s,
-		Data: &deleteData{Plan: plan}})
+	title := "Delete " + m.Name + " " + m.Version
+	if cascade {
+		title = "Delete " + m.Name
+	}
+	c.render(w, r, status, "delete", &page{Title: title, Nav: "models", Session: s, Data: &deleteData{Plan: plan, Error: pe}})
 }
 
 // handleDelete deletes the model (DELETE /v1/{project_id}/models/{id},
-// ?cascade=true for every version) and shows the API's answer: what was
-// deleted, and each failure with its code.
+// ?cascade=true for every version) with If-Match of the ETag the dialog
+// read before its preview, and shows the API's answer: what was deleted,
+// and each failure with its code. A model changed since the preview
+// (412 ModelReg.0412) shows the dialog again with a fresh preview.
 func (c *Console) handleDelete(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r.Context())
 	cl := c.apiClient(w, r, s)
 	id := r.PathValue("model_id")
-	m, err := cl.GetModel(r.Context(), id)
+	m, etag, err := cl.GetModelETag(r.Context(), id)
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
 	cascade := r.PostFormValue("cascade") == "true"
 	if cascade && r.PostFormValue("confirm_name") != m.Name {
-		plan, perr := c.previewDelete(r, cl, m, cascade)
-		if perr != nil {
-			c.fail(w, r, s, perr)
-			return
-		}
 		pe := &pageError{Status: http.StatusBadRequest, Code: modelreg.CodeInvalidArgument, RequestID: requestID(w),
 			Message: "Type the model name " + strconv.Quote(m.Name) + " to delete all its versions."}
-		c.render(w, r, http.StatusBadRequest, "delete", &page{Title: "Delete " + m.Name, Nav: "models", Session: s,
-			Data: &deleteData{Plan: plan, Error: pe}})
+		c.renderDeleteDialog(w, r, s, cl, m, etag, cascade, http.StatusBadRequest, pe)
 		return
 	}
-	res, err := cl.DeleteModel(r.Context(), id, cascade)
+	ctx := r.Context()
+	if seen := r.PostFormValue("etag"); seen != "" {
+		ctx = client.WithIfMatch(ctx, seen)
+	}
+	res, err := cl.DeleteModel(ctx, id, cascade)
+	if modelreg.ErrorCode(err) == modelreg.EPRECONDITION {
+		pe := c.pageErr(w, err)
+		pe.Message += " The model changed after the preview you confirmed: nothing was deleted. Check the new preview below and confirm again."
+		c.renderDeleteDialog(w, r, s, cl, m, etag, cascade, http.StatusPreconditionFailed, pe)
+		return
+	}
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
