@@ -263,7 +263,11 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	sortCol, desc := sqlstore.ModelSortColumn(f.SortBy), f.Desc()
 	limit, skip := f.Limit, f.Skip()
 	var total int
-	if err := tx.queryRow(ctx, countSQL(f, where, &p), p...).Scan(&total); err != nil {
+	c := p // the count by itself: the shards' query does not use where's parameters
+	if countsFromShards(f) {
+		c = nil
+	}
+	if err := tx.queryRow(ctx, countSQL(f, where, &c), c...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	models := []*modelreg.ModelSummary{}
@@ -317,13 +321,19 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	return models, total, nil
 }
 
+// countsFromShards reports whether the matches of f are counted from the
+// model_counts shards.
+func countsFromShards(f modelreg.ModelFilter) bool {
+	return f.Name == "" && f.Description == "" && f.Version == "" && f.WorkspaceID == ""
+}
+
 // countSQL returns a query of the number of models matching f, whose
 // conditions are where, with its parameters added to p (which holds
 // where's). With no filter but status, type and not-type it sums
 // model_counts (exact: the triggers keep it in step with models);
 // otherwise it counts the matches.
 func countSQL(f modelreg.ModelFilter, where []string, p *params) string {
-	if f.Name != "" || f.Description != "" || f.Version != "" || f.WorkspaceID != "" {
+	if !countsFromShards(f) {
 		return `SELECT count(*)::bigint FROM models WHERE ` + strings.Join(where, " AND ")
 	}
 	q := `SELECT COALESCE(sum(n), 0)::bigint FROM model_counts WHERE project_id = ` + p.add(f.ProjectID)

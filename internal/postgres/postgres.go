@@ -148,11 +148,12 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	return db, nil
 }
 
-// configurePool keeps idle connections (unless the dsn sets
-// pool_min_conns or pool_max_conn_idle_time): pgxpool's defaults close
-// none when idle, so a replica that was quiet for a while reconnects (and
-// prepares its statements again) when traffic resumes, and they retire
-// every connection at the same age.
+// configurePool keeps idle connections (unless the dsn sets its own
+// pool_min_conns, pool_max_conn_idle_time or pool_max_conn_lifetime_jitter):
+// pgxpool's defaults keep none open once they have been idle for 30
+// minutes, so a replica that was quiet reconnects (and prepares its
+// statements again) when traffic resumes, and they retire connections
+// opened together at the same age, all at once.
 //
 // Statements are prepared once per connection and then only bound and
 // executed: pgx's default_query_exec_mode cache_statement, which this

@@ -101,6 +101,23 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("FindModels %s: %d models, want none", tc.name, len(got))
 		}
 	}
+	// A page more than shortSkip rows deep keeps its transaction: the
+	// count first, then (not here: these pages are past the 300 models)
+	// the page from the nearer end.
+	for _, f := range []modelreg.ModelFilter{
+		{ProjectID: proj, Page: modelreg.Page{Limit: 100, Offset: 11}},
+		{ProjectID: proj, Page: modelreg.Page{Limit: 10, Offset: 101}},
+		{ProjectID: proj, Name: "model-", Page: modelreg.Page{Limit: 10, Offset: 101}},
+	} {
+		var total int
+		wantStatements(t, "FindModels deep page", c.measure(t, func() (err error) {
+			_, total, err = db.FindModels(ctx, f)
+			return err
+		}), 3)
+		if total != 300 {
+			t.Errorf("FindModels deep page: total %d, want 300", total)
+		}
+	}
 	wantStatements(t, "FindServices", c.measure(t, func() error {
 		_, _, err := db.FindServices(ctx, modelreg.ServiceFilter{ProjectID: proj, Page: modelreg.Page{Limit: 10}})
 		return err
