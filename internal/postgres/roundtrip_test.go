@@ -139,3 +139,47 @@ func TestRoundTrips(t *testing.T) {
 	// unqueue the blobs still referenced, COMMIT.
 	wantStatements(t, "DeleteModelBatch of one", del, 8)
 }
+
+// TestFindModelsPaths checks that the one-statement pages and the deep
+// pages read in a transaction (from the nearer end) line up: every page of
+// a list, in both orders, with and without a name filter, holds the next
+// models in order and the same total.
+func TestFindModelsPaths(t *testing.T) {
+	db := MustOpenDB(t, nil)
+	ctx := context.Background()
+	const n = 1250
+	seedModels(t, db, proj, n)
+	for _, f := range []modelreg.ModelFilter{
+		{ProjectID: proj, Page: modelreg.Page{Limit: 100, Order: "desc"}},
+		{ProjectID: proj, Page: modelreg.Page{Limit: 100, Order: "asc", SortBy: modelreg.ModelSortVersion}},
+		{ProjectID: proj, Name: "model-", Page: modelreg.Page{Limit: 100, Order: "asc"}},
+	} {
+		if err := f.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		all, total, err := db.FindModels(ctx, modelreg.ModelFilter{ProjectID: f.ProjectID, Name: f.Name,
+			Page: modelreg.Page{Limit: n, SortBy: f.SortBy, Order: f.Order}})
+		if err != nil || total != n || len(all) != n {
+			t.Fatalf("whole list: %d of %d, %v", len(all), total, err)
+		}
+		for page := 0; page*f.Limit < n+f.Limit; page++ {
+			f.Offset = page
+			got, total, err := db.FindModels(ctx, f)
+			if err != nil {
+				t.Fatalf("page %d: %v", page, err)
+			}
+			if total != n {
+				t.Errorf("page %d: total %d, want %d", page, total, n)
+			}
+			want := all[min(page*f.Limit, n):min(page*f.Limit+f.Limit, n)]
+			if len(got) != len(want) {
+				t.Fatalf("page %d (skip %d): %d models, want %d", page, f.Skip(), len(got), len(want))
+			}
+			for i := range got {
+				if got[i].ID != want[i].ID {
+					t.Fatalf("page %d (skip %d), item %d: %s, want %s", page, f.Skip(), i, got[i].ID, want[i].ID)
+				}
+			}
+		}
+	}
+}
