@@ -46,7 +46,7 @@ func seedModels(tb testing.TB, db *DB, project string, n int) []string {
 	if err != nil {
 		tb.Fatalf("seeding %d models: %v", n, err)
 	}
-	db.mustExec(tb, `VACUUM ANALYZE models, model_files`) // as autovacuum would have: index-only scans need the visibility map
+	db.mustExec(tb, `VACUUM ANALYZE models, model_files, model_counts`) // as autovacuum would have: index-only scans need the visibility map
 	return ids
 }
 

@@ -128,7 +128,20 @@ func unqueueReferenced(ctx context.Context, tx *Tx, digests []string) error {
 // each skips the rows another is claiming.
 func (db *DB) ClaimBlobDeletions(ctx context.Context, owner string, lease time.Duration, max int) ([]string, error) {
 	var digests []string
-	err := db.update(ctx, "postgres.ClaimBlobDeletions", func(tx *Tx) (err error) {
+	// A poll that finds nothing due, as most do, is one statement and no
+	// transaction. Whatever it saw, the claim below decides afresh.
+	var due bool
+	err := db.read(ctx, "postgres.ClaimBlobDeletions", func(tx *Tx) error {
+		return tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blob_gc
+			WHERE not_before <= $1 AND (lease_until IS NULL OR lease_until < $1))`, tx.ms()).Scan(&due)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !due || max < 1 {
+		return []string{}, nil
+	}
+	err = db.update(ctx, "postgres.ClaimBlobDeletions", func(tx *Tx) (err error) {
 		digests, err = claimBlobDeletions(ctx, tx, owner, lease, max)
 		return err
 	})

@@ -158,10 +158,19 @@ func findModelByID(ctx context.Context, tx *Tx, projectID, id string) (*modelreg
 
 // FindModels returns one page of the models matching f and the number of
 // all matches, in the order of f.SortBy then id, both in f.Order. The page
-// and the count come from one snapshot.
+// and the count come from one snapshot: one statement (findModelsOnce) for
+// a first page, a keyset page or a page at a small offset, otherwise a read
+// transaction (findModels), which reads a deep page from the nearer end.
 func (db *DB) FindModels(ctx context.Context, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
 	var models []*modelreg.ModelSummary
 	var n int
+	if f.After != nil || f.Skip() <= shortSkip {
+		err := db.read(ctx, "postgres.FindModels", func(tx *Tx) (err error) {
+			models, n, err = findModelsOnce(ctx, tx, f)
+			return err
+		})
+		return models, n, err
+	}
 	err := db.view(ctx, "postgres.FindModels", func(tx *Tx) (err error) {
 		models, n, err = findModels(ctx, tx, f)
 		return err
@@ -169,8 +178,15 @@ func (db *DB) FindModels(ctx context.Context, f modelreg.ModelFilter) ([]*modelr
 	return models, n, err
 }
 
-func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
-	var p params
+// shortSkip is the largest offset FindModels reads forward in one
+// statement: skipping that many index entries costs less than the round
+// trips of a transaction that first counts and then reads from the nearer
+// end.
+const shortSkip = 1000
+
+// modelConds returns the conditions of f on models, with their parameters
+// in p.
+func modelConds(f modelreg.ModelFilter, p *params) []string {
 	where := []string{"project_id = " + p.add(f.ProjectID)}
 	if f.Name != "" {
 		if f.ExactMatch {
@@ -193,10 +209,70 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 			where = append(where, c.expr+p.add(c.v))
 		}
 	}
+	return where
+}
+
+// findModelsOnce is findModels in one statement (one round trip): the
+// count, then the page joined to it, so that a page past the end still
+// returns the count in a row of NULLs. The page is read forward, skipping
+// f.Skip() rows (FindModels sends deep pages to findModels).
+func findModelsOnce(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
+	var p params
+	where := modelConds(f, &p)
+	count := countSQL(f, where, &p)
+	sortCol, desc := sqlstore.ModelSortColumn(f.SortBy), f.Desc()
+	skip := f.Skip()
+	if f.After != nil {
+		op := " > "
+		if desc {
+			op = " < "
+		}
+		where = append(where, "("+sortCol+", id)"+op+"("+p.add(f.After.Key)+"::bigint, "+p.add(f.After.ID)+"::text)")
+		skip = 0
+	}
+	order := "ASC"
+	if desc {
+		order = "DESC"
+	}
+	lim, off := p.add(f.Limit), p.add(skip)
+	q := `SELECT t.n, m.* FROM (` + count + `) AS t(n) LEFT JOIN LATERAL (SELECT ` + sqlstore.SummaryColumns("") +
+		` FROM models WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + sortCol + ` ` + order + `, id ` + order +
+		` LIMIT ` + lim + ` OFFSET ` + off + `) AS m ON true`
+	models := []*modelreg.ModelSummary{}
+	var total int
+	err := tx.query(ctx, func(rows pgx.Rows) error {
+		var m, cols modelreg.ModelSummary
+		var summary string
+		if rows.RawValues()[1] == nil { // no page: the count alone
+			return rows.Scan(append([]any{&total}, make([]any, len(sqlstore.SummaryDest(&cols, &summary)))...)...)
+		}
+		if err := rows.Scan(append([]any{&total}, sqlstore.SummaryDest(&cols, &summary)...)...); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(summary), &m); err != nil {
+			return err
+		}
+		sqlstore.SetSummaryColumns(&m, &cols)
+		models = append(models, &m)
+		return nil
+	}, q, p...)
+	if err != nil {
+		return nil, 0, err
+	}
+	return models, total, nil
+}
+
+func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
+	var p params
+	where := modelConds(f, &p)
 	sortCol, desc := sqlstore.ModelSortColumn(f.SortBy), f.Desc()
 	limit, skip := f.Limit, f.Skip()
-	total, err := countModels(ctx, tx, f, where, p)
-	if err != nil {
+	var total int
+	c := p // the count by itself: the shards' query does not use where's parameters
+	if countsFromShards(f) {
+		c = nil
+	}
+	if err := tx.queryRow(ctx, countSQL(f, where, &c), c...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	models := []*modelreg.ModelSummary{}
@@ -228,7 +304,7 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		order = "DESC"
 	}
 	lim, off := p.add(limit), p.add(skip)
-	err = tx.query(ctx, func(rows pgx.Rows) error {
+	err := tx.query(ctx, func(rows pgx.Rows) error {
 		var m, cols modelreg.ModelSummary
 		var summary string
 		if err := rows.Scan(sqlstore.SummaryDest(&cols, &summary)...); err != nil {
@@ -250,28 +326,32 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	return models, total, nil
 }
 
-// countModels returns the number of models matching f, whose conditions
-// are where with p. With no filter but status, type and not-type it sums
-// model_counts; otherwise it counts the matches.
-func countModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter, where []string, p params) (int, error) {
-	var total int
-	if f.Name != "" || f.Description != "" || f.Version != "" || f.WorkspaceID != "" {
-		err := tx.queryRow(ctx, `SELECT count(*) FROM models WHERE `+strings.Join(where, " AND "), p...).Scan(&total)
-		return total, err
+// countsFromShards reports whether the matches of f are counted from the
+// model_counts shards.
+func countsFromShards(f modelreg.ModelFilter) bool {
+	return f.Name == "" && f.Description == "" && f.Version == "" && f.WorkspaceID == ""
+}
+
+// countSQL returns a query of the number of models matching f, whose
+// conditions are where, with its parameters added to p (which holds
+// where's). With no filter but status, type and not-type it sums
+// model_counts (exact: the triggers keep it in step with models);
+// otherwise it counts the matches.
+func countSQL(f modelreg.ModelFilter, where []string, p *params) string {
+	if !countsFromShards(f) {
+		return `SELECT count(*)::bigint FROM models WHERE ` + strings.Join(where, " AND ")
 	}
-	var c params
-	q := `SELECT COALESCE(sum(n), 0) FROM model_counts WHERE project_id = ` + c.add(f.ProjectID)
+	q := `SELECT COALESCE(sum(n), 0)::bigint FROM model_counts WHERE project_id = ` + p.add(f.ProjectID)
 	if f.Status != "" {
-		q += ` AND status = ` + c.add(f.Status)
+		q += ` AND status = ` + p.add(f.Status)
 	}
 	if f.Type != "" {
-		q += ` AND type = ` + c.add(f.Type)
+		q += ` AND type = ` + p.add(f.Type)
 	}
 	if f.NotType != "" {
-		q += ` AND type <> ` + c.add(f.NotType)
+		q += ` AND type <> ` + p.add(f.NotType)
 	}
-	err := tx.queryRow(ctx, q, c...).Scan(&total)
-	return total, err
+	return q
 }
 
 // FindCascadeSet returns the models a cascade delete of id works on: id

@@ -81,7 +81,18 @@ type Options struct {
 	MaxConns int32
 	// QueryTimeout bounds every statement; 0 means DefaultQueryTimeout.
 	QueryTimeout time.Duration
+	// Tracer, when not nil, sees every statement of every connection
+	// (tests count round trips with it).
+	Tracer pgx.QueryTracer
 }
+
+// Idle connections are kept: at least minIdleConns, closed only after
+// maxConnIdleTime unused, so that a burst after a quiet spell does not
+// dial (and prepare every statement) afresh.
+const (
+	minIdleConns    = 2
+	maxConnIdleTime = 30 * time.Minute
+)
 
 // DB is a modelreg.Store backed by a PostgreSQL database.
 type DB struct {
@@ -116,7 +127,11 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = opt.MaxConns
 	}
+	configurePool(cfg, dsn)
 	configureConn(cfg.ConnConfig, db.timeout)
+	if opt.Tracer != nil {
+		cfg.ConnConfig.Tracer = opt.Tracer
+	}
 
 	if _, err := migrate(ctx, cfg.ConnConfig, db.now, db.log); err != nil {
 		return nil, formatError(ctx, op, err)
@@ -131,6 +146,31 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	}
 	db.log.Debug("postgres database open", "host", cfg.ConnConfig.Host, "database", cfg.ConnConfig.Database)
 	return db, nil
+}
+
+// configurePool keeps idle connections (unless the dsn sets its own
+// pool_min_conns, pool_max_conn_idle_time or pool_max_conn_lifetime_jitter):
+// pgxpool's defaults keep none open once they have been idle for 30
+// minutes, so a replica that was quiet reconnects (and prepares its
+// statements again) when traffic resumes, and they retire connections
+// opened together at the same age, all at once.
+//
+// Statements are prepared once per connection and then only bound and
+// executed: pgx's default_query_exec_mode cache_statement, which this
+// store expects (a dsn may still choose another mode, for a pooler such as
+// PgBouncer in transaction mode).
+func configurePool(cfg *pgxpool.Config, dsn string) {
+	if !strings.Contains(dsn, "pool_min_conns") {
+		cfg.MinConns = min(minIdleConns, cfg.MaxConns)
+	}
+	if !strings.Contains(dsn, "pool_max_conn_idle_time") {
+		cfg.MaxConnIdleTime = maxConnIdleTime
+	}
+	if !strings.Contains(dsn, "pool_max_conn_lifetime_jitter") {
+		// Connections opened together (at start) are not all retired
+		// together an hour later.
+		cfg.MaxConnLifetimeJitter = cfg.MaxConnLifetime / 4
+	}
 }
 
 // configureConn sets the session defaults of the store's connections,

@@ -216,16 +216,21 @@ func findServiceByID(ctx context.Context, tx *Tx, projectID, id, lock string) (*
 }
 
 // FindServices returns one page of the services matching f and the number
-// of all matches, without config, in the order of f.SortBy then id.
+// of all matches, without config, in the order of f.SortBy then id. The
+// page and the count come from one statement (one round trip, one
+// snapshot).
 func (db *DB) FindServices(ctx context.Context, f modelreg.ServiceFilter) ([]*modelreg.Service, int, error) {
 	var services []*modelreg.Service
 	var n int
-	err := db.view(ctx, "postgres.FindServices", func(tx *Tx) (err error) {
+	err := db.read(ctx, "postgres.FindServices", func(tx *Tx) (err error) {
 		services, n, err = findServices(ctx, tx, f)
 		return err
 	})
 	return services, n, err
 }
+
+// serviceScanCols is the number of columns of sqlstore.ServiceColumns.
+var serviceScanCols = len(strings.Split(sqlstore.ServiceColumns, ","))
 
 func findServices(ctx context.Context, tx *Tx, f modelreg.ServiceFilter) ([]*modelreg.Service, int, error) {
 	var p params
@@ -251,26 +256,39 @@ func findServices(ctx context.Context, tx *Tx, f modelreg.ServiceFilter) ([]*mod
 	sortCol, order := sqlstore.ServiceSortColumn(f.SortBy), sqlstore.Direction(f.Page)
 	limit, offset := f.Limit, f.Skip()
 	cond := strings.Join(where, " AND ")
-	var total int
-	if err := tx.queryRow(ctx, `SELECT count(*) FROM services WHERE `+cond, p...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	services := []*modelreg.Service{}
-	if total == 0 || offset >= total {
-		return services, total, nil
-	}
 	lim, off := p.add(limit), p.add(offset)
+	// The count, then the page joined to it: a page past the end is one
+	// row of NULLs that still carries the count.
+	q := `SELECT t.n, s.* FROM (SELECT count(*) FROM services WHERE ` + cond + `) AS t(n) LEFT JOIN LATERAL (SELECT ` +
+		sqlstore.ServiceColumns + ` FROM services WHERE ` + cond +
+		` ORDER BY ` + sortCol + ` ` + order + `, id ` + order + ` LIMIT ` + lim + ` OFFSET ` + off + `) AS s ON true`
+	services := []*modelreg.Service{}
+	var total int
 	err := tx.query(ctx, func(rows pgx.Rows) error {
-		s, err := sqlstore.ScanService(rows)
+		if rows.RawValues()[1] == nil {
+			return rows.Scan(append([]any{&total}, make([]any, serviceScanCols)...)...)
+		}
+		s, err := sqlstore.ScanService(skipFirst{rows, &total})
 		if err != nil {
 			return err
 		}
 		services = append(services, s)
 		return nil
-	}, `SELECT `+sqlstore.ServiceColumns+` FROM services WHERE `+cond+
-		` ORDER BY `+sortCol+` `+order+`, id `+order+` LIMIT `+lim+` OFFSET `+off, p...)
-	return services, total, err
+	}, q, p...)
+	if err != nil {
+		return nil, 0, err
+	}
+	return services, total, nil
 }
+
+// skipFirst scans the first column of a row into first and the others
+// into the destinations Scan is given.
+type skipFirst struct {
+	rows  pgx.Rows
+	first any
+}
+
+func (s skipFirst) Scan(dst ...any) error { return s.rows.Scan(append([]any{s.first}, dst...)...) }
 
 // UpdateService applies u in one transaction (modelreg.Service.Apply, then
 // a new config's models checked and locked as by CreateService) and
