@@ -463,13 +463,18 @@ func recordEach(ctx context.Context, tx *Tx, projects []string, ev func(projectI
 	return nil
 }
 
+// userProjects returns the projects userID is a member of, in tx.
+func userProjects(ctx context.Context, tx *Tx, userID string) ([]string, error) {
+	return tx.queryStrings(ctx, `SELECT project_id FROM user_projects WHERE user_id = $1 ORDER BY project_id`, userID)
+}
+
 // recordCredential records action on the credential ak of userID under
 // each project it reaches: its scope, or its user's projects.
 func recordCredential(ctx context.Context, tx *Tx, action, ak, userID, scope string) error {
 	projects := []string{scope}
 	if scope == "" {
 		var err error
-		if projects, err = tx.queryStrings(ctx, `SELECT project_id FROM user_projects WHERE user_id = $1 ORDER BY project_id`, userID); err != nil {
+		if projects, err = userProjects(ctx, tx, userID); err != nil {
 			return err
 		}
 	}

@@ -268,7 +268,7 @@ func (db *DB) SetUserDisabled(ctx context.Context, userID string, disabled bool)
 		if err := bumpAuthGeneration(ctx, tx); err != nil {
 			return err
 		}
-		projects, err := tx.queryStrings(ctx, `SELECT project_id FROM user_projects WHERE user_id = $1 ORDER BY project_id`, userID)
+		projects, err := userProjects(ctx, tx, userID)
 		if err != nil {
 			return err
 		}
