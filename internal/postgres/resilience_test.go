@@ -42,6 +42,40 @@ func wantUnavailable(t *testing.T, what string, err error) {
 	}
 }
 
+// settle retries call while it fails with EUNAVAILABLE, for up to 10 s: the
+// tests below run the store with query timeouts of a few hundred
+// milliseconds, which a loaded CI machine can exceed on calls that are
+// meant to succeed (the setup, the recovery).
+func settle(t *testing.T, what string, call func() error) {
+	t.Helper()
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err = call(); modelreg.ErrorCode(err) != modelreg.EUNAVAILABLE {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// openSettled is mustOpen retried while the first ping times out.
+func openSettled(t *testing.T, dsn string, opt Options) *DB {
+	t.Helper()
+	var db *DB
+	settle(t, "Open", func() error {
+		var err error
+		db, err = Open(context.Background(), dsn, opt)
+		return err
+	})
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
 // TestUnavailable takes the database away, and then the network, under a
 // store, and checks that every call fails fast with EUNAVAILABLE (a 503,
 // not a 500, and no hanging request) and that the store recovers by itself.
@@ -53,11 +87,9 @@ func TestUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := pgtest.StartProxy(t, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)))
-	db := mustOpen(t, p.DSN(t, dsn), Options{QueryTimeout: 300 * time.Millisecond, MaxConns: 4})
+	db := openSettled(t, p.DSN(t, dsn), Options{QueryTimeout: 300 * time.Millisecond, MaxConns: 4})
 	m := newTestModel("p", "m", "1.0.0")
-	if err := db.CreateModel(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	settle(t, "CreateModel", func() error { return db.CreateModel(ctx, m) })
 	// works waits for the store to answer again by itself (no reopen):
 	// the first calls after the network returns may still meet a
 	// connection of the outage, or a 300 ms timeout on a loaded machine.
@@ -181,11 +213,9 @@ func TestReconnect(t *testing.T) {
 func TestQueryTimeout(t *testing.T) {
 	ctx := context.Background()
 	dsn := mustSchema(t)
-	db := mustOpen(t, dsn, Options{QueryTimeout: 200 * time.Millisecond})
+	db := openSettled(t, dsn, Options{QueryTimeout: 200 * time.Millisecond})
 	m := newTestModel("p", "m", "1.0.0")
-	if err := db.CreateModel(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	settle(t, "CreateModel", func() error { return db.CreateModel(ctx, m) })
 	other, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -203,16 +233,13 @@ func TestQueryTimeout(t *testing.T) {
 	if sqlState(err) != "57014" {
 		t.Errorf("err = %v, want the server's statement timeout (57014)", err)
 	}
-	// Reads do not wait for row locks.
-	if _, err := db.FindModelByID(ctx, "p", m.ID); err != nil {
-		t.Fatalf("FindModelByID: %v", err)
-	}
+	// Reads do not wait for row locks (a timeout here is the machine's
+	// load, not the lock: retried).
+	settle(t, "FindModelByID", func() error { _, err := db.FindModelByID(ctx, "p", m.ID); return err })
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := modelreg.DeleteModel(ctx, db, "p", m.ID); err != nil {
-		t.Fatalf("DeleteModel after the lock was released: %v", err)
-	}
+	settle(t, "DeleteModel after the lock was released", func() error { return modelreg.DeleteModel(ctx, db, "p", m.ID) })
 }
 
 func TestRetry(t *testing.T) {
