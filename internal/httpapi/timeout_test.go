@@ -43,7 +43,9 @@ func testRequestTimeout(t *testing.T) {
 	ctx := context.Background()
 	e := MustServe(t, func(cfg *httpapi.Config) {
 		cfg.Store = slowStore{cfg.Store} // FindModels waits for its context to end
-		cfg.RequestTimeout = 200 * time.Millisecond
+		// Long enough for the calls below that must end in time, on a
+		// loaded CI machine (the slow list waits for it whatever it is).
+		cfg.RequestTimeout = 2 * time.Second
 	})
 	_, err := e.c.ListModels(ctx, modelreg.ModelFilter{})
 	wantBusy(t, "a list that never ends", err)
