@@ -102,11 +102,11 @@ type previewRow struct {
 }
 
 type previewData struct {
-	Policy           *modelreg.CleanupPolicy
-	Rows             []previewRow
-	ToDelete, Kept   int
-	NotLookedUp      int // rows shown by id only
-	Error            *pageError
+	Policy         *modelreg.CleanupPolicy
+	Rows           []previewRow
+	ToDelete, Kept int
+	NotLookedUp    int // rows shown by id only
+	Error          *pageError
 }
 
 // handleCleanupPolicy shows a policy and its preview (POST

@@ -81,11 +81,11 @@ func TestEventsPage(t *testing.T) {
 
 	// Filters.
 	for q, want := range map[string]int{
-		"action=model.delete&resource_id=" + v1.ID:                    1,
-		"action=model.delete&resource_id=" + v2.ID:                    0,
-		"resource_id=" + v2.ID:                                        3, // import, publish, refused delete
-		"actor=" + keys[0].AccessKey + "&action=service.create":       1,
-		"actor=bob":                                                   0,
+		"action=model.delete&resource_id=" + v1.ID:              1,
+		"action=model.delete&resource_id=" + v2.ID:              0,
+		"resource_id=" + v2.ID:                                  3, // import, publish, refused delete
+		"actor=" + keys[0].AccessKey + "&action=service.create": 1,
+		"actor=bob": 0,
 		"action=model.delete&since=2000-01-01T00:00&until=2999-12-31": 1,
 		"action=model.delete&until=2000-01-01T00:00:00":               0,
 		"action=model.delete&since=2999-01-01":                        0,
