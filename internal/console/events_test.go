@@ -277,6 +277,18 @@ func TestCleanupPages(t *testing.T) {
 	if l, _ := e.alice.ListModels(ctx, modelreg.ModelFilter{Name: "gpt", ExactMatch: true}); l.TotalCount != 4 {
 		t.Errorf("%d versions after the preview, want 4", l.TotalCount)
 	}
+	// Young versions stay as "recent".
+	recent, err := e.alice.CreateCleanupPolicy(ctx, policyBody("gpt", 1, 30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = b.get("/console/cleanup/" + recent)
+	if n := strings.Count(p.body, ">recent</span> younger than 30 days"); n != 3 || !strings.Contains(p.body, "delete <strong>0</strong> versions") {
+		t.Errorf("preview with keep_days: %d recent\n%s", n, p.body)
+	}
+	if err := e.alice.DeleteCleanupPolicy(ctx, recent); err != nil {
+		t.Fatal(err)
+	}
 
 	// Enable, then delete after the confirmation.
 	if p := post("/console/cleanup/"+id+"/enabled", url.Values{"enabled": {"true"}}); p.status != http.StatusSeeOther {
