@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -326,6 +327,25 @@ func TestCleanupPages(t *testing.T) {
 			t.Errorf("events of the policy lack %s:\n%s", a, got)
 		}
 	}
+	// A preview of many versions looks up at most 300 of them; the others
+	// are listed by their id.
+	bulk := make([]modelreg.BulkModel, 302)
+	for i := range bulk {
+		bulk[i] = modelreg.BulkModel{ModelImport: modelreg.ModelImport{Name: "many", Version: fmt.Sprintf("%d.%d.%d", i/100, i/10%10, i%10), Type: "TensorFlow"}}
+	}
+	if _, err := e.alice.CreateModels(ctx, bulk); err != nil {
+		t.Fatal(err)
+	}
+	many, err := e.alice.CreateCleanupPolicy(ctx, policyBody("many", 1000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = b.get("/console/cleanup/" + many)
+	if p.status != http.StatusOK || !strings.Contains(p.body, "2 versions are shown by their id only") ||
+		strings.Count(p.body, `<th scope="row">many</th>`) != 300 || strings.Count(p.body, "<tr>") != 303 {
+		t.Errorf("preview of 302 versions: %d, %d rows by name", p.status, strings.Count(p.body, `<th scope="row">many</th>`))
+	}
+
 	// Another project's policy is unknown to alice.
 	pb, err := e.bob.CreateCleanupPolicy(ctx, policyBody("*", 1, 0))
 	if err != nil {
