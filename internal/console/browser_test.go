@@ -68,8 +68,9 @@ func (dh *documentHeaders) listen(ev any) {
 // TestBrowser drives the console in headless Chromium against a real
 // server: sign in, find a model by search, open its details, delete one
 // version through the dialog, see a deployed one refused, upload a folder,
-// create and revoke an access key, a CSRF-less POST refused, sign out. The
-// CSP header is checked on every page the browser loads, the browser must
+// create and revoke an access key, filter the audit events to the delete,
+// create, preview and delete a cleanup policy, CSRF-less POSTs refused,
+// sign out. The CSP header is checked on every page the browser loads, the browser must
 // report no CSP violation, and axe-core must find no serious or critical
 // accessibility violation on any page.
 func TestBrowser(t *testing.T) {
@@ -245,6 +246,13 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("protection: %q", got)
 	}
 	check("model-protected")
+	// The model's latest audit events, with the link to all of them.
+	if got := text("#audit-events"); !strings.Contains(got, modelreg.ActionModelProtect) || !strings.Contains(got, modelreg.ActionModelImport) {
+		t.Errorf("the model's events:\n%s", got)
+	}
+	run("the model's events", chromedp.ScrollIntoView(chromedp.CSS("#audit-events")))
+	check("model-events")
+	run("back to the top", chromedp.ScrollIntoView(chromedp.CSS("#model-title")))
 	run("delete the protected model", chromedp.Click(chromedp.CSS("#delete")), chromedp.WaitVisible(chromedp.CSS("#plan")))
 	if plan := text("#plan"); !strings.Contains(plan, "stays") || !strings.Contains(plan, modelreg.CodeModelProtected) || !strings.Contains(plan, "serves the demo") {
 		t.Errorf("plan of a protected model:\n%s", plan)
@@ -335,6 +343,75 @@ func TestBrowser(t *testing.T) {
 	}
 	if ks, _ := e.alice.ListCredentials(context.Background(), ""); len(ks) != 2 {
 		t.Errorf("%d keys after the CSRF-less POST, want 2", len(ks))
+	}
+
+	// Audit events: filter to the delete of version 1.0.0 done above.
+	run("events", chromedp.Click(chromedp.CSS(`nav a[href="/console/events"]`)), chromedp.WaitVisible(chromedp.CSS("table.audit")))
+	check("events")
+	run("filter the events",
+		chromedp.SetValue(chromedp.CSS("#action"), modelreg.ActionModelDelete),
+		chromedp.SendKeys(chromedp.CSS("#resource_id"), m1.ID),
+		chromedp.Click(chromedp.CSS("#filter")),
+		chromedp.WaitVisible(chromedp.CSS(`#resource_id[value="`+m1.ID+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.audit")))
+	if rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("table.audit tbody tr").length`)); err != nil || rows != 1 {
+		t.Errorf("filtered events: %d rows, %v", rows, err)
+	}
+	if got := text("table.audit"); !strings.Contains(got, modelreg.ActionModelDelete) || !strings.Contains(got, m1.ID) ||
+		!strings.Contains(got, "alice") || !strings.Contains(got, "success") {
+		t.Errorf("the delete's event:\n%s", got)
+	}
+	check("events-filtered")
+
+	// Cleanup policies: create one, preview it with the reasons, delete it.
+	llama := make([]*modelreg.Model, 4)
+	for i := range llama {
+		llama[i] = push(t, e.alice, "llama", fmt.Sprintf("%d.0.0", i+1), map[string]string{"model/weights.bin": strings.Repeat("l", 1000*(i+1))})
+	}
+	deploy(t, e.alice, "llama-online", llama[0].ID)
+	if _, err := e.alice.SetProtection(context.Background(), llama[1].ID, true, "the paper's model"); err != nil {
+		t.Fatal(err)
+	}
+	run("cleanup", chromedp.Click(chromedp.CSS(`nav a[href="/console/cleanup"]`)), chromedp.WaitVisible(chromedp.CSS("#create-policy")),
+		chromedp.SendKeys(chromedp.CSS("#name_pattern"), "llama*"),
+		chromedp.SetValue(chromedp.CSS("#keep_last"), "1"),
+		chromedp.SetValue(chromedp.CSS("#keep_days"), "0"),
+		chromedp.Click(chromedp.CSS("#create-policy")),
+		chromedp.WaitVisible(chromedp.CSS("#done")))
+	ps, err := e.alice.ListCleanupPolicies(context.Background())
+	if err != nil || len(ps) != 1 || ps[0].NamePattern != "llama*" || ps[0].KeepLast != 1 {
+		t.Fatalf("policies: %+v %v", ps, err)
+	}
+	check("cleanup")
+	run("preview", chromedp.Click(chromedp.CSS("#preview-"+ps[0].ID)), chromedp.WaitVisible(chromedp.CSS("#preview")))
+	preview := text("#preview")
+	for _, want := range []string{"newest", "would delete it", "protected", "deployed", "4.0.0", "3.0.0", "2.0.0", "1.0.0"} {
+		if !strings.Contains(preview, want) {
+			t.Errorf("the preview lacks %q:\n%s", want, preview)
+		}
+	}
+	check("cleanup-preview")
+	for _, path := range []string{"/console/cleanup/" + ps[0].ID + "/delete", "/console/cleanup/" + ps[0].ID + "/enabled", "/console/cleanup"} {
+		status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("`+path+`", {method: "POST", body: new URLSearchParams({name_pattern: "x", keep_last: "1", keep_days: "0"})}).then(r => r.status)`,
+			chromedp.EvalAwaitPromise))
+		if err != nil {
+			failed("CSRF-less POST "+path, err)
+		}
+		if status != 403 {
+			t.Errorf("POST %s without the CSRF token: %d", path, status)
+		}
+	}
+	if ps, _ := e.alice.ListCleanupPolicies(context.Background()); len(ps) != 1 || !ps[0].Enabled {
+		t.Errorf("policies after CSRF-less POSTs: %+v", ps)
+	}
+	run("delete the policy", chromedp.Click(chromedp.CSS("#delete-policy")), chromedp.WaitVisible(chromedp.CSS("#confirm-delete")))
+	check("cleanup-delete")
+	run("confirm", chromedp.Click(chromedp.CSS("#confirm-delete")), chromedp.WaitVisible(chromedp.CSS("#done")))
+	if ps, _ := e.alice.ListCleanupPolicies(context.Background()); len(ps) != 0 {
+		t.Errorf("policies after the delete: %+v", ps)
+	}
+	if l, _ := e.alice.ListModels(context.Background(), modelreg.ModelFilter{Name: "llama", ExactMatch: true}); l.TotalCount != 4 {
+		t.Errorf("%d llama versions after preview and delete of the policy, want 4", l.TotalCount)
 	}
 
 	// Import and upload, projects.

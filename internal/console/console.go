@@ -129,6 +129,14 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /console/keys/{access_key}/revoke", c.signedIn(c.handleKeyRevokeConfirm))
 	c.mux.HandleFunc("POST /console/keys/{access_key}/revoke", c.signedIn(c.handleKeyRevoke))
 
+	c.mux.HandleFunc("GET /console/events", c.signedIn(c.handleEvents))
+	c.mux.HandleFunc("GET /console/cleanup", c.signedIn(c.handleCleanup))
+	c.mux.HandleFunc("POST /console/cleanup", c.signedIn(c.handleCleanupCreate))
+	c.mux.HandleFunc("GET /console/cleanup/{policy_id}", c.signedIn(c.handleCleanupPolicy))
+	c.mux.HandleFunc("GET /console/cleanup/{policy_id}/delete", c.signedIn(c.handleCleanupDeleteConfirm))
+	c.mux.HandleFunc("POST /console/cleanup/{policy_id}/delete", c.signedIn(c.handleCleanupDelete))
+	c.mux.HandleFunc("POST /console/cleanup/{policy_id}/enabled", c.signedIn(c.handleCleanupEnabled))
+
 	// The upload calls of console.js, forwarded to the push extension.
 	c.mux.HandleFunc("POST /console/api/uploads", c.signedIn(c.proxy("uploads")))
 	c.mux.HandleFunc("PUT /console/api/uploads/{upload_id}/files/{path...}", c.signedIn(c.proxy("uploads/{upload_id}/files/{path...}")))

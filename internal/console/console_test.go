@@ -22,6 +22,8 @@ func pagesOf(modelID, modelName, serviceID, accessKey string) []string {
 		"/console/services", "/console/services/" + serviceID, "/console/services/" + serviceID + "/stop",
 		"/console/keys", "/console/keys/" + accessKey + "/revoke", "/console/projects", "/console/import", "/console/upload",
 		"/console/trash", "/console/trash?q=" + url.QueryEscape(modelName) + "&page=1", "/console/trash/purge",
+		"/console/events", "/console/events?action=model.delete&resource_id=" + url.QueryEscape(modelID) + "&since=2024-01-01T00:00&until=2999-01-01T00:00:00",
+		"/console/cleanup",
 		"/console/no-such-page",
 	}
 }
@@ -84,7 +86,12 @@ func TestSecurityHeaders(t *testing.T) {
 	if strings.Contains(p.header.Get("Location"), "token") || strings.Contains(p.header.Get("Location"), "password") {
 		t.Errorf("a secret in a URL: %q", p.header.Get("Location"))
 	}
-	for _, path := range pagesOf(m.ID, m.Name, svc, keys[0].AccessKey) {
+	policy, err := e.alice.CreateCleanupPolicy(context.Background(), policyBody("res*", 1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := append(pagesOf(m.ID, m.Name, svc, keys[0].AccessKey), "/console/cleanup/"+policy, "/console/cleanup/"+policy+"/delete")
+	for _, path := range paths {
 		p := b.get(path)
 		check(path, p)
 		want := http.StatusOK
@@ -114,6 +121,10 @@ func TestCSRF(t *testing.T) {
 	m := push(t, e.alice, "resnet", "1.0.0", map[string]string{"a.txt": "a"})
 	svc := deploy(t, e.alice, "svc", m.ID)
 	keys, err := e.alice.ListCredentials(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := e.alice.CreateCleanupPolicy(ctx, policyBody("*", 1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +159,9 @@ func TestCSRF(t *testing.T) {
 		{"/console/trash/" + m.ID + "/restore", url.Values{}},
 		{"/console/trash/" + m.ID + "/purge", url.Values{}},
 		{"/console/trash/purge", url.Values{}},
+		{"/console/cleanup", url.Values{"name_pattern": {"x"}, "keep_last": {"1"}, "keep_days": {"0"}}},
+		{"/console/cleanup/" + policy + "/enabled", url.Values{"enabled": {"false"}}},
+		{"/console/cleanup/" + policy + "/delete", url.Values{}},
 		{"/console/signout", url.Values{}},
 	}
 	for _, tc := range posts {
@@ -185,6 +199,9 @@ func TestCSRF(t *testing.T) {
 	}
 	if l, _ := e.alice.ListModels(ctx, modelreg.ModelFilter{}); l.TotalCount != 1 {
 		t.Errorf("%d models, want 1", l.TotalCount)
+	}
+	if ps, _ := e.alice.ListCleanupPolicies(ctx); len(ps) != 1 || ps[0].ID != policy || !ps[0].Enabled {
+		t.Errorf("cleanup policies changed: %+v", ps)
 	}
 	if p := b.get("/console/models"); p.status != http.StatusOK {
 		t.Errorf("signed out by a CSRF-less POST: %d", p.status)

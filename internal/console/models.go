@@ -192,6 +192,7 @@ type modelData struct {
 	Services   []*modelreg.Service
 	Deployed   bool
 	Protection *modelreg.ModelProtection
+	Audit      *auditBox // its latest audit events (events.go)
 }
 
 // handleModel shows every field of a model (GET /v1/{project_id}/models/{id}),
@@ -222,6 +223,7 @@ func (c *Console) handleModel(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, s, err)
 		return
 	}
+	d.Audit = c.resourceEvents(w, r, cl, id)
 	c.render(w, r, http.StatusOK, "model", &page{Title: m.Name + " " + m.Version, Nav: "models", Session: s, Data: d})
 }
 

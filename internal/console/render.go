@@ -42,6 +42,10 @@ var funcs = template.FuncMap{
 	"path":     url.PathEscape,
 	"filepath": escapeFilePath,
 	"query":    func(v url.Values) string { return v.Encode() },
+	// qs marks a query string made by url.Values.Encode as one, so that
+	// html/template keeps its = and & (a plain string after ? is escaped
+	// as one query value: "marker%3d…", which no handler reads).
+	"qs": func(encoded string) template.URL { return template.URL(encoded) },
 }
 
 // parsePages parses every page template with the layout.

@@ -45,6 +45,7 @@ type serviceData struct {
 	Events  []*modelreg.ServiceEvent
 	Action  string // the action to confirm, on the confirmation page
 	Error   *pageError
+	Audit   *auditBox // its latest audit events (events.go)
 }
 
 // handleService shows a service with its config and events.
@@ -55,6 +56,7 @@ func (c *Console) handleService(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, s, err)
 		return
 	}
+	d.Audit = c.resourceEvents(w, r, c.apiClient(w, r, s), d.Service.ID)
 	c.render(w, r, http.StatusOK, "service", &page{Title: "Service " + d.Service.Name, Nav: "services", Session: s, Data: d})
 }
 
