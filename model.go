@@ -724,3 +724,11 @@ type ModelName struct {
 	Deployed     bool          `json:"deployed"`
 	Protected    bool          `json:"protected"`
 }
+
+// ModelNameList is the answer of GET /modelreg/v1/{project_id}/model-names:
+// the aggregates of the names asked that have a matching version, in the
+// order asked.
+type ModelNameList struct {
+	Count int          `json:"count"`
+	Names []*ModelName `json:"model_names"`
+}
