@@ -669,3 +669,66 @@ func (m *Model) ApplyConfig(config string) {
 		m.Dependencies = c.Dependencies
 	}
 }
+
+// MaxModelNames is the most names one FindModelNames call (GET
+// /modelreg/v1/{project_id}/model-names) asks about: a page of the
+// console's models page holds fewer.
+const MaxModelNames = 100
+
+// ModelNameFilter asks for the aggregates of some names of a project
+// (modelreg extension): of each name, the versions matching the other
+// fields, as ModelFilter matches them.
+type ModelNameFilter struct {
+	ProjectID   string
+	Names       []string // exact names, 1..MaxModelNames, no repeats
+	Description string   // substring
+	Status      string   // lower case
+	Type        string   // canonical spelling
+}
+
+// Validate checks and normalises the filter (ModelArts.0101 naming the
+// parameter).
+func (f *ModelNameFilter) Validate() error {
+	if len(f.Names) == 0 {
+		return Invalid("Parameter model_name is required: the names to aggregate.")
+	}
+	if len(f.Names) > MaxModelNames {
+		return Invalid("Invalid parameter model_name: at most %d names.", MaxModelNames)
+	}
+	seen := make(map[string]bool, len(f.Names))
+	for _, n := range f.Names {
+		if n == "" {
+			return Invalid("Invalid parameter model_name: empty.")
+		}
+		if seen[n] {
+			return Invalid("Invalid parameter model_name: %q is given twice.", n)
+		}
+		seen[n] = true
+	}
+	mf := ModelFilter{Status: f.Status, Type: f.Type}
+	if err := mf.Validate(); err != nil {
+		return err
+	}
+	f.Status, f.Type = mf.Status, mf.Type
+	return nil
+}
+
+// ModelName is what the versions of one name matching a ModelNameFilter
+// have in common: how many there are, the newest of them (greatest
+// create_at, ties by greatest id), and whether any of them is used by a
+// service or protected.
+type ModelName struct {
+	Name         string        `json:"model_name"`
+	VersionCount int           `json:"version_count"`
+	Newest       *ModelSummary `json:"newest"`
+	Deployed     bool          `json:"deployed"`
+	Protected    bool          `json:"protected"`
+}
+
+// ModelNameList is the answer of GET /modelreg/v1/{project_id}/model-names:
+// the aggregates of the names asked that have a matching version, in the
+// order asked.
+type ModelNameList struct {
+	Count int          `json:"count"`
+	Names []*ModelName `json:"model_names"`
+}

@@ -86,6 +86,11 @@ type ModelStore interface {
 	// FindModelFiles returns the files of a model, by path.
 	// Returns ENOTFOUND ModelArts.3001.
 	FindModelFiles(ctx context.Context, projectID, id string) ([]ModelFile, error)
+
+	// FindModelNames returns, for each name of f.Names (validated) that
+	// has versions matching f, their aggregates (ModelName), in the order
+	// of f.Names; a name without a match is left out.
+	FindModelNames(ctx context.Context, f ModelNameFilter) ([]*ModelName, error)
 }
 
 // ServiceStore keeps services (deployment records) and their events.

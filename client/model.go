@@ -60,6 +60,25 @@ func (c *Client) ListModels(ctx context.Context, f modelreg.ModelFilter) (*model
 	return &res, nil
 }
 
+// ModelNames returns the aggregates of some names of the project (the
+// modelreg model-names extension): for each name of f.Names with versions
+// matching f, in the order of f.Names, how many match, the newest of them
+// and whether any is deployed or protected. f.ProjectID is ignored.
+func (c *Client) ModelNames(ctx context.Context, f modelreg.ModelNameFilter) (*modelreg.ModelNameList, error) {
+	q := url.Values{"model_name": f.Names}
+	for k, v := range map[string]string{"description": f.Description, "model_status": f.Status, "model_type": f.Type} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var res modelreg.ModelNameList
+	path := "/modelreg/v1/" + url.PathEscape(c.projectID) + "/model-names"
+	if err := c.Do(ctx, http.MethodGet, path, q, nil, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
 // CreateModels creates published, metadata-only models in one call (the
 // modelreg bulk extension, at most modelreg.MaxBulkModels and the server's
 // body limit) and returns their ids in order. All are created or none.

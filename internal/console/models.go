@@ -17,12 +17,12 @@ const modelsPageRows = 30
 
 // modelGroup is one name on the models page.
 type modelGroup struct {
-	Name     string
-	Versions int                      // all versions of the name (matching the filters)
-	Newest   *modelreg.ModelSummary   // the newest of them
-	OnPage   []*modelreg.ModelSummary // its versions on this page
-	Size     int64                    // of the versions on this page
-	Deployed bool                     // a version on this page is used by a service
+	Name      string
+	Versions  int                      // all versions of the name (matching the filters)
+	Newest    *modelreg.ModelSummary   // the newest of them
+	OnPage    []*modelreg.ModelSummary // its versions on this page
+	Deployed  bool                     // a version (matching the filters) is used by a service
+	Protected bool                     // a version (matching the filters) is protected
 }
 
 // modelsData is the models page.
@@ -38,12 +38,15 @@ type modelsData struct {
 	Paged                     bool
 }
 
-// handleModels lists the project's models, grouped by name: one model list
-// call (GET /v1/{project_id}/models with the page's filters, sort and
-// marker), then per name one call for its version count and newest version
-// and per model one service list call (?model_id=) for the deployed flag.
-// A name whose versions are spread over the sort order can appear on more
-// than one page (docs/decisions.md, "The console's models page").
+// handleModels lists the project's models, grouped by name, in two API
+// calls whatever the page holds: the model list (GET
+// /v1/{project_id}/models with the page's filters, sort and marker), then
+// the aggregates of the names on the page (GET
+// /modelreg/v1/{project_id}/model-names with the same filters): each
+// name's version count, newest version, and whether any version is
+// deployed or protected. A name whose versions are spread over the sort
+// order can appear on more than one page (docs/decisions.md, "The
+// console's models page").
 func (c *Console) handleModels(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r.Context())
 	q := r.URL.Query()
@@ -72,41 +75,31 @@ func (c *Console) handleModels(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Total = list.TotalCount
 	byName := map[string]*modelGroup{}
+	var names []string
 	for _, m := range list.Models {
 		g := byName[m.Name]
 		if g == nil {
-			g = &modelGroup{Name: m.Name}
+			g = &modelGroup{Name: m.Name, Newest: m}
 			byName[m.Name] = g
 			d.Groups = append(d.Groups, g)
+			names = append(names, m.Name)
 		}
 		g.OnPage = append(g.OnPage, m)
-		g.Size += m.Size
+		g.Versions = len(g.OnPage) // until the aggregates say
 	}
-	for _, g := range d.Groups {
-		vf := modelreg.ModelFilter{Name: g.Name, ExactMatch: true, Type: d.Type, Status: d.Status, Page: modelreg.Page{Limit: 1, SortBy: modelreg.ModelSortCreateAt, Order: "desc"}}
-		if d.In == "description" {
-			vf.Description = d.Q
-		}
-		vs, err := cl.ListModels(r.Context(), vf)
+	if len(names) > 0 {
+		// The versions the filters match: the list's own, less the name
+		// substring (each name is given exactly).
+		agg, err := cl.ModelNames(r.Context(), modelreg.ModelNameFilter{Names: names, Description: f.Description, Type: f.Type, Status: f.Status})
 		if err != nil {
 			c.fail(w, r, s, err)
 			return
 		}
-		g.Versions = vs.TotalCount
-		if len(vs.Models) > 0 {
-			g.Newest = vs.Models[0]
-		} else {
-			g.Newest = g.OnPage[0]
-		}
-		for _, m := range g.OnPage {
-			dep, err := c.deployed(r, cl, m.ID)
-			if err != nil {
-				c.fail(w, r, s, err)
-				return
-			}
-			if dep {
-				g.Deployed = true
-				break
+		// A name is missing only when its versions went between the two
+		// calls: the page then shows what the list read.
+		for _, a := range agg.Names {
+			if g := byName[a.Name]; g != nil {
+				g.Versions, g.Newest, g.Deployed, g.Protected = a.VersionCount, a.Newest, a.Deployed, a.Protected
 			}
 		}
 	}

@@ -329,6 +329,9 @@ func testAuthNegative(t *testing.T) {
 			r.Header.Set("X-Auth-Token", token.Token)
 			return r
 		}, 403, modelreg.CodeProjectMismatch},
+		{"OtherProjectModelNames", func() *http.Request {
+			return sign(e.aliceSig, e.request(t, "GET", "/modelreg/v1/"+projectB+"/model-names?model_name=a", nil), nil)
+		}, 403, modelreg.CodeProjectMismatch},
 		{"ProjectHeaderMismatch", func() *http.Request {
 			r := e.request(t, "POST", models, importBody)
 			r.Header.Set("X-Project-Id", projectB)

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -525,6 +526,28 @@ func testBadInputTrash(t *testing.T) {
 		{name: "RestoreBadID", method: http.MethodPost, path: trash + "/abc/restore", status: 400, code: c0101, msg: "model_id"},
 		{name: "PurgeNeverDeleted", method: http.MethodDelete, path: trash + "/" + f.published, status: 404, code: c3001, msg: f.published},
 		{name: "PurgeBadID", method: http.MethodDelete, path: trash + "/abc", status: 400, code: c0101, msg: "model_id"},
+	})
+}
+
+func TestBadInputModelNames(t *testing.T) { eachStore(t, testBadInputModelNames) }
+
+func testBadInputModelNames(t *testing.T) {
+	e, _ := MustBadFixture(t)
+	names := "/modelreg/v1/" + projectA + "/model-names"
+	many := make([]string, modelreg.MaxModelNames+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("model_name=n%d", i)
+	}
+	runBadCases(t, e, []badCase{
+		{name: "NoName", method: http.MethodGet, path: names, status: 400, code: c0101, msg: "model_name"},
+		{name: "EmptyName", method: http.MethodGet, path: names, query: "model_name=", status: 400, code: c0101, msg: "model_name"},
+		{name: "NameTwice", method: http.MethodGet, path: names, query: "model_name=base&model_name=base", status: 400, code: c0101, msg: "model_name"},
+		{name: "TooManyNames", method: http.MethodGet, path: names, query: strings.Join(many, "&"), status: 400, code: c0101, msg: "model_name"},
+		{name: "NameControlChar", method: http.MethodGet, path: names, query: "model_name=a%0Ab", status: 400, code: c0101, msg: "model_name"},
+		{name: "BadStatus", method: http.MethodGet, path: names, query: "model_name=base&model_status=gone", status: 400, code: c0101, msg: "model_status"},
+		{name: "BadType", method: http.MethodGet, path: names, query: "model_name=base&model_type=Cobol", status: 400, code: c0101, msg: "model_type"},
+		{name: "TypeRepeated", method: http.MethodGet, path: names, query: "model_name=base&model_type=Custom&model_type=Custom", status: 400, code: c0101, msg: "model_type"},
+		{name: "BadProject", method: http.MethodGet, path: "/modelreg/v1/0123456789ABCDEF0123456789ABCDEF/model-names", query: "model_name=base", status: 400, code: c0101, msg: "project_id"},
 	})
 }
 

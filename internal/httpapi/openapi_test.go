@@ -51,6 +51,8 @@ var openAPIGoTypes = map[string]any{
 	"Template":          modelreg.Template{},
 	"TemplateInput":     modelreg.TemplateInput{},
 	"ModelList":         modelreg.ModelList{},
+	"ModelName":         modelreg.ModelName{},
+	"ModelNameList":     modelreg.ModelNameList{},
 	"DeleteResult":      modelreg.DeleteResult{},
 	"DeleteFailure":     modelreg.DeleteFailure{},
 	"ModelProtection":   modelreg.ModelProtection{},

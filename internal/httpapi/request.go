@@ -121,6 +121,21 @@ func (q *query) raw(name string) (string, bool) {
 	return v, true
 }
 
+// all returns every value of name (a repeated parameter), in order.
+func (q *query) all(name string) []string {
+	if q.err != nil {
+		return nil
+	}
+	vs := q.values[name]
+	for _, v := range vs {
+		if !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			q.err = modelreg.Invalid("Invalid parameter %s: contains a control character or invalid UTF-8.", name)
+			return nil
+		}
+	}
+	return vs
+}
+
 // str returns the value of name, "" when absent.
 func (q *query) str(name string) string {
 	v, _ := q.raw(name)

@@ -62,6 +62,8 @@ func (s *Server) routes() {
 	s.handle("POST /modelreg/v1/{project_id}/cleanup-policies/{policy_id}/preview", s.handlePolicyPreview)
 	// modelreg extensions: bulk creation and the bare HTTP stack.
 	s.handle("POST /modelreg/v1/{project_id}/models:bulk", s.handleModelBulkCreate)
+	// modelreg extension: per-name aggregates for a grouped model list (modelnames.go).
+	s.handle("GET /modelreg/v1/{project_id}/model-names", s.handleModelNames)
 	s.handle("GET /modelreg/v1/ping", s.handlePing)
 	if s.deployerSecret != nil { // the orchestrator's reports (deployer.go)
 		s.handle("POST /modelreg/v1/deployer/reports", s.handleDeployReport)

@@ -579,3 +579,43 @@ func (db *DB) FindModelFiles(ctx context.Context, projectID, id string) ([]model
 	})
 	return files, err
 }
+
+// FindModelNames returns the aggregates of the names of f that have a
+// matching version, in the order of f.Names: one statement over the
+// models_project_name index, the newest version of each name by DISTINCT
+// ON, the counts and flags by window aggregates.
+func (db *DB) FindModelNames(ctx context.Context, f modelreg.ModelNameFilter) ([]*modelreg.ModelName, error) {
+	var p params
+	where := modelConds(modelreg.ModelFilter{ProjectID: f.ProjectID, Description: f.Description, Status: f.Status, Type: f.Type}, &p)
+	where = append(where, "name = ANY("+p.add(f.Names)+"::text[])")
+	q := `SELECT DISTINCT ON (name) ` + sqlstore.SummaryColumns("") + `,
+			count(*) OVER w,
+			bool_or(EXISTS (SELECT 1 FROM service_models s WHERE s.model_id = models.id)) OVER w,
+			bool_or(COALESCE((SELECT protected FROM model_protection x WHERE x.model_id = models.id), false)) OVER w
+		FROM models WHERE ` + strings.Join(where, " AND ") + `
+		WINDOW w AS (PARTITION BY name)
+		ORDER BY name, create_at DESC, id DESC`
+	got := map[string]*modelreg.ModelName{}
+	err := db.read(ctx, "postgres.FindModelNames", func(tx *Tx) error {
+		return tx.query(ctx, func(rows pgx.Rows) error {
+			var m, cols modelreg.ModelSummary
+			var summary string
+			var a modelreg.ModelName
+			var n int64
+			if err := rows.Scan(append(sqlstore.SummaryDest(&cols, &summary), &n, &a.Deployed, &a.Protected)...); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(summary), &m); err != nil {
+				return err
+			}
+			sqlstore.SetSummaryColumns(&m, &cols)
+			a.Name, a.Newest, a.VersionCount = m.Name, &m, int(n)
+			got[m.Name] = &a
+			return nil
+		}, q, p...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.NameAggregates(f.Names, got), nil
+}

@@ -723,3 +723,59 @@ func findModelFiles(ctx context.Context, tx *Tx, projectID, id string) ([]modelr
 	}
 	return files, rows.Err()
 }
+
+// FindModelNames returns the aggregates of the names of f that have a
+// matching version, in the order of f.Names: one statement over the
+// models_project_name index, the newest version of each name by a window.
+func (db *DB) FindModelNames(ctx context.Context, f modelreg.ModelNameFilter) ([]*modelreg.ModelName, error) {
+	where := []string{"project_id = ?", "name IN (?" + strings.Repeat(", ?", len(f.Names)-1) + ")"}
+	args := []any{f.ProjectID}
+	for _, n := range f.Names {
+		args = append(args, n)
+	}
+	if f.Description != "" {
+		// The names select few rows: LIKE matches what the trigram
+		// index of the model list matches (ASCII case-insensitive).
+		where, args = append(where, `description LIKE ? ESCAPE '\'`), append(args, likePattern(f.Description))
+	}
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, f.Status)
+	}
+	if f.Type != "" {
+		where, args = append(where, "type = ?"), append(args, f.Type)
+	}
+	q := `SELECT ` + listColumns + `, p.n, p.deployed, p.protected FROM (SELECT id,
+			ROW_NUMBER() OVER w AS rn, COUNT(*) OVER p AS n,
+			MAX(EXISTS (SELECT 1 FROM service_models s WHERE s.model_id = models.id)) OVER p AS deployed,
+			MAX(IFNULL((SELECT protected FROM model_protection x WHERE x.model_id = models.id), 0)) OVER p AS protected
+		FROM models WHERE ` + strings.Join(where, " AND ") + `
+		WINDOW p AS (PARTITION BY name), w AS (PARTITION BY name ORDER BY create_at DESC, id DESC)) p
+		JOIN models m ON m.id = p.id WHERE p.rn = 1`
+	got := map[string]*modelreg.ModelName{}
+	err := db.view(ctx, "sqlite.FindModelNames", func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m, cols modelreg.ModelSummary
+			var summary string
+			var a modelreg.ModelName
+			if err := rows.Scan(append(sqlstore.SummaryDest(&cols, &summary), &a.VersionCount, &a.Deployed, &a.Protected)...); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(summary), &m); err != nil {
+				return err
+			}
+			sqlstore.SetSummaryColumns(&m, &cols)
+			a.Name, a.Newest = m.Name, &m
+			got[m.Name] = &a
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.NameAggregates(f.Names, got), nil
+}

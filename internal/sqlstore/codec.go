@@ -174,3 +174,15 @@ func SetEntryStatus(s *modelreg.Service) {
 		s.Config[i].Status = st
 	}
 }
+
+// NameAggregates returns the aggregates of got in the order of names,
+// leaving out the names got lacks (no version matched).
+func NameAggregates(names []string, got map[string]*modelreg.ModelName) []*modelreg.ModelName {
+	out := make([]*modelreg.ModelName, 0, len(got))
+	for _, n := range names {
+		if a, ok := got[n]; ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}

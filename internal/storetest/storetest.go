@@ -68,6 +68,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("SubstringFilters", func(t *testing.T) { testSubstringFilters(t, open) })
 	t.Run("DeleteModelBatch", func(t *testing.T) { testDeleteModelBatch(t, open) })
 	t.Run("FindCascadeSet", func(t *testing.T) { testFindCascadeSet(t, open) })
+	t.Run("FindModelNames", func(t *testing.T) { testFindModelNames(t, open) })
 	t.Run("DeleteModel", func(t *testing.T) { testDeleteModel(t, open) })
 	t.Run("FindModelFiles", func(t *testing.T) { testFindModelFiles(t, open) })
 	t.Run("ClaimImportJob", func(t *testing.T) { testClaimImportJob(t, open) })
