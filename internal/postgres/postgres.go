@@ -105,6 +105,10 @@ type DB struct {
 
 var _ modelreg.Store = (*DB)(nil)
 
+// Now implements modelreg.Clock: the clock the store stamps its writes
+// with (Options.Now, time.Now by default).
+func (db *DB) Now() time.Time { return db.now() }
+
 // DeliveriesQueued implements modelreg.DeliveryNotifier for this process's
 // commits (other replicas' senders find them by polling).
 func (db *DB) DeliveriesQueued() <-chan struct{} { return db.queued }

@@ -76,6 +76,10 @@ type DB struct {
 
 var _ modelreg.Store = (*DB)(nil)
 
+// Now implements modelreg.Clock: the clock the store stamps its writes
+// with (Options.Now, time.Now by default).
+func (db *DB) Now() time.Time { return db.now() }
+
 // Open opens the database at path, creating the file and its parent
 // directory when missing, and applies the pending migrations.
 func Open(ctx context.Context, path string, opt Options) (*DB, error) {
