@@ -324,6 +324,7 @@ func (e *env) webhook(project string, events ...string) *modelreg.Webhook {
 
 func testWebhooks(t *testing.T, open Opener) {
 	e := newEnv(t, open)
+	t.Run("Notify", func(t *testing.T) { testDeliveryNotifier(t, open) })
 	all := e.webhook(projA, "*")
 	e.clk.Advance(time.Millisecond)
 	dels := e.webhook(projA, modelreg.ActionModelDelete, modelreg.ActionModelDeleteRefused)
@@ -563,4 +564,36 @@ func cmpStr(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// testDeliveryNotifier: a store that is a DeliveryNotifier signals after a
+// commit that queued a delivery, and not after one that queued none.
+func testDeliveryNotifier(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	n, isNotifier := e.s.(modelreg.DeliveryNotifier)
+	if !isNotifier {
+		t.Skip("the store is not a DeliveryNotifier")
+	}
+	queued := func() bool {
+		select {
+		case <-n.DeliveriesQueued():
+			return true
+		default:
+			return false
+		}
+	}
+	e.createModel(projA, "m", "1.0.0") // no webhook yet
+	if queued() {
+		t.Error("signal after a commit that queued nothing")
+	}
+	e.webhook(projA, modelreg.ActionModelImport)
+	queued() // the webhook's creation queues nothing for it, but may signal
+	e.createModel(projB, "m", "1.0.0") // a project without webhooks
+	if queued() {
+		t.Error("signal after an event of a project without webhooks")
+	}
+	e.createModel(projA, "m", "1.0.1")
+	if !queued() {
+		t.Error("no signal after a commit that queued a delivery")
+	}
 }
