@@ -587,8 +587,10 @@ func testDeliveryNotifier(t *testing.T, open Opener) {
 		t.Error("signal after a commit that queued nothing")
 	}
 	e.webhook(projA, modelreg.ActionModelImport)
-	queued() // the webhook's creation queues nothing for it, but may signal
-	e.createModel(projB, "m", "1.0.0") // a project without webhooks
+	// The webhook's creation queues nothing for it, but may signal.
+	queued()
+	// A project without webhooks.
+	e.createModel(projB, "m", "1.0.0")
 	if queued() {
 		t.Error("signal after an event of a project without webhooks")
 	}
