@@ -130,6 +130,33 @@ func walGrowth(tb testing.TB, db *DB, path string) func() int64 {
 	return func() int64 { return size() - start }
 }
 
+// BenchmarkDeleteModelWebhook is BenchmarkDeleteModel/NORMAL with a
+// webhook of every action on the project: each delete also queues a
+// delivery in its transaction (the outbox), which WAL-B/op shows.
+func BenchmarkDeleteModelWebhook(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "bench.db")
+	db := mustOpenPath(b, path, Options{Synchronous: "NORMAL"})
+	ids := seedModels(b, db, max(5000, b.N))
+	ctx := context.Background()
+	if err := db.CreateWebhook(ctx, &modelreg.Webhook{ProjectID: benchProject, URL: "https://hooks.example.com/",
+		Events: []string{"*"}, SecretSealed: []byte{0}}); err != nil {
+		b.Fatal(err)
+	}
+	wal := walGrowth(b, db, path)
+	b.ResetTimer()
+	for i := range b.N {
+		errs, err := db.DeleteModelBatch(ctx, benchProject, ids[i:i+1], modelreg.DeleteOptions{})
+		if err == nil {
+			err = errs[0]
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(wal())/float64(b.N), "WAL-B/op")
+}
+
 // BenchmarkFindModelByID measures point reads among 5,000 models.
 func BenchmarkFindModelByID(b *testing.B) {
 	db := benchDB(b, "")
