@@ -27,6 +27,8 @@ const (
 	ActionServiceDelete       = "service.delete"
 	ActionCredentialCreate    = "credential.create"
 	ActionCredentialRevoke    = "credential.revoke"
+	ActionTokenIssue          = "token.issue"
+	ActionTokenRevoke         = "token.revoke"
 	ActionUserCreate          = "user.create"
 	ActionUserGrant           = "user.grant"
 	ActionUserDisable         = "user.disable"
@@ -45,7 +47,8 @@ var AuditActions = []string{
 	ActionModelDeleteRefused, ActionModelRestore, ActionModelPurge,
 	ActionModelProtect, ActionModelUnprotect,
 	ActionServiceCreate, ActionServiceUpdate, ActionServiceDelete,
-	ActionCredentialCreate, ActionCredentialRevoke, ActionUserCreate, ActionUserGrant,
+	ActionCredentialCreate, ActionCredentialRevoke, ActionTokenIssue, ActionTokenRevoke,
+	ActionUserCreate, ActionUserGrant,
 	ActionUserDisable, ActionUserEnable,
 	ActionProjectCreate, ActionWebhookCreate, ActionWebhookDelete,
 	ActionCleanupPolicyCreate, ActionCleanupPolicyUpdate, ActionCleanupPolicyDelete,
@@ -62,6 +65,7 @@ const (
 	ResourceModel         = "model"
 	ResourceService       = "service"
 	ResourceCredential    = "credential"
+	ResourceToken         = "token"
 	ResourceUser          = "user"
 	ResourceProject       = "project"
 	ResourceWebhook       = "webhook"
@@ -271,6 +275,25 @@ type AuditStore interface {
 func ImportEvent(ctx context.Context, m *Model) *AuditEvent {
 	return NewAuditEvent(ctx, m.ProjectID, ActionModelImport, ResourceModel, m.ID, m.Name).
 		With("model_version", m.Version).With("source_location", m.SourceLocation)
+}
+
+// TokenID is the id a token has in audit events: the first 16 hex digits
+// of its hash. It names the token without giving anything away (the token
+// is not derivable from its hash, let alone from part of it) and ties a
+// token.revoke to its token.issue.
+func TokenID(t *Token) string { return t.Hash[:min(16, len(t.Hash))] }
+
+// TokenEvent is the token.issue or token.revoke event of t, in t's
+// project, with userName the name of its user. An event without an
+// authenticated actor (a token issued for a password) has the token's user
+// as its actor: that user proved who they are.
+func TokenEvent(ctx context.Context, action string, t *Token, userName string) *AuditEvent {
+	ev := NewAuditEvent(ctx, t.ProjectID, action, ResourceToken, TokenID(t), userName).
+		With("user_id", t.UserID).With("method", t.Method).With("expires_at", t.ExpiresAt)
+	if ev.Actor == (AuditActor{UserName: SystemActor}) {
+		ev.Actor = AuditActor{UserID: t.UserID, UserName: userName}
+	}
+	return ev
 }
 
 // DeleteEvent is the model.delete event of a model deleted, or moved to

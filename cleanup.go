@@ -198,6 +198,24 @@ type CleanupStore interface {
 // CleanupActor is the audit actor of a policy's run.
 func CleanupActor(policyID string) string { return "cleanup-policy:" + policyID }
 
+// Clock is implemented by a store that stamps the times it writes
+// (create_at, deleted_at, purge_at, event times) with a clock of its own:
+// the server's clock, replaceable in tests (the stores' Options.Now).
+type Clock interface {
+	Now() time.Time
+}
+
+// StoreNow returns the time of s's clock (Clock), or time.Now when s has
+// none. Anything that compares the current time with times a store wrote
+// (a cleanup preview or run, audit retention) asks it, so that it and the
+// store agree on what "now" is. See docs/decisions.md, "One clock".
+func StoreNow(s any) time.Time {
+	if c, ok := s.(Clock); ok {
+		return c.Now()
+	}
+	return time.Now()
+}
+
 // PreviewCleanup returns what a run of p would do now.
 func PreviewCleanup(ctx context.Context, s CleanupStore, p *CleanupPolicy, now time.Time) (*CleanupPreview, error) {
 	cs, err := s.FindCleanupCandidates(ctx, p.ProjectID, p.NamePattern)

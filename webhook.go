@@ -160,6 +160,16 @@ type WebhookStore interface {
 	PendingWebhookDeliveries(ctx context.Context) (int, error)
 }
 
+// DeliveryNotifier is implemented by a WebhookStore that tells, in this
+// process, when a commit has queued webhook deliveries, so that a sender
+// waits on it instead of polling an empty outbox often. A value arrives
+// after such a commit; values of several commits may fold into one.
+// Commits of other processes (PostgreSQL replicas) are not signalled: a
+// sender still polls, less often.
+type DeliveryNotifier interface {
+	DeliveriesQueued() <-chan struct{}
+}
+
 // SecretSealer seals secrets at rest with the server's master key (the
 // Keyring of internal/auth). The label binds a sealed secret to its row.
 type SecretSealer interface {

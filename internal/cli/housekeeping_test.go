@@ -69,17 +69,23 @@ func TestHousekeeping(t *testing.T) {
 	if got.LastRunAt == 0 {
 		t.Fatal("last_run_at not set")
 	}
-	// The policy's last run is at the store's clock (two years ago), so
-	// a run now would go; move it to now to see the skip.
-	if err := db.MarkCleanupRun(ctx, p.ID, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	// The jobs take the store's clock (two years ago), which stamped the
+	// models, events and last run: the time a policy ran and its interval
+	// are measured on it.
+	now = now.Add(30 * time.Minute)
 	runCleanupPolicies(ctx, db, time.Hour, 0, logger)
 	if n := count(); n != 3 {
 		t.Fatalf("%d models, want 3: the policy ran again within its interval", n)
 	}
+	now = now.Add(time.Hour)
+	runCleanupPolicies(ctx, db, time.Hour, 0, logger)
+	if n := count(); n != 2 {
+		t.Fatalf("%d models, want 2: the policy did not run once its interval had passed", n)
+	}
 
-	// Retention: every event is two years old.
+	// Retention: two years later by the store's clock, every event is
+	// older than a year.
+	now = now.Add(2 * 365 * 24 * time.Hour)
 	ageOutEvents(ctx, db, 365*24*time.Hour, logger)
 	if evs, _, err := db.FindAuditEvents(ctx, modelreg.AuditFilter{ProjectID: project, Limit: 100}); err != nil || len(evs) != 0 {
 		t.Fatalf("%d events left after the retention (%v)", len(evs), err)

@@ -415,7 +415,7 @@ func every(ctx context.Context, interval time.Duration, fn func(ctx context.Cont
 func ageOutEvents(ctx context.Context, store modelreg.AuditStore, retention time.Duration, logger *slog.Logger) {
 	total := 0
 	for ctx.Err() == nil {
-		n, err := store.DeleteAuditEventsBefore(ctx, time.Now().Add(-retention), 1000)
+		n, err := store.DeleteAuditEventsBefore(ctx, modelreg.StoreNow(store).Add(-retention), 1000)
 		if err != nil {
 			if ctx.Err() == nil {
 				logger.Warn("removing old audit events failed", "error", err)
@@ -443,7 +443,7 @@ func runCleanupPolicies(ctx context.Context, store modelreg.Store, interval, tra
 		}
 		return
 	}
-	now := time.Now()
+	now := modelreg.StoreNow(store)
 	for _, p := range ps {
 		if !p.Enabled || now.Sub(time.UnixMilli(p.LastRunAt)) < interval*9/10 {
 			continue

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/internal/webhook"
@@ -290,7 +289,7 @@ func (s *Server) handlePolicyPreview(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	res, err := modelreg.PreviewCleanup(r.Context(), s.store, p, time.Now())
+	res, err := modelreg.PreviewCleanup(r.Context(), s.store, p, modelreg.StoreNow(s.store))
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -332,8 +332,10 @@ func testCleanupPolicies(t *testing.T) {
 	if g, w := mustJSON(t, preview), mustJSON(t, want); g != w {
 		t.Fatalf("preview\n got %s\nwant %s", g, w)
 	}
-	// keep_days keeps them all as recent (the test store's clock is in 2024).
-	days := 36500
+	// keep_days keeps them all as recent: they are minutes old by the
+	// store's clock (in 2024), which the preview uses, not the server's
+	// (years later).
+	days := 1
 	if _, err := e.c.UpdateCleanupPolicy(ctx, pid, modelreg.CleanupPolicyBody{KeepDays: &days}); err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +348,7 @@ func testCleanupPolicies(t *testing.T) {
 	}
 	p, _ = e.c.GetCleanupPolicy(ctx, pid)
 	p.ProjectID = projectA
-	deleted, err := modelreg.RunCleanup(ctx, store, p, time.Now(), 0)
+	deleted, err := modelreg.RunCleanup(ctx, store, p, modelreg.StoreNow(store), 0)
 	if err != nil || len(deleted) != 1 || deleted[0] != ids[2] {
 		t.Fatalf("run: %v %v (policy %+v)", deleted, err, p)
 	}

@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -532,6 +534,36 @@ func testAuthTokens(t *testing.T) {
 		}
 		r := e.do(t, e.request(t, "POST", "/v3/auth/tokens", []byte(`{"auth":{"identity":{"methods":["token"],"token":{"id":"x"}}}}`)))
 		wantError(t, r, 400, modelreg.CodeInvalidArgument)
+	})
+
+	t.Run("AuditEvents", func(t *testing.T) {
+		tok, err := anon.IssueToken(ctx, client.TokenRequest{UserName: "alice", Password: e.alice.password, ProjectName: "alpha"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := e.mustClient(t, projectA, client.WithToken(tok.Token))
+		if err := c.RevokeToken(ctx, tok.Token); err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256([]byte(tok.Token))
+		id := hex.EncodeToString(sum[:])[:16]
+		for _, action := range []string{modelreg.ActionTokenIssue, modelreg.ActionTokenRevoke} {
+			list, err := e.c.ListEvents(ctx, modelreg.AuditFilter{Action: action, ResourceID: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list.Events) != 1 {
+				t.Fatalf("%s events of token %s: %+v", action, id, list.Events)
+			}
+			ev := list.Events[0]
+			if ev.ResourceType != modelreg.ResourceToken || ev.Actor.UserName != "alice" || ev.ProjectID != projectA ||
+				ev.RequestID == "" || ev.Outcome != modelreg.OutcomeSuccess {
+				t.Errorf("%s event: %+v", action, ev)
+			}
+			if b, _ := json.Marshal(ev); strings.Contains(string(b), tok.Token) {
+				t.Errorf("%s event carries the token: %s", action, b)
+			}
+		}
 	})
 
 	t.Run("ExpireRevokeReplay", func(t *testing.T) {

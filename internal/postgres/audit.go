@@ -66,6 +66,7 @@ func record(ctx context.Context, tx *Tx, ev *modelreg.AuditEvent) error {
 			return err
 		}
 	}
+	tx.queued = true
 	return nil
 }
 

@@ -436,7 +436,11 @@ func (db *DB) CreateToken(ctx context.Context, t *modelreg.Token) error {
 		if n == 0 {
 			return conflict("The token exists.")
 		}
-		return nil
+		var userName string
+		if err := tx.queryRow(ctx, `SELECT name FROM users WHERE id = $1`, t.UserID).Scan(&userName); err != nil {
+			return err
+		}
+		return record(ctx, tx, modelreg.TokenEvent(ctx, modelreg.ActionTokenIssue, t, userName))
 	})
 }
 
@@ -461,14 +465,20 @@ func (db *DB) FindToken(ctx context.Context, hash string) (*modelreg.Token, erro
 // DeleteToken revokes a token. Returns ENOTFOUND ModelArts.0015.
 func (db *DB) DeleteToken(ctx context.Context, hash string) error {
 	return db.update(ctx, "postgres.DeleteToken", func(tx *Tx) error {
-		n, err := tx.exec(ctx, `DELETE FROM tokens WHERE hash = $1`, hash)
-		if err != nil {
+		t := &modelreg.Token{Hash: hash}
+		var userName string
+		err := tx.queryRow(ctx, `DELETE FROM tokens WHERE hash = $1
+			RETURNING user_id, project_id, method, expires_at, COALESCE((SELECT name FROM users WHERE id = user_id), '')`, hash).
+			Scan(&t.UserID, &t.ProjectID, &t.Method, &t.ExpiresAt, &userName)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return modelreg.TokenNotFound()
+		} else if err != nil {
 			return err
 		}
-		if n == 0 {
-			return modelreg.TokenNotFound()
+		if err := bumpAuthGeneration(ctx, tx); err != nil {
+			return err
 		}
-		return bumpAuthGeneration(ctx, tx)
+		return record(ctx, tx, modelreg.TokenEvent(ctx, modelreg.ActionTokenRevoke, t, userName))
 	})
 }
 

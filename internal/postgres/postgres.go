@@ -100,9 +100,18 @@ type DB struct {
 	now     func() time.Time
 	log     *slog.Logger
 	timeout time.Duration
+	queued  chan struct{} // signalled when a commit queued webhook deliveries
 }
 
 var _ modelreg.Store = (*DB)(nil)
+
+// Now implements modelreg.Clock: the clock the store stamps its writes
+// with (Options.Now, time.Now by default).
+func (db *DB) Now() time.Time { return db.now() }
+
+// DeliveriesQueued implements modelreg.DeliveryNotifier for this process's
+// commits (other replicas' senders find them by polling).
+func (db *DB) DeliveriesQueued() <-chan struct{} { return db.queued }
 
 // Open connects to the database at dsn (a postgres:// URL or a key=value
 // connection string), applies the pending migrations and returns the store.
@@ -110,7 +119,7 @@ var _ modelreg.Store = (*DB)(nil)
 // cannot be reached.
 func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	const op = "postgres.Open"
-	db := &DB{now: opt.Now, log: opt.Logger, timeout: opt.QueryTimeout}
+	db := &DB{now: opt.Now, log: opt.Logger, timeout: opt.QueryTimeout, queued: make(chan struct{}, 1)}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -252,6 +261,7 @@ type Tx struct {
 	q       querier
 	timeout time.Duration
 	now     time.Time
+	queued  bool // the transaction queued webhook deliveries (record)
 }
 
 // ms returns the transaction's time in milliseconds since the epoch.
@@ -414,6 +424,12 @@ func (db *DB) attempt(ctx context.Context, mode txMode, fn func(tx *Tx) error) (
 	defer cancel()
 	if err = ptx.Commit(cctx); err != nil {
 		return &commitError{err}
+	}
+	if tx.queued {
+		select {
+		case db.queued <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }

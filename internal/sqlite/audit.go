@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"path"
 	"strings"
 	"time"
@@ -26,18 +28,33 @@ var auditOff bool
 // record writes ev in tx, the transaction of the change it describes, and
 // queues a delivery of it for each webhook of its project that wants its
 // action (the outbox). It assigns ev.ID and ev.Time.
+//
+// The row costs two B-tree pages a commit (the table's and the project
+// index's, migration 0012): its seq is assigned here, 1 + the larger of the
+// last seq and the floor retention leaves, and embedded in its id, so that
+// no index on id is kept up. The project's webhooks are looked up only when
+// the hooks cache says it has any.
 func record(ctx context.Context, tx *Tx, ev *modelreg.AuditEvent) error {
-	ev.ID, ev.Time = modelreg.NewEventID(tx.now), tx.ms()
 	if auditOff {
+		ev.ID, ev.Time = modelreg.NewEventID(tx.now), tx.ms()
 		return nil
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO audit_events (id, project_id, time, action, resource_type,
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(IFNULL((SELECT MAX(seq) FROM audit_events), 0), floor) + 1
+		FROM audit_seq WHERE k = 0`).Scan(&seq); err != nil {
+		return err
+	}
+	ev.ID, ev.Time = eventID(tx.now, seq), tx.ms()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (seq, id, project_id, time, action, resource_type,
 			resource_id, resource_name, outcome, error_code, user_id, user_name, access_key, request_id, source_ip, details)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ev.ID, ev.ProjectID, ev.Time, ev.Action, ev.ResourceType, ev.ResourceID, ev.ResourceName, ev.Outcome,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		seq, ev.ID, ev.ProjectID, ev.Time, ev.Action, ev.ResourceType, ev.ResourceID, ev.ResourceName, ev.Outcome,
 		ev.ErrorCode, ev.Actor.UserID, ev.Actor.UserName, ev.Actor.AccessKey, ev.RequestID, ev.SourceIP,
-		ev.DetailsJSON())
-	if err != nil {
+		ev.DetailsJSON()); err != nil {
+		return err
+	}
+	has, err := tx.db.hooks.has(ctx, tx, ev.ProjectID)
+	if err != nil || !has {
 		return err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, events FROM webhooks WHERE project_id = ?`, ev.ProjectID)
@@ -63,10 +80,6 @@ func record(ctx context.Context, tx *Tx, ev *modelreg.AuditEvent) error {
 	if len(hooks) == 0 {
 		return nil
 	}
-	seq, err := res.LastInsertId()
-	if err != nil {
-		return err
-	}
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return err
@@ -78,7 +91,60 @@ func record(ctx context.Context, tx *Tx, ev *modelreg.AuditEvent) error {
 			return err
 		}
 	}
+	tx.queued = true
 	return nil
+}
+
+// eventID returns the id of the event seq written at t: a UUID of the
+// version-4 shape (ValidID) made of the time in milliseconds (48 bits, so
+// ids sort by time as NewEventID's do), 26 random bits, and seq in the last
+// 48 bits, which eventSeq reads back. Unique because seq is.
+func eventID(t time.Time, seq int64) string {
+	var b [16]byte
+	ms := uint64(t.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	r := rand.Uint32()
+	b[6] = 0x40 | byte(r>>24)&0x0f
+	b[7] = byte(r >> 16)
+	b[8] = 0x80 | byte(r>>8)&0x3f
+	b[9] = byte(r)
+	s := uint64(seq)
+	for i := 15; i >= 10; i-- {
+		b[i] = byte(s)
+		s >>= 8
+	}
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], b[10:16])
+	return string(out[:])
+}
+
+// eventSeq returns the seq an id of eventID carries. Any valid id gives a
+// number: the caller checks that the row of that seq has that id (an id
+// written before migration 0012 may not).
+func eventSeq(id string) (int64, bool) {
+	if len(id) != 36 {
+		return 0, false
+	}
+	var b [6]byte
+	if _, err := hex.Decode(b[:], []byte(id[24:36])); err != nil {
+		return 0, false
+	}
+	var seq int64
+	for _, c := range b {
+		seq = seq<<8 | int64(c)
+	}
+	return seq, true
 }
 
 // FindAuditEvents returns a page of the project's events, newest first.
@@ -89,8 +155,18 @@ func (db *DB) FindAuditEvents(ctx context.Context, f modelreg.AuditFilter) ([]*m
 		where := []string{"project_id = ?"}
 		args := []any{f.ProjectID}
 		if f.Marker != "" {
+			// A marker is an event id: one of eventID finds its row by the
+			// seq in it, an older one through the legacy index.
 			var seq int64
-			err := tx.QueryRowContext(ctx, `SELECT seq FROM audit_events WHERE id = ? AND project_id = ?`, f.Marker, f.ProjectID).Scan(&seq)
+			err := sql.ErrNoRows
+			if s, ok := eventSeq(f.Marker); ok {
+				err = tx.QueryRowContext(ctx, `SELECT seq FROM audit_events WHERE seq = ? AND id = ? AND project_id = ?`,
+					s, f.Marker, f.ProjectID).Scan(&seq)
+			}
+			if errors.Is(err, sql.ErrNoRows) {
+				err = tx.QueryRowContext(ctx, `SELECT seq FROM audit_events WHERE id = ? AND project_id = ? AND legacy = 1`,
+					f.Marker, f.ProjectID).Scan(&seq)
+			}
 			if errors.Is(err, sql.ErrNoRows) {
 				return modelreg.Invalid("Invalid parameter marker: no such event.")
 			}
@@ -154,6 +230,12 @@ func (db *DB) DeleteAuditEventsBefore(ctx context.Context, before time.Time, max
 	err := db.update(ctx, "sqlite.DeleteAuditEventsBefore", func(tx *Tx) error {
 		// The oldest first, by seq (times follow seq but for clock steps):
 		// no index on time to keep up in every change's transaction.
+		// The floor keeps seq increasing when the newest events go
+		// (record assigns above it).
+		if _, err := tx.ExecContext(ctx, `UPDATE audit_seq SET floor = MAX(floor, IFNULL((SELECT MAX(seq) FROM audit_events), 0))
+			WHERE k = 0`); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM audit_events WHERE seq IN
 			(SELECT seq FROM audit_events ORDER BY seq LIMIT ?) AND time < ?`, max, modelreg.Millis(before))
 		if err != nil {
@@ -172,6 +254,7 @@ func (db *DB) CreateWebhook(ctx context.Context, w *modelreg.Webhook) error {
 			w.ID = modelreg.NewID()
 		}
 		w.CreatedAt = tx.ms()
+		tx.db.hooks.changing(tx)
 		events, err := json.Marshal(w.Events)
 		if err != nil {
 			return err
@@ -222,6 +305,7 @@ func (db *DB) DeleteWebhook(ctx context.Context, projectID, id string) error {
 		if err != nil {
 			return err
 		}
+		tx.db.hooks.changing(tx)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE id = ?`, id); err != nil {
 			return err
 		}

@@ -440,7 +440,8 @@ func (db *DB) CreateToken(ctx context.Context, t *modelreg.Token) error {
 			return err
 		}
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, t.UserID).Scan(&one)
+		var userName string
+		err := tx.QueryRowContext(ctx, `SELECT name FROM users WHERE id = ?`, t.UserID).Scan(&userName)
 		if errors.Is(err, sql.ErrNoRows) {
 			return modelreg.UserNotFound(t.UserID)
 		} else if err != nil {
@@ -456,8 +457,10 @@ func (db *DB) CreateToken(ctx context.Context, t *modelreg.Token) error {
 			VALUES (?, ?, ?, ?, ?, ?)`, t.Hash, t.UserID, t.ProjectID, t.Method, t.IssuedAt, t.ExpiresAt)
 		if isUniqueViolation(err) {
 			return modelreg.Errorf(modelreg.ECONFLICT, modelreg.CodeInvalidArgument, "The token exists.")
+		} else if err != nil {
+			return err
 		}
-		return err
+		return record(ctx, tx, modelreg.TokenEvent(ctx, modelreg.ActionTokenIssue, t, userName))
 	})
 }
 
@@ -482,16 +485,20 @@ func (db *DB) FindToken(ctx context.Context, hash string) (*modelreg.Token, erro
 // DeleteToken revokes a token. Returns ENOTFOUND ModelArts.0015.
 func (db *DB) DeleteToken(ctx context.Context, hash string) error {
 	return db.update(ctx, "sqlite.DeleteToken", func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE hash = ?`, hash)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+		t := &modelreg.Token{Hash: hash}
+		var userName string
+		err := tx.QueryRowContext(ctx, `DELETE FROM tokens WHERE hash = ?
+			RETURNING user_id, project_id, method, expires_at, IFNULL((SELECT name FROM users WHERE id = user_id), '')`, hash).
+			Scan(&t.UserID, &t.ProjectID, &t.Method, &t.ExpiresAt, &userName)
+		if errors.Is(err, sql.ErrNoRows) {
 			return modelreg.TokenNotFound()
+		} else if err != nil {
+			return err
 		}
-		return bumpAuthGeneration(ctx, tx)
+		if err := bumpAuthGeneration(ctx, tx); err != nil {
+			return err
+		}
+		return record(ctx, tx, modelreg.TokenEvent(ctx, modelreg.ActionTokenRevoke, t, userName))
 	})
 }
 

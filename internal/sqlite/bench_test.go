@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -83,9 +84,11 @@ func BenchmarkDeleteModel(b *testing.B) {
 				b.Run(name, func(b *testing.B) {
 					auditOff = !event
 					defer func() { auditOff = false }()
-					db := benchDB(b, sync)
+					path := filepath.Join(b.TempDir(), "bench.db")
+					db := mustOpenPath(b, path, Options{Synchronous: sync})
 					ids := seedModels(b, db, max(5000, b.N))
 					ctx := context.Background()
+					wal := walGrowth(b, db, path)
 					b.ResetTimer()
 					for i := range b.N {
 						errs, err := db.DeleteModelBatch(ctx, benchProject, ids[i:i+1], modelreg.DeleteOptions{Trash: trash})
@@ -96,10 +99,62 @@ func BenchmarkDeleteModel(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
+					b.StopTimer()
+					b.ReportMetric(float64(wal())/float64(b.N), "WAL-B/op")
 				})
 			}
 		}
 	}
+}
+
+// walGrowth empties the WAL of db (at path) and turns automatic
+// checkpoints off, so that the returned function reports the bytes
+// appended to the WAL since: the pages a benchmark's commits wrote, a
+// measure the load of a shared machine does not move (unlike time).
+func walGrowth(tb testing.TB, db *DB, path string) func() int64 {
+	tb.Helper()
+	ctx := context.Background()
+	for _, q := range []string{`PRAGMA wal_checkpoint(TRUNCATE)`, `PRAGMA wal_autocheckpoint = 0`} {
+		if _, err := db.writer.ExecContext(ctx, q); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	size := func() int64 {
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return fi.Size()
+	}
+	start := size()
+	return func() int64 { return size() - start }
+}
+
+// BenchmarkDeleteModelWebhook is BenchmarkDeleteModel/NORMAL with a
+// webhook of every action on the project: each delete also queues a
+// delivery in its transaction (the outbox), which WAL-B/op shows.
+func BenchmarkDeleteModelWebhook(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "bench.db")
+	db := mustOpenPath(b, path, Options{Synchronous: "NORMAL"})
+	ids := seedModels(b, db, max(5000, b.N))
+	ctx := context.Background()
+	if err := db.CreateWebhook(ctx, &modelreg.Webhook{ProjectID: benchProject, URL: "https://hooks.example.com/",
+		Events: []string{"*"}, SecretSealed: []byte{0}}); err != nil {
+		b.Fatal(err)
+	}
+	wal := walGrowth(b, db, path)
+	b.ResetTimer()
+	for i := range b.N {
+		errs, err := db.DeleteModelBatch(ctx, benchProject, ids[i:i+1], modelreg.DeleteOptions{})
+		if err == nil {
+			err = errs[0]
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(wal())/float64(b.N), "WAL-B/op")
 }
 
 // BenchmarkFindModelByID measures point reads among 5,000 models.

@@ -69,9 +69,16 @@ type DB struct {
 	path                  string
 	now                   func() time.Time
 	log                   *slog.Logger
+
+	hooks  hookCache     // which projects have webhooks
+	queued chan struct{} // signalled when a commit queued webhook deliveries
 }
 
 var _ modelreg.Store = (*DB)(nil)
+
+// Now implements modelreg.Clock: the clock the store stamps its writes
+// with (Options.Now, time.Now by default).
+func (db *DB) Now() time.Time { return db.now() }
 
 // Open opens the database at path, creating the file and its parent
 // directory when missing, and applies the pending migrations.
@@ -94,7 +101,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 			return nil, modelreg.Internal(op, err)
 		}
 	}
-	db := &DB{path: path, now: opt.Now, log: opt.Logger}
+	db := &DB{path: path, now: opt.Now, log: opt.Logger, queued: make(chan struct{}, 1)}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -253,6 +260,9 @@ type Tx struct {
 	now    time.Time
 	stmts  *stmtCache // the pool's prepared statements
 	missed []string   // queries run unprepared, to prepare afterwards
+
+	hooksChanged bool // the transaction creates or deletes webhooks (hookCache)
+	queued       bool // the transaction queued webhook deliveries (record)
 }
 
 // ms returns the transaction's time in milliseconds since the epoch.
@@ -282,11 +292,34 @@ func (db *DB) update(ctx context.Context, op string, fn func(tx *Tx) error) erro
 		return formatError(op, err)
 	}
 	defer tx.prepareMissed(ctx) // runs after the rollback: the connection is free
+	defer func() {
+		if tx.hooksChanged {
+			db.hooks.done() // after the rollback below, committed or not
+		}
+	}()
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		return formatError(op, err)
 	}
-	return formatError(op, tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return formatError(op, err)
+	}
+	if tx.queued {
+		db.notifyDeliveries()
+	}
+	return nil
+}
+
+// DeliveriesQueued implements modelreg.DeliveryNotifier: a value arrives
+// after a commit queued webhook deliveries (several commits may fold into
+// one value).
+func (db *DB) DeliveriesQueued() <-chan struct{} { return db.queued }
+
+func (db *DB) notifyDeliveries() {
+	select {
+	case db.queued <- struct{}{}:
+	default:
+	}
 }
 
 // view runs fn in a read-only transaction.

@@ -153,6 +153,48 @@ func testAuditTrail(t *testing.T, open Opener) {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
 	})
+	t.Run("Tokens", func(t *testing.T) {
+		e := newEnv(t, open)
+		e.createProject(projA, "a")
+		e.createProject(projB, "b")
+		u := e.createUser("carol", projA, projB)
+		// Issued for a password: no principal, so the token's user acts.
+		e.ctx = modelreg.NewContextWithRequestMeta(context.Background(), modelreg.RequestMeta{RequestID: "req-3", SourceIP: "192.0.2.8"})
+		now := e.nowMs()
+		hash := "a1b2c3d4e5f60718" + digest(7)[16:]
+		tok := &modelreg.Token{Hash: hash, UserID: u.ID, ProjectID: projB, Method: modelreg.MethodPassword,
+			IssuedAt: now, ExpiresAt: now + time.Hour.Milliseconds()}
+		ok(t, e.s.CreateToken(e.ctx, tok))
+		// A second issue of the same hash fails and records nothing.
+		wantErr(t, e.s.CreateToken(e.ctx, tok), modelreg.ECONFLICT, modelreg.CodeInvalidArgument)
+		ok(t, e.s.DeleteToken(e.ctx, hash))
+		wantErr(t, e.s.DeleteToken(e.ctx, hash), modelreg.ENOTFOUND, modelreg.CodeResourceNotFound)
+		evs := e.audit(modelreg.AuditFilter{ProjectID: projB})
+		if diff := cmp.Diff([]string{"project.create", "user.create", "token.issue", "token.revoke"}, actions(evs)); diff != "" {
+			t.Fatalf("events of the token's project (-want +got):\n%s", diff)
+		}
+		for _, ev := range evs[:2] { // newest first: revoke, issue
+			if ev.ResourceType != modelreg.ResourceToken || ev.ResourceID != "a1b2c3d4e5f60718" || ev.ResourceName != "carol" ||
+				ev.Actor != (modelreg.AuditActor{UserID: u.ID, UserName: "carol"}) || ev.RequestID != "req-3" ||
+				ev.Outcome != modelreg.OutcomeSuccess || ev.Details["user_id"] != u.ID || ev.Details["method"] != modelreg.MethodPassword {
+				t.Errorf("%s event: %+v", ev.Action, ev)
+			}
+		}
+		// The token reaches projB only: projA has no token events.
+		for _, ev := range e.audit(modelreg.AuditFilter{ProjectID: projA}) {
+			if ev.ResourceType == modelreg.ResourceToken {
+				t.Errorf("token event in another project: %+v", ev)
+			}
+		}
+		// Revoked by an authenticated caller: that caller is the actor.
+		ok(t, e.s.CreateToken(e.ctx, &modelreg.Token{Hash: digest(8), UserID: u.ID, ProjectID: projB, Method: modelreg.MethodPassword,
+			IssuedAt: now, ExpiresAt: now + time.Hour.Milliseconds()}))
+		e.as("req-4")
+		ok(t, e.s.DeleteToken(e.ctx, digest(8)))
+		if ev := e.audit(modelreg.AuditFilter{ProjectID: projB})[0]; ev.Action != modelreg.ActionTokenRevoke || ev.Actor.UserName != "alice" {
+			t.Errorf("revoke by alice: %+v", ev)
+		}
+	})
 	t.Run("FailedCallNoEvent", func(t *testing.T) {
 		e := newEnv(t, open)
 		e.createModel(projA, "m", "1.0.0")
@@ -282,6 +324,7 @@ func (e *env) webhook(project string, events ...string) *modelreg.Webhook {
 
 func testWebhooks(t *testing.T, open Opener) {
 	e := newEnv(t, open)
+	t.Run("Notify", func(t *testing.T) { testDeliveryNotifier(t, open) })
 	all := e.webhook(projA, "*")
 	e.clk.Advance(time.Millisecond)
 	dels := e.webhook(projA, modelreg.ActionModelDelete, modelreg.ActionModelDeleteRefused)
@@ -521,4 +564,38 @@ func cmpStr(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// testDeliveryNotifier: a store that is a DeliveryNotifier signals after a
+// commit that queued a delivery, and not after one that queued none.
+func testDeliveryNotifier(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	n, isNotifier := e.s.(modelreg.DeliveryNotifier)
+	if !isNotifier {
+		t.Skip("the store is not a DeliveryNotifier")
+	}
+	queued := func() bool {
+		select {
+		case <-n.DeliveriesQueued():
+			return true
+		default:
+			return false
+		}
+	}
+	e.createModel(projA, "m", "1.0.0") // no webhook yet
+	if queued() {
+		t.Error("signal after a commit that queued nothing")
+	}
+	e.webhook(projA, modelreg.ActionModelImport)
+	// The webhook's creation queues nothing for it, but may signal.
+	queued()
+	// A project without webhooks.
+	e.createModel(projB, "m", "1.0.0")
+	if queued() {
+		t.Error("signal after an event of a project without webhooks")
+	}
+	e.createModel(projA, "m", "1.0.1")
+	if !queued() {
+		t.Error("no signal after a commit that queued a delivery")
+	}
 }

@@ -177,7 +177,17 @@ type Config struct {
 	// Timeout bounds one attempt (default 10 s).
 	Timeout time.Duration
 	// Interval is the pause between polls of an empty queue (default 1 s).
-	Interval time.Duration
+	// With a Store that is a modelreg.DeliveryNotifier, a commit that
+	// queues a delivery wakes the sender, so polls only find retries that
+	// came due and other processes' deliveries: the pause doubles after
+	// each empty poll, up to MaxInterval (default 10 × Interval).
+	Interval, MaxInterval time.Duration
+	// Gather is how long the sender waits after a commit woke it before it
+	// claims (default 100 ms): the deliveries of a burst of changes are
+	// claimed and recorded a batch at a time, not one a change.
+	Gather time.Duration
+	// Batch is the most deliveries one round claims (default 4 × Workers).
+	Batch int
 	// Workers is how many deliveries are sent at once (default 4).
 	Workers int
 	// MinBackoff is the pause after the first failure (default 10 s); it
@@ -208,6 +218,15 @@ func New(cfg Config) *Sender {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
+	}
+	if cfg.MaxInterval < cfg.Interval {
+		cfg.MaxInterval = 10 * cfg.Interval
+	}
+	if cfg.Gather <= 0 {
+		cfg.Gather = 100 * time.Millisecond
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 4 * cfg.Workers
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 10 * time.Second
@@ -240,13 +259,45 @@ func (s *Sender) Wake() {
 }
 
 // Run sends deliveries until ctx ends.
+//
+// A round claims a batch, sends it and records the attempts in one
+// transaction each. Another round follows at once after a full batch;
+// otherwise the sender waits: for a commit that queued deliveries (then
+// Gather longer, so a burst is taken in batches), for Wake, or for the
+// poll interval, which grows while polls find nothing. On SQLite every
+// claim and record takes the single writer from the changes; a sender
+// that polled or claimed a delivery at a time would slow them.
 func (s *Sender) Run(ctx context.Context) error {
+	var queued <-chan struct{}
+	if n, ok := s.cfg.Store.(modelreg.DeliveryNotifier); ok {
+		queued = n.DeliveriesQueued()
+	}
+	idle := s.cfg.Interval
 	t := time.NewTimer(0)
 	defer t.Stop()
+	reset := func(d time.Duration) {
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+		t.Reset(d)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-queued:
+			// Gather the burst, then claim (a Wake or the timer may come
+			// first; either runs the round).
+			reset(s.cfg.Gather)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			case <-s.wake:
+			}
 		case <-t.C:
 		case <-s.wake:
 		}
@@ -254,25 +305,30 @@ func (s *Sender) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Warn("webhook deliveries", "err", err)
 		}
-		wait := s.cfg.Interval
-		if n == s.batch() {
+		var wait time.Duration
+		switch {
+		case n == s.cfg.Batch:
 			wait = 0 // a full batch: more may be due
+			idle = s.cfg.Interval
+		case n > 0 || queued == nil:
+			wait = s.cfg.Interval
+			idle = s.cfg.Interval
+		default:
+			wait = idle // nothing due: the next commit wakes us
+			idle = min(2*idle, s.cfg.MaxInterval)
 		}
-		if !t.Stop() {
-			select {
-			case <-t.C:
-			default:
-			}
-		}
-		t.Reset(wait)
+		reset(wait)
 	}
 }
 
 // RunOnce claims one batch of due deliveries, sends them, and returns how
 // many it claimed.
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
-	lease := s.cfg.Timeout*2 + 30*time.Second
-	ds, err := s.cfg.Store.ClaimWebhookDeliveries(ctx, s.cfg.Owner, lease, s.batch())
+	// The lease outlasts the round: Batch attempts, Workers at a time,
+	// each bounded by Timeout.
+	waves := time.Duration((s.cfg.Batch + s.cfg.Workers - 1) / s.cfg.Workers)
+	lease := s.cfg.Timeout*(waves+1) + 30*time.Second
+	ds, err := s.cfg.Store.ClaimWebhookDeliveries(ctx, s.cfg.Owner, lease, s.cfg.Batch)
 	if err != nil {
 		return 0, err
 	}
@@ -298,9 +354,6 @@ func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	}
 	return len(ds), nil
 }
-
-// batch is the most deliveries one round claims.
-func (s *Sender) batch() int { return s.cfg.Workers * 4 }
 
 // Backoff returns the pause after the attempts-th failed attempt.
 func (s *Sender) Backoff(attempts int) time.Duration {

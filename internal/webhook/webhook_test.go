@@ -2,9 +2,12 @@ package webhook_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,4 +115,73 @@ func TestGiveUp(t *testing.T) {
 		now = time.UnixMilli(d.NextAttemptAt)
 	}
 	t.Fatalf("still pending after 60 rounds: pauses %v", pauses)
+}
+
+// TestRunWakesOnCommit: with a poll interval of an hour, a delivery queued
+// by a commit is still sent (the store's DeliveriesQueued wakes the
+// sender), and a burst of events is claimed in batches, not one a round.
+func TestRunWakesOnCommit(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := make(chan string, 100)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get(webhook.HeaderEvent)
+	}))
+	defer recv.Close()
+	const project = "0123456789abcdef0123456789abcdef"
+	w := &modelreg.Webhook{ProjectID: project, URL: recv.URL, Events: []string{modelreg.ActionModelImport},
+		SecretSealed: webhook.Seal(nil, "x", "0123456789abcdef")}
+	if err := db.CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	claims := &countingStore{DB: db}
+	s := webhook.New(webhook.Config{Store: claims, AllowPrivate: true, Interval: time.Hour, Gather: 50 * time.Millisecond})
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	// The first round runs at once and finds nothing; the next poll is an
+	// hour away.
+	for claims.rounds.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ms := make([]*modelreg.Model, 20)
+	for i := range ms {
+		ms[i] = &modelreg.Model{ModelSummary: modelreg.ModelSummary{ProjectID: project, Name: "m",
+			Version: fmt.Sprintf("1.0.%d", i), Type: "PyTorch"}}
+	}
+	if err := db.CreateModels(ctx, ms); err != nil {
+		t.Fatal(err)
+	}
+	for range ms {
+		select {
+		case a := <-got:
+			if a != modelreg.ActionModelImport {
+				t.Errorf("delivered %q", a)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("a queued delivery was not sent within a minute: the commit did not wake the sender")
+		}
+	}
+	cancel()
+	<-done
+	// One empty round, then 20 deliveries in batches of 16: not 20 rounds.
+	if n := claims.rounds.Load(); n > 4 {
+		t.Errorf("%d claiming rounds for one commit of 20 deliveries, want ≤ 4", n)
+	}
+}
+
+// countingStore counts the claiming rounds of a sender; it is a
+// DeliveryNotifier through the embedded store.
+type countingStore struct {
+	*sqlite.DB
+	rounds atomic.Int64
+}
+
+func (s *countingStore) ClaimWebhookDeliveries(ctx context.Context, owner string, lease time.Duration, max int) ([]*modelreg.WebhookDelivery, error) {
+	s.rounds.Add(1)
+	return s.DB.ClaimWebhookDeliveries(ctx, owner, lease, max)
 }
