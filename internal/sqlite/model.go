@@ -190,13 +190,20 @@ func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelre
 	return m, formatError("sqlite.FindModelByID", err)
 }
 
+// findModelQuery reads a model (its columns packed, see packColumns) and
+// its protection.
+var findModelQuery = `SELECT ` + packColumns(sqlstore.ModelColumns) + `,
+	IFNULL((SELECT protected FROM model_protection WHERE model_id = models.id), 0)
+	FROM models WHERE id = ? AND project_id = ?`
+
+// modelColumnCount is the number of sqlstore.ModelColumns.
+var modelColumnCount = strings.Count(sqlstore.ModelColumns, ",") + 1
+
 // findModelByID reads a model with its protection through queryRow (the
 // database's or a transaction's). Returns ENOTFOUND ModelArts.3001.
 func findModelByID(ctx context.Context, queryRow func(ctx context.Context, q string, args ...any) *sql.Row, projectID, id string) (*modelreg.Model, error) {
 	var protected bool
-	m, err := sqlstore.ScanModel(queryRow(ctx, `SELECT `+sqlstore.ModelColumns+`,
-		IFNULL((SELECT protected FROM model_protection WHERE model_id = models.id), 0)
-		FROM models WHERE id = ? AND project_id = ?`, id, projectID), &protected)
+	m, err := sqlstore.ScanModel(packedRow{queryRow(ctx, findModelQuery, id, projectID), modelColumnCount}, &protected)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, modelreg.ModelNotFound(id)
 	} else if err != nil {
@@ -351,8 +358,12 @@ func (q *modelQuery) seek(after *modelreg.ModelCursor, total int) {
 	}
 }
 
-// listColumns are the columns of a list item, of the models aliased m.
-var listColumns = sqlstore.SummaryColumns("m.")
+// listColumns are the columns of a list item, of the models aliased m,
+// packed (see packColumns), and listColumnCount their number.
+var (
+	listColumns     = packColumns(sqlstore.SummaryColumns("m."))
+	listColumnCount = strings.Count(sqlstore.SummaryColumns(""), ",") + 1
+)
 
 // modelQuery is the query of one page of models.
 type modelQuery struct {
@@ -400,7 +411,7 @@ func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, 
 		if q.count {
 			dst = append(dst, &total)
 		}
-		if err := rows.Scan(dst...); err != nil {
+		if err := (packedRow{rows, listColumnCount}).Scan(dst...); err != nil {
 			return nil, 0, err
 		}
 		if d, ok := decoded[summary]; ok {
