@@ -149,8 +149,7 @@ func appendStrings(b []byte, ss []string) []byte {
 // UTF-8, U+2028 and U+2029), so the rules are its own.
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainASCII[s[i]] {
 			return appendMarshal(b, s)
 		}
 	}
@@ -158,6 +157,18 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// plainASCII holds the bytes encoding/json writes as they are: printable
+// ASCII but the quote, the backslash and the HTML-escaped <, > and &.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = true
+	}
+	for _, c := range `"\<>&` {
+		t[c] = false
+	}
+	return t
+}()
 
 // appendMarshal appends the JSON of v as encoding/json writes it.
 func appendMarshal(b []byte, v any) []byte {

@@ -11,7 +11,7 @@ import (
 )
 
 // awkward are strings encoding/json escapes in every way it does.
-var awkward = []string{"", "plain", "model-001", "a<b", "a>b", "a&b", `quote "`, `back \ slash`, "\x00\x01\x1f\x7f",
+var awkward = []string{"", "plain", "model-001", "a<b", "a>b", "a&b", `quote "`, `back \ slash`, "\x00\x01\x1f", "del\x7f",
 	"\n\r\t\b\f", "héllo wörld ✓ 𝄞", "line\u2028sep\u2029", "bad \xff\xfe utf-8", "a\xc3"}
 
 func randString(r *rand.Rand) string { return awkward[r.IntN(len(awkward))] }
