@@ -185,7 +185,8 @@ func (s *Server) handleModelList(w http.ResponseWriter, r *http.Request) {
 	for _, m := range models {
 		fillSummaryArrays(m)
 	}
-	s.respond(w, r, modelreg.ModelList{TotalCount: total, Count: len(models), Models: models, NextMarker: f.NextMarker(models)})
+	l := modelreg.ModelList{TotalCount: total, Count: len(models), Models: models, NextMarker: f.NextMarker(models)}
+	respondBytes(w, func(b []byte) []byte { return appendModelList(b, &l) })
 }
 
 // handleModelGet shows a model: GET /v1/{project_id}/models/{model_id}.
@@ -200,9 +201,14 @@ func (s *Server) handleModelGet(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	w.Header().Set("ETag", modelreg.ETag(m))
-	fillModelArrays(m)
-	s.respond(w, r, m)
+	respondBytes(w, func(b []byte) []byte {
+		// The ETag is the hash of the model as the store returned it
+		// (modelreg.ETag), the body the model with its nil arrays empty.
+		b = appendModel(b, m)
+		w.Header().Set("ETag", etag(b))
+		fillModelArrays(m)
+		return appendModel(b[:0], m)
+	})
 }
 
 // handleModelDelete deletes a model, with ?cascade=true the other versions
