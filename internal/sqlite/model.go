@@ -780,7 +780,7 @@ func (db *DB) FindModelNames(ctx context.Context, f modelreg.ModelNameFilter) ([
 			var m, cols modelreg.ModelSummary
 			var summary string
 			var a modelreg.ModelName
-			if err := rows.Scan(append(sqlstore.SummaryDest(&cols, &summary), &a.VersionCount, &a.Deployed, &a.Protected)...); err != nil {
+			if err := (packedRow{rows, listColumnCount}).Scan(append(sqlstore.SummaryDest(&cols, &summary), &a.VersionCount, &a.Deployed, &a.Protected)...); err != nil {
 				return err
 			}
 			if err := json.Unmarshal([]byte(summary), &m); err != nil {
