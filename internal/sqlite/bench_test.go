@@ -88,7 +88,7 @@ func BenchmarkDeleteModel(b *testing.B) {
 					ctx := context.Background()
 					b.ResetTimer()
 					for i := range b.N {
-						errs, err := db.DeleteModelBatch(ctx, benchProject, ids[i:i+1], modelreg.DeleteOptions{Trash: trash})
+						errs, _, err := db.DeleteModelBatch(ctx, benchProject, ids[i:i+1], modelreg.DeleteOptions{Trash: trash})
 						if err == nil {
 							err = errs[0]
 						}
