@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -185,5 +186,32 @@ func TestFindModelsPaths(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPoolSize checks the pool's default size (issue 18: 8 or the number of
+// CPUs), and that the DSN's pool_max_conns and Options.MaxConns win over it.
+func TestPoolSize(t *testing.T) {
+	dsn := mustSchema(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	for _, c := range []struct {
+		dsn  string
+		opt  Options
+		want int32
+	}{
+		{dsn, Options{}, DefaultMaxConns()},
+		{dsn + sep + "pool_max_conns=3", Options{}, 3},
+		{dsn + sep + "pool_max_conns=3", Options{MaxConns: 5}, 5},
+	} {
+		db := mustOpen(t, c.dsn, c.opt)
+		if got := db.pool.Config().MaxConns; got != c.want {
+			t.Errorf("%+v: MaxConns %d, want %d", c.opt, got, c.want)
+		}
+	}
+	if DefaultMaxConns() < 8 {
+		t.Errorf("DefaultMaxConns %d, want at least 8", DefaultMaxConns())
 	}
 }
