@@ -25,6 +25,9 @@ type DeleteResult struct {
 	// DryRun marks the answer of a preview (?dry_run=true): what the call
 	// would have done; nothing changed.
 	DryRun bool `json:"dry_run,omitempty"`
+	// BlobsQueued is the number of blob digests the call queued for
+	// collection (DeleteModelBatch's queued); not part of the API.
+	BlobsQueued int `json:"-"`
 }
 
 // DeleteModels deletes a model, and with cascade the other versions of its
@@ -55,7 +58,7 @@ func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, 
 			return nil, err
 		}
 	}
-	errs, err := s.DeleteModelBatch(ctx, projectID, set.IDs, opt)
+	errs, queued, err := s.DeleteModelBatch(ctx, projectID, set.IDs, opt)
 	switch {
 	case err == nil:
 	case ErrorCode(err) == ENOTFOUND:
@@ -72,7 +75,8 @@ func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, 
 	default:
 		return nil, err
 	}
-	res := &DeleteResult{Success: []string{}, Failed: []DeleteFailure{}, RemainingCount: set.Remaining, DryRun: opt.DryRun}
+	res := &DeleteResult{Success: []string{}, Failed: []DeleteFailure{}, RemainingCount: set.Remaining, DryRun: opt.DryRun,
+		BlobsQueued: queued}
 	for i, id := range set.IDs {
 		err := errs[i]
 		switch {
@@ -99,7 +103,7 @@ func DeleteModels(ctx context.Context, s ModelStore, projectID, modelID string, 
 // error. For callers that delete one model outside the API (an aborted
 // upload, the load generator, tests).
 func DeleteModel(ctx context.Context, s ModelStore, projectID, id string) error {
-	errs, err := s.DeleteModelBatch(ctx, projectID, []string{id}, DeleteOptions{})
+	errs, _, err := s.DeleteModelBatch(ctx, projectID, []string{id}, DeleteOptions{})
 	if err != nil {
 		return err
 	}

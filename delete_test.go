@@ -17,6 +17,7 @@ type modelStore struct {
 	results map[string]error
 	deleted []string
 	calls   int
+	queued  int // DeleteModelBatch's queued
 }
 
 func (s *modelStore) FindCascadeSet(ctx context.Context, projectID, id string, limit int) (modelreg.CascadeSet, error) {
@@ -31,20 +32,20 @@ func (s *modelStore) FindCascadeSet(ctx context.Context, projectID, id string, l
 
 // DeleteModelBatch keeps the store contract: an unknown first id fails the
 // call and deletes nothing.
-func (s *modelStore) DeleteModelBatch(ctx context.Context, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, error) {
+func (s *modelStore) DeleteModelBatch(ctx context.Context, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, int, error) {
 	s.calls++
 	if err := s.results["batch"]; err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if modelreg.ErrorCode(s.results[ids[0]]) == modelreg.ENOTFOUND {
-		return nil, s.results[ids[0]]
+		return nil, 0, s.results[ids[0]]
 	}
 	errs := make([]error, len(ids))
 	for i, id := range ids {
 		errs[i] = s.results[id]
 		s.deleted = append(s.deleted, id)
 	}
-	return errs, nil
+	return errs, s.queued, nil
 }
 
 func TestDeleteModels(t *testing.T) {
@@ -58,6 +59,16 @@ func TestDeleteModels(t *testing.T) {
 		want := &modelreg.DeleteResult{Success: []string{"a"}, Failed: []modelreg.DeleteFailure{}}
 		if diff := cmp.Diff(want, res); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+	t.Run("BlobsQueued", func(t *testing.T) {
+		s := &modelStore{set: modelreg.CascadeSet{IDs: []string{"a"}}, queued: 3}
+		res, err := modelreg.DeleteModels(ctx, s, "p", "a", false, 20, modelreg.DeleteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.BlobsQueued != 3 {
+			t.Errorf("BlobsQueued %d, want the store's 3", res.BlobsQueued)
 		}
 	})
 	t.Run("CascadeReportsEachFailure", func(t *testing.T) {

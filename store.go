@@ -81,7 +81,11 @@ type ModelStore interface {
 	// (TrashStore) instead, its blobs kept; a publishing one is deleted as
 	// without it. With opt.DryRun everything is done and rolled back: the
 	// same results, nothing changed.
-	DeleteModelBatch(ctx context.Context, projectID string, ids []string, opt DeleteOptions) ([]error, error)
+	//
+	// queued is the number of blob digests the call queued for collection
+	// (0 when it queued none, and for a preview): the caller wakes the
+	// collector only when it is positive.
+	DeleteModelBatch(ctx context.Context, projectID string, ids []string, opt DeleteOptions) (errs []error, queued int, err error)
 
 	// FindModelFiles returns the files of a model, by path.
 	// Returns ENOTFOUND ModelArts.3001.

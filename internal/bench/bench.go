@@ -781,7 +781,7 @@ func (r *run) limitStoreDelete(db *sqlite.DB, trash time.Duration) op {
 		if id == "" {
 			return false, &exhausted{"no model left to delete: seed more"}
 		}
-		errs, err := db.DeleteModelBatch(ctx, project, []string{id}, modelreg.DeleteOptions{Trash: trash})
+		errs, _, err := db.DeleteModelBatch(ctx, project, []string{id}, modelreg.DeleteOptions{Trash: trash})
 		if err == nil {
 			err = errs[0]
 		}

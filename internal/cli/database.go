@@ -53,7 +53,7 @@ func defaultReplicaConfig() ReplicaConfig {
 // registerReplica defines the flags of ReplicaConfig on fs.
 func (c *ReplicaConfig) registerReplica(fs *flag.FlagSet) {
 	fs.IntVar(&c.PostgresMaxConns, "postgres-max-conns", c.PostgresMaxConns,
-		"most PostgreSQL connections this server opens, a `count` (default: 4 or the number of CPUs, whichever is larger)")
+		"most PostgreSQL connections this server opens, a `count` (default: 8 or the number of CPUs, whichever is larger)")
 	fs.DurationVar(&c.PostgresQueryTimeout, "postgres-query-timeout", c.PostgresQueryTimeout,
 		"longest a PostgreSQL statement may run (and a connection take to open) before the request gets a 503, as a `duration`")
 	fs.DurationVar(&c.JobLease, "job-lease", c.JobLease,

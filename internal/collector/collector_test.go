@@ -481,7 +481,7 @@ func TestTrashExpiry(t *testing.T) {
 		if err := h.db.FinishImport(ctx, m.ID, "importer", modelreg.ImportResult{Status: modelreg.ModelPublished, Size: st.Size()}); err != nil {
 			t.Fatal(err)
 		}
-		if errs, err := h.db.DeleteModelBatch(ctx, project, []string{m.ID}, modelreg.DeleteOptions{Trash: retention}); err != nil || errs[0] != nil {
+		if errs, _, err := h.db.DeleteModelBatch(ctx, project, []string{m.ID}, modelreg.DeleteOptions{Trash: retention}); err != nil || errs[0] != nil {
 			t.Fatal(err, errs)
 		}
 		return st.Digest()

@@ -9,7 +9,7 @@ import (
 )
 
 // TestHooks checks that the server wakes the importer after an import and
-// the collector after a delete that removed something, and only then.
+// the collector after a delete that queued blobs, and only then.
 func TestHooks(t *testing.T) { eachStore(t, testHooks) }
 
 func testHooks(t *testing.T) {
@@ -38,5 +38,18 @@ func testHooks(t *testing.T) {
 	}
 	if deleted.Load() != 1 {
 		t.Errorf("OnModelsDeleted called %d times after one successful delete, want 1", deleted.Load())
+	}
+	// A model without files queues no blob: its delete does not wake the
+	// collector (issue 18).
+	ids, err := e.c.CreateModels(ctx, bulkModels(1, "nofiles"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.c.DeleteModel(ctx, ids[0], false)
+	if err != nil || len(res.Success) != 1 {
+		t.Fatalf("delete of a model without files: %+v, %v", res, err)
+	}
+	if deleted.Load() != 1 {
+		t.Errorf("OnModelsDeleted called after a delete that queued no blob")
 	}
 }

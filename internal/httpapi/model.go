@@ -239,7 +239,7 @@ func (s *Server) handleModelDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	if !opt.DryRun {
 		s.metrics.observeDelete(res)
-		if len(res.Success) > 0 {
+		if res.BlobsQueued > 0 {
 			s.onModelsDeleted()
 		}
 	}

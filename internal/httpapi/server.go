@@ -52,8 +52,12 @@ type Config struct {
 	// stored, to wake the importer. It runs in the request and must not
 	// block. Nil does nothing.
 	OnModelCreated func()
-	// OnModelsDeleted is called after a delete call removed at least one
-	// model, to wake the blob collector. It must not block. Nil does nothing.
+	// OnModelsDeleted is called after a delete call queued blobs for
+	// collection (a model deleted for good had files no other model
+	// references), after a purge of the trash and after an upload was
+	// aborted, to wake the blob collector. A delete that queued nothing (the
+	// model had no files, or went to the trash) does not call it. It must
+	// not block. Nil does nothing.
 	OnModelsDeleted func()
 	// CascadeLimit is the most models one delete call removes. Zero means
 	// modelreg.DefaultCascadeLimit.

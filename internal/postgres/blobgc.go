@@ -113,12 +113,18 @@ func lockModelBlobs(ctx context.Context, tx *Tx, ids []string) ([]string, error)
 // unqueueReferenced deletes the queue rows of the digests a model file
 // references. The caller holds their locks.
 func unqueueReferenced(ctx context.Context, tx *Tx, digests []string) error {
-	if len(digests) == 0 {
-		return nil
-	}
-	_, err := tx.exec(ctx, `DELETE FROM blob_gc g WHERE g.digest = ANY($1)
-		AND EXISTS (SELECT 1 FROM model_files f WHERE f.digest = g.digest)`, digests)
+	_, err := unqueueReferencedCount(ctx, tx, digests)
 	return err
+}
+
+// unqueueReferencedCount is unqueueReferenced, returning the number of
+// digests it took off the queue.
+func unqueueReferencedCount(ctx context.Context, tx *Tx, digests []string) (int64, error) {
+	if len(digests) == 0 {
+		return 0, nil
+	}
+	return tx.exec(ctx, `DELETE FROM blob_gc g WHERE g.digest = ANY($1)
+		AND EXISTS (SELECT 1 FROM model_files f WHERE f.digest = g.digest)`, digests)
 }
 
 // ClaimBlobDeletions leases up to max due digests to owner, oldest

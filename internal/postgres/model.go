@@ -159,12 +159,13 @@ func findModelByID(ctx context.Context, tx *Tx, projectID, id string) (*modelreg
 // FindModels returns one page of the models matching f and the number of
 // all matches, in the order of f.SortBy then id, both in f.Order. The page
 // and the count come from one snapshot: one statement (findModelsOnce) for
-// a first page, a keyset page or a page at a small offset, otherwise a read
-// transaction (findModels), which reads a deep page from the nearer end.
+// a first page, a keyset page, a page at a small offset or any page of a
+// substring search, otherwise a read transaction (findModels), which reads a
+// deep page from the nearer end.
 func (db *DB) FindModels(ctx context.Context, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
 	var models []*modelreg.ModelSummary
 	var n int
-	if f.After != nil || f.Skip() <= shortSkip {
+	if f.After != nil || f.Skip() <= shortSkip || hasSubstring(f) {
 		err := db.read(ctx, "postgres.FindModels", func(tx *Tx) (err error) {
 			models, n, err = findModelsOnce(ctx, tx, f)
 			return err
@@ -215,29 +216,39 @@ func modelConds(f modelreg.ModelFilter, p *params) []string {
 // findModelsOnce is findModels in one statement (one round trip): the
 // count, then the page joined to it, so that a page past the end still
 // returns the count in a row of NULLs. The page is read forward, skipping
-// f.Skip() rows (FindModels sends deep pages to findModels).
+// f.Skip() rows (FindModels sends deep pages to findModels, but for a
+// substring search).
+//
+// A substring search (name or description ILIKE '%…%') first collects its
+// matches through the trigram indexes, once, as (sort key, id) pairs; the
+// count and the page are read from them (substringSQL). Otherwise the
+// planner may read the page by walking the sort order's index backwards
+// and filtering, expecting about 1 % of the rows to match: a needle that
+// matches 0.2 %, and no recent model, then walks most of the project
+// (seconds at a million models).
 func findModelsOnce(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelreg.ModelSummary, int, error) {
 	var p params
 	where := modelConds(f, &p)
-	count := countSQL(f, where, &p)
 	sortCol, desc := sqlstore.ModelSortColumn(f.SortBy), f.Desc()
-	skip := f.Skip()
-	if f.After != nil {
-		op := " > "
-		if desc {
-			op = " < "
-		}
-		where = append(where, "("+sortCol+", id)"+op+"("+p.add(f.After.Key)+"::bigint, "+p.add(f.After.ID)+"::text)")
-		skip = 0
-	}
 	order := "ASC"
 	if desc {
 		order = "DESC"
 	}
-	lim, off := p.add(f.Limit), p.add(skip)
-	q := `SELECT t.n, m.* FROM (` + count + `) AS t(n) LEFT JOIN LATERAL (SELECT ` + sqlstore.SummaryColumns("") +
-		` FROM models WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + sortCol + ` ` + order + `, id ` + order +
-		` LIMIT ` + lim + ` OFFSET ` + off + `) AS m ON true`
+	var q string
+	if hasSubstring(f) {
+		q = substringSQL(f, where, sortCol, order, &p)
+	} else {
+		count := countSQL(f, where, &p)
+		skip := f.Skip()
+		if f.After != nil {
+			where = append(where, afterCond(f, sortCol, "id", &p))
+			skip = 0
+		}
+		lim, off := p.add(f.Limit), p.add(skip)
+		q = `SELECT t.n, m.* FROM (` + count + `) AS t(n) LEFT JOIN LATERAL (SELECT ` + sqlstore.SummaryColumns("") +
+			` FROM models WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + sortCol + ` ` + order + `, id ` + order +
+			` LIMIT ` + lim + ` OFFSET ` + off + `) AS m ON true`
+	}
 	models := []*modelreg.ModelSummary{}
 	var total int
 	err := tx.query(ctx, func(rows pgx.Rows) error {
@@ -282,11 +293,7 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	reverse := false
 	if f.After != nil {
 		// Keyset continuation: the rows after the cursor in sort order.
-		op := " > "
-		if desc {
-			op = " < "
-		}
-		where = append(where, "("+sortCol+", id)"+op+"("+p.add(f.After.Key)+"::bigint, "+p.add(f.After.ID)+"::text)")
+		where = append(where, afterCond(f, sortCol, "id", &p))
 		skip = 0
 	} else if skip > total/2 {
 		// A page past the middle is read from the other end (total is
@@ -324,6 +331,42 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		slices.Reverse(models)
 	}
 	return models, total, nil
+}
+
+// hasSubstring reports whether f filters by a substring of the name or the
+// description.
+func hasSubstring(f modelreg.ModelFilter) bool {
+	return f.Name != "" && !f.ExactMatch || f.Description != ""
+}
+
+// afterCond returns the keyset condition of f.After on the columns key and
+// id (of sort column sortCol), its parameters added to p.
+func afterCond(f modelreg.ModelFilter, key, id string, p *params) string {
+	op := " > "
+	if f.Desc() {
+		op = " < "
+	}
+	return "(" + key + ", " + id + ")" + op + "(" + p.add(f.After.Key) + "::bigint, " + p.add(f.After.ID) + "::text)"
+}
+
+// substringSQL returns the one statement of a substring search's page and
+// count (see findModelsOnce): the matches, collected once by the filter's
+// own conditions where (the trigram indexes: the CTE is planned by itself,
+// MATERIALIZED), counted, and the page's ids taken from them in sort order
+// and joined back to models by primary key.
+func substringSQL(f modelreg.ModelFilter, where []string, sortCol, order string, p *params) string {
+	page := ""
+	skip := f.Skip()
+	if f.After != nil {
+		page = ` WHERE ` + afterCond(f, "s.k", "s.id", p)
+		skip = 0
+	}
+	lim, off := p.add(f.Limit), p.add(skip)
+	return `WITH s AS MATERIALIZED (SELECT id, ` + sortCol + ` AS k FROM models WHERE ` + strings.Join(where, " AND ") + `)
+		SELECT t.n, m.* FROM (SELECT count(*)::bigint FROM s) AS t(n) LEFT JOIN LATERAL (
+			SELECT ` + sqlstore.SummaryColumns("x.") + ` FROM (SELECT s.id, s.k FROM s` + page +
+		` ORDER BY s.k ` + order + `, s.id ` + order + ` LIMIT ` + lim + ` OFFSET ` + off + `) AS pg
+			JOIN models x ON x.id = pg.id ORDER BY pg.k ` + order + `, pg.id ` + order + `) AS m ON true`
 }
 
 // countsFromShards reports whether the matches of f are counted from the
@@ -398,7 +441,8 @@ func findCascadeSet(ctx context.Context, tx *Tx, projectID, id string, limit int
 // ModelArts.3001, and deletes nothing, when the first id does not exist,
 // and EPRECONDITION ModelReg.0412 when opt.IfMatch does not hold for it. A
 // single delete is a batch of one. With opt.DryRun the transaction is
-// rolled back after the work: the results are the real ones.
+// rolled back after the work: the results are the real ones. queued is the
+// number of blob digests the call queued for collection (0 for a preview).
 //
 // It takes its locks in the global order (see postgres.go): the models'
 // rows FOR UPDATE (by id), the queue rows of their digests (by digest),
@@ -407,10 +451,9 @@ func findCascadeSet(ctx context.Context, tx *Tx, projectID, id string, limit int
 // the row FOR SHARE makes the delete wait and then see its service (3009),
 // and one that comes second finds the model gone (3507). SetModelProtection
 // locks the row too: a protection committed first is seen (3101).
-func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, error) {
-	var errs []error
-	err := db.update(ctx, "postgres.DeleteModelBatch", func(tx *Tx) (err error) {
-		if errs, err = deleteModelBatch(ctx, tx, projectID, ids, opt); err == nil && opt.DryRun {
+func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string, opt modelreg.DeleteOptions) (errs []error, queued int, err error) {
+	err = db.update(ctx, "postgres.DeleteModelBatch", func(tx *Tx) (err error) {
+		if errs, queued, err = deleteModelBatch(ctx, tx, projectID, ids, opt); err == nil && opt.DryRun {
 			return errDryRun
 		}
 		return err
@@ -421,13 +464,15 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 		if rerr := db.update(ctx, "postgres.DeleteModelBatch", func(tx *Tx) error {
 			return record(ctx, tx, modelreg.DeleteRefusedEvent(ctx, projectID, ids[0], "", "", err))
 		}); rerr != nil {
-			return nil, rerr
+			return nil, 0, rerr
 		}
 	}
-	if err != nil && !errors.Is(err, errDryRun) {
-		return nil, err
+	if errors.Is(err, errDryRun) {
+		return errs, 0, nil
+	} else if err != nil {
+		return nil, 0, err
 	}
-	return errs, nil
+	return errs, queued, nil
 }
 
 // lockCounts locks the model_counts rows the triggers of a change to the
@@ -449,7 +494,7 @@ func lockCounts(ctx context.Context, tx *Tx, ids []string) error {
 // errDryRun rolls back the transaction of a preview.
 var errDryRun = errors.New("dry run: rolled back")
 
-func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, error) {
+func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, int, error) {
 	var lockedIDs, statuses []string
 	var names [][2]string
 	err := tx.query(ctx, func(rows pgx.Rows) error {
@@ -462,17 +507,17 @@ func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []strin
 		return nil
 	}, `SELECT id, status, name, version FROM models WHERE id = ANY($1) AND project_id = $2 ORDER BY id FOR UPDATE`, ids, projectID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	// New statements: they see the protections and services committed
 	// before the row locks were granted.
 	protected, err := findProtections(ctx, tx, lockedIDs)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	deployed, err := tx.queryStrings(ctx, `SELECT DISTINCT model_id FROM service_models WHERE model_id = ANY($1)`, lockedIDs)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	errs := make([]error, len(ids))
 	var gone, trashed []string
@@ -481,7 +526,7 @@ func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []strin
 		switch {
 		case j < 0:
 			if i == 0 {
-				return nil, modelreg.ModelNotFound(id)
+				return nil, 0, modelreg.ModelNotFound(id)
 			}
 			errs[i] = modelreg.ModelNotFound(id)
 		case protected[id] != nil:
@@ -497,10 +542,10 @@ func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []strin
 	if opt.IfMatch != nil {
 		m, err := findModelByID(ctx, tx, projectID, ids[0])
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if !modelreg.MatchETag(opt.IfMatch, modelreg.ETag(m)) {
-			return nil, modelreg.PreconditionFailed("model " + ids[0])
+			return nil, 0, modelreg.PreconditionFailed("model " + ids[0])
 		}
 	}
 	for i, id := range ids {
@@ -515,19 +560,19 @@ func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []strin
 			ev = modelreg.DeleteEvent(ctx, projectID, id, names[j][0], names[j][1], slices.Contains(trashed, id))
 		}
 		if err := record(ctx, tx, ev); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	if err := trashModels(ctx, tx, projectID, trashed, opt); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	err = deleteModels(ctx, tx, gone)
+	queued, err := deleteModels(ctx, tx, gone)
 	if pgError(err, foreignKeyViolation) != nil && len(ids) == 1 {
 		// service_models' ON DELETE RESTRICT: the database's own guard
 		// behind the check above. For a batch it fails the whole call.
-		return nil, modelreg.ModelDeployed(ids[0])
+		return nil, 0, modelreg.ModelDeployed(ids[0])
 	}
-	return errs, err
+	return errs, queued, err
 }
 
 // deleteModels deletes the models ids, whose rows the caller has locked,
@@ -535,21 +580,29 @@ func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []strin
 // their blobs that no other model (live or trashed) references are queued
 // for collection (lockModelBlobs, then unqueueReferenced). It is the one
 // place a model row is deleted: a delete without the trash, and a purge.
-func deleteModels(ctx context.Context, tx *Tx, ids []string) error {
+// It returns the number of digests left queued.
+func deleteModels(ctx context.Context, tx *Tx, ids []string) (int, error) {
 	if len(ids) == 0 {
-		return nil
+		return 0, nil
 	}
 	digests, err := lockModelBlobs(ctx, tx, ids)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := lockCounts(ctx, tx, ids); err != nil {
-		return err
+		return 0, err
 	}
 	if _, err = tx.exec(ctx, `DELETE FROM models WHERE id = ANY($1)`, ids); err != nil {
-		return err
+		return 0, err
 	}
-	return unqueueReferenced(ctx, tx, digests)
+	if len(digests) == 0 {
+		return 0, nil
+	}
+	var referenced int64
+	if referenced, err = unqueueReferencedCount(ctx, tx, digests); err != nil {
+		return 0, err
+	}
+	return len(digests) - int(referenced), nil
 }
 
 // FindModelFiles returns the files of a model ordered by path.

@@ -164,7 +164,8 @@ func (db *DB) PurgeTrash(ctx context.Context, projectID string, ids []string) ([
 				return err
 			}
 		}
-		return deleteModels(ctx, tx, purge)
+		_, err = deleteModels(ctx, tx, purge)
+		return err
 	})
 	if err != nil {
 		return nil, nil, err
@@ -198,7 +199,8 @@ func (db *DB) PurgeExpiredTrash(ctx context.Context, max int) (int, error) {
 				return err
 			}
 		}
-		return deleteModels(ctx, tx, ids)
+		_, err = deleteModels(ctx, tx, ids)
+		return err
 	})
 	return n, err
 }

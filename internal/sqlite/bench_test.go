@@ -91,7 +91,7 @@ func BenchmarkDeleteModel(b *testing.B) {
 					wal := walGrowth(b, db, path)
 					b.ResetTimer()
 					for i := range b.N {
-						errs, err := db.DeleteModelBatch(ctx, benchProject, ids[i:i+1], modelreg.DeleteOptions{Trash: trash})
+						errs, _, err := db.DeleteModelBatch(ctx, benchProject, ids[i:i+1], modelreg.DeleteOptions{Trash: trash})
 						if err == nil {
 							err = errs[0]
 						}

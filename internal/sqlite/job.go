@@ -140,17 +140,20 @@ func queueIfUnreferenced(ctx context.Context, tx *Tx, digest string) error {
 // ids references. Call it before removing the models' files. It is the one
 // place a model's deletion (DeleteModelBatch) or failed import
 // (FinishImport) queues blobs.
-func queueModelBlobs(ctx context.Context, tx *Tx, ids []string) error {
+func queueModelBlobs(ctx context.Context, tx *Tx, ids []string) (int64, error) {
 	list, err := json.Marshal(ids)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO blob_gc (digest, enqueued_at, not_before, attempts)
+	res, err := tx.ExecContext(ctx, `INSERT INTO blob_gc (digest, enqueued_at, not_before, attempts)
 		SELECT DISTINCT f.digest, ?2, ?2, 0 FROM model_files f
 		WHERE f.model_id IN (SELECT value FROM json_each(?1)) AND NOT EXISTS (
 			SELECT 1 FROM model_files g WHERE g.digest = f.digest AND g.model_id NOT IN (SELECT value FROM json_each(?1)))
 		ON CONFLICT (digest) DO NOTHING`, string(list), tx.ms())
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // FinishImport ends owner's job. A published result sets the model's
@@ -183,7 +186,7 @@ func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelr
 			return err
 		}
 	case modelreg.ModelFailed:
-		if err := queueModelBlobs(ctx, tx, []string{modelID}); err != nil {
+		if _, err := queueModelBlobs(ctx, tx, []string{modelID}); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM model_files WHERE model_id = ?`, modelID); err != nil {

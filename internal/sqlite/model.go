@@ -535,12 +535,12 @@ func findCascadeSet(ctx context.Context, tx *Tx, projectID, id string, limit int
 // ModelArts.3001, and deletes nothing, when the first id does not exist,
 // and EPRECONDITION ModelReg.0412 when opt.IfMatch does not hold for it. A
 // single delete is a batch of one. With opt.DryRun the transaction is
-// rolled back after the work: the results are the real ones.
-func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, error) {
+// rolled back after the work: the results are the real ones. queued is the
+// number of blob digests the call queued for collection (0 for a preview).
+func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []string, opt modelreg.DeleteOptions) (errs []error, queued int, err error) {
 	const op = "sqlite.DeleteModelBatch"
-	var errs []error
-	err := db.update(ctx, op, func(tx *Tx) (err error) {
-		if errs, err = deleteModelBatch(ctx, tx, projectID, ids, opt); err == nil && opt.DryRun {
+	err = db.update(ctx, op, func(tx *Tx) (err error) {
+		if errs, queued, err = deleteModelBatch(ctx, tx, projectID, ids, opt); err == nil && opt.DryRun {
 			return errDryRun
 		}
 		return err
@@ -551,40 +551,42 @@ func (db *DB) DeleteModelBatch(ctx context.Context, projectID string, ids []stri
 		if rerr := db.update(ctx, op, func(tx *Tx) error {
 			return record(ctx, tx, modelreg.DeleteRefusedEvent(ctx, projectID, ids[0], "", "", err))
 		}); rerr != nil {
-			return nil, rerr
+			return nil, 0, rerr
 		}
 	}
-	if err != nil && !errors.Is(err, errDryRun) {
-		return nil, err
+	if errors.Is(err, errDryRun) {
+		queued = 0
+	} else if err != nil {
+		return nil, 0, err
 	}
 	for i, err := range errs {
 		errs[i] = formatError(op, err)
 	}
-	return errs, nil
+	return errs, queued, nil
 }
 
 // errDryRun rolls back the transaction of a preview.
 var errDryRun = errors.New("dry run: rolled back")
 
-func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, error) {
+func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []string, opt modelreg.DeleteOptions) ([]error, int, error) {
 	deletable, errs, names, err := checkDeletable(ctx, tx, projectID, ids)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if modelreg.ErrorCode(errs[0]) == modelreg.ENOTFOUND {
-		return nil, errs[0]
+		return nil, 0, errs[0]
 	}
 	if opt.IfMatch != nil {
 		m, err := findModelByID(ctx, tx.QueryRowContext, projectID, ids[0])
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if !modelreg.MatchETag(opt.IfMatch, modelreg.ETag(m)) {
-			return nil, modelreg.PreconditionFailed("model " + ids[0])
+			return nil, 0, modelreg.PreconditionFailed("model " + ids[0])
 		}
 	}
 	if len(deletable) == 0 {
-		return errs, recordDeletes(ctx, tx, projectID, ids, errs, names, nil, opt)
+		return errs, 0, recordDeletes(ctx, tx, projectID, ids, errs, names, nil, opt)
 	}
 	var gone, trashed []string
 	for _, d := range deletable {
@@ -595,18 +597,18 @@ func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []strin
 		}
 	}
 	if err := trashModels(ctx, tx, projectID, trashed, opt); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	err = deleteModels(ctx, tx, gone)
+	queued, err := deleteModels(ctx, tx, gone)
 	if isConstraint(err) && len(ids) == 1 {
 		// The only constraint a delete can violate is service_models'
 		// ON DELETE RESTRICT: the database's own guard behind the
 		// single writer's check. For a batch it fails the whole call.
-		return nil, modelreg.ModelDeployed(ids[0])
+		return nil, 0, modelreg.ModelDeployed(ids[0])
 	} else if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return errs, recordDeletes(ctx, tx, projectID, ids, errs, names, trashed, opt)
+	return errs, queued, recordDeletes(ctx, tx, projectID, ids, errs, names, trashed, opt)
 }
 
 // recordDeletes records the event of each model of a delete call, in the
@@ -634,24 +636,25 @@ func recordDeletes(ctx context.Context, tx *Tx, projectID string, ids []string, 
 // jobs go with them (ON DELETE CASCADE), their blobs that no other model
 // (live or trashed) references are queued for collection (queueModelBlobs).
 // It is the one place a model row is deleted: a delete without the trash,
-// and a purge.
+// and a purge. It returns the number of digests it queued.
 //
 // The models go in one DELETE statement: FTS5 writes its pending index
 // changes out at the start of every statement that runs triggers, so a
 // DELETE a model would write one index segment a model.
-func deleteModels(ctx context.Context, tx *Tx, ids []string) error {
+func deleteModels(ctx context.Context, tx *Tx, ids []string) (int, error) {
 	if len(ids) == 0 {
-		return nil
+		return 0, nil
 	}
-	if err := queueModelBlobs(ctx, tx, ids); err != nil {
-		return err
+	queued, err := queueModelBlobs(ctx, tx, ids)
+	if err != nil {
+		return 0, err
 	}
 	list, err := json.Marshal(ids)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM models WHERE id IN (SELECT value FROM json_each(?))`, string(list))
-	return err
+	return int(queued), err
 }
 
 // deletable is a model a delete may remove.

@@ -74,7 +74,7 @@ func testAuditTrail(t *testing.T, open Opener) {
 	ok(t, err)
 	ok(t, e.s.DeleteServices(e.ctx, projA, []string{svc.ID}))
 	// If-Match refused: a refusal event of its own.
-	_, err = e.s.DeleteModelBatch(e.ctx, projA, []string{c.ID}, modelreg.DeleteOptions{IfMatch: []string{`"nope"`}})
+	_, _, err = e.s.DeleteModelBatch(e.ctx, projA, []string{c.ID}, modelreg.DeleteOptions{IfMatch: []string{`"nope"`}})
 	wantErr(t, err, modelreg.EPRECONDITION, modelreg.CodePreconditionFailed)
 
 	evs := e.audit(modelreg.AuditFilter{ProjectID: projA})

@@ -123,7 +123,7 @@ func Bench(b *testing.B, open BenchOpener, settle BenchSettle) {
 				b.Fatal("out of models: set MODELREG_BENCH_MODELS higher")
 			}
 			tail -= 10
-			errs, err := s.DeleteModelBatch(ctx, projA, ids[tail:tail+10], modelreg.DeleteOptions{})
+			errs, _, err := s.DeleteModelBatch(ctx, projA, ids[tail:tail+10], modelreg.DeleteOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}

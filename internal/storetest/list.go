@@ -307,8 +307,11 @@ func testDeleteModelBatch(t *testing.T, open Opener) {
 		e, bd, ms := setup(t)
 		svc := e.createService(projA, "svc", ms[3].ID)
 		gone := modelreg.NewID()
-		errs, err := bd.DeleteModelBatch(e.ctx, projA, []string{ms[0].ID, ms[1].ID, gone, ms[2].ID, ms[3].ID}, modelreg.DeleteOptions{})
+		errs, queued, err := bd.DeleteModelBatch(e.ctx, projA, []string{ms[0].ID, ms[1].ID, gone, ms[2].ID, ms[3].ID}, modelreg.DeleteOptions{})
 		ok(t, err)
+		if queued != 2 {
+			t.Errorf("queued %d digests, want 2", queued)
+		}
 		if len(errs) != 5 {
 			t.Fatalf("%d errors for 5 ids", len(errs))
 		}
@@ -325,22 +328,53 @@ func testDeleteModelBatch(t *testing.T, open Opener) {
 		// deployed model shares with them is kept.
 		e.wantClaimBlobs(collector, digest(1), digest(2))
 		ok(t, e.s.DeleteServices(e.ctx, projA, []string{svc.ID}))
-		errs, err = bd.DeleteModelBatch(e.ctx, projA, []string{ms[3].ID}, modelreg.DeleteOptions{})
+		errs, queued, err = bd.DeleteModelBatch(e.ctx, projA, []string{ms[3].ID}, modelreg.DeleteOptions{})
 		ok(t, err)
 		ok(t, errs[0])
+		if queued != 2 {
+			t.Errorf("queued %d digests, want 2", queued)
+		}
 		e.wantClaimBlobs(collector, digest(3), digest(9))
 		e.noJob()
 		checkCounts(e, projA)
 	})
 
+	// queued counts the digests the call left in the queue: none for a
+	// model without files, a preview, a move to the trash, or blobs other
+	// models still reference (issue 18: the collector is woken only when
+	// it is positive).
+	t.Run("Queued", func(t *testing.T) {
+		e, bd, ms := setup(t)
+		for _, c := range []struct {
+			what  string
+			id    string
+			opt   modelreg.DeleteOptions
+			want  int
+			queue int // digests in the queue after the call
+		}{
+			{"a model without files", ms[2].ID, modelreg.DeleteOptions{}, 0, 0},
+			{"a preview", ms[0].ID, modelreg.DeleteOptions{DryRun: true}, 0, 0},
+			{"a move to the trash", ms[0].ID, modelreg.DeleteOptions{Trash: time.Hour}, 0, 0},
+			{"a model with a blob of its own and a shared one", ms[1].ID, modelreg.DeleteOptions{}, 1, 1},
+		} {
+			errs, queued, err := bd.DeleteModelBatch(e.ctx, projA, []string{c.id}, c.opt)
+			ok(t, err)
+			ok(t, errs[0])
+			if queued != c.want {
+				t.Errorf("%s: queued %d digests, want %d", c.what, queued, c.want)
+			}
+			e.wantPending(c.queue)
+		}
+	})
+
 	t.Run("ErrNotFoundFirstDeletesNothing", func(t *testing.T) {
 		e, bd, ms := setup(t)
 		before := e.snap(projA)
-		_, err := bd.DeleteModelBatch(e.ctx, projA, []string{modelreg.NewID(), ms[0].ID, ms[1].ID}, modelreg.DeleteOptions{})
+		_, _, err := bd.DeleteModelBatch(e.ctx, projA, []string{modelreg.NewID(), ms[0].ID, ms[1].ID}, modelreg.DeleteOptions{})
 		wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
 		e.unchanged(projA, before)
 		// Another project's model is unknown too.
-		_, err = bd.DeleteModelBatch(e.ctx, projB, []string{ms[0].ID}, modelreg.DeleteOptions{})
+		_, _, err = bd.DeleteModelBatch(e.ctx, projB, []string{ms[0].ID}, modelreg.DeleteOptions{})
 		wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
 		e.unchanged(projA, before)
 	})

@@ -114,7 +114,7 @@ func testRace(t *testing.T, open Opener) {
 			together(
 				func() { createErr = e.s.CreateService(e.ctx, svc) },
 				func() {
-					errs, batchErr = bd.DeleteModelBatch(e.ctx, projA, []string{target.ID, m.ID}, modelreg.DeleteOptions{})
+					errs, _, batchErr = bd.DeleteModelBatch(e.ctx, projA, []string{target.ID, m.ID}, modelreg.DeleteOptions{})
 				},
 			)
 			if batchErr != nil || len(errs) != 2 || errs[0] != nil {
@@ -162,7 +162,7 @@ func testRace(t *testing.T, open Opener) {
 			fns := make([]func(), len(lists))
 			for j := range lists {
 				fns[j] = func() {
-					results[j], callErrs[j] = bd.DeleteModelBatch(e.ctx, projA, lists[j], modelreg.DeleteOptions{})
+					results[j], _, callErrs[j] = bd.DeleteModelBatch(e.ctx, projA, lists[j], modelreg.DeleteOptions{})
 				}
 			}
 			together(fns...)

@@ -19,7 +19,7 @@ const week = 7 * 24 * time.Hour
 // ("" for deleted), failing on a call error.
 func (e *env) batch(project string, ids []string, opt modelreg.DeleteOptions) []string {
 	e.t.Helper()
-	errs, err := e.s.DeleteModelBatch(e.ctx, project, ids, opt)
+	errs, _, err := e.s.DeleteModelBatch(e.ctx, project, ids, opt)
 	ok(e.t, err)
 	codes := make([]string, len(errs))
 	for i, err := range errs {
@@ -80,7 +80,7 @@ func testDryRun(t *testing.T, open Opener) {
 		e := newEnv(t, open)
 		e.publishedModel(projA, "resnet", "1.0.0", file("a", 1))
 		before := e.snap(projA)
-		_, err := e.s.DeleteModelBatch(e.ctx, projA, []string{modelreg.NewID()}, modelreg.DeleteOptions{DryRun: true})
+		_, _, err := e.s.DeleteModelBatch(e.ctx, projA, []string{modelreg.NewID()}, modelreg.DeleteOptions{DryRun: true})
 		wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
 		e.unchanged(projA, before)
 	})
@@ -194,13 +194,13 @@ func testIfMatch(t *testing.T, open Opener) {
 		before := e.snap(projA)
 		for _, im := range [][]string{{protectedTag}, {`"nope"`, `W/` + tag}} {
 			for _, dry := range []bool{false, true} {
-				_, err := e.s.DeleteModelBatch(e.ctx, projA, []string{m.ID, v2.ID}, modelreg.DeleteOptions{IfMatch: im, DryRun: dry})
+				_, _, err := e.s.DeleteModelBatch(e.ctx, projA, []string{m.ID, v2.ID}, modelreg.DeleteOptions{IfMatch: im, DryRun: dry})
 				wantErr(t, err, modelreg.EPRECONDITION, modelreg.CodePreconditionFailed)
 				e.unchanged(projA, before)
 			}
 		}
 		// An unknown target is a 404 whatever the If-Match.
-		_, err := e.s.DeleteModelBatch(e.ctx, projA, []string{modelreg.NewID()}, modelreg.DeleteOptions{IfMatch: []string{"*"}})
+		_, _, err := e.s.DeleteModelBatch(e.ctx, projA, []string{modelreg.NewID()}, modelreg.DeleteOptions{IfMatch: []string{"*"}})
 		wantErr(t, err, modelreg.ENOTFOUND, modelreg.CodeModelNotFound)
 		if diff := cmp.Diff([]string{"", ""}, e.batch(projA, []string{m.ID, v2.ID}, modelreg.DeleteOptions{IfMatch: []string{`"other"`, tag}})); diff != "" {
 			t.Fatal(diff)
@@ -417,7 +417,7 @@ func testTrashRace(t *testing.T, open Opener) {
 					},
 					func() {
 						var errs []error
-						errs, delErr = e.s.DeleteModelBatch(e.ctx, projA, []string{m.ID}, modelreg.DeleteOptions{Trash: trash})
+						errs, _, delErr = e.s.DeleteModelBatch(e.ctx, projA, []string{m.ID}, modelreg.DeleteOptions{Trash: trash})
 						if delErr == nil {
 							delErr = errs[0]
 						}
