@@ -145,7 +145,7 @@ func BenchmarkDeleteModelWebhook(b *testing.B) {
 	wal := walGrowth(b, db, path)
 	b.ResetTimer()
 	for i := range b.N {
-		errs, err := db.DeleteModelBatch(ctx, benchProject, ids[i:i+1], modelreg.DeleteOptions{})
+		errs, _, err := db.DeleteModelBatch(ctx, benchProject, ids[i:i+1], modelreg.DeleteOptions{})
 		if err == nil {
 			err = errs[0]
 		}
