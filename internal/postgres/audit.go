@@ -31,27 +31,28 @@ func record(ctx context.Context, tx *Tx, ev *modelreg.AuditEvent) error {
 	if auditOff {
 		return nil
 	}
+	// One round trip: the event's row, and the project's webhooks (none:
+	// one row of NULLs), which the outbox below filters by action.
 	var seq int64
-	if err := tx.queryRow(ctx, `INSERT INTO audit_events (id, project_id, time, action, resource_type,
-			resource_id, resource_name, outcome, error_code, user_id, user_name, access_key, request_id, source_ip, details)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING seq`,
-		ev.ID, ev.ProjectID, ev.Time, ev.Action, ev.ResourceType, ev.ResourceID, ev.ResourceName, ev.Outcome,
-		ev.ErrorCode, ev.Actor.UserID, ev.Actor.UserName, ev.Actor.AccessKey, ev.RequestID, ev.SourceIP,
-		ev.DetailsJSON()).Scan(&seq); err != nil {
-		return err
-	}
 	var hooks []string
 	err := tx.query(ctx, func(rows pgx.Rows) error {
-		var id, events string
-		if err := rows.Scan(&id, &events); err != nil {
+		var id, events *string
+		if err := rows.Scan(&seq, &id, &events); err != nil {
 			return err
 		}
 		w := modelreg.Webhook{}
-		if json.Unmarshal([]byte(events), &w.Events) == nil && w.Matches(ev.Action) {
-			hooks = append(hooks, id)
+		if id != nil && events != nil && json.Unmarshal([]byte(*events), &w.Events) == nil && w.Matches(ev.Action) {
+			hooks = append(hooks, *id)
 		}
 		return nil
-	}, `SELECT id, events FROM webhooks WHERE project_id = $1`, ev.ProjectID)
+	}, `WITH ev AS (
+			INSERT INTO audit_events (id, project_id, time, action, resource_type,
+				resource_id, resource_name, outcome, error_code, user_id, user_name, access_key, request_id, source_ip, details)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING seq)
+		SELECT ev.seq, w.id, w.events FROM ev LEFT JOIN webhooks w ON w.project_id = $2`,
+		ev.ID, ev.ProjectID, ev.Time, ev.Action, ev.ResourceType, ev.ResourceID, ev.ResourceName, ev.Outcome,
+		ev.ErrorCode, ev.Actor.UserID, ev.Actor.UserName, ev.Actor.AccessKey, ev.RequestID, ev.SourceIP,
+		ev.DetailsJSON())
 	if err != nil || len(hooks) == 0 {
 		return err
 	}

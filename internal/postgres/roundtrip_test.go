@@ -139,10 +139,10 @@ func TestRoundTrips(t *testing.T) {
 		}
 		return err
 	})
-	// BEGIN, lock the row, protection, services, its audit event and the
-	// project's webhooks (the outbox), queue its blobs, DELETE, unqueue the
-	// blobs still referenced, COMMIT.
-	wantStatements(t, "DeleteModelBatch of one", del, 10)
+	// BEGIN, lock the row, protection, services, its audit event with the
+	// project's webhooks (the outbox) in one statement, queue its blobs,
+	// DELETE, unqueue the blobs still referenced, COMMIT.
+	wantStatements(t, "DeleteModelBatch of one", del, 9)
 }
 
 // TestFindModelsPaths checks that the one-statement pages and the deep
