@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // Compile-time checks.
@@ -27,17 +28,19 @@ var auditOff bool
 // queues a delivery of it for each webhook of its project that wants its
 // action (the outbox). It assigns ev.ID and ev.Time.
 func record(ctx context.Context, tx *Tx, ev *modelreg.AuditEvent) error {
-	ev.ID, ev.Time = modelreg.NewEventID(tx.now), tx.ms()
+	ev.ID, ev.Time = modelreg.NewEventID(tx.now), tx.ms() // the ID is the row's, below
 	if auditOff {
 		return nil
 	}
-	// One round trip: the event's row, and the project's webhooks (none:
+	// One round trip: the event's row, its id made of a time-ordered
+	// random prefix and its seq (sqlstore.EventID's layout, so a marker
+	// finds the row by the primary key), and the project's webhooks (none:
 	// one row of NULLs), which the outbox below filters by action.
 	var seq int64
 	var hooks []string
 	err := tx.query(ctx, func(rows pgx.Rows) error {
 		var id, events *string
-		if err := rows.Scan(&seq, &id, &events); err != nil {
+		if err := rows.Scan(&seq, &ev.ID, &id, &events); err != nil {
 			return err
 		}
 		w := modelreg.Webhook{}
@@ -46,13 +49,15 @@ func record(ctx context.Context, tx *Tx, ev *modelreg.AuditEvent) error {
 		}
 		return nil
 	}, `WITH ev AS (
-			INSERT INTO audit_events (id, project_id, time, action, resource_type,
+			INSERT INTO audit_events (seq, id, project_id, time, action, resource_type,
 				resource_id, resource_name, outcome, error_code, user_id, user_name, access_key, request_id, source_ip, details)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING seq)
-		SELECT ev.seq, w.id, w.events FROM ev LEFT JOIN webhooks w ON w.project_id = $2`,
-		ev.ID, ev.ProjectID, ev.Time, ev.Action, ev.ResourceType, ev.ResourceID, ev.ResourceName, ev.Outcome,
-		ev.ErrorCode, ev.Actor.UserID, ev.Actor.UserName, ev.Actor.AccessKey, ev.RequestID, ev.SourceIP,
-		ev.DetailsJSON())
+			SELECT n.seq, $1 || lpad(to_hex(n.seq), 12, '0'), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+			FROM (SELECT nextval('audit_events_seq_seq') AS seq) n
+			RETURNING seq, id)
+		SELECT ev.seq, ev.id, w.id, w.events FROM ev LEFT JOIN webhooks w ON w.project_id = $2`,
+		sqlstore.EventID(tx.now, 0)[:24], ev.ProjectID, ev.Time, ev.Action, ev.ResourceType, ev.ResourceID,
+		ev.ResourceName, ev.Outcome, ev.ErrorCode, ev.Actor.UserID, ev.Actor.UserName, ev.Actor.AccessKey,
+		ev.RequestID, ev.SourceIP, ev.DetailsJSON())
 	if err != nil || len(hooks) == 0 {
 		return err
 	}
@@ -79,8 +84,19 @@ func (db *DB) FindAuditEvents(ctx context.Context, f modelreg.AuditFilter) ([]*m
 		var p params
 		where := []string{"project_id = " + p.add(f.ProjectID)}
 		if f.Marker != "" {
+			// A marker is an event id: one of sqlstore.EventID finds its row
+			// by the primary key; one written before migration 0013 by the
+			// legacy rows' index.
 			var seq int64
-			err := tx.queryRow(ctx, `SELECT seq FROM audit_events WHERE id = $1 AND project_id = $2`, f.Marker, f.ProjectID).Scan(&seq)
+			err := pgx.ErrNoRows
+			if s, ok := sqlstore.EventSeq(f.Marker); ok {
+				err = tx.queryRow(ctx, `SELECT seq FROM audit_events WHERE project_id = $1 AND seq = $2 AND id = $3`,
+					f.ProjectID, s, f.Marker).Scan(&seq)
+			}
+			if errors.Is(err, pgx.ErrNoRows) {
+				err = tx.queryRow(ctx, `SELECT seq FROM audit_events WHERE id = $1 AND project_id = $2 AND legacy`,
+					f.Marker, f.ProjectID).Scan(&seq)
+			}
 			if errors.Is(err, pgx.ErrNoRows) {
 				return modelreg.Invalid("Invalid parameter marker: no such event.")
 			}
@@ -139,10 +155,11 @@ func (db *DB) FindAuditEvents(ctx context.Context, f modelreg.AuditFilter) ([]*m
 func (db *DB) DeleteAuditEventsBefore(ctx context.Context, before time.Time, max int) (int, error) {
 	var n int64
 	err := db.update(ctx, "postgres.DeleteAuditEventsBefore", func(tx *Tx) (err error) {
-		// The oldest first, by seq (times follow seq but for clock steps):
-		// no index on time to keep up in every change's transaction.
-		n, err = tx.exec(ctx, `DELETE FROM audit_events WHERE seq IN
-			(SELECT seq FROM audit_events ORDER BY seq LIMIT $1) AND time < $2`, max, modelreg.Millis(before))
+		// Found through the BRIN index on time (migration 0013), which
+		// costs the changes' transactions nothing; up to max a call, the
+		// caller calls again until fewer are left.
+		n, err = tx.exec(ctx, `DELETE FROM audit_events WHERE ctid = ANY(ARRAY(
+			SELECT ctid FROM audit_events WHERE time < $2 LIMIT $1))`, max, modelreg.Millis(before))
 		return err
 	})
 	return int(n), err

@@ -3,15 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
 	"path"
 	"strings"
 	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 // Compile-time checks.
@@ -44,7 +43,7 @@ func record(ctx context.Context, tx *Tx, ev *modelreg.AuditEvent) error {
 		FROM audit_seq WHERE k = 0`).Scan(&seq); err != nil {
 		return err
 	}
-	ev.ID, ev.Time = eventID(tx.now, seq), tx.ms()
+	ev.ID, ev.Time = sqlstore.EventID(tx.now, seq), tx.ms()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (seq, id, project_id, time, action, resource_type,
 			resource_id, resource_name, outcome, error_code, user_id, user_name, access_key, request_id, source_ip, details)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -95,58 +94,6 @@ func record(ctx context.Context, tx *Tx, ev *modelreg.AuditEvent) error {
 	return nil
 }
 
-// eventID returns the id of the event seq written at t: a UUID of the
-// version-4 shape (ValidID) made of the time in milliseconds (48 bits, so
-// ids sort by time as NewEventID's do), 26 random bits, and seq in the last
-// 48 bits, which eventSeq reads back. Unique because seq is.
-func eventID(t time.Time, seq int64) string {
-	var b [16]byte
-	ms := uint64(t.UnixMilli())
-	for i := 5; i >= 0; i-- {
-		b[i] = byte(ms)
-		ms >>= 8
-	}
-	r := rand.Uint32()
-	b[6] = 0x40 | byte(r>>24)&0x0f
-	b[7] = byte(r >> 16)
-	b[8] = 0x80 | byte(r>>8)&0x3f
-	b[9] = byte(r)
-	s := uint64(seq)
-	for i := 15; i >= 10; i-- {
-		b[i] = byte(s)
-		s >>= 8
-	}
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:36], b[10:16])
-	return string(out[:])
-}
-
-// eventSeq returns the seq an id of eventID carries. Any valid id gives a
-// number: the caller checks that the row of that seq has that id (an id
-// written before migration 0012 may not).
-func eventSeq(id string) (int64, bool) {
-	if len(id) != 36 {
-		return 0, false
-	}
-	var b [6]byte
-	if _, err := hex.Decode(b[:], []byte(id[24:36])); err != nil {
-		return 0, false
-	}
-	var seq int64
-	for _, c := range b {
-		seq = seq<<8 | int64(c)
-	}
-	return seq, true
-}
-
 // FindAuditEvents returns a page of the project's events, newest first.
 func (db *DB) FindAuditEvents(ctx context.Context, f modelreg.AuditFilter) ([]*modelreg.AuditEvent, string, error) {
 	var out []*modelreg.AuditEvent
@@ -155,11 +102,11 @@ func (db *DB) FindAuditEvents(ctx context.Context, f modelreg.AuditFilter) ([]*m
 		where := []string{"project_id = ?"}
 		args := []any{f.ProjectID}
 		if f.Marker != "" {
-			// A marker is an event id: one of eventID finds its row by the
+			// A marker is an event id: one of sqlstore.EventID finds its row by the
 			// seq in it, an older one through the legacy index.
 			var seq int64
 			err := sql.ErrNoRows
-			if s, ok := eventSeq(f.Marker); ok {
+			if s, ok := sqlstore.EventSeq(f.Marker); ok {
 				err = tx.QueryRowContext(ctx, `SELECT seq FROM audit_events WHERE seq = ? AND id = ? AND project_id = ?`,
 					s, f.Marker, f.ProjectID).Scan(&seq)
 			}

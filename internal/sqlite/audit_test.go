@@ -11,23 +11,24 @@ import (
 	"time"
 
 	"github.com/modelreg/modelreg"
+	"github.com/modelreg/modelreg/internal/sqlstore"
 )
 
 func TestEventIDCarriesSeq(t *testing.T) {
 	now := time.UnixMilli(1_700_000_000_123)
 	for _, seq := range []int64{1, 255, 1 << 40, 1<<48 - 1} {
-		id := eventID(now, seq)
+		id := sqlstore.EventID(now, seq)
 		if !modelreg.ValidID(id) {
-			t.Errorf("eventID(%d) = %q: not a valid id", seq, id)
+			t.Errorf("sqlstore.EventID(%d) = %q: not a valid id", seq, id)
 		}
-		if got, ok := eventSeq(id); !ok || got != seq {
-			t.Errorf("eventSeq(%q) = %d, %v; want %d", id, got, ok, seq)
+		if got, ok := sqlstore.EventSeq(id); !ok || got != seq {
+			t.Errorf("sqlstore.EventSeq(%q) = %d, %v; want %d", id, got, ok, seq)
 		}
-		if later := eventID(now.Add(time.Millisecond), 1); later <= id {
+		if later := sqlstore.EventID(now.Add(time.Millisecond), 1); later <= id {
 			t.Errorf("id of a later millisecond %q sorts before %q", later, id)
 		}
 	}
-	if _, ok := eventSeq("not an id"); ok {
+	if _, ok := sqlstore.EventSeq("not an id"); ok {
 		t.Error("eventSeq accepted a non-id")
 	}
 }
@@ -112,7 +113,7 @@ func TestAuditMigrationKeepsEvents(t *testing.T) {
 	if err := db.update(ctx, "test", func(tx *Tx) error { return record(ctx, tx, ev) }); err != nil {
 		t.Fatal(err)
 	}
-	if seq, _ := eventSeq(ev.ID); seq != 6 {
+	if seq, _ := sqlstore.EventSeq(ev.ID); seq != 6 {
 		t.Errorf("new event's seq = %d, want 6 (above the old high-water mark 5)", seq)
 	}
 	want := append([]string{ev.ID}, old...)
@@ -134,7 +135,7 @@ func TestAuditSeqSurvivesRetention(t *testing.T) {
 		if err := db.update(ctx, "test", func(tx *Tx) error { return record(ctx, tx, ev) }); err != nil {
 			t.Fatal(err)
 		}
-		last, _ = eventSeq(ev.ID)
+		last, _ = sqlstore.EventSeq(ev.ID)
 	}
 	if n, err := db.DeleteAuditEventsBefore(ctx, now.Add(time.Hour), 100); err != nil || n != 3 {
 		t.Fatalf("DeleteAuditEventsBefore = %d, %v; want 3", n, err)
@@ -143,7 +144,7 @@ func TestAuditSeqSurvivesRetention(t *testing.T) {
 	if err := db.update(ctx, "test", func(tx *Tx) error { return record(ctx, tx, ev) }); err != nil {
 		t.Fatal(err)
 	}
-	if seq, _ := eventSeq(ev.ID); seq <= last {
+	if seq, _ := sqlstore.EventSeq(ev.ID); seq <= last {
 		t.Errorf("seq after retention = %d, want > %d", seq, last)
 	}
 }
