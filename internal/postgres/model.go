@@ -251,6 +251,7 @@ func findModelsOnce(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*mod
 	}
 	models := []*modelreg.ModelSummary{}
 	var total int
+	decoded := sqlstore.NewSummaryDecoder()
 	err := tx.query(ctx, func(rows pgx.Rows) error {
 		var m, cols modelreg.ModelSummary
 		var summary string
@@ -260,7 +261,7 @@ func findModelsOnce(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*mod
 		if err := rows.Scan(append([]any{&total}, sqlstore.SummaryDest(&cols, &summary)...)...); err != nil {
 			return err
 		}
-		if err := json.Unmarshal([]byte(summary), &m); err != nil {
+		if err := decoded.Decode(summary, &m); err != nil {
 			return err
 		}
 		sqlstore.SetSummaryColumns(&m, &cols)
@@ -311,13 +312,14 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		order = "DESC"
 	}
 	lim, off := p.add(limit), p.add(skip)
+	decoded := sqlstore.NewSummaryDecoder()
 	err := tx.query(ctx, func(rows pgx.Rows) error {
 		var m, cols modelreg.ModelSummary
 		var summary string
 		if err := rows.Scan(sqlstore.SummaryDest(&cols, &summary)...); err != nil {
 			return err
 		}
-		if err := json.Unmarshal([]byte(summary), &m); err != nil {
+		if err := decoded.Decode(summary, &m); err != nil {
 			return err
 		}
 		sqlstore.SetSummaryColumns(&m, &cols)

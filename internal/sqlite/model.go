@@ -408,9 +408,7 @@ func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, 
 	defer rows.Close()
 	models := []*modelreg.ModelSummary{}
 	total := 0
-	// The models of a page mostly share their summary document (the
-	// fields without a column): decode each distinct one once.
-	decoded := map[string]*modelreg.ModelSummary{}
+	decoded := sqlstore.NewSummaryDecoder()
 	for rows.Next() {
 		var m, cols modelreg.ModelSummary
 		var summary string
@@ -421,16 +419,8 @@ func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, 
 		if err := (packedRow{rows, listColumnCount}).Scan(dst...); err != nil {
 			return nil, 0, err
 		}
-		if d, ok := decoded[summary]; ok {
-			m = *d
-			m.InstallType = slices.Clone(d.InstallType)
-		} else {
-			if err := json.Unmarshal([]byte(summary), &m); err != nil {
-				return nil, 0, err
-			}
-			d := m
-			d.InstallType = slices.Clone(m.InstallType)
-			decoded[summary] = &d
+		if err := decoded.Decode(summary, &m); err != nil {
+			return nil, 0, err
 		}
 		sqlstore.SetSummaryColumns(&m, &cols)
 		models = append(models, &m)

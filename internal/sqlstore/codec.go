@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"encoding/json"
+	"slices"
 
 	"github.com/modelreg/modelreg"
 )
@@ -185,4 +186,31 @@ func NameAggregates(names []string, got map[string]*modelreg.ModelName) []*model
 		}
 	}
 	return out
+}
+
+// SummaryDecoder decodes the summary documents of one page of models. The
+// models of a page mostly share their document (the fields without a
+// column), and decoding it was most of a page's CPU, so each distinct
+// document is decoded once. The zero value is not usable: make one with
+// NewSummaryDecoder for each page.
+type SummaryDecoder map[string]*modelreg.ModelSummary
+
+// NewSummaryDecoder returns an empty SummaryDecoder.
+func NewSummaryDecoder() SummaryDecoder { return SummaryDecoder{} }
+
+// Decode sets the document fields of m, a zero ModelSummary, from summary.
+// m shares nothing with another model decoded from the same document.
+func (d SummaryDecoder) Decode(summary string, m *modelreg.ModelSummary) error {
+	if c, ok := d[summary]; ok {
+		*m = *c
+		m.InstallType = slices.Clone(c.InstallType)
+		return nil
+	}
+	if err := json.Unmarshal([]byte(summary), m); err != nil {
+		return err
+	}
+	c := *m
+	c.InstallType = slices.Clone(m.InstallType)
+	d[summary] = &c
+	return nil
 }

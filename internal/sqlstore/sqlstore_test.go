@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,33 @@ func TestPageColumns(t *testing.T) {
 	}
 	if Direction(modelreg.Page{Order: modelreg.OrderAsc}) != "ASC" || Direction(modelreg.Page{Order: modelreg.OrderDesc}) != "DESC" {
 		t.Error("Direction")
+	}
+}
+
+// TestSummaryDecoder: models decoded from one document are equal and
+// share nothing (a change to one's install types leaves the other's).
+func TestSummaryDecoder(t *testing.T) {
+	d := NewSummaryDecoder()
+	doc := `{"install_type":["real-time","batch"],"specification":{"min_cpu":"1"},"model_source":"custom"}`
+	var a, b modelreg.ModelSummary
+	if err := d.Decode(doc, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Decode(doc, &b); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) || len(a.InstallType) != 2 || a.Specification.MinCPU != "1" || a.ModelSource != "custom" {
+		t.Fatalf("decoded %+v and %+v", a, b)
+	}
+	b.InstallType[0] = "edge"
+	if a.InstallType[0] != "real-time" {
+		t.Error("two models decoded from one document share their install types")
+	}
+	var c modelreg.ModelSummary
+	if err := d.Decode(doc, &c); err != nil || c.InstallType[0] != "real-time" {
+		t.Errorf("the cached document was changed through a model: %+v %v", c, err)
+	}
+	if err := d.Decode(`{"install_type":`, &c); err == nil {
+		t.Error("a malformed document decoded")
 	}
 }
