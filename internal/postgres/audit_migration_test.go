@@ -9,27 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/internal/sqlstore"
+	"github.com/modelreg/modelreg/internal/storetest"
 )
-
-// pagedEvents lists project's events size by size, following the markers.
-func pagedEvents(t *testing.T, db *DB, project string, size int) []string {
-	t.Helper()
-	var ids []string
-	f := modelreg.AuditFilter{ProjectID: project, Limit: size}
-	for {
-		evs, next, err := db.FindAuditEvents(context.Background(), f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range evs {
-			ids = append(ids, ev.ID)
-		}
-		if next == "" {
-			return ids
-		}
-		f.Marker = next
-	}
-}
 
 // TestAuditMigrationKeepsEvents builds a database as of migration 0012 with
 // events in it, opens it (applying 0013), and checks that the old events
@@ -72,7 +53,7 @@ func TestAuditMigrationKeepsEvents(t *testing.T) {
 	conn.Close(ctx)
 
 	db := mustOpen(t, dsn, Options{})
-	if got := pagedEvents(t, db, "p", 1); fmt.Sprint(got) != fmt.Sprint(old) {
+	if got := storetest.PagedEvents(t, db, "p", 1); fmt.Sprint(got) != fmt.Sprint(old) {
 		t.Fatalf("old events paged one by one = %v, want %v", got, old)
 	}
 	ev := modelreg.NewAuditEvent(ctx, "p", modelreg.ActionModelDelete, modelreg.ResourceModel, "new", "n")
@@ -83,7 +64,7 @@ func TestAuditMigrationKeepsEvents(t *testing.T) {
 		t.Errorf("new event's id %q carries seq %d, want a valid id with a seq above the old ones", ev.ID, seq)
 	}
 	want := append([]string{ev.ID}, old...)
-	if got := pagedEvents(t, db, "p", 2); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := storetest.PagedEvents(t, db, "p", 2); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("events paged two by two = %v, want %v", got, want)
 	}
 	// Retention by time: the three events before 1003, two at a time.
@@ -100,7 +81,7 @@ func TestAuditMigrationKeepsEvents(t *testing.T) {
 	if total != 3 {
 		t.Errorf("retention removed %d events, want 3", total)
 	}
-	if got := pagedEvents(t, db, "p", 1); fmt.Sprint(got) != fmt.Sprint(want[:3]) {
+	if got := storetest.PagedEvents(t, db, "p", 1); fmt.Sprint(got) != fmt.Sprint(want[:3]) {
 		t.Errorf("after retention = %v, want %v", got, want[:3])
 	}
 }

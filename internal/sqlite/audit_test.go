@@ -12,46 +12,8 @@ import (
 
 	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/internal/sqlstore"
+	"github.com/modelreg/modelreg/internal/storetest"
 )
-
-func TestEventIDCarriesSeq(t *testing.T) {
-	now := time.UnixMilli(1_700_000_000_123)
-	for _, seq := range []int64{1, 255, 1 << 40, 1<<48 - 1} {
-		id := sqlstore.EventID(now, seq)
-		if !modelreg.ValidID(id) {
-			t.Errorf("sqlstore.EventID(%d) = %q: not a valid id", seq, id)
-		}
-		if got, ok := sqlstore.EventSeq(id); !ok || got != seq {
-			t.Errorf("sqlstore.EventSeq(%q) = %d, %v; want %d", id, got, ok, seq)
-		}
-		if later := sqlstore.EventID(now.Add(time.Millisecond), 1); later <= id {
-			t.Errorf("id of a later millisecond %q sorts before %q", later, id)
-		}
-	}
-	if _, ok := sqlstore.EventSeq("not an id"); ok {
-		t.Error("eventSeq accepted a non-id")
-	}
-}
-
-// events returns the project's events, newest first, paged by size.
-func pagedEvents(t *testing.T, db *DB, project string, size int) []string {
-	t.Helper()
-	var ids []string
-	f := modelreg.AuditFilter{ProjectID: project, Limit: size}
-	for {
-		evs, next, err := db.FindAuditEvents(context.Background(), f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range evs {
-			ids = append(ids, ev.ID)
-		}
-		if next == "" {
-			return ids
-		}
-		f.Marker = next
-	}
-}
 
 // TestAuditMigrationKeepsEvents builds a database as of migration 0011 with
 // events in it, opens it (applying 0012), and checks that the old events
@@ -106,7 +68,7 @@ func TestAuditMigrationKeepsEvents(t *testing.T) {
 	raw.Close()
 
 	db := mustOpenPath(t, path, Options{})
-	if got := pagedEvents(t, db, "p", 1); fmt.Sprint(got) != fmt.Sprint(old) {
+	if got := storetest.PagedEvents(t, db, "p", 1); fmt.Sprint(got) != fmt.Sprint(old) {
 		t.Fatalf("old events paged one by one = %v, want %v", got, old)
 	}
 	ev := modelreg.NewAuditEvent(ctx, "p", modelreg.ActionModelDelete, modelreg.ResourceModel, "new", "n")
@@ -117,7 +79,7 @@ func TestAuditMigrationKeepsEvents(t *testing.T) {
 		t.Errorf("new event's seq = %d, want 6 (above the old high-water mark 5)", seq)
 	}
 	want := append([]string{ev.ID}, old...)
-	if got := pagedEvents(t, db, "p", 2); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := storetest.PagedEvents(t, db, "p", 2); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("events paged two by two = %v, want %v", got, want)
 	}
 }

@@ -599,3 +599,24 @@ func testDeliveryNotifier(t *testing.T, open Opener) {
 		t.Error("no signal after a commit that queued a delivery")
 	}
 }
+
+// PagedEvents lists project's events in st size by size, following the
+// markers, and returns their ids (newest first).
+func PagedEvents(t *testing.T, st modelreg.AuditStore, project string, size int) []string {
+	t.Helper()
+	var ids []string
+	f := modelreg.AuditFilter{ProjectID: project, Limit: size}
+	for {
+		evs, next, err := st.FindAuditEvents(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			ids = append(ids, ev.ID)
+		}
+		if next == "" {
+			return ids
+		}
+		f.Marker = next
+	}
+}
