@@ -45,9 +45,8 @@ func TestRun(t *testing.T) {
 	}
 	var seen []string
 	results, err := bench.Run(context.Background(), bench.Config{
-		// Long enough that a 20-model cascade completes under the race
-		// detector on a loaded machine: an op cut by the deadline is not
-		// counted, and every workload must count some.
+		// Short: an op in flight when a window closes still counts, so
+		// every workload counts some however loaded the machine.
 		Client: c, TrashClient: tc, Models: 3000, Duration: 1500 * time.Millisecond, Concurrency: 3,
 		Limits: true, Database: dbPath, Synchronous: "NORMAL", ImportDir: importDir, Seed: 1,
 		ImportWait: -1, // no importer runs here: the imports stay publishing
@@ -77,7 +76,7 @@ func TestRun(t *testing.T) {
 		}
 	}
 	// Every counted op of delete-trash and limit-store-delete-trash put a
-	// model in the trash (an op cut by the deadline may have too).
+	// model in the trash.
 	if tl, err := tc.ListTrash(context.Background(), "", 1, 0); err != nil || tl.TotalCount < int(byName["delete-trash"].Ops+byName["limit-store-delete-trash"].Ops) {
 		t.Errorf("trash holds %+v (%v), want every model of delete-trash and limit-store-delete-trash", tl, err)
 	}

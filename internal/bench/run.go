@@ -54,8 +54,16 @@ type exhausted struct{ why string }
 
 func (e *exhausted) Error() string { return e.why }
 
+// drainLimit is how long an op still in flight when the window closes may
+// take to finish before its context is cancelled.
+const drainLimit = time.Minute
+
 // measure runs fn with concurrency workers for d after a warm-up (not
-// measured), and returns the counts and latencies.
+// measured), and returns the counts and latencies. A worker starts no op
+// after the window closes, but the op it has in flight finishes and counts
+// (up to drainLimit): cancelling it would waste its work, leave a delete
+// half-reported, and, when a loaded machine makes one op outlast a short
+// window, count nothing at all. The elapsed time runs to the last op's end.
 func measure(ctx context.Context, name string, concurrency int, warmup, d time.Duration, fn op) Result {
 	type worker struct {
 		h          *hdrhistogram.Histogram
@@ -67,7 +75,7 @@ func measure(ctx context.Context, name string, concurrency int, warmup, d time.D
 	start := time.Now()
 	measureFrom := start.Add(warmup)
 	deadline := measureFrom.Add(d)
-	ctx, cancel := context.WithDeadline(ctx, deadline)
+	ctx, cancel := context.WithDeadline(ctx, deadline.Add(drainLimit))
 	defer cancel()
 	done := make(chan struct{})
 	for i := range ws {
@@ -76,13 +84,13 @@ func measure(ctx context.Context, name string, concurrency int, warmup, d time.D
 			defer func() { done <- struct{}{} }()
 			for {
 				t0 := time.Now()
-				if t0.After(deadline) {
+				if !t0.Before(deadline) {
 					return
 				}
 				more, err := fn(ctx, i)
 				t1 := time.Now()
-				if ctx.Err() != nil && t1.After(deadline) {
-					return // cut by the deadline: neither an op nor an error
+				if ctx.Err() != nil {
+					return // cut by the drain limit or the caller: neither an op nor an error
 				}
 				var ex *exhausted
 				if errors.As(err, &ex) {
@@ -108,10 +116,7 @@ func measure(ctx context.Context, name string, concurrency int, warmup, d time.D
 	for range ws {
 		<-done
 	}
-	elapsed := time.Since(measureFrom)
-	if elapsed > d {
-		elapsed = d
-	}
+	elapsed := max(0, time.Since(measureFrom))
 	h := hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
 	res := Result{Workload: name, Concurrency: concurrency, Seconds: elapsed.Seconds()}
 	var firstError, stopped error
