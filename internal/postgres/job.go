@@ -192,7 +192,7 @@ func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelr
 			return err
 		}
 		m.ApplyConfig(res.Config)
-		_, details, err := sqlstore.EncodeModel(m, sqlstore.MarshalJSON)
+		_, details, err := sqlstore.EncodeModel(m)
 		if err != nil {
 			return err
 		}

@@ -54,7 +54,7 @@ func createModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 // ModelArts.3002 when the project has m.Name at m.Version already, or m.ID
 // is taken.
 func insertModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
-	summary, details, err := sqlstore.EncodeModel(m, sqlstore.MarshalJSON)
+	summary, details, err := sqlstore.EncodeModel(m)
 	if err != nil {
 		return err
 	}

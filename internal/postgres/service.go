@@ -56,7 +56,7 @@ func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
 	}
 	s.Status = modelreg.ServiceDeploying
 	s.PublishAt, s.UpdateTime, s.TransitionAt = tx.ms(), tx.ms(), tx.ms()
-	details, err := sqlstore.EncodeService(s, sqlstore.MarshalJSON)
+	details, err := sqlstore.EncodeService(s)
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func lockConfigModels(ctx context.Context, tx *Tx, projectID string, cfg []model
 
 func insertConfig(ctx context.Context, tx *Tx, serviceID string, cfg []modelreg.ServiceConfig) error {
 	for i, e := range cfg {
-		entry, err := sqlstore.EncodeEntry(e, sqlstore.MarshalJSON)
+		entry, err := sqlstore.EncodeEntry(e)
 		if err != nil {
 			return err
 		}
@@ -332,7 +332,7 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 	if !change.Changed() {
 		return s, nil
 	}
-	details, err := sqlstore.EncodeService(s, sqlstore.MarshalJSON)
+	details, err := sqlstore.EncodeService(s)
 	if err != nil {
 		return nil, err
 	}

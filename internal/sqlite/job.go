@@ -177,7 +177,7 @@ func finishImport(ctx context.Context, tx *Tx, modelID, owner string, res modelr
 			return err
 		}
 		m.ApplyConfig(res.Config)
-		_, details, err := sqlstore.EncodeModel(m, marshalCompact)
+		_, details, err := sqlstore.EncodeModel(m)
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func insertModel(ctx context.Context, tx *Tx, m *modelreg.Model) error {
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	summary, details, err := sqlstore.EncodeModel(m, marshalCompact)
+	summary, details, err := sqlstore.EncodeModel(m)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func createModels(ctx context.Context, tx *Tx, cs []modelreg.Model) error {
 		c.FailureReason = ""
 		c.CreateAt = tx.ms()
 		c.UpdateAt = c.CreateAt
-		summary, details, err := sqlstore.EncodeModel(c, marshalCompact)
+		summary, details, err := sqlstore.EncodeModel(c)
 		if err != nil {
 			return err
 		}

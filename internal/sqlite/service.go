@@ -49,7 +49,7 @@ func createService(ctx context.Context, tx *Tx, s *modelreg.Service) error {
 	}
 	s.Status = modelreg.ServiceDeploying
 	s.PublishAt, s.UpdateTime, s.TransitionAt = tx.ms(), tx.ms(), tx.ms()
-	details, err := sqlstore.EncodeService(s, marshalCompact)
+	details, err := sqlstore.EncodeService(s)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func checkConfigModels(ctx context.Context, tx *Tx, projectID string, cfg []mode
 
 func insertConfig(ctx context.Context, tx *Tx, serviceID string, cfg []modelreg.ServiceConfig) error {
 	for i, e := range cfg {
-		entry, err := sqlstore.EncodeEntry(e, marshalCompact)
+		entry, err := sqlstore.EncodeEntry(e)
 		if err != nil {
 			return err
 		}
@@ -286,7 +286,7 @@ func updateService(ctx context.Context, tx *Tx, projectID, id string, u modelreg
 	if !change.Changed() {
 		return s, nil
 	}
-	details, err := sqlstore.EncodeService(s, marshalCompact)
+	details, err := sqlstore.EncodeService(s)
 	if err != nil {
 		return nil, err
 	}

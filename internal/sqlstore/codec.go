@@ -13,18 +13,9 @@ import (
 // columns and a details document, and each config entry a document of its
 // own. Fields with a column are zeroed in the documents, so a field added
 // to modelreg.Model or modelreg.Service later is kept without a schema
-// change. The codecs below are the one definition of that mapping.
-
-// Marshal encodes a document. The stores differ only in how compactly:
-// SQLite drops empty members (see internal/sqlite marshalCompact),
-// PostgreSQL stores json.Marshal's output (MarshalJSON).
-type Marshal func(v any) (string, error)
-
-// MarshalJSON is json.Marshal as a Marshal.
-func MarshalJSON(v any) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
-}
+// change. The codecs below are the one definition of that mapping. A
+// document leaves out the members that decode to zero anyway (see
+// marshal); documents a store wrote in full before are read alike.
 
 // Scanner is a row: *sql.Row, *sql.Rows, pgx.Row and pgx.Rows all are.
 type Scanner interface{ Scan(dest ...any) error }
@@ -86,7 +77,7 @@ func SetSummaryColumns(dst, src *modelreg.ModelSummary) {
 
 // EncodeModel returns the documents holding the fields of m that have no
 // column: summary for the list fields, details for the rest.
-func EncodeModel(m *modelreg.Model, marshal Marshal) (summary, details string, err error) {
+func EncodeModel(m *modelreg.Model) (summary, details string, err error) {
 	s := m.ModelSummary
 	SetSummaryColumns(&s, &modelreg.ModelSummary{})
 	d := *m
@@ -127,7 +118,7 @@ func ScanService(row Scanner) (*modelreg.Service, error) {
 
 // EncodeService returns the document holding the fields of s that have no
 // column (and not its config, which has its own table).
-func EncodeService(s *modelreg.Service, marshal Marshal) (string, error) {
+func EncodeService(s *modelreg.Service) (string, error) {
 	d := *s
 	d.ID, d.ProjectID, d.Name, d.Status, d.InferType, d.WorkspaceID = "", "", "", "", "", ""
 	d.ClusterID, d.Description = "", ""
@@ -145,7 +136,7 @@ type storedEntry struct {
 }
 
 // EncodeEntry returns the document of config entry e.
-func EncodeEntry(e modelreg.ServiceConfig, marshal Marshal) (string, error) {
+func EncodeEntry(e modelreg.ServiceConfig) (string, error) {
 	se := storedEntry{ServiceConfig: e, Extra: e.Extra}
 	se.ModelID, se.ModelName, se.ModelVersion, se.Status = "", "", "", ""
 	return marshal(&se)

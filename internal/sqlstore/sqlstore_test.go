@@ -36,30 +36,92 @@ func TestModelCodec(t *testing.T) {
 	m := &modelreg.Model{
 		ModelSummary: modelreg.ModelSummary{ID: "id", ProjectID: "p", Name: "n", Version: "1.0.0", Type: "PyTorch",
 			Status: modelreg.ModelPublished, Description: "d", Size: 7, WorkspaceID: "0", Owner: "o", Tenant: "t",
-			CreateAt: 11, FailureReason: "", InstallType: []string{"real-time"}},
+			CreateAt: 11, FailureReason: "", InstallType: []string{"real-time"}, ModelSource: "custom"},
 		UpdateAt: 12, Config: `{"a":1}`, SourceLocation: "obs://b/m/",
 	}
-	for name, marshal := range map[string]Marshal{"json": MarshalJSON} {
-		t.Run(name, func(t *testing.T) {
-			summary, details, err := EncodeModel(m, marshal)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.Contains(summary+details, `"PyTorch"`) {
-				t.Errorf("a column in a document: %s %s", summary, details)
-			}
-			if strings.Contains(summary, `"obs://b/m/"`) || !strings.Contains(details, `"obs://b/m/"`) {
-				t.Errorf("a detail outside details: %s %s", summary, details)
-			}
-			got, err := ScanModel(row{m.ID, m.ProjectID, m.Name, m.Version, m.Type, m.Status, m.Description, m.Size,
-				m.WorkspaceID, m.Owner, m.Tenant, m.CreateAt, m.UpdateAt, m.FailureReason, m.Config, summary, details})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(m, got); diff != "" {
-				t.Errorf("round trip (-want +got):\n%s", diff)
-			}
-		})
+	summary, details, err := EncodeModel(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(summary+details, `"PyTorch"`) {
+		t.Errorf("a column in a document: %s %s", summary, details)
+	}
+	if strings.Contains(summary, `"obs://b/m/"`) || !strings.Contains(details, `"obs://b/m/"`) {
+		t.Errorf("a detail outside details: %s %s", summary, details)
+	}
+	if strings.Contains(summary+details, `""`) || strings.Contains(summary+details, `:0`) {
+		t.Errorf("an empty member stored: %s %s", summary, details)
+	}
+	scan := func(summary, details string) *modelreg.Model {
+		t.Helper()
+		got, err := ScanModel(row{m.ID, m.ProjectID, m.Name, m.Version, m.Type, m.Status, m.Description, m.Size,
+			m.WorkspaceID, m.Owner, m.Tenant, m.CreateAt, m.UpdateAt, m.FailureReason, m.Config, summary, details})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if diff := cmp.Diff(m, scan(summary, details)); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	// Documents PostgreSQL wrote in full before it wrote them compact, as
+	// a row of an earlier version holds them, read the same.
+	legacySummary := `{"model_id":"","model_name":"","model_version":"","model_status":"","model_type":"","model_size":0,` +
+		`"tenant":"","project":"","owner":"","create_at":0,"description":"","source_type":"","workspace_id":"",` +
+		`"model_source":"custom","tunable":false,"market_flag":false,"publishable_flag":false,"install_type":["real-time"],"specification":{}}`
+	legacyDetails := strings.Replace(`{"model_id":"","model_name":"","model_version":"","model_status":"","model_type":"","model_size":0,`+
+		`"tenant":"","project":"","owner":"","create_at":0,"description":"","source_type":"","workspace_id":"","model_source":"",`+
+		`"tunable":false,"market_flag":false,"publishable_flag":false,"install_type":null,"specification":{},"source_location":"",`+
+		`"source_job_id":"","source_job_version":"","runtime":"","execution_code":"","schema_doc":"","image_address":"",`+
+		`"input_params":null,"output_params":null,"dependencies":null,"model_metrics":"","apis":"","model_docs":null,`+
+		`"model_algorithm":"","model_labels":null,"labels_map":{"labels":null},"config":"","update_at":0,"protected":false}`,
+		`"source_location":""`, `"source_location":"obs://b/m/"`, 1)
+	if diff := cmp.Diff(scan(summary, details), scan(legacySummary, legacyDetails)); diff != "" {
+		t.Errorf("a legacy row reads differently (-compact +legacy):\n%s", diff)
+	}
+}
+
+// TestMarshal checks that a compact document decodes to what the full one
+// does, and keeps empty arrays and objects.
+func TestMarshal(t *testing.T) {
+	type inner struct {
+		S string `json:"s"`
+	}
+	type doc struct {
+		S     string            `json:"s"`
+		N     int64             `json:"n"`
+		F     float64           `json:"f"`
+		B     bool              `json:"b"`
+		P     *inner            `json:"p"`
+		L     []string          `json:"l"`
+		E     []string          `json:"e"`
+		M     map[string]string `json:"m"`
+		I     inner             `json:"i"`
+		Quote string            `json:"quote"`
+	}
+	for _, v := range []doc{
+		{},
+		{S: "x", N: -3, F: 0.5, B: true, P: &inner{}, L: []string{"", "a,b"}, E: []string{}, M: map[string]string{"k": ""},
+			Quote: `a "quoted", {braced} [value]\`},
+		{E: []string{}, M: map[string]string{}, I: inner{S: "}"}},
+	} {
+		got, err := marshal(&v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back doc
+		if err := json.Unmarshal([]byte(got), &back); err != nil {
+			t.Fatalf("%s: %v", got, err)
+		}
+		if diff := cmp.Diff(v, back); diff != "" {
+			t.Errorf("%s decodes differently (-want +got):\n%s", got, diff)
+		}
+	}
+	if got, _ := marshal(&doc{}); got != `{"i":{"s":""}}` {
+		t.Errorf("empty document %s", got)
+	}
+	if _, err := marshal([]int{1}); err == nil {
+		t.Error("an array marshalled as a document")
 	}
 }
 
@@ -67,7 +129,7 @@ func TestServiceCodec(t *testing.T) {
 	s := &modelreg.Service{ID: "s", ProjectID: "p", Name: "svc", Status: modelreg.ServiceRunning,
 		InferType: modelreg.InferRealTime, WorkspaceID: "0", ClusterID: "c", Description: "d",
 		PublishAt: 1, UpdateTime: 2, TransitionAt: 3, DueTime: 4}
-	details, err := EncodeService(s, MarshalJSON)
+	details, err := EncodeService(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +150,7 @@ func TestServiceCodec(t *testing.T) {
 	}
 
 	e := modelreg.ServiceConfig{ModelID: "m", ModelName: "n", ModelVersion: "1", Status: "x", Extra: map[string]string{"k": "v"}}
-	entry, err := EncodeEntry(e, MarshalJSON)
+	entry, err := EncodeEntry(e)
 	if err != nil {
 		t.Fatal(err)
 	}
