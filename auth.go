@@ -25,7 +25,6 @@ const (
 var (
 	reProjectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 	reUserName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
-	reAccessKey   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{3,127}$`)
 	reHexID       = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
@@ -53,7 +52,21 @@ func ValidUserID(id string) bool { return reHexID.MatchString(id) }
 // ValidAccessKey reports whether ak can be an access key: 4 to 128 letters,
 // digits, "_", "." and "-", starting with a letter or digit (so it never
 // contains the separators of the Authorization header).
-func ValidAccessKey(ak string) bool { return reAccessKey.MatchString(ak) }
+func ValidAccessKey(ak string) bool {
+	if len(ak) < 4 || len(ak) > 128 || !isAlnum(ak[0]) {
+		return false
+	}
+	for i := 1; i < len(ak); i++ {
+		if c := ak[i]; !isAlnum(c) && c != '_' && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
 
 // ValidSecretKey reports whether sk can be a secret key: 16 to 256
 // printable ASCII characters without spaces.

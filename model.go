@@ -186,8 +186,6 @@ var (
 	reDocName    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,47}$`)
 	reAlgorithm  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,35}$`)
 	reWorkspace  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	reProjectID  = regexp.MustCompile(`^[0-9a-f]{32}$`)
-	reUUID       = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	descForbid   = "&!'\"<>="
 	paramTypes   = []string{"int", "string", "float", "timestamp", "date", "file"}
 	restraints   = []string{"EXACT", "ATLEAST", "ATMOST"}
@@ -195,10 +193,42 @@ var (
 )
 
 // ValidProjectID reports whether id is a project id (32 lower-case hex).
-func ValidProjectID(id string) bool { return reProjectID.MatchString(id) }
+// It and ValidID run on every request, so they check bytes rather than
+// match a regular expression (three of them were 2.4 % of a show's CPU).
+func ValidProjectID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for i := range len(id) {
+		if !isLowerHex(id[i]) {
+			return false
+		}
+	}
+	return true
+}
 
-// ValidID reports whether id is a model or service id (a lower-case UUID v4).
-func ValidID(id string) bool { return reUUID.MatchString(id) }
+// ValidID reports whether id is a model or service id: a lower-case UUID
+// v4, xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx.
+func ValidID(id string) bool {
+	if len(id) != 36 || id[14] != '4' || !strings.ContainsRune("89ab", rune(id[19])) {
+		return false
+	}
+	for i := range len(id) {
+		switch i {
+		case 8, 13, 18, 23:
+			if id[i] != '-' {
+				return false
+			}
+		default:
+			if !isLowerHex(id[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isLowerHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
 
 // ValidModelName reports whether name is a valid model name.
 func ValidModelName(name string) bool { return reModelName.MatchString(name) }
