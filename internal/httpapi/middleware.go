@@ -89,6 +89,9 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		case "/healthz", "/readyz", "/metrics":
 			level = slog.LevelDebug
 		}
+		if !s.logger.Enabled(r.Context(), level) {
+			return
+		}
 		attrs := []slog.Attr{
 			slog.String("request_id", requestIDFrom(r.Context())),
 			slog.String("method", r.Method),
