@@ -161,9 +161,15 @@ func signatureBytes(secretKey, stringToSign string) []byte {
 
 // PayloadHash returns the lower-case hex SHA-256 of body.
 func PayloadHash(body []byte) string {
+	if len(body) == 0 {
+		return emptyPayloadHash // most requests: every GET and DELETE
+	}
 	sum := sha256.Sum256(body)
 	return hex.EncodeToString(sum[:])
 }
+
+// emptyPayloadHash is the hex SHA-256 of an empty body.
+const emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 // shouldEscape reports whether the SDK escapes c: everything but the
 // unreserved characters of RFC 3986.

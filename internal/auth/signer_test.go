@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -222,5 +224,14 @@ func TestSignerClock(t *testing.T) {
 	}
 	if got := r.Header.Get("X-Sdk-Date"); got != "20240308T110000Z" {
 		t.Errorf("X-Sdk-Date = %s", got)
+	}
+}
+
+func TestPayloadHash(t *testing.T) {
+	for _, body := range [][]byte{nil, {}, []byte("x")} {
+		sum := sha256.Sum256(body)
+		if got, want := auth.PayloadHash(body), hex.EncodeToString(sum[:]); got != want {
+			t.Errorf("PayloadHash(%q) = %s, want %s", body, got, want)
+		}
 	}
 }
