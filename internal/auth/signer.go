@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -74,6 +75,12 @@ func CanonicalRequest(method, escapedPath, rawQuery string, header http.Header, 
 
 // canonicalURI escapes each segment of the path and ends it with "/".
 func canonicalURI(escapedPath string) (string, error) {
+	if plainPath(escapedPath) { // the usual path: nothing to unescape or escape
+		if !strings.HasSuffix(escapedPath, "/") {
+			return escapedPath + "/", nil
+		}
+		return escapedPath, nil
+	}
 	segments := strings.Split(escapedPath, "/")
 	for i, s := range segments {
 		raw, err := url.PathUnescape(s)
@@ -89,8 +96,21 @@ func canonicalURI(escapedPath string) (string, error) {
 	return uri, nil
 }
 
+// plainPath reports whether p holds only "/" and characters escape keeps.
+func plainPath(p string) bool {
+	for i := range len(p) {
+		if p[i] != '/' && shouldEscape(p[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // canonicalQuery sorts and escapes the parameters of a query string.
 func canonicalQuery(rawQuery string) (string, error) {
+	if rawQuery == "" {
+		return "", nil
+	}
 	values, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return "", errors.New("malformed query string")
@@ -120,16 +140,16 @@ func canonicalQuery(rawQuery string) (string, error) {
 func canonicalHeaders(header http.Header, host string, signed []string) (string, error) {
 	var b strings.Builder
 	for _, name := range signed {
-		var values []string
+		values := header.Values(name)
 		if name == "host" {
 			values = []string{host}
-		} else {
-			values = append(values, header.Values(name)...)
 		}
 		if len(values) == 0 {
 			return "", fmt.Errorf("signed header %q is missing from the request", name)
 		}
-		sort.Strings(values)
+		if len(values) > 1 { // sorted in a copy: header is the caller's
+			values = slices.Sorted(slices.Values(values))
+		}
 		for _, v := range values {
 			b.WriteString(name)
 			b.WriteByte(':')
