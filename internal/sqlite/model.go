@@ -198,10 +198,16 @@ func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelre
 }
 
 // findModelQuery reads a model (its columns packed, see packColumns) and
-// its protection.
-var findModelQuery = `SELECT ` + packColumns(sqlstore.ModelColumns) + `,
-	IFNULL((SELECT protected FROM model_protection WHERE model_id = models.id), 0)
-	FROM models WHERE id = ? AND project_id = ?`
+// its protection, in the fast form of packing and in the safe one.
+var findModelQuery = func() (q [2]string) {
+	p := packColumns(sqlstore.ModelColumns)
+	for i, safe := range []bool{false, true} {
+		q[i] = `SELECT ` + p.form(safe) + `,
+			IFNULL((SELECT protected FROM model_protection WHERE model_id = models.id), 0)
+			FROM models WHERE id = ? AND project_id = ?`
+	}
+	return q
+}()
 
 // modelColumnCount is the number of sqlstore.ModelColumns.
 var modelColumnCount = strings.Count(sqlstore.ModelColumns, ",") + 1
@@ -210,7 +216,10 @@ var modelColumnCount = strings.Count(sqlstore.ModelColumns, ",") + 1
 // database's or a transaction's). Returns ENOTFOUND ModelArts.3001.
 func findModelByID(ctx context.Context, queryRow func(ctx context.Context, q string, args ...any) *sql.Row, projectID, id string) (*modelreg.Model, error) {
 	var protected bool
-	m, err := sqlstore.ScanModel(packedRow{queryRow(ctx, findModelQuery, id, projectID), modelColumnCount}, &protected)
+	m, err := sqlstore.ScanModel(packedRow{queryRow(ctx, findModelQuery[0], id, projectID), modelColumnCount, false}, &protected)
+	if errors.Is(err, errSeparator) {
+		m, err = sqlstore.ScanModel(packedRow{queryRow(ctx, findModelQuery[1], id, projectID), modelColumnCount, true}, &protected)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, modelreg.ModelNotFound(id)
 	} else if err != nil {
@@ -239,7 +248,7 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 	w := modelWhere(f)
 	q := planModelQuery(f, w)
 	if q.count {
-		models, total, err := q.run(ctx, tx)
+		models, total, err := q.read(ctx, tx)
 		if err != nil || len(models) > 0 {
 			return models, total, err
 		}
@@ -255,7 +264,7 @@ func findModels(ctx context.Context, tx *Tx, f modelreg.ModelFilter) ([]*modelre
 		return []*modelreg.ModelSummary{}, total, nil
 	}
 	q.seek(f.After, total)
-	models, _, err := q.run(ctx, tx)
+	models, _, err := q.read(ctx, tx)
 	return models, total, err
 }
 
@@ -383,21 +392,31 @@ type modelQuery struct {
 	count       bool // also count every match, in the same pass
 }
 
-// run reads the page, and with q.count the number of all matches (0 when
-// the page is empty).
-func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, int, error) {
+// read reads the page, and with q.count the number of all matches (0 when
+// the page is empty): with its columns packed in the fast form, and again
+// in the safe form when a column holds the fast form's separator.
+func (q modelQuery) read(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, int, error) {
+	models, total, err := q.run(ctx, tx, false)
+	if errors.Is(err, errSeparator) {
+		return q.run(ctx, tx, true)
+	}
+	return models, total, err
+}
+
+// run reads the page with its columns packed in the safe form when safe.
+func (q modelQuery) run(ctx context.Context, tx *Tx, safe bool) ([]*modelreg.ModelSummary, int, error) {
 	order := "ASC"
 	if q.desc {
 		order = "DESC"
 	}
 	sortKey := strings.TrimPrefix(q.sortCol, "+")
-	query := `SELECT ` + listColumns + ` FROM models m WHERE ` + strings.Join(q.where, " AND ") +
+	query := `SELECT ` + listColumns.form(safe) + ` FROM models m WHERE ` + strings.Join(q.where, " AND ") +
 		` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?`
 	if q.count {
 		// Sort and count the matches by their keys alone (models_seq
 		// covers them for a substring match), then read the rows of the
 		// page only.
-		query = `SELECT ` + listColumns + `, p.n FROM (SELECT rowid AS r, COUNT(*) OVER () AS n FROM models
+		query = `SELECT ` + listColumns.form(safe) + `, p.n FROM (SELECT rowid AS r, COUNT(*) OVER () AS n FROM models
 			WHERE ` + strings.Join(q.where, " AND ") + ` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?) p
 			JOIN models m ON m.rowid = p.r ORDER BY m.` + sortKey + ` ` + order + `, m.id ` + order
 	}
@@ -416,7 +435,7 @@ func (q modelQuery) run(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary, 
 		if q.count {
 			dst = append(dst, &total)
 		}
-		if err := (packedRow{rows, listColumnCount}).Scan(dst...); err != nil {
+		if err := (packedRow{rows, listColumnCount, safe}).Scan(dst...); err != nil {
 			return nil, 0, err
 		}
 		if err := decoded.Decode(summary, &m); err != nil {
@@ -755,7 +774,8 @@ func (db *DB) FindModelNames(ctx context.Context, f modelreg.ModelNameFilter) ([
 	if f.Type != "" {
 		where, args = append(where, "type = ?"), append(args, f.Type)
 	}
-	q := `SELECT ` + listColumns + `, p.n, p.deployed, p.protected FROM (SELECT id,
+	// The safe packing: this is not a hot read (see packColumns).
+	q := `SELECT ` + listColumns.safe + `, p.n, p.deployed, p.protected FROM (SELECT id,
 			ROW_NUMBER() OVER w AS rn, COUNT(*) OVER p AS n,
 			MAX(EXISTS (SELECT 1 FROM service_models s WHERE s.model_id = models.id)) OVER p AS deployed,
 			MAX(IFNULL((SELECT protected FROM model_protection x WHERE x.model_id = models.id), 0)) OVER p AS protected
@@ -773,7 +793,7 @@ func (db *DB) FindModelNames(ctx context.Context, f modelreg.ModelNameFilter) ([
 			var m, cols modelreg.ModelSummary
 			var summary string
 			var a modelreg.ModelName
-			if err := (packedRow{rows, listColumnCount}).Scan(append(sqlstore.SummaryDest(&cols, &summary), &a.VersionCount, &a.Deployed, &a.Protected)...); err != nil {
+			if err := (packedRow{rows, listColumnCount, true}).Scan(append(sqlstore.SummaryDest(&cols, &summary), &a.VersionCount, &a.Deployed, &a.Protected)...); err != nil {
 				return err
 			}
 			if err := json.Unmarshal([]byte(summary), &m); err != nil {
