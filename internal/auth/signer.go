@@ -140,9 +140,11 @@ func canonicalQuery(rawQuery string) (string, error) {
 func canonicalHeaders(header http.Header, host string, signed []string) (string, error) {
 	var b strings.Builder
 	for _, name := range signed {
-		values := header.Values(name)
+		var values []string
 		if name == "host" {
 			values = []string{host}
+		} else {
+			values = header.Values(name)
 		}
 		if len(values) == 0 {
 			return "", fmt.Errorf("signed header %q is missing from the request", name)

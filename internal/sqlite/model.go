@@ -199,14 +199,14 @@ func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelre
 
 // findModelQuery reads a model (its columns packed, see packColumns) and
 // its protection, in the fast form of packing and in the safe one.
-var findModelQuery = func() (q [2]string) {
+var findModelQuery = func() packing {
 	p := packColumns(sqlstore.ModelColumns)
-	for i, safe := range []bool{false, true} {
-		q[i] = `SELECT ` + p.form(safe) + `,
+	query := func(cols string) string {
+		return `SELECT ` + cols + `,
 			IFNULL((SELECT protected FROM model_protection WHERE model_id = models.id), 0)
 			FROM models WHERE id = ? AND project_id = ?`
 	}
-	return q
+	return packing{fast: query(p.fast), safe: query(p.safe)}
 }()
 
 // modelColumnCount is the number of sqlstore.ModelColumns.
@@ -216,9 +216,13 @@ var modelColumnCount = strings.Count(sqlstore.ModelColumns, ",") + 1
 // database's or a transaction's). Returns ENOTFOUND ModelArts.3001.
 func findModelByID(ctx context.Context, queryRow func(ctx context.Context, q string, args ...any) *sql.Row, projectID, id string) (*modelreg.Model, error) {
 	var protected bool
-	m, err := sqlstore.ScanModel(packedRow{queryRow(ctx, findModelQuery[0], id, projectID), modelColumnCount, false}, &protected)
+	read := func(safe bool) (*modelreg.Model, error) {
+		row := queryRow(ctx, findModelQuery.form(safe), id, projectID)
+		return sqlstore.ScanModel(packedRow{row, modelColumnCount, safe}, &protected)
+	}
+	m, err := read(false)
 	if errors.Is(err, errSeparator) {
-		m, err = sqlstore.ScanModel(packedRow{queryRow(ctx, findModelQuery[1], id, projectID), modelColumnCount, true}, &protected)
+		m, err = read(true)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, modelreg.ModelNotFound(id)
