@@ -34,7 +34,8 @@ const unitSeparator = "\x1f"
 // holds the separator: read it again in the safe form.
 var errSeparator = errors.New("packed row: a column holds the separator")
 
-// packing is the SQL expression of both forms of packed columns.
+// packing holds the SQL of both forms of packed columns: the expressions
+// themselves, or a query reading them (findModelQuery).
 type packing struct{ fast, safe string }
 
 // packColumns returns the SQL expressions packing the comma-separated
