@@ -407,24 +407,33 @@ func (q modelQuery) read(ctx context.Context, tx *Tx) ([]*modelreg.ModelSummary,
 	return models, total, err
 }
 
-// run reads the page with its columns packed in the safe form when safe.
-func (q modelQuery) run(ctx context.Context, tx *Tx, safe bool) ([]*modelreg.ModelSummary, int, error) {
+// query returns the SQL of the page, its columns packed in the safe form
+// when safe; queryArgs its arguments. Without q.count the page is read
+// from the sort column's index alone, which holds every list column
+// (migration 0013).
+func (q modelQuery) query(safe bool) string {
 	order := "ASC"
 	if q.desc {
 		order = "DESC"
 	}
-	sortKey := strings.TrimPrefix(q.sortCol, "+")
-	query := `SELECT ` + listColumns.form(safe) + ` FROM models m WHERE ` + strings.Join(q.where, " AND ") +
-		` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?`
-	if q.count {
-		// Sort and count the matches by their keys alone (models_seq
-		// covers them for a substring match), then read the rows of the
-		// page only.
-		query = `SELECT ` + listColumns.form(safe) + `, p.n FROM (SELECT rowid AS r, COUNT(*) OVER () AS n FROM models
-			WHERE ` + strings.Join(q.where, " AND ") + ` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?) p
-			JOIN models m ON m.rowid = p.r ORDER BY m.` + sortKey + ` ` + order + `, m.id ` + order
+	if !q.count {
+		return `SELECT ` + listColumns.form(safe) + ` FROM models m WHERE ` + strings.Join(q.where, " AND ") +
+			` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?`
 	}
-	rows, err := tx.QueryContext(ctx, query, append(slices.Clip(q.args), q.limit, q.skip)...)
+	// Sort and count the matches by their keys alone (models_seq covers
+	// them for a substring match), then read the rows of the page only.
+	return `SELECT ` + listColumns.form(safe) + `, p.n FROM (SELECT rowid AS r, COUNT(*) OVER () AS n FROM models
+		WHERE ` + strings.Join(q.where, " AND ") + ` ORDER BY ` + q.sortCol + ` ` + order + `, id ` + order + ` LIMIT ? OFFSET ?) p
+		JOIN models m ON m.rowid = p.r ORDER BY m.` + strings.TrimPrefix(q.sortCol, "+") + ` ` + order + `, m.id ` + order
+}
+
+func (q modelQuery) queryArgs() []any {
+	return append(slices.Clip(q.args), q.limit, q.skip)
+}
+
+// run reads the page with its columns packed in the safe form when safe.
+func (q modelQuery) run(ctx context.Context, tx *Tx, safe bool) ([]*modelreg.ModelSummary, int, error) {
+	rows, err := tx.QueryContext(ctx, q.query(safe), q.queryArgs()...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -147,3 +147,58 @@ func TestSeparatorInColumns(t *testing.T) {
 		t.Errorf("names: %+v", names)
 	}
 }
+
+// TestListPagesCovered checks that a page that walks a sort index reads
+// every list column from that index (migration 0013): a list column added
+// to the query but not to the indexes makes each row a seek into the
+// table again, and fails here.
+func TestListPagesCovered(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t, nil)
+	const project = "0123456789abcdef0123456789abcdef"
+	index := map[string]string{
+		"create_at":   "models_project_create_at",
+		"version_key": "models_project_version",
+		"size":        "models_project_size",
+	}
+	for _, f := range []modelreg.ModelFilter{
+		{},
+		{Page: modelreg.Page{SortBy: modelreg.ModelSortVersion, Order: "asc"}},
+		{Page: modelreg.Page{SortBy: modelreg.ModelSortSize}},
+		{Type: "Custom"},
+		{NotType: "Custom"},
+		{Status: modelreg.ModelPublished},
+		{Page: modelreg.Page{Offset: 3}},
+	} {
+		f.ProjectID = project
+		if err := f.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		q := planModelQuery(f, modelWhere(f))
+		if q.count {
+			t.Fatalf("%+v: planned as a narrow filter", f)
+		}
+		for _, safe := range []bool{false, true} {
+			rows, err := db.reader.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q.query(safe), q.queryArgs()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			if err := rows.Close(); err != nil {
+				t.Fatal(err)
+			}
+			want := "SEARCH m USING COVERING INDEX " + index[q.sortCol] + " (project_id=?)"
+			if len(plan) != 1 || plan[0] != want {
+				t.Errorf("filter %+v, safe %v: plan %q, want %q", f, safe, plan, want)
+			}
+		}
+	}
+}
