@@ -3,8 +3,12 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/modelreg/modelreg"
@@ -117,6 +121,31 @@ func TestEncodeModel(t *testing.T) {
 		}
 		if etag(got) != modelreg.ETag(m) {
 			t.Fatalf("etag %s, modelreg.ETag %s", etag(got), modelreg.ETag(m))
+		}
+	}
+}
+
+// TestWriteJSONLength checks that a JSON body goes out with its length,
+// not chunked, whatever its size (net/http chunks a large body that has
+// no Content-Length: 100,000 bytes fail here without it).
+func TestWriteJSONLength(t *testing.T) {
+	for _, n := range []int{0, 100, 5000, 100000} {
+		body := []byte(`"` + strings.Repeat("x", n) + `"`)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, body)
+		}))
+		resp, err := srv.Client().Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := string(body) + "\n"; string(got) != want || resp.ContentLength != int64(len(want)) || len(resp.TransferEncoding) != 0 {
+			t.Errorf("%d bytes: got %d bytes, Content-Length %d, Transfer-Encoding %q", n, len(got), resp.ContentLength, resp.TransferEncoding)
 		}
 	}
 }

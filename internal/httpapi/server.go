@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -328,11 +329,14 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, v any) {
 
 // writeJSON writes a JSON body with status.
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	body = append(body, '\n')
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=UTF-8")
 	h.Set("X-Content-Type-Options", "nosniff")
+	// Without it net/http sends a large body (a page of models) chunked.
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
 }
 
 // status is the body of /healthz and of a ready /readyz.
