@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/modelreg/modelreg"
@@ -153,7 +154,6 @@ func TestSeparatorInColumns(t *testing.T) {
 // to the query but not to the indexes makes each row a seek into the
 // table again, and fails here.
 func TestListPagesCovered(t *testing.T) {
-	ctx := context.Background()
 	db := MustOpenDB(t, nil)
 	const project = "0123456789abcdef0123456789abcdef"
 	index := map[string]string{
@@ -174,31 +174,44 @@ func TestListPagesCovered(t *testing.T) {
 		if err := f.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		q := planModelQuery(f, modelWhere(f))
-		if q.count {
+		planned := planModelQuery(f, modelWhere(f))
+		if planned.count {
 			t.Fatalf("%+v: planned as a narrow filter", f)
 		}
-		for _, safe := range []bool{false, true} {
-			rows, err := db.reader.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q.query(safe), q.queryArgs()...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-					t.Fatal(err)
+		// The page as counted, and the next one by its marker.
+		marker := planned
+		marker.seek(&modelreg.ModelCursor{Key: 1, ID: "m"}, 10)
+		for _, q := range []modelQuery{planned, marker} {
+			for _, safe := range []bool{false, true} {
+				plan := explain(t, db, q.query(safe), q.queryArgs()...)
+				want := "SEARCH m USING COVERING INDEX " + index[q.sortCol] + " (project_id=?"
+				if len(plan) != 1 || !strings.HasPrefix(plan[0], want) {
+					t.Errorf("filter %+v, where %q, safe %v: plan %q, want %q…", f, q.where, safe, plan, want)
 				}
-				plan = append(plan, detail)
-			}
-			if err := rows.Close(); err != nil {
-				t.Fatal(err)
-			}
-			want := "SEARCH m USING COVERING INDEX " + index[q.sortCol] + " (project_id=?)"
-			if len(plan) != 1 || plan[0] != want {
-				t.Errorf("filter %+v, safe %v: plan %q, want %q", f, safe, plan, want)
 			}
 		}
 	}
+}
+
+// explain returns the details of the query plan of query, a step a line.
+func explain(t *testing.T, db *DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.reader.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }
