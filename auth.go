@@ -25,7 +25,6 @@ const (
 var (
 	reProjectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 	reUserName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
-	reHexID       = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
 // Limits of secrets.
@@ -47,7 +46,7 @@ func ValidProjectName(name string) bool { return reProjectName.MatchString(name)
 func ValidUserName(name string) bool { return reUserName.MatchString(name) }
 
 // ValidUserID reports whether id is a user id (32 lower-case hex).
-func ValidUserID(id string) bool { return reHexID.MatchString(id) }
+func ValidUserID(id string) bool { return isHex32(id) }
 
 // ValidAccessKey reports whether ak can be an access key: 4 to 128 letters,
 // digits, "_", "." and "-", starting with a letter or digit (so it never

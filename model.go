@@ -195,12 +195,16 @@ var (
 // ValidProjectID reports whether id is a project id (32 lower-case hex).
 // It and ValidID run on every request, so they check bytes rather than
 // match a regular expression (three of them were 2.4 % of a show's CPU).
-func ValidProjectID(id string) bool {
-	if len(id) != 32 {
+func ValidProjectID(id string) bool { return isHex32(id) }
+
+// isHex32 reports whether s is 32 lower-case hex digits: a project or a
+// user id.
+func isHex32(s string) bool {
+	if len(s) != 32 {
 		return false
 	}
-	for i := range len(id) {
-		if !isLowerHex(id[i]) {
+	for i := range len(s) {
+		if !isLowerHex(s[i]) {
 			return false
 		}
 	}

@@ -21,6 +21,8 @@ func TestValidIDs(t *testing.T) {
 			[]string{"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "ffffffff-ffff-4fff-bfff-ffffffffffff", ""}},
 		{"ValidProjectID", modelreg.ValidProjectID, `^[0-9a-f]{32}$`,
 			[]string{"0123456789abcdef0123456789abcdef", "0123456789ABCDEF0123456789abcdef", ""}},
+		{"ValidUserID", modelreg.ValidUserID, `^[0-9a-f]{32}$`,
+			[]string{"fedcba9876543210fedcba9876543210", "0123456789abcdeg0123456789abcdef", ""}},
 		{"ValidAccessKey", modelreg.ValidAccessKey, `^[A-Za-z0-9][A-Za-z0-9_.-]{3,127}$`,
 			[]string{"AKIA", "a_b.c-d", "_abc", "ab", "Z123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567"}},
 	} {

@@ -6,7 +6,7 @@
 -- by descending key cannot step to the next row, it searches from the top).
 -- With the list columns in the index, the page is read from the index
 -- alone. The cost is space: each index entry holds the list columns (about
--- 260 bytes a model where it held 100), and a model's insert and status
+-- 290 bytes a model where it held 110), and a model's insert and status
 -- change write that much more. The details, the config and the columns a
 -- list item does not show stay in the table. See docs/decisions.md.
 
