@@ -179,7 +179,9 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	var store *sqlite.DB
 	if cfg.Limits && cfg.Database != "" {
 		var err error
-		store, err = sqlite.Open(ctx, cfg.Database, sqlite.Options{Synchronous: cfg.Synchronous})
+		// The model cache off: limit-store-read measures SQLite's read,
+		// what a show costs the server's store when it reads the database.
+		store, err = sqlite.Open(ctx, cfg.Database, sqlite.Options{Synchronous: cfg.Synchronous, ModelCache: -1})
 		if err != nil {
 			return results, fmt.Errorf("opening %s for the store limits: %w", cfg.Database, err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/modelreg/modelreg/internal/auth"
 	"github.com/modelreg/modelreg/internal/httpapi"
 	"github.com/modelreg/modelreg/internal/importer"
+	"github.com/modelreg/modelreg/internal/sqlite"
 )
 
 // Config is the configuration of modelreg serve. DefaultConfig gives the
@@ -32,6 +33,7 @@ type Config struct {
 	MaxBodyBytes      int64    // largest request body
 	MaxFileSize       int64    // largest model file
 	SQLiteSynchronous string   // FULL or NORMAL
+	SQLiteModelCache  int64    // bytes of models the SQLite store keeps read; 0: none
 	MemoryLimit       int64    // soft limit of the Go runtime's memory; 0: none
 	LogFormat         string   // json or text
 	LogLevel          string   // debug, info, warn or error
@@ -101,6 +103,7 @@ func DefaultConfig() Config {
 		MaxBodyBytes:      1 << 20,
 		MaxFileSize:       20 << 30,
 		SQLiteSynchronous: "FULL",
+		SQLiteModelCache:  sqlite.DefaultModelCache,
 		MemoryLimit:       DefaultMemoryLimit,
 		LogFormat:         "json",
 		LogLevel:          "info",
@@ -135,6 +138,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.Var((*byteSize)(&c.MaxBodyBytes), "max-body-bytes", "largest request body, in `bytes` (suffixes KiB, MiB, GiB allowed)")
 	fs.Var((*byteSize)(&c.MaxFileSize), "max-file-size", "largest model file, in `bytes` (suffixes KiB, MiB, GiB allowed)")
 	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", c.SQLiteSynchronous, "SQLite synchronous `mode`: FULL survives a power cut, NORMAL only a crash")
+	fs.Var((*byteSize)(&c.SQLiteModelCache), "sqlite-model-cache", "memory the SQLite store keeps models read by id in, in `bytes` (0: none); emptied by every write")
 	fs.Var((*byteSize)(&c.MemoryLimit), "memory-limit", "soft limit of the Go runtime's memory, in `bytes` (0: none); see docs/configuration.md")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error")
@@ -288,6 +292,9 @@ func (c *Config) Validate(getwd func() (string, error)) error {
 	}
 	if c.MemoryLimit < 0 {
 		return fmt.Errorf("--memory-limit %d: must be 0 or more", c.MemoryLimit)
+	}
+	if c.SQLiteModelCache < 0 || c.SQLiteModelCache > 1<<30 {
+		return fmt.Errorf("--sqlite-model-cache %d: must be from 0 to 1GiB", c.SQLiteModelCache)
 	}
 	if c.MaxFileSize < 1 {
 		return fmt.Errorf("--max-file-size %d: must be at least 1", c.MaxFileSize)

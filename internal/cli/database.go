@@ -123,7 +123,11 @@ func redactDSN(s string) string {
 // replica that died is taken over when it expires.
 func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (modelreg.Store, error) {
 	if !cfg.sharedDatabase() {
-		store, err := sqlite.Open(ctx, cfg.Database, sqlite.Options{Synchronous: cfg.SQLiteSynchronous, Logger: logger})
+		cache := int(cfg.SQLiteModelCache)
+		if cache == 0 {
+			cache = -1 // sqlite.Options: none
+		}
+		store, err := sqlite.Open(ctx, cfg.Database, sqlite.Options{Synchronous: cfg.SQLiteSynchronous, ModelCache: cache, Logger: logger})
 		if err != nil {
 			return nil, sqliteError("opening", cfg.Database, err)
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/modelreg/modelreg/internal/collector"
 	"github.com/modelreg/modelreg/internal/httpapi"
 	"github.com/modelreg/modelreg/internal/importer"
+	"github.com/modelreg/modelreg/internal/sqlite"
 	"github.com/modelreg/modelreg/internal/webhook"
 )
 
@@ -267,6 +268,11 @@ func (s *server) wire(ctx context.Context) error {
 	if err := registerCollectorMetrics(api.Registry(), s.coll); err != nil {
 		return err
 	}
+	if db, ok := s.store.(*sqlite.DB); ok {
+		if err := registerModelCacheMetrics(api.Registry(), db); err != nil {
+			return err
+		}
+	}
 
 	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return err
@@ -494,6 +500,36 @@ func registerCollectorMetrics(reg *prometheus.Registry, coll *collector.Collecto
 	for _, c := range []prometheus.Collector{blobs, bytes} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("registering collector metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// registerModelCacheMetrics exposes the SQLite store's model cache.
+func registerModelCacheMetrics(reg *prometheus.Registry, db *sqlite.DB) error {
+	stat := func(f func(sqlite.ModelCacheStats) float64) func() float64 {
+		return func() float64 { return f(db.ModelCacheStats()) }
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "modelreg_sqlite_model_cache_hits_total",
+			Help: "Models read by id from the SQLite store's model cache since start.",
+		}, stat(func(s sqlite.ModelCacheStats) float64 { return float64(s.Hits) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "modelreg_sqlite_model_cache_misses_total",
+			Help: "Models read by id from the SQLite database, not found in the model cache, since start.",
+		}, stat(func(s sqlite.ModelCacheStats) float64 { return float64(s.Misses) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "modelreg_sqlite_model_cache_emptied_total",
+			Help: "Commits that changed rows, each emptying the model cache, since start.",
+		}, stat(func(s sqlite.ModelCacheStats) float64 { return float64(s.Emptied) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "modelreg_sqlite_model_cache_bytes",
+			Help: "Memory the SQLite store's model cache holds (estimated).",
+		}, stat(func(s sqlite.ModelCacheStats) float64 { return float64(s.Bytes) })),
+	} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("registering the model cache metrics: %w", err)
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -193,8 +194,17 @@ func (db *DB) FindModelByID(ctx context.Context, projectID, id string) (*modelre
 	if err := ctx.Err(); err != nil {
 		return nil, formatError("sqlite.FindModelByID", err)
 	}
-	m, err := findModelByID(context.WithoutCancel(ctx), db.queryRow, projectID, id)
-	return m, formatError("sqlite.FindModelByID", err)
+	r, gen, ok := db.models.get(projectID, id)
+	if ok {
+		m, err := r.model()
+		return m, formatError("sqlite.FindModelByID", err)
+	}
+	m, r, err := findModelByID(context.WithoutCancel(ctx), db.queryRow, projectID, id)
+	if err != nil {
+		return nil, formatError("sqlite.FindModelByID", err)
+	}
+	db.models.put(gen, projectID, id, r)
+	return m, nil
 }
 
 // findModelQuery reads a model (its columns packed, see packColumns) and
@@ -212,25 +222,57 @@ var findModelQuery = func() packing {
 // modelColumnCount is the number of sqlstore.ModelColumns.
 var modelColumnCount = strings.Count(sqlstore.ModelColumns, ",") + 1
 
+// modelRow is a model's row as findModelQuery reads it: the packed
+// columns, in the safe form when safe, and the protection.
+type modelRow struct {
+	packed    string
+	safe      bool
+	protected bool
+}
+
 // findModelByID reads a model with its protection through queryRow (the
-// database's or a transaction's). Returns ENOTFOUND ModelArts.3001.
-func findModelByID(ctx context.Context, queryRow func(ctx context.Context, q string, args ...any) *sql.Row, projectID, id string) (*modelreg.Model, error) {
-	var protected bool
-	read := func(safe bool) (*modelreg.Model, error) {
-		row := queryRow(ctx, findModelQuery.form(safe), id, projectID)
-		return sqlstore.ScanModel(packedRow{row, modelColumnCount, safe}, &protected)
+// database's or a transaction's), and the row it decoded: in the fast form
+// of packing unless a column holds its separator. Returns ENOTFOUND
+// ModelArts.3001.
+func findModelByID(ctx context.Context, queryRow func(ctx context.Context, q string, args ...any) *sql.Row, projectID, id string) (*modelreg.Model, modelRow, error) {
+	read := func(safe bool) (*modelreg.Model, modelRow, error) {
+		r := modelRow{safe: safe}
+		if err := queryRow(ctx, findModelQuery.form(safe), id, projectID).Scan(&r.packed, &r.protected); err != nil {
+			return nil, r, err
+		}
+		m, err := r.model()
+		return m, r, err
 	}
-	m, err := read(false)
+	m, r, err := read(false)
 	if errors.Is(err, errSeparator) {
-		m, err = read(true)
+		m, r, err = read(true)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, modelreg.ModelNotFound(id)
-	} else if err != nil {
+		return nil, r, modelreg.ModelNotFound(id)
+	}
+	return m, r, err
+}
+
+// model decodes the row.
+func (r modelRow) model() (*modelreg.Model, error) {
+	var protected bool
+	m, err := sqlstore.ScanModel(packedRow{r, modelColumnCount, r.safe}, &protected)
+	if err != nil {
 		return nil, err
 	}
 	m.Protected = protected
 	return m, nil
+}
+
+// Scan implements sqlstore.Scanner: the packed text into dest[0], the
+// protection into dest[1].
+func (r modelRow) Scan(dest ...any) error {
+	if len(dest) != 2 {
+		return fmt.Errorf("model row: %d destinations for 2 columns", len(dest))
+	}
+	*dest[0].(*string) = r.packed
+	*dest[1].(*bool) = r.protected
+	return nil
 }
 
 // FindModels returns one page of the models matching f and the number of
@@ -599,7 +641,7 @@ func deleteModelBatch(ctx context.Context, tx *Tx, projectID string, ids []strin
 		return nil, 0, errs[0]
 	}
 	if opt.IfMatch != nil {
-		m, err := findModelByID(ctx, tx.QueryRowContext, projectID, ids[0])
+		m, _, err := findModelByID(ctx, tx.QueryRowContext, projectID, ids[0])
 		if err != nil {
 			return nil, 0, err
 		}

@@ -58,6 +58,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives migration and lifecycle messages; nil discards them.
 	Logger *slog.Logger
+	// ModelCache is the most bytes of rows FindModelByID keeps in memory
+	// (modelCache): 0 means DefaultModelCache, a negative size none.
+	ModelCache int
 }
 
 // DB is a modelreg.Store backed by one SQLite database file.
@@ -71,6 +74,7 @@ type DB struct {
 	log                   *slog.Logger
 
 	hooks  hookCache     // which projects have webhooks
+	models *modelCache   // the rows FindModelByID read
 	queued chan struct{} // signalled when a commit queued webhook deliveries
 }
 
@@ -101,7 +105,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 			return nil, modelreg.Internal(op, err)
 		}
 	}
-	db := &DB{path: path, now: opt.Now, log: opt.Logger, queued: make(chan struct{}, 1)}
+	db := &DB{path: path, now: opt.Now, log: opt.Logger, models: newModelCache(opt.ModelCache), queued: make(chan struct{}, 1)}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -261,8 +265,50 @@ type Tx struct {
 	stmts  *stmtCache // the pool's prepared statements
 	missed []string   // queries run unprepared, to prepare afterwards
 
-	hooksChanged bool // the transaction creates or deletes webhooks (hookCache)
-	queued       bool // the transaction queued webhook deliveries (record)
+	hooksChanged bool  // the transaction creates or deletes webhooks (hookCache)
+	queued       bool  // the transaction queued webhook deliveries (record)
+	tracked      bool  // a write transaction the model cache must know of
+	changes      int64 // the writer's total_changes() when it began; -1 unknown
+}
+
+// Commit commits the transaction. When a write transaction has changed
+// rows, the model cache is emptied after the commit, visible to every
+// reader then, and before the caller learns that it committed
+// (modelCache). A rollback leaves the cache alone: what it undid was
+// never visible.
+func (tx *Tx) Commit() error {
+	if !tx.changed() {
+		return tx.Tx.Commit()
+	}
+	tx.db.models.committing.Add(1)
+	defer tx.db.models.committing.Add(-1)
+	err := tx.Tx.Commit()
+	tx.db.models.changed()
+	return err
+}
+
+// totalChanges returns the rows the connection of tx has inserted,
+// updated or deleted since it opened, or -1 when it cannot tell.
+func (tx *Tx) totalChanges() int64 {
+	n := int64(-1)
+	if err := tx.QueryRowContext(context.Background(), `SELECT total_changes()`).Scan(&n); err != nil {
+		return -1
+	}
+	return n
+}
+
+// changed reports whether tx may have changed rows: a write transaction
+// (with the model cache on) whose connection counted changes since it
+// began, or that cannot tell.
+// Polls that claim nothing (an idle import worker's) commit without
+// emptying the model cache. total_changes() counts no schema change; only
+// migrations make them, in Open, before anything is read.
+func (tx *Tx) changed() bool {
+	if !tx.tracked {
+		return false
+	}
+	n := tx.totalChanges()
+	return n < 0 || tx.changes < 0 || n != tx.changes
 }
 
 // ms returns the transaction's time in milliseconds since the epoch.
@@ -274,14 +320,19 @@ func (tx *Tx) ms() int64 { return modelreg.Millis(tx.now) }
 // previous write transaction to end.
 func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	pool, stmts := db.writer, db.writeStmts
-	if opts != nil && opts.ReadOnly {
+	readOnly := opts != nil && opts.ReadOnly
+	if readOnly {
 		pool, stmts = db.reader, db.readStmts
 	}
 	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{Tx: tx, db: db, now: db.now(), stmts: stmts}, nil
+	t := &Tx{Tx: tx, db: db, now: db.now(), stmts: stmts}
+	if !readOnly && db.models.enabled() {
+		t.tracked, t.changes = true, t.totalChanges()
+	}
+	return t, nil
 }
 
 // update runs fn in a write transaction and commits it when fn succeeds.

@@ -24,6 +24,7 @@ func mustOpenPath(tb testing.TB, path string, opt Options) *DB {
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
+	checkModelCache(tb, db)
 	tb.Cleanup(func() {
 		if err := db.Close(); err != nil {
 			tb.Errorf("Close: %v", err)
