@@ -32,9 +32,9 @@ the delete with the trash off and on (skipped without it).
 --limits adds limit-http-bare (GET /healthz: the server's HTTP stack and
 middleware without authentication), limit-http (GET /modelreg/v1/ping: the
 same with authentication, and nothing else) and, with --database (the server's SQLite file, opened by this
-process with the same --sqlite-synchronous), limit-store-read and
-limit-store-delete and limit-store-delete-trash: the raw store operation in a
-loop. Read every result as a
+process with the same --sqlite-synchronous), limit-store-read (with no model
+cache: SQLite's read) and limit-store-delete and limit-store-delete-trash: the
+raw store operation in a loop. Read every result as a
 ratio of its limit.
 
 Prints a table, or with --json one JSON object per workload:
