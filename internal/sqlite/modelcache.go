@@ -36,7 +36,7 @@ type modelCache struct {
 	limit int // the most bytes held; 0 disables the cache
 
 	hits, misses atomic.Uint64
-	committing   atomic.Int64 // commits between their start and changed
+	committing   atomic.Int64 // commits between their start and changed (checkModelCache)
 
 	// onHit, when set (by tests), sees each row get returns with the
 	// generation it was returned at.

@@ -299,10 +299,10 @@ func (tx *Tx) totalChanges() int64 {
 
 // changed reports whether tx may have changed rows: a write transaction
 // (with the model cache on) whose connection counted changes since it
-// began, or that cannot tell.
-// Polls that claim nothing (an idle import worker's) commit without
-// emptying the model cache. total_changes() counts no schema change; only
-// migrations make them, in Open, before anything is read.
+// began, or that cannot tell. Polls that claim nothing (an idle import
+// worker's) commit without emptying the model cache. total_changes()
+// counts no schema change; only migrations make them, in Open, before
+// anything is read.
 func (tx *Tx) changed() bool {
 	if !tx.tracked {
 		return false
