@@ -157,32 +157,41 @@ func BenchmarkDeleteModelWebhook(b *testing.B) {
 	b.ReportMetric(float64(wal())/float64(b.N), "WAL-B/op")
 }
 
-// BenchmarkFindModelByID measures point reads among 5,000 models.
+// BenchmarkFindModelByID measures point reads among 5,000 models, from
+// the model cache (which holds them all after the first read of each)
+// and from the database.
 func BenchmarkFindModelByID(b *testing.B) {
-	db := benchDB(b, "")
-	ids := seedModels(b, db, 5000)
-	ctx := context.Background()
-	b.Run("Serial", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			if _, err := db.FindModelByID(ctx, benchProject, ids[i%len(ids)]); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-	})
-	b.Run("Parallel", func(b *testing.B) {
-		b.RunParallel(func(pb *testing.PB) {
-			i := int(time.Now().UnixNano() % int64(len(ids)))
-			for pb.Next() {
-				if _, err := db.FindModelByID(ctx, benchProject, ids[i%len(ids)]); err != nil {
-					b.Error(err)
-					return
+	for _, cache := range []struct {
+		name string
+		size int
+	}{{"Cached", 0}, {"Uncached", -1}} {
+		b.Run(cache.name, func(b *testing.B) {
+			db := mustOpenPath(b, filepath.Join(b.TempDir(), "bench.db"), Options{ModelCache: cache.size})
+			ids := seedModels(b, db, 5000)
+			ctx := context.Background()
+			b.Run("Serial", func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					if _, err := db.FindModelByID(ctx, benchProject, ids[i%len(ids)]); err != nil {
+						b.Fatal(err)
+					}
+					i++
 				}
-				i++
-			}
+			})
+			b.Run("Parallel", func(b *testing.B) {
+				b.RunParallel(func(pb *testing.PB) {
+					i := int(time.Now().UnixNano() % int64(len(ids)))
+					for pb.Next() {
+						if _, err := db.FindModelByID(ctx, benchProject, ids[i%len(ids)]); err != nil {
+							b.Error(err)
+							return
+						}
+						i++
+					}
+				})
+			})
 		})
-	})
+	}
 }
 
 // BenchmarkFindModels measures list pages (with the total count) over 5,000

@@ -12,13 +12,13 @@ import (
 )
 
 // checkModelCache makes db read every model its cache answers from the
-// database again, and fails tb at its end when a cached row differed from
+// database again, and fails t at its end when a cached row differed from
 // the database's while no commit was in progress or had ended since the
 // hit: a write the cache missed. Every test opening a DB through
 // mustOpenPath runs with it, the store conformance suite (TestStore)
 // included, so each write path the suite takes is checked to empty the
 // cache.
-func checkModelCache(tb testing.TB, db *DB) {
+func checkModelCache(t *testing.T, db *DB) {
 	var mu sync.Mutex
 	var stale []string
 	c := db.models
@@ -37,11 +37,11 @@ func checkModelCache(tb testing.TB, db *DB) {
 		defer mu.Unlock()
 		stale = append(stale, fmt.Sprintf("model %s: the cache held %+v, the database %+v (%v)", id, r, fresh, err))
 	}
-	tb.Cleanup(func() {
+	t.Cleanup(func() {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, s := range stale {
-			tb.Errorf("stale model cache: %s", s)
+			t.Errorf("stale model cache: %s", s)
 		}
 	})
 }
