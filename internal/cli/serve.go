@@ -507,27 +507,25 @@ func registerCollectorMetrics(reg *prometheus.Registry, coll *collector.Collecto
 
 // registerModelCacheMetrics exposes the SQLite store's model cache.
 func registerModelCacheMetrics(reg *prometheus.Registry, db *sqlite.DB) error {
-	stat := func(f func(sqlite.ModelCacheStats) float64) func() float64 {
-		return func() float64 { return f(db.ModelCacheStats()) }
-	}
-	for _, c := range []prometheus.Collector{
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "modelreg_sqlite_model_cache_hits_total",
-			Help: "Models read by id from the SQLite store's model cache since start.",
-		}, stat(func(s sqlite.ModelCacheStats) float64 { return float64(s.Hits) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "modelreg_sqlite_model_cache_misses_total",
-			Help: "Models read by id from the SQLite database, not found in the model cache, since start.",
-		}, stat(func(s sqlite.ModelCacheStats) float64 { return float64(s.Misses) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "modelreg_sqlite_model_cache_emptied_total",
-			Help: "Commits that changed rows, each emptying the model cache, since start.",
-		}, stat(func(s sqlite.ModelCacheStats) float64 { return float64(s.Emptied) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "modelreg_sqlite_model_cache_bytes",
-			Help: "Memory the SQLite store's model cache holds (estimated).",
-		}, stat(func(s sqlite.ModelCacheStats) float64 { return float64(s.Bytes) })),
+	cs := []prometheus.Collector{prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "modelreg_sqlite_model_cache_bytes",
+		Help: "Memory the SQLite store's model cache holds (estimated).",
+	}, func() float64 { return float64(db.ModelCacheStats().Bytes) })}
+	for _, c := range []struct {
+		name, help string
+		count      func(sqlite.ModelCacheStats) uint64
+	}{
+		{"hits_total", "Models read by id from the SQLite store's model cache since start.",
+			func(s sqlite.ModelCacheStats) uint64 { return s.Hits }},
+		{"misses_total", "Models read by id from the SQLite database, not found in the model cache, since start.",
+			func(s sqlite.ModelCacheStats) uint64 { return s.Misses }},
+		{"emptied_total", "Commits that changed rows, each emptying the model cache, since start.",
+			func(s sqlite.ModelCacheStats) uint64 { return s.Emptied }},
 	} {
+		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "modelreg_sqlite_model_cache_" + c.name, Help: c.help},
+			func() float64 { return float64(c.count(db.ModelCacheStats())) }))
+	}
+	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("registering the model cache metrics: %w", err)
 		}

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelreg/modelreg"
 	"github.com/modelreg/modelreg/internal/auth"
 	"github.com/modelreg/modelreg/internal/sqlite"
 )
@@ -77,5 +80,43 @@ func TestStartAuth(t *testing.T) {
 	}
 	if got, _ := auth.ReadCredentialsFile(path); got != creds {
 		t.Errorf("the credentials file changed: %+v", got)
+	}
+}
+
+// TestModelCacheMetrics reads the model cache's metrics after a miss and a
+// hit.
+func TestModelCacheMetrics(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "modelreg.db"), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	reg := prometheus.NewRegistry()
+	if err := registerModelCacheMetrics(reg, db); err != nil {
+		t.Fatal(err)
+	}
+	m := &modelreg.Model{ModelSummary: modelreg.ModelSummary{ProjectID: testProject, Name: "m", Version: "1.0.0", Type: "TensorFlow"}}
+	if err := db.CreateModels(ctx, []*modelreg.Model{m}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := db.FindModelByID(ctx, testProject, m.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			got[f.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	const p = "modelreg_sqlite_model_cache_"
+	if got[p+"hits_total"] != 1 || got[p+"misses_total"] != 1 || got[p+"emptied_total"] < 1 || got[p+"bytes"] <= 0 {
+		t.Errorf("after a miss and a hit: %v", got)
 	}
 }
