@@ -91,12 +91,12 @@ func (c *modelCache) get(project, id string) (r modelRow, gen uint64, ok bool) {
 // put keeps r, read by a read that began at generation gen, unless a
 // commit has changed rows since. Arbitrary rows make room when it is full.
 func (c *modelCache) put(gen uint64, project, id string, r modelRow) {
-	// The key's strings may be parts of a request's; hold copies.
-	k := modelKey{strings.Clone(project), strings.Clone(id)}
-	n := cachedSize(k, r)
-	if n > c.limit {
+	n := cachedSize(modelKey{project, id}, r)
+	if n > c.limit { // also when the cache is off
 		return
 	}
+	// The key's strings may be parts of a request's; hold copies.
+	k := modelKey{strings.Clone(project), strings.Clone(id)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen {
