@@ -59,9 +59,9 @@ func seedModels(tb testing.TB, db *DB, n int) []string {
 	return ids
 }
 
-func benchDB(b *testing.B, sync string) *DB {
+func benchDB(b *testing.B, opt Options) *DB {
 	b.Helper()
-	return mustOpenPath(b, filepath.Join(b.TempDir(), "bench.db"), Options{Synchronous: sync})
+	return mustOpenPath(b, filepath.Join(b.TempDir(), "bench.db"), opt)
 }
 
 // BenchmarkDeleteModel measures one delete transaction (existence and
@@ -166,7 +166,7 @@ func BenchmarkFindModelByID(b *testing.B) {
 		size int
 	}{{"Cached", 0}, {"Uncached", -1}} {
 		b.Run(cache.name, func(b *testing.B) {
-			db := mustOpenPath(b, filepath.Join(b.TempDir(), "bench.db"), Options{ModelCache: cache.size})
+			db := benchDB(b, Options{ModelCache: cache.size})
 			ids := seedModels(b, db, 5000)
 			ctx := context.Background()
 			b.Run("Serial", func(b *testing.B) {
@@ -197,7 +197,7 @@ func BenchmarkFindModelByID(b *testing.B) {
 // BenchmarkFindModels measures list pages (with the total count) over 5,000
 // models.
 func BenchmarkFindModels(b *testing.B) {
-	db := benchDB(b, "")
+	db := benchDB(b, Options{})
 	seedModels(b, db, 5000)
 	ctx := context.Background()
 	for _, c := range []struct {
@@ -227,5 +227,5 @@ func BenchmarkFindModels(b *testing.B) {
 // BenchmarkStore runs the benchmarks every store shares (storetest.Bench)
 // at the server's default durability.
 func BenchmarkStore(b *testing.B) {
-	storetest.Bench(b, func(b *testing.B) modelreg.Store { return benchDB(b, "") }, nil)
+	storetest.Bench(b, func(b *testing.B) modelreg.Store { return benchDB(b, Options{}) }, nil)
 }

@@ -255,23 +255,21 @@ func findModelByID(ctx context.Context, queryRow func(ctx context.Context, q str
 
 // model decodes the row.
 func (r modelRow) model() (*modelreg.Model, error) {
-	var protected bool
-	m, err := sqlstore.ScanModel(packedRow{r, modelColumnCount, r.safe}, &protected)
+	m, err := sqlstore.ScanModel(packedRow{r, modelColumnCount, r.safe})
 	if err != nil {
 		return nil, err
 	}
-	m.Protected = protected
+	m.Protected = r.protected
 	return m, nil
 }
 
-// Scan implements sqlstore.Scanner: the packed text into dest[0], the
-// protection into dest[1].
+// Scan implements sqlstore.Scanner for packedRow: the packed text into
+// dest[0].
 func (r modelRow) Scan(dest ...any) error {
-	if len(dest) != 2 {
-		return fmt.Errorf("model row: %d destinations for 2 columns", len(dest))
+	if len(dest) != 1 {
+		return fmt.Errorf("model row: %d destinations for 1 column", len(dest))
 	}
 	*dest[0].(*string) = r.packed
-	*dest[1].(*bool) = r.protected
 	return nil
 }
 
